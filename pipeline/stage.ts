@@ -1,0 +1,92 @@
+/**
+ * The stage declaration: what a stage reads (declared params, inputs), what it
+ * returns (named outputs, each a byte array), and how it is fanned out.
+ * The engine owns hashing, caching and scheduling; a stage only computes.
+ */
+import type { Rng } from "./rng.ts";
+
+/** A JSON value: the only thing params and items may hold. */
+export type Json =
+  | null
+  | boolean
+  | number
+  | string
+  | Json[]
+  | { [key: string]: Json };
+
+/** One fan-out item, e.g. `{ optimizer: "sgd", seed: 0 }`. */
+export type Item = Record<string, Json>;
+
+/** Params as the stage sees them: its declared dotted paths → values. */
+export type Params = Record<string, Json>;
+
+/** Named output bytes; encode with pipeline/artifact.ts helpers. */
+export type Outputs = Record<string, Uint8Array>;
+
+/** An upstream artifact handed to a stage. */
+export interface InputValue {
+  /** The upstream instance's item (`{}` when not fanned out). */
+  item: Item;
+  data: Uint8Array;
+}
+
+/**
+ * Where an input comes from. `select: "match"` (default) picks the upstream
+ * instance whose item agrees with this instance's item on every key the
+ * upstream item has; `"all"` hands over every upstream instance, in item order.
+ */
+export interface InputSpec {
+  stage: string;
+  output: string;
+  select?: "match" | "all";
+}
+
+/** Lines a stage may write; the engine prefixes them with the instance name. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Everything a run function receives. */
+export interface StageContext {
+  /** Values of the declared param paths only. */
+  params: Params;
+  /** This instance's fan-out item (`{}` when not fanned out). */
+  item: Item;
+  /** A generator seeded from the stage name, item and declared params. */
+  rng: Rng;
+  log: Logger;
+  /** Reports progress of long work (e.g. epochs) for the bar and ETA. */
+  progress(done: number, total: number): void;
+  /** The one upstream artifact of a `select: "match"` input. */
+  input(name: string): Uint8Array;
+  /** All upstream artifacts of a `select: "all"` input. */
+  inputAll(name: string): InputValue[];
+  /** A folder private to this run for resumable state; kept across retries, removed on success. */
+  scratchDir: string;
+  signal: AbortSignal;
+}
+
+/** The declaration of one stage. */
+export interface Stage {
+  name: string;
+  /** `import.meta.url` of the module that defines the stage: its source and local imports are fingerprinted. */
+  module: string;
+  /** Dotted param paths the stage reads, e.g. `"train.lr"`. Only these reach it or its key. */
+  params: string[];
+  inputs?: Record<string, InputSpec>;
+  /** Names of the outputs `run` returns. */
+  outputs: string[];
+  /** Fan-out: the items to run once each, computed from the declared params. */
+  foreach?: (params: Params) => Item[];
+  /** Runtime versions that change results (e.g. tfjs, backend); part of the key. */
+  versions?: Record<string, string>;
+  /** Run in a Worker so CPU-heavy instances use separate cores. */
+  heavy?: boolean;
+  run(ctx: StageContext): Promise<Outputs> | Outputs;
+}
+
+/** Declares a stage; a typed identity that documents intent at the call site. */
+export function defineStage(stage: Stage): Stage {
+  return stage;
+}

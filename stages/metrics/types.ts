@@ -1,0 +1,84 @@
+/**
+ * The metrics document: what the metrics stage returns (as JSON) and what
+ * the charts and report stages read. Quantities follow SCIENCE §2 and §4.
+ */
+
+/** Names of per-epoch quantities, each labelled as in SCIENCE. */
+export type Quantity =
+  | "train_loss"
+  | "train_error"
+  | "train_clean_error" // SCIENCE §4.3, clean part of the training set
+  | "train_corrupt_error" // SCIENCE §4.3, corrupted part (memorisation)
+  | "test_loss"
+  | "test_error"
+  | "ir_sgd" // SCIENCE §2.1  η/(4m) Σ_k ||g_k||²
+  | "ir_sgd_mean" // SCIENCE §2.2  η/4 ||ḡ||²
+  | "ir_sgd_var" // SCIENCE §2.2  η/(4m) Σ_k ||g_k − ḡ||²
+  | "ir_gd" // SCIENCE §2.3  η/4 ||∇C||²
+  | "ir_momentum" // SCIENCE §2.4  (1+β)/(1−β)² · η/(4m) Σ_k ||g_k||²
+  | "ir_rms_paper" // SCIENCE §2.5 paper's formula  η/(4m) Σ_k ||s ⊙ g_k||²
+  | "ir_preconditioned" // SCIENCE §2.6  η/(4m) Σ_k Σ_j g²/(√v+ε) (× (1+β₁)/(1−β₁) for Adam)
+  | "one_norm" // SCIENCE §2.6  Σ_j √(ḡ_j² + ε)
+  | "ir_trajectory" // SCIENCE §2.8 estimate  η/4 · mean_k ||∇Ĉ_k(w_k)||²
+  | "ir_own" // the term that belongs to the run's optimizer (see `ownTerm`)
+  | "norm" // SCIENCE §4.1 ||w||₂
+  | "norm_no_bias"
+  | "dist_init" // ||w − w₀||₂
+  | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
+  | "epoch_seconds";
+
+/** One quantity of one group, aggregated over seeds per epoch. */
+export interface Series {
+  /** The group: an optimizer label, plus the sweep cell if any (e.g. "sgd · batch_size=16"). */
+  group: string;
+  optimizer: string;
+  /** Sweep overrides of this group, e.g. `{ "train.batch_size": 16 }`; `{}` if none. */
+  cell: Record<string, number | string | boolean>;
+  quantity: Quantity;
+  epochs: number[];
+  mean: number[];
+  std: number[];
+  count: number[];
+}
+
+/** A verdict computed from the data, never written by hand. */
+export type Verdict = "holds" | "fails" | "mixed" | "not measured";
+
+export interface Claim {
+  id: string;
+  /** The paper's statement, in words. */
+  statement: string;
+  verdict: Verdict;
+  /** One sentence with the numbers behind the verdict. */
+  evidence: string;
+  numbers: Record<string, number>;
+}
+
+/** Per-group summary numbers, aggregated over seeds. */
+export interface Summary {
+  group: string;
+  optimizer: string;
+  cell: Record<string, number | string | boolean>;
+  seeds: number[];
+  diverged: number;
+  /** Each summary number as mean, std and count over seeds. */
+  numbers: Record<string, { mean: number; std: number; count: number }>;
+}
+
+export interface KnownAnswer {
+  id: string;
+  title: string;
+  /** What theory predicts, in words. */
+  expected: string;
+  rows: Array<Record<string, number | string>>;
+  verdict: Verdict;
+}
+
+export interface MetricsDoc {
+  experiment: string;
+  lr: Record<string, number>;
+  series: Series[];
+  summaries: Summary[];
+  claims: Claim[];
+  known: KnownAnswer[];
+}
