@@ -77,8 +77,12 @@ export interface Stage {
   inputs?: Record<string, InputSpec>;
   /** Names of the outputs `run` returns. */
   outputs: string[];
-  /** Fan-out: the items to run once each, computed from the declared params. */
-  foreach?: (params: Params) => Item[];
+  /**
+   * Fan-out: one instance per item. `params` are read only to list the items
+   * and are NOT part of an instance's key: the item is, so editing one
+   * optimizer's entry reruns only that optimizer's instances.
+   */
+  foreach?: { params: string[]; items: (params: Params) => Item[] };
   /** Runtime versions that change results (e.g. tfjs, backend); part of the key. */
   versions?: Record<string, string>;
   /** Run in a Worker so CPU-heavy instances use separate cores. */
