@@ -67,7 +67,11 @@ export interface StageContext {
   signal: AbortSignal;
 }
 
-/** The declaration of one stage. */
+/**
+ * The declaration of one stage. A stage module exports it as a named const
+ * (`export const trainStage = defineStage({...})`) and has no side effects at
+ * import time: Workers and cluster jobs import it by URL and find it by name.
+ */
 export interface Stage {
   name: string;
   /** `import.meta.url` of the module that defines the stage: its source and local imports are fingerprinted. */
@@ -83,6 +87,8 @@ export interface Stage {
    * optimizer's entry reruns only that optimizer's instances.
    */
   foreach?: { params: string[]; items: (params: Params) => Item[] };
+  /** Extra files (URLs, e.g. templates) hashed into the code fingerprint with the module. */
+  sources?: string[];
   /** Runtime versions that change results (e.g. tfjs, backend); part of the key. */
   versions?: Record<string, string>;
   /** Run in a Worker so CPU-heavy instances use separate cores. */
