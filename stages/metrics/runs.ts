@@ -1,0 +1,133 @@
+/**
+ * One training run as the metrics stage sees it: its identity (optimizer,
+ * seed, sweep cell, group) and its per-epoch quantities, derived from the
+ * record's raw sums (SCIENCE §2) so that changing a formula here never needs
+ * retraining.
+ */
+import type { OptimizerConfig } from "../train/contracts.ts";
+import type { RunSeries } from "./aggregate.ts";
+import type { RecordView } from "./record_view.ts";
+import {
+  deriveTerms,
+  ownValue,
+  type RawSums,
+  TERM_QUANTITIES,
+} from "./terms.ts";
+import type { Quantity } from "./types.ts";
+
+export type Cell = Record<string, number | string | boolean>;
+
+export interface Run {
+  optimizer: OptimizerConfig;
+  /** The optimizer's display label (config.label, else its name). */
+  label: string;
+  seed: number;
+  cell: Cell;
+  /** Label plus sweep cell, e.g. "sgd · batch_size=16". */
+  group: string;
+  status: "ok" | "diverged";
+  divergedEpoch: number | null;
+  /** Per-quantity series; a quantity absent here was not measured for this run. */
+  series: Partial<Record<Quantity, RunSeries>>;
+}
+
+/** Record columns copied through unchanged as quantities. */
+const PASS_THROUGH = [
+  "train_loss",
+  "train_error",
+  "train_clean_error",
+  "train_corrupt_error",
+  "test_loss",
+  "test_error",
+  "norm",
+  "norm_no_bias",
+  "dist_init",
+  "epoch_seconds",
+] as const satisfies readonly Quantity[];
+
+/** "sgd" or "sgd · batch_size=16, lr=0.1" (keys by their last dotted segment, sorted). */
+export function groupLabel(label: string, cell: Cell): string {
+  const keys = Object.keys(cell).sort();
+  if (keys.length === 0) return label;
+  const parts = keys.map((k) => `${k.split(".").at(-1)}=${String(cell[k])}`);
+  return `${label} · ${parts.join(", ")}`;
+}
+
+/** Keeps the scalar entries of a cell (sweep values are scalars). */
+export function toCell(value: unknown): Cell {
+  const out: Cell = {};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return out;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (
+      typeof v === "number" || typeof v === "string" || typeof v === "boolean"
+    ) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Per-epoch quantities of one record: the pass-through columns, every term
+ * of `deriveTerms` and `ir_own`. η per epoch is the record's `lr` column,
+ * falling back to the config's lr where the column is NaN.
+ */
+export function runQuantities(
+  view: RecordView,
+  config: OptimizerConfig,
+): Partial<Record<Quantity, Float64Array>> {
+  const c = view.columns;
+  const rows = view.rows;
+  const out: Partial<Record<Quantity, Float64Array>> = {};
+  for (const q of PASS_THROUGH) out[q] = c[q];
+  for (const q of TERM_QUANTITIES) out[q] = new Float64Array(rows);
+  const own = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const lr = Number.isFinite(c.lr[i]!) ? c.lr[i]! : config.lr;
+    const sums: RawSums = {
+      lr,
+      m: c.m[i]!,
+      sum_g2: c.sum_g2[i]!,
+      gbar2: c.gbar2[i]!,
+      sum_dev2: c.sum_dev2[i]!,
+      full_grad2: c.full_grad2[i]!,
+      sum_pre: c.sum_pre[i]!,
+      pre_scale: c.pre_scale[i]!,
+      sum_s_g2: c.sum_s_g2[i]!,
+      one_norm: c.one_norm[i]!,
+      traj_g2: c.traj_g2[i]!,
+    };
+    const terms = deriveTerms(sums, config);
+    for (const q of TERM_QUANTITIES) out[q]![i] = terms[q];
+    own[i] = ownValue(terms, config);
+  }
+  out.ir_own = own;
+  return out;
+}
+
+/** Builds a Run from a decoded record and its identity; quantities never finite are left out. */
+export function buildRun(
+  view: RecordView,
+  identity: { optimizer: OptimizerConfig; seed: number; cell: Cell },
+): Run {
+  const label = identity.optimizer.label ?? identity.optimizer.name;
+  const series: Partial<Record<Quantity, RunSeries>> = {};
+  const epochs = view.columns.epoch;
+  for (
+    const [q, values] of Object.entries(runQuantities(view, identity.optimizer))
+  ) {
+    if (values.some(Number.isFinite)) {
+      series[q as Quantity] = { epochs, values };
+    }
+  }
+  return {
+    optimizer: identity.optimizer,
+    label,
+    seed: identity.seed,
+    cell: identity.cell,
+    group: groupLabel(label, identity.cell),
+    status: view.meta.status,
+    divergedEpoch: view.meta.divergedEpoch,
+    series,
+  };
+}
