@@ -1,0 +1,43 @@
+/** File helpers shared by the store and the lock: atomic writes and quiet reads. */
+
+let counter = 0;
+
+/** Writes `data` to `path` through a temp file in the same folder and a rename. */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/")) || ".";
+  await Deno.mkdir(dir, { recursive: true });
+  const temp = `${path}.${Deno.pid}.${counter++}.tmp`;
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(temp, data);
+    else await Deno.writeFile(temp, data);
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+/** The file's bytes, or undefined when it does not exist. */
+export async function readFileIfExists(
+  path: string,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The content-addressed store: objects named by the SHA-256 of their bytes,
+ * and a run cache mapping a stage instance's key to its output hashes.
+ * Everything is written to a temp file and renamed; a damaged object or run
+ * entry is logged, deleted and treated as a miss.
+ */
+import { sha256 } from "./hash.ts";
+import { readFileIfExists, writeFileAtomic } from "./fs.ts";
+
+/** What a finished instance produced, recorded under its key. */
+export interface RunEntry {
+  outputs: Record<string, string>;
+  seconds: number;
+  finished: string;
+}
+
+export class Store {
+  constructor(
+    readonly dir: string,
+    private readonly warn: (message: string) => void = console.warn,
+  ) {}
+
+  objectPath(hash: string): string {
+    return `${this.dir}/objects/${hash.slice(0, 2)}/${hash.slice(2)}`;
+  }
+
+  /** Stores bytes and returns their hash; an existing intact object is kept. */
+  async put(bytes: Uint8Array): Promise<string> {
+    const hash = sha256(bytes);
+    if (!(await this.has(hash))) await writeFileAtomic(this.objectPath(hash), bytes);
+    return hash;
+  }
+
+  /** The object's bytes if present and intact; a damaged one is deleted. */
+  async get(hash: string): Promise<Uint8Array | undefined> {
+    const path = this.objectPath(hash);
+    const bytes = await readFileIfExists(path);
+    if (bytes === undefined) return undefined;
+    const actual = sha256(bytes);
+    if (actual !== hash) {
+      this.warn(`Cache object ${hash.slice(0, 12)} is damaged (content hashes to ${actual.slice(0, 12)}): deleted, will recompute`);
+      await Deno.remove(path).catch(() => {});
+      return undefined;
+    }
+    return bytes;
+  }
+
+  /** True when the object exists and its content matches its name. */
+  async has(hash: string): Promise<boolean> {
+    return (await this.get(hash)) !== undefined;
+  }
+
+  runPath(key: string): string {
+    return `${this.dir}/runs/${key.slice(0, 2)}/${key.slice(2)}.json`;
+  }
+
+  /** The run entry for a key if it is readable and all its objects are intact. */
+  async getRun(key: string): Promise<RunEntry | undefined> {
+    const path = this.runPath(key);
+    const bytes = await readFileIfExists(path);
+    if (bytes === undefined) return undefined;
+    let entry: RunEntry;
+    try {
+      entry = JSON.parse(new TextDecoder().decode(bytes)) as RunEntry;
+      if (typeof entry.outputs !== "object" || entry.outputs === null) throw new Error("no outputs");
+    } catch {
+      this.warn(`Run cache entry ${key.slice(0, 12)} is not valid: deleted, will recompute`);
+      await Deno.remove(path).catch(() => {});
+      return undefined;
+    }
+    for (const hash of Object.values(entry.outputs)) {
+      if (typeof hash !== "string" || !(await this.has(hash))) return undefined;
+    }
+    return entry;
+  }
+
+  async putRun(key: string, entry: RunEntry): Promise<void> {
+    await writeFileAtomic(this.runPath(key), JSON.stringify(entry, null, 1));
+  }
+}

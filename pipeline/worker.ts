@@ -1,0 +1,31 @@
+/**
+ * Worker entry: runs one job in its own thread so CPU-heavy instances use
+ * separate cores. Messages: in `{ job }`; out `log`, `progress`, then `done`
+ * with the outputs (buffers transferred) or `error`.
+ */
+/// <reference lib="deno.worker" />
+import { findStage, type Job, runJob } from "./job.ts";
+
+const abort = new AbortController();
+
+self.onmessage = async (event: MessageEvent<{ job: Job } | { abort: true }>) => {
+  if ("abort" in event.data) {
+    abort.abort();
+    return;
+  }
+  const { job } = event.data;
+  try {
+    const module = await import(job.module);
+    const stage = findStage(module, job.stageName, job.module);
+    const outputs = await runJob(stage, job, {
+      log: (level, message) => self.postMessage({ type: "log", level, message }),
+      progress: (done, total) => self.postMessage({ type: "progress", done, total }),
+      signal: abort.signal,
+    });
+    const buffers = Object.values(outputs).map((o) => o.buffer as ArrayBuffer);
+    self.postMessage({ type: "done", outputs }, { transfer: [...new Set(buffers)] });
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    self.postMessage({ type: "error", message: e.message, name: e.name, stack: e.stack ?? "" });
+  }
+};

@@ -1,0 +1,68 @@
+/** Test helpers: a temp project with fake stages whose runs are counted. */
+import type { Json, Outputs, Stage, StageContext } from "../../pipeline/stage.ts";
+import { Engine } from "../../pipeline/engine.ts";
+import { decodeText, encodeText } from "../../pipeline/artifact.ts";
+
+export interface TempProject {
+  root: string;
+  engine: Engine;
+  runs: string[];
+  warnings: string[];
+  /** Writes a module file under the project and returns its file URL. */
+  writeModule(name: string, source: string): string;
+  newEngine(stages: Stage[]): Engine;
+}
+
+export async function tempProject(makeStages: (p: TempProject) => Stage[]): Promise<TempProject> {
+  const root = await Deno.makeTempDir({ prefix: "ir-engine-" });
+  const p: TempProject = {
+    root,
+    runs: [],
+    warnings: [],
+    engine: undefined as unknown as Engine,
+    writeModule(name, source) {
+      const path = `${root}/src/${name}`;
+      Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      Deno.writeTextFileSync(path, source);
+      return new URL(`file://${path}`).href;
+    },
+    newEngine(stages) {
+      return new Engine(
+        { root, cacheDir: `${root}/.cache`, lockPath: `${root}/test.lock`, stages },
+        (m) => p.warnings.push(m),
+      );
+    },
+  };
+  p.engine = p.newEngine(makeStages(p));
+  return p;
+}
+
+/** A light stage that records each run and concatenates its inputs with a param. */
+export function fakeStage(
+  p: TempProject,
+  name: string,
+  options: Partial<Stage> & { module: string; fail?: boolean },
+): Stage {
+  return {
+    name,
+    params: [],
+    outputs: ["out"],
+    ...options,
+    run(ctx: StageContext): Outputs {
+      p.runs.push(name + (Object.keys(ctx.item).length ? JSON.stringify(ctx.item) : ""));
+      if (options.fail) throw new Error(`${name} exploded`);
+      const parts: string[] = [name, JSON.stringify(ctx.params), JSON.stringify(ctx.item)];
+      for (const [input, spec] of Object.entries(options.inputs ?? {})) {
+        if (spec.select === "all") parts.push(...ctx.inputAll(input).map((v) => decodeText(v.data)));
+        else parts.push(decodeText(ctx.input(input)));
+      }
+      return { out: encodeText(parts.join("|")) };
+    },
+  };
+}
+
+export const PARAMS: Json = {
+  a: { x: 1, unused: "u" },
+  b: { y: [1, 2] },
+  seeds: [0, 1],
+};

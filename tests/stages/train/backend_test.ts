@@ -1,0 +1,120 @@
+import { ok, throws } from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import {
+  assertBackend,
+  backendVersions,
+  initWasmBackend,
+  matMulPatched,
+  setMatMulPatch,
+} from "../../../stages/train/backend.ts";
+
+await initWasmBackend();
+
+/** Max |a − b| / (1 + max |b|) over two equally long arrays. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths ${a.length} vs ${b.length}`);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return err / (1 + scale);
+}
+
+/** Runs `f` with the patch off, then on, and returns both outputs as arrays. */
+function bothWays(f: () => tf.Tensor | tf.Tensor[]): [Float32Array[], Float32Array[]] {
+  const run = (on: boolean) => {
+    setMatMulPatch(on);
+    return tf.tidy(() => {
+      const out = f();
+      return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
+    });
+  };
+  const off = run(false);
+  const on = run(true);
+  return [off, on];
+}
+
+Deno.test("assertBackend() makes a WASM fallback an error naming the backend", () => {
+  throws(() => assertBackend("cpu"), /fell back to 'cpu'.*13x slower/);
+  throws(() => assertBackend(undefined, "no wasm file"), /fell back to 'none'.*no wasm file/);
+  assertBackend("wasm");
+});
+
+Deno.test("initWasmBackend() is idempotent and leaves wasm active with the patch", async () => {
+  await initWasmBackend();
+  await initWasmBackend();
+  ok(tf.getBackend() === "wasm");
+  ok(matMulPatched());
+  const v = backendVersions();
+  ok(v.tfjs === tf.version_core && v.backend === "wasm" && v.simd === "true", JSON.stringify(v));
+});
+
+Deno.test("patched BatchMatMul equals the unpatched kernel and a float64 reference", () => {
+  const a = tf.randomNormal([7, 5], 0, 1, "float32", 1);
+  const b = tf.randomNormal([5, 3], 0, 1, "float32", 2);
+  // Float64 reference of a·b.
+  const av = a.dataSync(), bv = b.dataSync();
+  const ref = new Float64Array(21);
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 3; j++) {
+      for (let k = 0; k < 5; k++) ref[i * 3 + j]! += av[i * 5 + k]! * bv[k * 3 + j]!;
+    }
+  }
+  const at = a.transpose(), bt = b.transpose();
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    const [off, on] = bothWays(() => tf.matMul(ta ? at : a, tb ? bt : b, ta, tb));
+    ok(relErr(on[0]!, off[0]!) < 1e-6, `transposeA=${ta} transposeB=${tb} patched vs unpatched`);
+    ok(relErr(on[0]!, ref) < 1e-5, `transposeA=${ta} transposeB=${tb} vs float64`);
+  }
+  // Shapes where each of the two patched strategies is the cheaper one, and a batched case.
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[64, 78], [64, 51], true, false], // dW = xᵀ·dy
+    [[64, 51], [78, 51], false, true], // dx = dy·Wᵀ (output-transpose route)
+    [[3, 9, 4], [3, 6, 9], true, true], // rank 3
+    [[3, 4, 9], [6, 9], false, true], // broadcast batch
+  ];
+  for (const [sa, sb, ta, tb] of cases) {
+    const x = tf.randomNormal(sa, 0, 1, "float32", 3);
+    const y = tf.randomNormal(sb, 0, 1, "float32", 4);
+    const [off, on] = bothWays(() => tf.matMul(x, y, ta, tb));
+    ok(relErr(on[0]!, off[0]!) < 1e-6, `shapes ${sa} ${sb} ${ta} ${tb}`);
+  }
+  setMatMulPatch(true);
+});
+
+Deno.test("patched _FusedMatMul (bias, relu, transposes) equals the unpatched kernel", () => {
+  const a = tf.randomNormal([6, 8], 0, 1, "float32", 5);
+  const b = tf.randomNormal([5, 8], 0, 1, "float32", 6);
+  const bias = tf.randomNormal([5], 0, 1, "float32", 7);
+  const [off, on] = bothWays(() =>
+    tf.fused.matMul({ a, b, transposeB: true, bias, activation: "relu" })
+  );
+  ok(relErr(on[0]!, off[0]!) < 1e-6);
+  const [off2, on2] = bothWays(() =>
+    tf.fused.matMul({ a: a.transpose(), b, transposeA: true, transposeB: true })
+  );
+  ok(relErr(on2[0]!, off2[0]!) < 1e-6);
+  setMatMulPatch(true);
+});
+
+Deno.test("patched kernels give the same dense-layer gradients and leak no buffers", () => {
+  const x = tf.randomNormal([16, 12], 0, 1, "float32", 8);
+  const w1 = tf.randomNormal([12, 9], 0, 0.3, "float32", 9);
+  const w2 = tf.randomNormal([9, 4], 0, 0.3, "float32", 10);
+  const loss = (p: tf.Tensor, q: tf.Tensor) =>
+    tf.sum(tf.square(tf.matMul(tf.relu(tf.fused.matMul({ a: x, b: p })), q))) as tf.Scalar;
+  const grads = () => tf.grads(loss)([w1, w2]);
+  const [off, on] = bothWays(grads);
+  ok(relErr(on[0]!, off[0]!) < 1e-5 && relErr(on[1]!, off[1]!) < 1e-5);
+  const before = tf.memory();
+  for (let i = 0; i < 3; i++) tf.tidy(grads);
+  const after = tf.memory();
+  ok(after.numTensors === before.numTensors, "tensors leaked");
+  ok(
+    (after as unknown as { numDataBuffers: number }).numDataBuffers ===
+      (before as unknown as { numDataBuffers: number }).numDataBuffers,
+    "data buffers leaked",
+  );
+});
