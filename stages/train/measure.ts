@@ -1,0 +1,262 @@
+/**
+ * The implicit-regularization snapshot (SCIENCE §2): every mini-batch
+ * gradient g_k = ∇Ĉ_k(w) of one epoch's partition at the SAME weights w,
+ * reduced to the raw sums of `SnapshotSums`, plus the training loss and
+ * error from the same forward passes (one forward + backward per batch).
+ *
+ * Precision: each g_k is computed in float32 by tfjs and downloaded once;
+ * every sum is accumulated in float64 in JS. ḡ and Σ_k ||g_k − ḡ||² come
+ * from Welford's streaming update (per coordinate, summed over coordinates),
+ * which avoids the cancellation of Σ||g_k||² − m||ḡ||² when the batch
+ * gradients nearly agree; its rounding error is O(m·2⁻⁵³) relative to the
+ * sums themselves, far below the float32 error of the gradients.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { LossName, Preconditioner, SnapshotSums } from "./contracts.ts";
+import { perSampleLoss } from "./losses.ts";
+
+/** ε of the perturbed one-norm when no optimizer supplies one (SCIENCE §2.6). */
+export const DEFAULT_ONE_NORM_EPS = 1e-8;
+
+export interface SnapshotArgs {
+  /** The weights w, in the order the sums are taken over (all are included). */
+  variables: tf.Variable[];
+  /** The network's outputs (logits) for a batch: [b, d] → [b, classes]. */
+  forward: (x: tf.Tensor2D) => tf.Tensor2D;
+  loss: LossName;
+  /** The whole training set, float32 pixels in [0, 1]: [N, d]. */
+  images: tf.Tensor2D;
+  /** Its int32 class labels: [N]. */
+  labels: tf.Tensor1D;
+  /** The epoch's partition of 0..N−1 into batches (SCIENCE §1.4); must cover each sample once. */
+  batches: Uint32Array[];
+  /** The optimizer's v (SCIENCE §2.5, §2.6), or null for SGD/GD. */
+  preconditioner: Preconditioner | null;
+}
+
+/**
+ * Measures one snapshot (SCIENCE §2.1–2.3, 2.5, 2.6): all batch gradients at
+ * the current weights, without changing them. Creates no lasting tensors.
+ */
+export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
+  const { variables, forward, loss, images, labels, batches } = args;
+  const n = images.shape[0];
+  if (labels.shape[0] !== n) {
+    throw new Error(
+      `labels: expected ${n} labels to match images, got ${labels.shape[0]}`,
+    );
+  }
+  if (labels.dtype !== "int32") {
+    throw new Error(`labels: expected dtype int32, got ${labels.dtype}`);
+  }
+  checkPartition(batches, n);
+  const m = batches.length;
+  const sizes = variables.map((v) => v.size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+
+  // Preconditioner factors, downloaded once: 1/(√v+ε) and s² (s = v).
+  const pre = args.preconditioner;
+  let inv: Float64Array | null = null;
+  let s2: Float64Array | null = null;
+  if (pre) {
+    if (pre.v.length !== variables.length) {
+      throw new Error(
+        `preconditioner.v: expected ${variables.length} tensors (one per variable), got ${pre.v.length}`,
+      );
+    }
+    const invA = new Float64Array(total);
+    const s2A = new Float64Array(total);
+    let off = 0;
+    pre.v.forEach((t, i) => {
+      if (t.size !== sizes[i]) {
+        throw new Error(
+          `preconditioner.v[${i}]: expected ${
+            sizes[i]
+          } elements, got ${t.size}`,
+        );
+      }
+      const data = t.dataSync() as Float32Array;
+      for (let j = 0; j < data.length; j++) {
+        const v = data[j]!;
+        invA[off + j] = 1 / (Math.sqrt(v) + pre.eps);
+        s2A[off + j] = v * v;
+      }
+      off += data.length;
+    });
+    inv = invA;
+    s2 = s2A;
+  }
+
+  const mean = new Float64Array(total); // Welford running mean of g_k → ḡ
+  const full = new Float64Array(total); // Σ_k |B_k| g_k → N ∇C
+  let sumG2 = 0;
+  let sumDev2 = 0;
+  let sumPre = 0;
+  let sumSG2 = 0;
+  const losses = new Float32Array(n);
+  const correct = new Uint8Array(n);
+  const labelData = labels.dataSync() as Int32Array; // [N]
+
+  batches.forEach((batch, k) => {
+    const { grads, perSample, predicted } = batchGradient(
+      variables,
+      forward,
+      loss,
+      images,
+      labels,
+      batch,
+    );
+    const lossData = perSample.dataSync() as Float32Array;
+    const predData = predicted.dataSync() as Int32Array;
+    for (let i = 0; i < batch.length; i++) {
+      const idx = batch[i]!;
+      losses[idx] = lossData[i]!;
+      correct[idx] = predData[i] === labelData[idx] ? 1 : 0;
+    }
+    tf.dispose([perSample, predicted]);
+
+    const weight = batch.length;
+    const kk = k + 1;
+    let off = 0;
+    grads.forEach((gt, vi) => {
+      const size = sizes[vi]!;
+      if (gt === null) {
+        // The variable does not reach the loss: g = 0 in its block.
+        for (let j = off; j < off + size; j++) {
+          const d = -mean[j]!;
+          mean[j]! += d / kk;
+          sumDev2 += d * -mean[j]!;
+        }
+        off += size;
+        return;
+      }
+      const g = gt.dataSync() as Float32Array;
+      gt.dispose();
+      let a2 = 0;
+      let aDev = 0;
+      let aPre = 0;
+      let aSG = 0;
+      for (let j = 0; j < size; j++) {
+        const x = g[j]!;
+        const jj = off + j;
+        const x2 = x * x;
+        a2 += x2;
+        const d = x - mean[jj]!;
+        const mNew = mean[jj]! + d / kk;
+        mean[jj] = mNew;
+        aDev += d * (x - mNew);
+        full[jj]! += weight * x;
+        if (inv) {
+          aPre += x2 * inv[jj]!;
+          aSG += x2 * s2![jj]!;
+        }
+      }
+      sumG2 += a2;
+      sumDev2 += aDev;
+      sumPre += aPre;
+      sumSG2 += aSG;
+      off += size;
+    });
+  });
+
+  const eps = pre ? pre.eps : DEFAULT_ONE_NORM_EPS;
+  let gbar2 = 0;
+  let fullGrad2 = 0;
+  let oneNorm = 0;
+  for (let j = 0; j < total; j++) {
+    const gb = mean[j]!;
+    gbar2 += gb * gb;
+    const f = full[j]! / n;
+    fullGrad2 += f * f;
+    oneNorm += Math.sqrt(gb * gb + eps);
+  }
+  let lossSum = 0;
+  let right = 0;
+  for (let i = 0; i < n; i++) {
+    lossSum += losses[i]!;
+    right += correct[i]!;
+  }
+  return {
+    m,
+    sumG2,
+    gbar2,
+    sumDev2,
+    fullGrad2,
+    sumPre: pre ? sumPre : NaN,
+    sumSG2: pre ? sumSG2 : NaN,
+    oneNorm,
+    loss: lossSum / n,
+    error: 1 - right / n,
+    correct,
+    losses,
+  };
+}
+
+/**
+ * One forward + backward pass on a batch: the gradient of the batch mean
+ * loss per variable (null where a variable does not reach the loss), and
+ * the per-sample losses and predicted classes from the same forward pass.
+ */
+function batchGradient(
+  variables: tf.Variable[],
+  forward: (x: tf.Tensor2D) => tf.Tensor2D,
+  loss: LossName,
+  images: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  batch: Uint32Array,
+): {
+  grads: (tf.Tensor | null)[];
+  perSample: tf.Tensor1D;
+  predicted: tf.Tensor1D;
+} {
+  let perSample: tf.Tensor1D | null = null;
+  let predicted: tf.Tensor1D | null = null;
+  const idx = tf.tensor1d(Int32Array.from(batch), "int32");
+  const x = tf.gather(images, idx) as tf.Tensor2D; // [b, d]
+  const y = tf.gather(labels, idx) as tf.Tensor1D; // [b]
+  const { value, grads } = tf.variableGrads(() => {
+    const outputs = forward(x); // [b, classes]
+    const ls = perSampleLoss(outputs, y, loss); // [b]
+    perSample = tf.keep(ls);
+    predicted = tf.keep(tf.argMax(outputs, 1) as tf.Tensor1D);
+    return tf.mean(ls) as tf.Scalar;
+  }, variables);
+  tf.dispose([value, idx, x, y]);
+  const ordered = variables.map((v) => grads[v.name] ?? null);
+  return { grads: ordered, perSample: perSample!, predicted: predicted! };
+}
+
+/** Throws unless `batches` covers each of 0..n−1 exactly once (SCIENCE §1.4). */
+function checkPartition(batches: Uint32Array[], n: number): void {
+  const seen = new Uint8Array(n);
+  let count = 0;
+  for (const batch of batches) {
+    if (batch.length === 0) {
+      throw new Error("batches: every batch must hold at least one index");
+    }
+    for (const i of batch) {
+      if (i >= n || seen[i]) {
+        throw new Error(
+          `batches: must partition 0..${
+            n - 1
+          }; index ${i} is out of range or repeated`,
+        );
+      }
+      seen[i] = 1;
+      count++;
+    }
+  }
+  if (count !== n) {
+    throw new Error(`batches: must cover all ${n} samples, got ${count}`);
+  }
+}
+
+/** ||t||² summed over tensors, in float64 (SCIENCE §2.8: a step's own ||∇Ĉ_k(w_k)||²). */
+export function squaredNorm(tensors: tf.Tensor[]): number {
+  let sum = 0;
+  for (const t of tensors) {
+    const data = t.dataSync();
+    for (let j = 0; j < data.length; j++) sum += data[j]! * data[j]!;
+  }
+  return sum;
+}
