@@ -1,0 +1,177 @@
+import * as tf from "@tensorflow/tfjs";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  throws,
+} from "node:assert/strict";
+import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { hvpFiniteDiff, hvpOnArrays } from "../../../stages/train/hvp.ts";
+import { Rng } from "../../../pipeline/rng.ts";
+
+await initWasmBackend();
+
+/** max_i |a_i − b_i| ≤ rel · max_i |b_i|. */
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rel: number,
+  what: string,
+) {
+  assertEquals(actual.length, expected.length);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  }
+  assert(worst <= rel * scale, `${what}: max error ${worst} vs scale ${scale}`);
+}
+
+const flat = (ts: tf.Tensor[]) => ts.flatMap((t) => Array.from(t.dataSync()));
+
+Deno.test("hvpFiniteDiff() on ½wᵀAw returns A v, and restores the weights bit for bit", () => {
+  // w = (a [2,2] row-major, b [2]) → 6 coordinates; A symmetric, indefinite.
+  const A = [
+    [4, 1, 0, -2, 0.5, 0],
+    [1, 3, 1, 0, 0, 0],
+    [0, 1, -2, 1, 0, 0.3],
+    [-2, 0, 1, 5, 1, 0],
+    [0.5, 0, 0, 1, 2, -1],
+    [0, 0, 0.3, 0, -1, 1],
+  ];
+  const a = tf.variable(tf.tensor2d([[0.3, -1.2], [2.5, 0.7]]), true, "quad_a");
+  const b = tf.variable(tf.tensor1d([-0.4, 1.1]), true, "quad_b");
+  const At = tf.tensor2d(A);
+  const lossFn = () =>
+    tf.tidy(() => {
+      const w = tf.concat([tf.reshape(a, [4]), b]).reshape([6, 1]);
+      return tf.mul(0.5, tf.sum(tf.mul(w, tf.matMul(At, w)))) as tf.Scalar;
+    });
+  const before = flat([a, b]);
+  const v = [tf.tensor2d([[1, 0.5], [-2, 0]]), tf.tensor1d([3, -1])];
+  const vFlat = flat(v);
+  const expected = A.map((row) =>
+    row.reduce((s, x, j) => s + x * vFlat[j]!, 0)
+  );
+  const count = tf.memory().numTensors;
+  const hv = hvpFiniteDiff([a, b], lossFn, v);
+  assertEquals(
+    tf.memory().numTensors,
+    count + 2,
+    "only the two outputs remain",
+  );
+  assertEquals(hv[0]!.shape, [2, 2]);
+  // The gradient is linear: only float32 rounding of w ± h v̂ and of A w enters.
+  assertClose(flat(hv), expected, 1e-4, "A v");
+  assertEquals(flat([a, b]), before);
+  tf.dispose([...hv, ...v, a, b, At]);
+});
+
+Deno.test("hvpFiniteDiff() on logistic regression matches Xᵀdiag(p(1−p))X v / n", () => {
+  const rng = Rng.fromSeed("logreg");
+  const n = 40;
+  const d = 6;
+  const X = Array.from(
+    { length: n },
+    () => Array.from({ length: d }, () => rng.normal()),
+  );
+  const y = Array.from({ length: n }, () => rng.int(2));
+  const w0 = Array.from({ length: d }, () => 0.5 * rng.normal());
+  const w = tf.variable(tf.tensor1d(w0), true, "logreg_w");
+  const Xt = tf.tensor2d(X);
+  const yt = tf.tensor1d(y);
+  // L = mean(softplus(z) − y z), z = X w: the logistic loss.
+  const lossFn = () =>
+    tf.tidy(() => {
+      const z = tf.reshape(tf.matMul(Xt, tf.reshape(w, [d, 1])), [n]);
+      return tf.mean(tf.sub(tf.softplus(z), tf.mul(yt, z))) as tf.Scalar;
+    });
+  for (let trial = 0; trial < 3; trial++) {
+    const v = Array.from({ length: d }, () => rng.normal());
+    const expected = new Array<number>(d).fill(0);
+    for (const x of X) {
+      const z = x.reduce((s, xi, j) => s + xi * w0[j]!, 0);
+      const p = 1 / (1 + Math.exp(-z));
+      const xv = x.reduce((s, xi, j) => s + xi * v[j]!, 0);
+      x.forEach((xi, j) => expected[j]! += (p * (1 - p) * xv * xi) / n);
+    }
+    const vt = tf.tensor1d(v);
+    const [hv] = hvpFiniteDiff([w], lossFn, [vt]);
+    assertClose(hv!.dataSync(), expected, 1e-3, `trial ${trial}`);
+    tf.dispose([vt, hv!]);
+  }
+  tf.dispose([w, Xt, yt]);
+});
+
+Deno.test("hvpFiniteDiff() through logSoftmax matches the softmax-regression closed form", () => {
+  // Where tfjs double back-propagation is wrong (SCIENCE §4.2); FD must not be.
+  const rng = Rng.fromSeed("softmax");
+  const n = 30;
+  const d = 4;
+  const c = 3;
+  const X = Array.from(
+    { length: n },
+    () => Array.from({ length: d }, () => rng.normal()),
+  );
+  const labels = Array.from({ length: n }, () => rng.int(c));
+  const W0 = Array.from(
+    { length: d },
+    () => Array.from({ length: c }, () => rng.normal()),
+  );
+  const W = tf.variable(tf.tensor2d(W0), true, "softmax_W");
+  const Xt = tf.tensor2d(X);
+  const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), c);
+  const lossFn = () =>
+    tf.tidy(() =>
+      tf.neg(
+        tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(tf.matMul(Xt, W))), 1)),
+      ) as tf.Scalar
+    );
+  const V = Array.from(
+    { length: d },
+    () => Array.from({ length: c }, () => rng.normal()),
+  );
+  // H V [a, i] = (1/n) Σ_x x_a (p_i u_i − p_i (p·u)), u = Vᵀx.
+  const expected = new Array<number>(d * c).fill(0);
+  for (const x of X) {
+    const z = Array.from(
+      { length: c },
+      (_, i) => x.reduce((s, xa, a) => s + xa * W0[a]![i]!, 0),
+    );
+    const zmax = Math.max(...z);
+    const e = z.map((zi) => Math.exp(zi - zmax));
+    const p = e.map((ei) => ei / e.reduce((s, q) => s + q, 0));
+    const u = Array.from(
+      { length: c },
+      (_, i) => x.reduce((s, xa, a) => s + xa * V[a]![i]!, 0),
+    );
+    const pu = p.reduce((s, pi, i) => s + pi * u[i]!, 0);
+    x.forEach((xa, a) => {
+      for (let i = 0; i < c; i++) {
+        expected[a * c + i]! += (xa * (p[i]! * u[i]! - p[i]! * pu)) / n;
+      }
+    });
+  }
+  const vt = tf.tensor2d(V);
+  const [hv] = hvpFiniteDiff([W], lossFn, [vt]);
+  assertClose(hv!.dataSync(), expected, 1e-3, "H V");
+  tf.dispose([W, Xt, onehot, vt, hv!]);
+});
+
+Deno.test("hvpOnArrays() wraps the product for plain arrays; zero v gives zero; bad shapes throw", () => {
+  const a = tf.variable(tf.tensor1d([1, 2]), true, "arr_a");
+  const lossFn = () =>
+    tf.tidy(() =>
+      tf.sum(tf.mul(tf.tensor1d([3, 5]), tf.square(a))) as tf.Scalar
+    );
+  const hvp = hvpOnArrays([a], lossFn);
+  // H = diag(6, 10).
+  assertClose(hvp([Float32Array.from([1, -1])])[0]!, [6, -10], 1e-4, "diag");
+  assertEquals(Array.from(hvp([new Float32Array(2)])[0]!), [0, 0]);
+  const bad = tf.tensor1d([1, 2, 3]);
+  throws(
+    () => hvpFiniteDiff([a], lossFn, [bad]),
+    /v\[0\]: expected 2 elements, got 3/,
+  );
+  tf.dispose([a, bad]);
+});
