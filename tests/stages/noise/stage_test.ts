@@ -1,0 +1,127 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { decodeBundle, encodeBundle } from "../../../pipeline/artifact.ts";
+import type { Params } from "../../../pipeline/stage.ts";
+import { noiseStage } from "../../../stages/noise/stage.ts";
+import { assertThrowsWith, makeCtx } from "../download/_helpers.ts";
+
+/** A download-stage-like train bundle: 200 images of 2x2 pixels, labels i mod 10. */
+function upstream(): Uint8Array {
+  const n = 200;
+  return encodeBundle(
+    {
+      images: Uint8Array.from({ length: n * 4 }, (_, i) => (i * 7) % 256),
+      labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
+      indices: Uint32Array.from({ length: n }, (_, i) => i),
+    },
+    {
+      dataset: "mnist",
+      split: "train",
+      count: n,
+      rows: 2,
+      cols: 2,
+      classes: 10,
+    },
+  );
+}
+
+async function runNoise(params: Params) {
+  const out = await noiseStage.run(makeCtx(params, { train: upstream() }));
+  return decodeBundle(out.train!);
+}
+
+Deno.test("noiseStage declares its params, input and output", () => {
+  assertEquals(noiseStage.params, [
+    "noise.label_rate",
+    "noise.input_std",
+    "noise.seed",
+  ]);
+  assertEquals(noiseStage.inputs, {
+    train: { stage: "download", output: "train" },
+  });
+  assertEquals(noiseStage.outputs, ["train"]);
+});
+
+Deno.test("noise run: 30% label noise, u8 images passed through, corruption recorded", async () => {
+  const out = await runNoise({
+    "noise.label_rate": 0.3,
+    "noise.input_std": 0,
+    "noise.seed": 0,
+  });
+  const up = decodeBundle(upstream());
+  const { images, labels, original_labels, corrupted } = out.columns;
+  ok(images instanceof Uint8Array);
+  assertEquals(images, up.columns.images);
+  assertEquals(original_labels, up.columns.labels);
+  assertEquals(corrupted!.length, 60);
+  ok(corrupted instanceof Uint32Array);
+  let changed = 0;
+  labels!.forEach((y, i) => (changed += y !== original_labels![i] ? 1 : 0));
+  assertEquals(changed, 60);
+  for (const i of corrupted!) ok(labels![i] !== original_labels![i]);
+  const meta = out.meta as Record<string, unknown>;
+  assertEquals(
+    [
+      meta.dataset,
+      meta.rows,
+      meta.label_rate,
+      meta.input_std,
+      meta.seed,
+      meta.corrupted_count,
+    ],
+    ["mnist", 2, 0.3, 0, 0, 60],
+  );
+});
+
+Deno.test("noise run depends only on noise.seed; input noise leaves the label noise alone", async () => {
+  const a = await runNoise({ "noise.label_rate": 0.3, "noise.seed": 5 });
+  const b = await runNoise({ "noise.label_rate": 0.3, "noise.seed": 5 });
+  const c = await runNoise({ "noise.label_rate": 0.3, "noise.seed": 6 });
+  assertEquals(a.columns, b.columns);
+  ok(a.columns.corrupted!.some((v, i) => v !== c.columns.corrupted![i]));
+  const d = await runNoise({
+    "noise.label_rate": 0.3,
+    "noise.input_std": 0.1,
+    "noise.seed": 5,
+  });
+  assertEquals(d.columns.labels, a.columns.labels);
+  ok(d.columns.images instanceof Float32Array);
+  assertEquals(d.columns.images!.length, 800);
+  ok(d.columns.images!.every((x) => x >= 0 && x <= 1));
+  // Not a rescaled copy: the noise moved pixels.
+  ok(
+    d.columns.images!.some((x, i) =>
+      Math.abs(x - a.columns.images![i]! / 255) > 0.01
+    ),
+  );
+});
+
+Deno.test("noise run rejects out-of-range params naming the field and the range", () => {
+  const cases: [Params, string][] = [
+    [
+      { "noise.label_rate": 1 },
+      "noise.label_rate must be a number in [0, 1), got 1",
+    ],
+    [
+      { "noise.label_rate": -0.1 },
+      "noise.label_rate must be a number in [0, 1), got -0.1",
+    ],
+    [
+      { "noise.label_rate": "0.3" },
+      'noise.label_rate must be a number in [0, 1), got "0.3"',
+    ],
+    [
+      { "noise.input_std": -1 },
+      "noise.input_std must be a finite number >= 0, got -1",
+    ],
+    [
+      { "noise.seed": 0.5 },
+      "noise.seed must be an integer or a string, got 0.5",
+    ],
+  ];
+  for (const [params, message] of cases) {
+    assertThrowsWith(
+      () => noiseStage.run(makeCtx(params, { train: upstream() })),
+      message,
+    );
+  }
+});
