@@ -1,5 +1,5 @@
 /** Test helpers: a temp project with fake stages whose runs are counted. */
-import type { Json, Outputs, Stage, StageContext } from "../../pipeline/stage.ts";
+import type { Outputs, Stage, StageContext } from "../../pipeline/stage.ts";
 import { Engine } from "../../pipeline/engine.ts";
 import { decodeText, encodeText } from "../../pipeline/artifact.ts";
 
@@ -61,7 +61,7 @@ export function fakeStage(
   };
 }
 
-export const PARAMS: Json = {
+export const PARAMS = {
   a: { x: 1, unused: "u" },
   b: { y: [1, 2] },
   seeds: [0, 1],

@@ -1,0 +1,45 @@
+import { assertEquals, assertRejects } from "../assert.ts";
+import { Engine, PipelineError } from "../../pipeline/engine.ts";
+import { heavyStage } from "./fixtures/heavy_stage.ts";
+import { decodeJson } from "../../pipeline/artifact.ts";
+import type { Reporter } from "../../pipeline/progress.ts";
+
+function recorder() {
+  const events: string[] = [];
+  const reporter: Reporter = {
+    state: (id, state) => events.push(`${state} ${id}`),
+    progress: (id, done, total) => events.push(`progress ${id} ${done}/${total}`),
+    log: (id, _level, message) => events.push(`log ${id} ${message}`),
+    line: () => {},
+    close: () => {},
+  };
+  return { events, reporter };
+}
+
+Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
+  const root = await Deno.makeTempDir();
+  const engine = new Engine({ root, cacheDir: `${root}/c`, lockPath: `${root}/l`, stages: [heavyStage] });
+  const { events, reporter } = recorder();
+  const [result] = await engine.reproduce({ experiment: "t", params: { n: 3 }, reporter });
+  const out = decodeJson(await engine.store.get(result!.outputs!.out!) as Uint8Array);
+  assertEquals(out, { n: 3, inWorker: true });
+  assertEquals(events, [
+    "queued heavy",
+    "running heavy",
+    "progress heavy 1/3",
+    "progress heavy 2/3",
+    "progress heavy 3/3",
+    "log heavy finished",
+    "done heavy",
+  ]);
+});
+
+Deno.test("an error thrown in a Worker fails the instance with its message", async () => {
+  const root = await Deno.makeTempDir();
+  const engine = new Engine({ root, cacheDir: `${root}/c`, lockPath: `${root}/l`, stages: [heavyStage] });
+  await assertRejects(
+    () => engine.reproduce({ experiment: "t", params: { n: -1 } }),
+    PipelineError,
+    "heavy: n must be ≥ 0",
+  );
+});
