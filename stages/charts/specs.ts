@@ -1,0 +1,555 @@
+/**
+ * Vega-Lite specs built from the metrics document (SCIENCE §7): the paper's
+ * four figures, then the decomposition, the two RMSprop terms (§2.7),
+ * memorisation, sharpness with its stability rule, distance from init, and
+ * sweeps. A figure whose data are missing is listed, never drawn empty.
+ */
+import type { MetricsDoc, Quantity } from "../metrics/types.ts";
+import {
+  baseGroups,
+  clipForLog,
+  heavyBallBeta,
+  needsLog,
+  type Row,
+  rowsOf,
+  seriesOf,
+  unique,
+} from "./rows.ts";
+
+/** A Vega-Lite spec as plain JSON (checked by vega-lite's compiler, not by TS). */
+export type VlSpec = Record<string, unknown>;
+
+/** One figure before rendering. */
+export interface FigureSpec {
+  id: string;
+  title: string;
+  /** One sentence saying what to look at. */
+  caption: string;
+  spec: VlSpec;
+}
+
+/** A figure the document has no data for. */
+export interface MissingFigure {
+  id: string;
+  title: string;
+}
+
+const WIDTH = 560;
+const HEIGHT = 280;
+const EPOCH_AXIS = { title: "epoch" };
+
+/** Everything a figure builder needs besides the doc. */
+interface Ctx {
+  doc: MetricsDoc;
+  groups: string[];
+  /** A fixed colour per group, shared by every figure. */
+  color: { domain: string[]; scheme: string };
+}
+
+const tooltip = (extra: Array<Record<string, unknown>> = []) => [
+  { field: "group", title: "group" },
+  ...extra,
+  { field: "epoch", type: "quantitative", title: "epoch" },
+  { field: "mean", type: "quantitative", title: "mean", format: ".4g" },
+  { field: "std", type: "quantitative", title: "std", format: ".3g" },
+  { field: "count", type: "quantitative", title: "seeds" },
+];
+
+/**
+ * A band (mean ± std) and a line with points per group, optionally split by
+ * `term` drawn as stroke dash. Log y when the means span decades.
+ */
+function lineBand(
+  ctx: Ctx,
+  rows: Row[],
+  yTitle: string,
+  opts: { dashTitle?: string; width?: number; title?: string } = {},
+): VlSpec {
+  const log = needsLog(rows.map((r) => r.mean));
+  const data = log ? clipForLog(rows) : rows;
+  const y = {
+    field: "mean",
+    type: "quantitative",
+    title: log ? `${yTitle}, log scale` : yTitle,
+    scale: log ? { type: "log" } : { zero: false },
+  };
+  const x = { field: "epoch", type: "quantitative", axis: EPOCH_AXIS };
+  const color = {
+    field: "group",
+    type: "nominal",
+    title: "optimizer",
+    scale: ctx.color,
+    legend: { symbolOpacity: 1, labelLimit: 360 },
+  };
+  const dashed = opts.dashTitle !== undefined;
+  const dash = dashed
+    ? {
+      strokeDash: {
+        field: "term",
+        type: "nominal",
+        title: opts.dashTitle,
+        legend: { labelLimit: 360 },
+      },
+    }
+    : {};
+  const detail = dashed ? { detail: { field: "term", type: "nominal" } } : {};
+  return {
+    ...(opts.title ? { title: opts.title } : {}),
+    width: opts.width ?? WIDTH,
+    height: HEIGHT,
+    data: { values: data },
+    layer: [
+      {
+        mark: { type: "errorband", opacity: 0.2 },
+        encoding: {
+          x,
+          y: { ...y, field: "lo" },
+          y2: { field: "hi" },
+          color,
+          ...detail,
+        },
+      },
+      {
+        mark: { type: "line", point: { size: 18 }, strokeWidth: 1.6 },
+        encoding: {
+          x,
+          y,
+          color,
+          ...dash,
+          tooltip: tooltip(dashed ? [{ field: "term", title: "term" }] : []),
+        },
+      },
+    ],
+  };
+}
+
+/** A figure of one quantity, one line per group. */
+function quantityFigure(
+  ctx: Ctx,
+  id: string,
+  title: string,
+  quantity: Quantity,
+  yTitle: string,
+  caption: string,
+): FigureSpec | MissingFigure {
+  const rows = seriesOf(ctx.doc, quantity, ctx.groups).flatMap((s) =>
+    rowsOf(s)
+  );
+  if (rows.length === 0) return { id, title };
+  return {
+    id,
+    title,
+    caption,
+    spec: { title, ...lineBand(ctx, rows, yTitle) },
+  };
+}
+
+/** IR terms: each optimizer's own term (solid) and the SGD-form term for all (dashed). */
+function irFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "ir_term";
+  const title = "Implicit-regularization term per epoch";
+  const own = seriesOf(ctx.doc, "ir_own", ctx.groups).flatMap((s) =>
+    rowsOf(s, "own term")
+  );
+  const sgd = seriesOf(ctx.doc, "ir_sgd", ctx.groups).flatMap((s) =>
+    rowsOf(s, "SGD-form term η/(4m) Σ‖g_k‖²")
+  );
+  const rows = [...own, ...sgd];
+  if (rows.length === 0) return { id, title };
+  return {
+    id,
+    title,
+    caption:
+      "Solid lines are each optimizer's own term (SGD: SCIENCE §2.1, heavy ball: §2.4, " +
+      "RMSprop/Adam: preconditioned §2.6) and dashed lines the SGD-form term computed for every " +
+      "run; look at how fast each term shrinks as training proceeds.",
+    spec: {
+      title,
+      ...lineBand(ctx, rows, "IR term (loss units)", { dashTitle: "term" }),
+    },
+  };
+}
+
+/** SCIENCE §2.2: ir_sgd = mean part + variance part, stacked, one panel per group. */
+function decompositionFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "ir_decomposition";
+  const title =
+    "Decomposition of the SGD term: full-gradient part + mini-batch variance part";
+  const parts: Array<[Quantity, string, number]> = [
+    ["ir_sgd_mean", "η/4 ‖ḡ‖² (mean part)", 0],
+    ["ir_sgd_var", "η/(4m) Σ‖g_k − ḡ‖² (variance part)", 1],
+  ];
+  const rows = parts.flatMap(([q, part, order]) =>
+    seriesOf(ctx.doc, q, ctx.groups).flatMap((s) =>
+      rowsOf(s, part).map((r) => ({ ...r, order }))
+    )
+  );
+  const groups = unique(rows.map((r) => r.group));
+  if (rows.length === 0) return { id, title };
+  return {
+    id,
+    title,
+    caption:
+      "The two stacked areas add up to the SGD term exactly (SCIENCE §2.2); look at which " +
+      "part dominates: a large variance part means the regularization comes from mini-batch noise.",
+    spec: {
+      title,
+      data: { values: rows },
+      columns: Math.min(2, groups.length),
+      facet: {
+        field: "group",
+        type: "nominal",
+        title: "optimizer",
+        sort: groups,
+      },
+      resolve: { scale: { y: "independent" } },
+      spec: {
+        width: 260,
+        height: 180,
+        mark: { type: "area", opacity: 0.85 },
+        encoding: {
+          x: { field: "epoch", type: "quantitative", axis: EPOCH_AXIS },
+          y: {
+            field: "mean",
+            type: "quantitative",
+            stack: "zero",
+            title: "IR term (loss units)",
+          },
+          color: {
+            field: "term",
+            type: "nominal",
+            title: "part",
+            legend: { labelLimit: 360 },
+            scale: {
+              domain: parts.map((p) => p[1]),
+              range: ["#4c78a8", "#f58518"],
+            },
+          },
+          order: { field: "order", type: "quantitative" },
+          tooltip: tooltip([{ field: "term", title: "part" }]),
+        },
+      },
+    },
+  };
+}
+
+/** SCIENCE §2.5 vs §2.6 side by side, with §2.7's explanation as caption. */
+function rmsFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "rms_terms";
+  const title = "RMSprop term: the paper's formula vs the preconditioned term";
+  const paper = seriesOf(ctx.doc, "ir_rms_paper", ctx.groups).flatMap((s) =>
+    rowsOf(s)
+  );
+  const pre = seriesOf(ctx.doc, "ir_preconditioned", ctx.groups).flatMap((s) =>
+    rowsOf(s)
+  );
+  if (paper.length === 0 || pre.length === 0) return { id, title };
+  const yTitle = "IR term (loss units)";
+  return {
+    id,
+    title,
+    caption:
+      "The paper's formula η/(4m) Σ‖s ⊙ g_k‖² multiplies by s ≈ g² instead of dividing " +
+      "by √s, so it scales like |g|⁶ per coordinate and vanishes as gradients shrink; that alone " +
+      "can make adaptive methods look as if they had no implicit term (SCIENCE §2.7). The " +
+      "preconditioned term η/(4m) Σ_k Σ_j g²/(√v+ε) is what backward error analysis gives; " +
+      "compare how the two panels evolve.",
+    spec: {
+      title,
+      hconcat: [
+        lineBand(ctx, paper, yTitle, {
+          width: 300,
+          title: "paper's formula (SCIENCE §2.5)",
+        }),
+        lineBand(ctx, pre, yTitle, {
+          width: 300,
+          title: "preconditioned (SCIENCE §2.6)",
+        }),
+      ],
+      resolve: { scale: { y: "independent" } },
+    },
+  };
+}
+
+/** Clean vs corrupted train error: memorisation of noisy labels (SCIENCE §4.3). */
+function memorisationFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "memorisation";
+  const title = "Train error on clean vs corrupted labels (memorisation)";
+  const clean = seriesOf(ctx.doc, "train_clean_error", ctx.groups).flatMap((
+    s,
+  ) => rowsOf(s, "clean part"));
+  const corrupt = seriesOf(ctx.doc, "train_corrupt_error", ctx.groups).flatMap((
+    s,
+  ) => rowsOf(s, "corrupted part"));
+  if (clean.length === 0 || corrupt.length === 0) return { id, title };
+  return {
+    id,
+    title,
+    caption:
+      "Error against the (possibly wrong) training labels: when the dashed corrupted-part " +
+      "curve falls toward zero the network is memorising noise; compare when each optimizer " +
+      "starts to do so.",
+    spec: {
+      title,
+      ...lineBand(ctx, [...clean, ...corrupt], "train error (fraction)", {
+        dashTitle: "training subset",
+      }),
+    },
+  };
+}
+
+/** Sharpness with the dashed edge-of-stability rule 2/η or (2+2β)/η (SCIENCE §4.2). */
+function sharpnessFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "sharpness";
+  const title = "Sharpness: top Hessian eigenvalue";
+  const rows = seriesOf(ctx.doc, "sharpness", ctx.groups).flatMap((s) =>
+    rowsOf(s)
+  );
+  if (rows.length === 0) return { id, title };
+  const rules = unique(rows.map((r) => r.group)).flatMap((group) => {
+    const optimizer = rows.find((r) => r.group === group)!.optimizer;
+    const lr = ctx.doc.lr[optimizer] ?? ctx.doc.lr[group];
+    const beta = heavyBallBeta(ctx.doc, group);
+    if (lr === undefined || !(lr > 0) || Number.isNaN(beta)) return [];
+    const label = beta > 0
+      ? `(2+2β)/η, β=${round(beta)}, η=${lr}`
+      : `2/η, η=${lr}`;
+    return [{ group, threshold: (2 + 2 * beta) / lr, rule: label }];
+  });
+  const base = lineBand(ctx, rows, "top Hessian eigenvalue (loss / weight²)");
+  const layers = base.layer as Array<
+    { encoding: { y: Record<string, unknown> } }
+  >;
+  const yDef = layers[1]!.encoding.y;
+  const withRules = rules.length === 0 ? layers : [
+    ...layers,
+    {
+      data: { values: rules },
+      mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5 },
+      encoding: {
+        y: { ...yDef, field: "threshold" },
+        color: {
+          field: "group",
+          type: "nominal",
+          scale: ctx.color,
+          title: "optimizer",
+        },
+        tooltip: [
+          { field: "group", title: "group" },
+          { field: "rule", title: "stability limit" },
+          {
+            field: "threshold",
+            type: "quantitative",
+            title: "value",
+            format: ".4g",
+          },
+        ],
+      },
+    },
+  ];
+  const ruleText = rules.length === 0
+    ? "no stability line is drawn because no run is plain or heavy-ball SGD/GD"
+    : "dashed lines are the edge-of-stability limits 2/η (GD/SGD) and (2+2β)/η (heavy ball), " +
+      "drawn only for SGD/GD-type runs since adaptive methods are stable against a preconditioned limit";
+  return {
+    id,
+    title,
+    caption:
+      `Look at whether sharpness rises to its optimizer's limit and stays there; ${ruleText}.`,
+    spec: { title, ...base, layer: withRules },
+  };
+}
+
+/** Final test error against one swept value, log₂ axis (SCIENCE §7). */
+function sweepFigures(ctx: Ctx): FigureSpec[] {
+  const cells = ctx.doc.series.filter((s) =>
+    s.quantity === "test_error" && Object.keys(s.cell).length === 1
+  );
+  const keys = unique(cells.map((s) => Object.keys(s.cell)[0]!));
+  const figures: FigureSpec[] = [];
+  for (const key of keys) {
+    const points = cells.flatMap((s) => {
+      const value = s.cell[key];
+      const i = lastFinite(s.mean);
+      if (typeof value !== "number" || i < 0) return [];
+      const mean = s.mean[i]!;
+      const std = Number.isFinite(s.std[i]) ? s.std[i]! : 0;
+      return [{
+        group: s.group,
+        optimizer: s.optimizer,
+        value,
+        epoch: s.epochs[i]!,
+        mean,
+        std,
+        lo: mean - std,
+        hi: mean + std,
+        count: s.count[i] ?? 0,
+      }];
+    });
+    if (unique(points.map((p) => p.value)).length < 2) continue;
+    const name = sweepName(key);
+    const log2 = points.every((p) => p.value > 0);
+    const x = {
+      field: "value",
+      type: "quantitative",
+      title: log2 ? `${name}, log₂ scale` : name,
+      scale: log2 ? { type: "log", base: 2 } : { zero: false },
+    };
+    const color = { field: "optimizer", type: "nominal", title: "optimizer" };
+    const title = `Final test error vs ${name}`;
+    figures.push({
+      id: `sweep_${slug(key)}`,
+      title,
+      caption:
+        `Each point is the test error at the last epoch (mean ± 1 std over seeds) for one ` +
+        `value of ${key}; look for the value each optimizer prefers and how flat its curve is.`,
+      spec: {
+        title,
+        width: WIDTH,
+        height: HEIGHT,
+        data: { values: points },
+        layer: [
+          {
+            mark: { type: "errorbar", ticks: true },
+            encoding: {
+              x,
+              y: {
+                field: "lo",
+                type: "quantitative",
+                title: "test error (fraction)",
+              },
+              y2: { field: "hi" },
+              color,
+            },
+          },
+          {
+            mark: { type: "line", point: true },
+            encoding: {
+              x,
+              y: {
+                field: "mean",
+                type: "quantitative",
+                title: "test error (fraction)",
+                scale: { zero: false },
+              },
+              color,
+              tooltip: [
+                { field: "group", title: "group" },
+                { field: "value", type: "quantitative", title: key },
+                { field: "epoch", type: "quantitative", title: "epoch" },
+                {
+                  field: "mean",
+                  type: "quantitative",
+                  title: "mean",
+                  format: ".4g",
+                },
+                {
+                  field: "std",
+                  type: "quantitative",
+                  title: "std",
+                  format: ".3g",
+                },
+                { field: "count", type: "quantitative", title: "seeds" },
+              ],
+            },
+          },
+        ],
+      },
+    });
+  }
+  return figures;
+}
+
+function lastFinite(values: number[]): number {
+  for (let i = values.length - 1; i >= 0; i--) {
+    if (Number.isFinite(values[i])) return i;
+  }
+  return -1;
+}
+
+/** A reader's name for a swept param path. */
+function sweepName(key: string): string {
+  const leaf = key.split(".").at(-1) ?? key;
+  if (leaf === "lr") return "learning rate η";
+  if (leaf === "batch_size") return "batch size B (samples)";
+  return leaf.replaceAll("_", " ");
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** Every figure the document supports, in report order, and those it does not. */
+export function buildFigures(doc: MetricsDoc): {
+  figures: FigureSpec[];
+  missing: MissingFigure[];
+} {
+  const groups = baseGroups(doc);
+  const ctx: Ctx = {
+    doc,
+    groups,
+    color: { domain: groups, scheme: "tableau10" },
+  };
+  const candidates: Array<FigureSpec | MissingFigure> = [
+    quantityFigure(
+      ctx,
+      "train_error",
+      "Train error (noisy labels)",
+      "train_error",
+      "train error (fraction)",
+      "Error on the training set with its noisy labels, mean ± 1 std over seeds; look at how " +
+        "fast each optimizer fits the data, noise included.",
+    ),
+    quantityFigure(
+      ctx,
+      "test_error",
+      "Test error",
+      "test_error",
+      "test error (fraction)",
+      "Error on the clean test set, mean ± 1 std over seeds; look at the final level and at " +
+        "any rise after the minimum (overfitting to the noisy labels).",
+    ),
+    irFigure(ctx),
+    quantityFigure(
+      ctx,
+      "norm",
+      "Parameter L2 norm",
+      "norm",
+      "‖w‖₂ (weight units)",
+      "The L2 norm of all weights and biases (SCIENCE §4.1); look at which optimizer's " +
+        "weights grow fastest.",
+    ),
+    decompositionFigure(ctx),
+    rmsFigure(ctx),
+    memorisationFigure(ctx),
+    sharpnessFigure(ctx),
+    quantityFigure(
+      ctx,
+      "dist_init",
+      "Distance from initialization",
+      "dist_init",
+      "‖w − w₀‖₂ (weight units)",
+      "How far the weights travel from their initial values; look at whether an optimizer " +
+        "keeps moving after its train error has flattened.",
+    ),
+  ];
+  const figures: FigureSpec[] = [];
+  const missing: MissingFigure[] = [];
+  for (const c of candidates) {
+    if ("spec" in c) figures.push(c);
+    else missing.push(c);
+  }
+  const sweeps = sweepFigures(ctx);
+  figures.push(...sweeps);
+  if (sweeps.length === 0) {
+    missing.push({
+      id: "sweeps",
+      title: "Learning-rate and batch-size sweeps",
+    });
+  }
+  return { figures, missing };
+}

@@ -1,0 +1,210 @@
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "../../assert.ts";
+import { makeMetricsFixture } from "../../fixtures/metrics_fixture.ts";
+import { buildFigures, type VlSpec } from "../../../stages/charts/specs.ts";
+import { compileStrict } from "../../../stages/charts/render.ts";
+import {
+  clipForLog,
+  heavyBallBeta,
+  needsLog,
+  type Row,
+} from "../../../stages/charts/rows.ts";
+import { type ChartsDoc, chartsStage } from "../../../stages/charts/stage.ts";
+import { decodeJson, encodeJson } from "../../../pipeline/artifact.ts";
+import type { StageContext } from "../../../pipeline/stage.ts";
+import { Rng } from "../../../pipeline/rng.ts";
+
+const doc = makeMetricsFixture();
+
+/** Every x/y channel (with a field) of a spec, wherever it is nested. */
+function positionChannels(
+  spec: unknown,
+  out: Array<Record<string, unknown>> = [],
+) {
+  if (Array.isArray(spec)) spec.forEach((s) => positionChannels(s, out));
+  else if (spec && typeof spec === "object") {
+    const o = spec as Record<string, unknown>;
+    const enc = o.encoding as
+      | Record<string, Record<string, unknown>>
+      | undefined;
+    for (const ch of ["x", "y"]) if (enc?.[ch]?.field) out.push(enc[ch]!);
+    for (const [k, v] of Object.entries(o)) {
+      if (k !== "encoding" && k !== "data") positionChannels(v, out);
+    }
+  }
+  return out;
+}
+
+Deno.test("buildFigures() specs compile without warnings and carry titles, captions, axis titles", () => {
+  const { figures, missing } = buildFigures(doc);
+  assertEquals(missing, []);
+  assertEquals(figures.map((f) => f.id), [
+    "train_error",
+    "test_error",
+    "ir_term",
+    "norm",
+    "ir_decomposition",
+    "rms_terms",
+    "memorisation",
+    "sharpness",
+    "dist_init",
+    "sweep_train_lr",
+    "sweep_train_batch_size",
+  ]);
+  for (const f of figures) {
+    compileStrict(f.spec);
+    assert(f.title.length > 0 && f.spec.title === f.title, f.id);
+    assert(f.caption.endsWith("."), `${f.id} caption is one sentence`);
+    const channels = positionChannels(f.spec);
+    assert(channels.length >= 2, f.id);
+    for (const c of channels) {
+      const title = c.title ??
+        (c.axis as Record<string, unknown> | undefined)?.title;
+      if (c.field === "hi" || c.field === "threshold") continue;
+      assert(
+        typeof title === "string" && title.length > 0,
+        `${f.id} ${String(c.field)} has an axis title`,
+      );
+    }
+    assert(
+      JSON.stringify(f.spec).includes('"tooltip"'),
+      `${f.id} has tooltips`,
+    );
+    assert(JSON.stringify(f.spec).includes('"color"'), `${f.id} has a legend`);
+  }
+});
+
+Deno.test("compileStrict() rejects a spec that vega-lite warns about", () => {
+  const bad: VlSpec = {
+    title: "bad",
+    data: { values: [{ a: 1, b: "x" }] },
+    mark: "bar",
+    encoding: {
+      x: { field: "a", type: "quantitative" },
+      shape: { field: "b", type: "nominal" },
+    },
+  };
+  assertThrows(() => compileStrict(bad), Error, "bad");
+});
+
+Deno.test("needsLog() is true only for positive data spanning more than two decades", () => {
+  assertEquals(needsLog([1, 100]), false);
+  assertEquals(needsLog([1, 100.5]), true);
+  assertEquals(needsLog([0, 1, 1e6]), false);
+  assertEquals(needsLog([-1, 1e6]), false);
+  assertEquals(needsLog([]), false);
+});
+
+Deno.test("clipForLog() moves non-positive band edges to the smallest positive value", () => {
+  const row = (mean: number, std: number): Row => ({
+    group: "g",
+    optimizer: "g",
+    term: "",
+    epoch: 1,
+    mean,
+    std,
+    lo: mean - std,
+    hi: mean + std,
+    count: 3,
+  });
+  const out = clipForLog([row(1, 2), row(0.5, 0.25)]);
+  assertEquals(out.map((r) => r.lo), [0.25, 0.25]);
+  assertEquals(out.map((r) => r.hi), [3, 0.75]);
+});
+
+Deno.test("heavyBallBeta() recovers β from ir_momentum / ir_sgd = (1+β)/(1−β)²", () => {
+  assertAlmostEquals(heavyBallBeta(doc, "sgd-m0.9"), 0.9, 1e-9);
+  assertEquals(heavyBallBeta(doc, "sgd"), 0);
+  assert(Number.isNaN(heavyBallBeta(doc, "adam")));
+});
+
+Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, none for adam", () => {
+  const f = buildFigures(doc).figures.find((x) => x.id === "sharpness")!;
+  const layers = f.spec.layer as Array<
+    { data?: { values: Array<{ group: string; threshold: number }> } }
+  >;
+  const rules = layers[2]!.data!.values;
+  assertEquals(rules.map((r) => r.group), ["sgd", "sgd-m0.9"]);
+  assertAlmostEquals(rules[0]!.threshold!, 2 / 0.05, 1e-9); // 40
+  assertAlmostEquals(rules[1]!.threshold!, (2 + 2 * 0.9) / 0.01, 1e-6); // 380
+});
+
+Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ axis", () => {
+  const f = buildFigures(doc).figures.find((x) => x.id === "sweep_train_lr")!;
+  const values = (f.spec.data as {
+    values: Array<{ value: number; mean: number; group: string }>;
+  })
+    .values;
+  assertEquals(values.map((v) => v.value), [0.0125, 0.025, 0.05, 0.1, 0.2]);
+  const series = doc.series.find((s) =>
+    s.group === "sgd · lr=0.2" && s.quantity === "test_error"
+  )!;
+  assertEquals(values[4]!.mean, series.mean[19]);
+  const layers = f.spec.layer as Array<{ encoding: { x: { scale: unknown } } }>;
+  assertEquals(layers[1]!.encoding.x.scale, { type: "log", base: 2 });
+});
+
+Deno.test("buildFigures() omits figures without data and lists them as not measured", () => {
+  const drop = new Set(["sharpness", "train_clean_error", "ir_rms_paper"]);
+  const partial = {
+    ...doc,
+    series: doc.series.filter((s) => !drop.has(s.quantity)),
+  };
+  const { figures, missing } = buildFigures(partial);
+  assertEquals(missing.map((m) => m.id), [
+    "rms_terms",
+    "memorisation",
+    "sharpness",
+  ]);
+  assert(
+    !figures.some((f) =>
+      ["rms_terms", "memorisation", "sharpness"].includes(f.id)
+    ),
+  );
+  const noSweeps = {
+    ...doc,
+    series: doc.series.filter((s) => Object.keys(s.cell).length === 0),
+  };
+  assertEquals(buildFigures(noSweeps).missing.map((m) => m.id), ["sweeps"]);
+});
+
+Deno.test("IR figure picks a log axis for terms spanning decades, linear error axes", () => {
+  const { figures } = buildFigures(doc);
+  const yScale = (id: string) => {
+    const f = figures.find((x) => x.id === id)!;
+    return (f.spec.layer as Array<{ encoding: { y: { scale: unknown } } }>)[1]!
+      .encoding.y.scale;
+  };
+  assertEquals(yScale("ir_term"), { type: "log" });
+  assertEquals(yScale("test_error"), { zero: false });
+});
+
+Deno.test("chartsStage.run() returns every figure with a static SVG holding marks", async () => {
+  const ctx = {
+    params: {},
+    item: {},
+    rng: Rng.fromSeed(0),
+    log: { info() {}, warn() {} },
+    progress() {},
+    input: (name: string) => {
+      if (name !== "metrics") throw new Error(name);
+      return encodeJson(doc);
+    },
+    inputAll: () => [],
+    scratchDir: "",
+    signal: new AbortController().signal,
+  } as StageContext;
+  const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
+  assertEquals(out.figures.length, 11);
+  for (const f of out.figures) {
+    assert(f.svg.startsWith("<svg"), f.id);
+    assert(
+      /class="mark-line/.test(f.svg) || /class="mark-area/.test(f.svg),
+      f.id,
+    );
+  }
+});
