@@ -1,0 +1,176 @@
+/**
+ * Sharpness (SCIENCE §4.2): the top Hessian eigenvalue by power iteration
+ * and the trace by Hutchinson's estimator, over an abstract Hessian-vector
+ * product so that both are testable on known matrices. Vectors are one
+ * Float32Array per parameter tensor; the arithmetic here is float64.
+ */
+import type { Rng } from "../../pipeline/rng.ts";
+
+/** A Hessian-vector product on vectors split like the parameters. */
+export type Hvp = (v: Float32Array[]) => Float32Array[];
+
+export interface EigenOptions {
+  rng: Rng;
+  /** Relative change of the Rayleigh quotient that stops the iteration (default 1e-3). */
+  tol?: number;
+  /** At most this many products per power iteration (default 100). */
+  maxIter?: number;
+}
+
+export interface EigenResult {
+  /** The largest (algebraic) eigenvalue estimate. */
+  value: number;
+  /** Hessian-vector products used, over both phases. */
+  iterations: number;
+  converged: boolean;
+}
+
+/**
+ * The top eigenvalue λ_max of a symmetric H by power iteration from a seeded
+ * Gaussian start, stopping when the Rayleigh quotient vᵀHv (||v|| = 1)
+ * changes by at most tol·|λ| between iterations. Power iteration finds the
+ * eigenvalue of largest magnitude; if that one is negative, a second run on
+ * H − λ_dom·I (whose eigenvalues are ≥ 0) recovers λ_max = λ_dom + μ.
+ */
+export function topEigenvalue(
+  hvp: Hvp,
+  shapes: number[][],
+  options: EigenOptions,
+): EigenResult {
+  const tol = options.tol ?? 1e-3;
+  const maxIter = options.maxIter ?? 100;
+  if (!(tol > 0)) {
+    throw new Error(`tol: expected a positive number, got ${tol}`);
+  }
+  if (!Number.isInteger(maxIter) || maxIter < 1) {
+    throw new Error(`maxIter: expected a positive integer, got ${maxIter}`);
+  }
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const first = powerIteration(hvp, sizes, 0, options.rng, tol, maxIter);
+  if (first.value >= 0) return first;
+  const shift = first.value;
+  const second = powerIteration(hvp, sizes, shift, options.rng, tol, maxIter);
+  return {
+    value: shift + second.value,
+    iterations: first.iterations + second.iterations,
+    converged: first.converged && second.converged,
+  };
+}
+
+/** Power iteration on H − shift·I. */
+function powerIteration(
+  hvp: Hvp,
+  sizes: number[],
+  shift: number,
+  rng: Rng,
+  tol: number,
+  maxIter: number,
+): EigenResult {
+  let v = normalize(
+    sizes.map((n) => Float64Array.from({ length: n }, () => rng.normal())),
+  );
+  let previous = NaN;
+  for (let it = 1; it <= maxIter; it++) {
+    const hv = apply(hvp, v, shift);
+    const lambda = dot(v, hv);
+    const norm = Math.sqrt(dot(hv, hv));
+    if (norm === 0) return { value: 0, iterations: it, converged: true };
+    if (Math.abs(lambda - previous) <= tol * Math.abs(lambda)) {
+      return { value: lambda, iterations: it, converged: true };
+    }
+    previous = lambda;
+    v = hv.map((block) => block.map((x) => x / norm));
+  }
+  return { value: previous, iterations: maxIter, converged: false };
+}
+
+export interface TraceOptions {
+  rng: Rng;
+  /** Rademacher probes (default 100). */
+  samples?: number;
+}
+
+export interface TraceResult {
+  /** Mean of zᵀHz over the probes. */
+  value: number;
+  /** Standard error of that mean (sample std / √samples; NaN for one probe). */
+  stderr: number;
+  samples: number;
+}
+
+/**
+ * Hutchinson's trace estimator (SCIENCE §4.2): tr H = E[zᵀHz] for z with
+ * independent ±1 entries; its variance per probe is 2 Σ_{i≠j} H_ij², so a
+ * diagonal H is estimated exactly.
+ */
+export function hutchinsonTrace(
+  hvp: Hvp,
+  shapes: number[][],
+  options: TraceOptions,
+): TraceResult {
+  const samples = options.samples ?? 100;
+  if (!Number.isInteger(samples) || samples < 1) {
+    throw new Error(`samples: expected a positive integer, got ${samples}`);
+  }
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const values: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const z = sizes.map((n) => rademacher(n, options.rng));
+    values.push(dot(z, apply(hvp, z, 0)));
+  }
+  const mean = values.reduce((a, b) => a + b, 0) / samples;
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) /
+    (samples - 1);
+  return { value: mean, stderr: Math.sqrt(variance / samples), samples };
+}
+
+/** The edge-of-stability line (SCIENCE §4.2): 2/η for GD, (2 + 2β)/η for heavy-ball β. */
+export function eosThreshold(lr: number, beta = 0): number {
+  if (!(lr > 0)) {
+    throw new Error(`lr: expected a positive learning rate, got ${lr}`);
+  }
+  return (2 + 2 * beta) / lr;
+}
+
+function rademacher(n: number, rng: Rng): Float64Array {
+  const out = new Float64Array(n);
+  let bits = 0;
+  for (let i = 0; i < n; i++) {
+    if (i % 32 === 0) bits = rng.nextUint32();
+    out[i] = (bits >>> (i % 32)) & 1 ? 1 : -1;
+  }
+  return out;
+}
+
+/** (H − shift·I) v, converting to float32 for the product and back. */
+function apply(hvp: Hvp, v: Float64Array[], shift: number): Float64Array[] {
+  const out = hvp(v.map((block) => Float32Array.from(block)));
+  if (out.length !== v.length) {
+    throw new Error(`hvp: expected ${v.length} blocks, got ${out.length}`);
+  }
+  return out.map((block, i) => {
+    const vi = v[i]!;
+    if (block.length !== vi.length) {
+      throw new Error(
+        `hvp: block ${i} has ${block.length} elements, expected ${vi.length}`,
+      );
+    }
+    const r = new Float64Array(block.length);
+    for (let j = 0; j < r.length; j++) r[j] = block[j]! - shift * vi[j]!;
+    return r;
+  });
+}
+
+function dot(a: Float64Array[], b: Float64Array[]): number {
+  let sum = 0;
+  a.forEach((block, i) => {
+    const other = b[i]!;
+    for (let j = 0; j < block.length; j++) sum += block[j]! * other[j]!;
+  });
+  return sum;
+}
+
+function normalize(v: Float64Array[]): Float64Array[] {
+  const norm = Math.sqrt(dot(v, v));
+  return v.map((block) => block.map((x) => x / norm));
+}

@@ -1,0 +1,258 @@
+import * as tf from "@tensorflow/tfjs";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  throws,
+} from "node:assert/strict";
+import {
+  eosThreshold,
+  hutchinsonTrace,
+  type Hvp,
+  topEigenvalue,
+} from "../../../stages/metrics/sharpness.ts";
+import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { hvpOnArrays } from "../../../stages/train/hvp.ts";
+import { Rng } from "../../../pipeline/rng.ts";
+
+/** An exact product with a dense symmetric matrix, vectors split into blocks of `sizes`. */
+function denseHvp(A: number[][], sizes: number[]): Hvp {
+  return (v) => {
+    const x = v.flatMap((b) => Array.from(b));
+    const y = A.map((row) => row.reduce((s, a, j) => s + a * x[j]!, 0));
+    const out: Float32Array[] = [];
+    let off = 0;
+    for (const n of sizes) {
+      out.push(Float32Array.from(y.slice(off, off + n)));
+      off += n;
+    }
+    return out;
+  };
+}
+
+/** All eigenvalues of a symmetric matrix by cyclic Jacobi rotations. */
+function jacobiEigenvalues(input: number[][]): number[] {
+  const n = input.length;
+  const a = input.map((r) => [...r]);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) off += a[p]![q]! ** 2;
+    }
+    if (off < 1e-22) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p]![q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) /
+          (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k]![p]!;
+          const akq = a[k]![q]!;
+          a[k]![p] = c * akp - s * akq;
+          a[k]![q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p]![k]!;
+          const aqk = a[q]![k]!;
+          a[p]![k] = c * apk - s * aqk;
+          a[q]![k] = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  return a.map((r, i) => r[i]!).sort((x, y) => y - x);
+}
+
+/** Q diag(λ) Qᵀ with Q a seeded random orthogonal matrix (Gram–Schmidt). */
+function withSpectrum(lambdas: number[], seed: string): number[][] {
+  const rng = Rng.fromSeed(seed);
+  const n = lambdas.length;
+  const q: number[][] = [];
+  while (q.length < n) {
+    const v = Array.from({ length: n }, () => rng.normal());
+    for (const u of q) {
+      const d = u.reduce((s, x, i) => s + x * v[i]!, 0);
+      u.forEach((x, i) => v[i]! -= d * x);
+    }
+    const norm = Math.hypot(...v);
+    q.push(v.map((x) => x / norm));
+  }
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      Array.from(
+        { length: n },
+        (_, j) => lambdas.reduce((s, l, k) => s + l * q[k]![i]! * q[k]![j]!, 0),
+      ),
+  );
+}
+
+Deno.test("topEigenvalue() finds λ_max of a rotated known spectrum; Hutchinson is exact on a diagonal", () => {
+  const lambdas = [9, 7, 3, 1, 0.5, -2];
+  const A = withSpectrum(lambdas, "spectrum");
+  const shapes = [[2, 2], [2]];
+  const tight = topEigenvalue(denseHvp(A, [4, 2]), shapes, {
+    rng: Rng.fromSeed(0),
+    tol: 1e-8,
+  });
+  assert(tight.converged);
+  assert(Math.abs(tight.value - 9) < 1e-5, `λ = ${tight.value}`);
+  const loose = topEigenvalue(denseHvp(A, [4, 2]), shapes, {
+    rng: Rng.fromSeed(0),
+  });
+  assert(loose.converged && loose.iterations < tight.iterations);
+  // Rayleigh quotients approach λ_max from below; tol 1e-3 stops within a few 1e-3.
+  assert(
+    loose.value <= 9 + 1e-6 && loose.value > 9 * (1 - 1e-2),
+    `λ = ${loose.value}`,
+  );
+  const diag = [[5, 0, 0], [0, -1, 0], [0, 0, 3]];
+  const tr = hutchinsonTrace(denseHvp(diag, [3]), [[3]], {
+    rng: Rng.fromSeed(1),
+    samples: 5,
+  });
+  assertEquals(tr.value, 7);
+  assertEquals(tr.stderr, 0);
+});
+
+Deno.test("topEigenvalue() returns λ_max, not the dominant negative eigenvalue", () => {
+  const A = withSpectrum([-10, 2, 1, -3], "negative");
+  const r = topEigenvalue(denseHvp(A, [4]), [[4]], {
+    rng: Rng.fromSeed(2),
+    tol: 1e-9,
+    maxIter: 1000,
+  });
+  assert(Math.abs(r.value - 2) < 1e-5, `λ = ${r.value}`);
+  // Without convergence it says so.
+  const capped = topEigenvalue(
+    denseHvp(withSpectrum([1, 0.999, 0.5], "slow"), [3]),
+    [[3]],
+    {
+      rng: Rng.fromSeed(3),
+      tol: 1e-12,
+      maxIter: 3,
+    },
+  );
+  assertEquals(capped.converged, false);
+  assertEquals(capped.iterations, 3);
+});
+
+Deno.test("hutchinsonTrace() lands within 4 standard errors of tr A, from the variance 2Σ_{i≠j}A_ij²", () => {
+  const lambdas = [4, 3, -1, 2, 0.5];
+  const A = withSpectrum(lambdas, "trace");
+  const samples = 400;
+  // Var(zᵀAz) = 2 Σ_{i≠j} A_ij² for Rademacher z: the estimator's sd is √(that/samples).
+  let off2 = 0;
+  A.forEach((r, i) => r.forEach((a, j) => off2 += i === j ? 0 : a * a));
+  const sd = Math.sqrt((2 * off2) / samples);
+  const tr = hutchinsonTrace(denseHvp(A, [5]), [[5]], {
+    rng: Rng.fromSeed(4),
+    samples,
+  });
+  assert(Math.abs(tr.value - 8.5) < 4 * sd, `${tr.value} vs 8.5 ± ${sd}`);
+  assert(Math.abs(tr.stderr - sd) < 0.3 * sd, `stderr ${tr.stderr} vs ${sd}`);
+});
+
+Deno.test("eosThreshold() is 2/η for GD and (2+2β)/η for heavy-ball", () => {
+  assertEquals(eosThreshold(0.01), 200);
+  assertEquals(eosThreshold(0.5, 0.5), 6);
+  assert(Math.abs(eosThreshold(0.1, 0.9) - 38) < 1e-12);
+  throws(() => eosThreshold(0), /lr: expected a positive learning rate/);
+});
+
+Deno.test("topEigenvalue() on a tiny ReLU net with cross-entropy matches a dense FD Hessian's Jacobi λ_max", async () => {
+  await initWasmBackend();
+  const rng = Rng.fromSeed("net");
+  const make = (shape: number[], name: string) =>
+    tf.variable(
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
+          rng.normal()),
+        shape,
+      ),
+      true,
+      name,
+    );
+  const vars = [
+    make([3, 4], "net_w1"),
+    make([4], "net_b1"),
+    make([4, 3], "net_w2"),
+    make([3], "net_b2"),
+  ];
+  const [w1, b1, w2, b2] = vars as [
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+  ];
+  const x = tf.tensor2d(
+    Float32Array.from({ length: 20 * 3 }, () => rng.normal()),
+    [20, 3],
+  );
+  const onehot = tf.oneHot(
+    tf.tensor1d(Int32Array.from({ length: 20 }, () => rng.int(3)), "int32"),
+    3,
+  );
+  const lossFn = () =>
+    tf.tidy(() => {
+      const logits = tf.add(
+        tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2),
+        b2,
+      );
+      return tf.neg(
+        tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)),
+      ) as tf.Scalar;
+    });
+  const shapes = vars.map((v) => v.shape);
+  const sizes = vars.map((v) => v.size);
+  const P = sizes.reduce((a, b) => a + b, 0); // 31
+  const hvp = hvpOnArrays(vars, lossFn);
+  // Dense Hessian column by column: H e_j.
+  const columns: number[][] = [];
+  for (let j = 0; j < P; j++) {
+    const e = sizes.map((n) => new Float32Array(n));
+    let off = j;
+    let block = 0;
+    while (off >= sizes[block]!) off -= sizes[block++]!;
+    e[block]![off] = 1;
+    columns.push(hvp(e).flatMap((b) => Array.from(b)));
+  }
+  const H = Array.from(
+    { length: P },
+    (_, i) => Array.from({ length: P }, (_, j) => columns[j]![i]!),
+  );
+  let asym = 0;
+  let scale = 0;
+  H.forEach((r, i) =>
+    r.forEach((h, j) => {
+      asym = Math.max(asym, Math.abs(h - H[j]![i]!));
+      scale = Math.max(scale, Math.abs(h));
+    })
+  );
+  assert(asym < 1e-3 * scale, `FD Hessian asymmetry ${asym} vs ${scale}`);
+  const sym = H.map((r, i) => r.map((h, j) => (h + H[j]![i]!) / 2));
+  const eig = jacobiEigenvalues(sym);
+  const top = topEigenvalue(hvp, shapes, {
+    rng: Rng.fromSeed(5),
+    tol: 1e-7,
+    maxIter: 500,
+  });
+  assert(top.converged);
+  assert(
+    Math.abs(top.value - eig[0]!) < 1e-3 * Math.abs(eig[0]!),
+    `${top.value} vs Jacobi ${eig[0]}`,
+  );
+  const trace = eig.reduce((a, b) => a + b, 0);
+  const tr = hutchinsonTrace(hvp, shapes, {
+    rng: Rng.fromSeed(6),
+    samples: 200,
+  });
+  assert(
+    Math.abs(tr.value - trace) < 4 * tr.stderr + 1e-3 * Math.abs(trace),
+    `${tr.value} vs ${trace}`,
+  );
+  tf.dispose([...vars, x, onehot]);
+});
