@@ -1,0 +1,170 @@
+/**
+ * The training stage: one instance per optimizer × seed × sweep cell
+ * (items.ts). Reads the noisy training set and the clean test set, trains
+ * (loop.ts), and returns the per-epoch record and the checkpoints.
+ */
+import { createHash } from "node:crypto";
+import type { Json, Params, StageContext } from "../../pipeline/stage.ts";
+import { defineStage } from "../../pipeline/stage.ts";
+import { backendVersions } from "./backend.ts";
+import { DEFAULT_CHECKPOINT_EPOCHS, encodeCheckpoints } from "./checkpoint.ts";
+import type { LossName, ModelConfig, OptimizerConfig } from "./contracts.ts";
+import { CLASSES, decodeTestSet, decodeTrainSet, IMAGE_SIZE } from "./data.ts";
+import {
+  applyCell,
+  cellOptimizer,
+  itemCell,
+  itemLabel,
+  trainItems,
+} from "./items.ts";
+import { type TrainConfig, trainRun } from "./loop.ts";
+import { encodeRecord, type RecordMeta } from "./record.ts";
+
+export const trainStage = defineStage({
+  name: "train",
+  module: import.meta.url,
+  heavy: true,
+  params: [
+    "model.arch",
+    "model.hidden",
+    "model.loss",
+    "train.epochs",
+    "train.batch_size",
+    "train.snapshot_every",
+    "train.checkpoint_epochs",
+    "train.weight_decay",
+    "train.explicit_penalty",
+  ],
+  foreach: { params: ["optimizers", "seeds", "matrix"], items: trainItems },
+  inputs: {
+    train: { stage: "noise", output: "train" },
+    test: { stage: "download", output: "test" },
+  },
+  versions: { tfjs: "4.22.0", backend: "wasm" },
+  outputs: ["record", "checkpoints"],
+  run,
+});
+
+/** Trains one instance and packs its record and checkpoints. */
+async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
+  const config = trainConfig(ctx.params, ctx.item);
+  const trainBytes = ctx.input("train");
+  const testBytes = ctx.input("test");
+  const data = {
+    train: decodeTrainSet(trainBytes),
+    test: decodeTestSet(testBytes),
+  };
+  const identity = createHash("sha256").update(trainBytes).update(testBytes)
+    .digest("hex");
+  ctx.log.info(
+    `training ${
+      itemLabel(ctx.item)
+    }: ${config.epochs} epochs on ${data.train.n} samples`,
+  );
+  const result = await trainRun(config, data, {
+    progress: (epoch, epochs) => ctx.progress(epoch, epochs),
+    log: (message) => ctx.log.info(message),
+    signal: ctx.signal,
+    scratchDir: ctx.scratchDir,
+    identity,
+  });
+  if (result.status === "diverged") {
+    ctx.log.warn(`diverged at epoch ${result.divergedEpoch}`);
+  }
+  const meta: RecordMeta = {
+    status: result.status,
+    diverged_epoch: result.divergedEpoch,
+    optimizer: config.optimizer as unknown as Json,
+    seed: config.seed,
+    cell: itemCell(ctx.item),
+    params: result.params,
+    layers: result.layers,
+    batch_size: result.batchSize,
+    n_train: data.train.n,
+    n_test: data.test.n,
+    corrupted_count: data.train.corrupted.reduce((a, b) => a + b, 0),
+    epochs: config.epochs,
+    snapshot_every: config.snapshotEvery,
+    snapshot_partition:
+      "row e >= 1: the partition of epoch e (just trained on); row 0: the partition of epoch 1",
+    versions: backendVersions(),
+  };
+  return {
+    record: encodeRecord({ meta, columns: result.columns }),
+    checkpoints: encodeCheckpoints(result.checkpoints),
+  };
+}
+
+/**
+ * The run's config from the declared params and the item: the cell's
+ * overrides applied, `train.weight_decay` merged into the optimizer unless
+ * the optimizer sets its own `weight_decay`.
+ */
+export function trainConfig(
+  declared: Params,
+  item: Record<string, Json>,
+): TrainConfig {
+  const params = applyCell(declared, itemCell(item));
+  const optimizer = cellOptimizer(item) as unknown as OptimizerConfig;
+  const weightDecay = num(params, "train.weight_decay", 0);
+  if (optimizer.weight_decay === undefined && weightDecay !== 0) {
+    optimizer.weight_decay = weightDecay;
+  }
+  const seed = item["seed"];
+  if (typeof seed !== "number" || !Number.isInteger(seed)) {
+    throw new Error(
+      `item.seed: expected an integer, got ${JSON.stringify(seed)}`,
+    );
+  }
+  const hidden = params["model.hidden"];
+  if (!Array.isArray(hidden) || !hidden.every((h) => typeof h === "number")) {
+    throw new Error(
+      `model.hidden: expected a list of widths, got ${JSON.stringify(hidden)}`,
+    );
+  }
+  const model: ModelConfig = {
+    arch: str(params, "model.arch", "mlp") as ModelConfig["arch"],
+    hidden: hidden as number[],
+    loss: str(params, "model.loss", "cross_entropy") as LossName,
+    inputSize: IMAGE_SIZE,
+    classes: CLASSES,
+  };
+  const checkpointEpochs = params["train.checkpoint_epochs"] ??
+    DEFAULT_CHECKPOINT_EPOCHS;
+  if (
+    !Array.isArray(checkpointEpochs) ||
+    !checkpointEpochs.every((e) => Number.isInteger(e))
+  ) {
+    throw new Error(
+      `train.checkpoint_epochs: expected a list of epoch numbers, got ${
+        JSON.stringify(checkpointEpochs)
+      }`,
+    );
+  }
+  return {
+    model,
+    optimizer,
+    seed,
+    epochs: num(params, "train.epochs"),
+    batchSize: num(params, "train.batch_size"),
+    snapshotEvery: num(params, "train.snapshot_every", 1),
+    checkpointEpochs: checkpointEpochs as number[],
+    explicitPenalty: num(params, "train.explicit_penalty", 0),
+  };
+}
+
+function num(params: Params, path: string, fallback?: number): number {
+  const v = params[path] ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new Error(`${path}: expected a number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function str(params: Params, path: string, fallback: string): string {
+  const v = params[path] ?? fallback;
+  if (typeof v !== "string") {
+    throw new Error(`${path}: expected a string, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
