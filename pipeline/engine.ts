@@ -186,7 +186,7 @@ export class Engine {
         if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
         reporter.state(instance.id, "running");
         const started = performance.now();
-        const job = await this.makeJob(instance, key, (u) => resultOf(u).outputs);
+        const job = await this.makeJob(instance, key, resultOf);
         const outputs = await executor.execute(instance.stage, job, {
           log: (level, message) => reporter.log(instance.id, level, message),
           progress: (done, total) => reporter.progress(instance.id, done, total),
@@ -259,7 +259,7 @@ export class Engine {
   async makeJob(
     instance: Instance,
     key: string,
-    outputsOf: (u: Instance) => Record<string, string> | undefined,
+    resultOf: (u: Instance) => InstanceResult,
   ): Promise<Job> {
     const inputs: Record<string, InputValue[]> = {};
     const select: Record<string, "match" | "all"> = {};
@@ -267,7 +267,7 @@ export class Engine {
       select[name] = spec.select ?? "match";
       inputs[name] = [];
       for (const u of upstream) {
-        const hash = outputsOf(u)?.[spec.output];
+        const hash = resultOf(u).outputs?.[spec.output];
         const data = hash === undefined ? undefined : await this.store.get(hash);
         if (data === undefined) throw new Error(`Input '${name}' from '${u.id}' is missing from the cache`);
         inputs[name]!.push({ item: u.item, data });
@@ -283,6 +283,12 @@ export class Engine {
       select,
       seed: hashJson({ stage: instance.stage.name, item: instance.item, params: instance.params }),
       scratchDir: `${this.project.cacheDir}/scratch/${key}`,
+      lineage: ancestors(instance).map((u) => ({
+        id: u.id,
+        key: resultOf(u).key ?? "",
+        seconds: resultOf(u).seconds ?? 0,
+        params: u.params,
+      })),
     };
   }
 }
@@ -322,6 +328,24 @@ export function explain(previous: LockEntry | undefined, parts: KeyParts, key: s
   }
   if (reasons.length === 0) reasons.push(previous.key === key ? "outputs missing from the cache" : "key changed");
   return reasons;
+}
+
+/** Every instance `instance` reads from, transitively, in post-order. */
+function ancestors(instance: Instance): Instance[] {
+  const out: Instance[] = [];
+  const seen = new Set<Instance>();
+  const visit = (i: Instance) => {
+    for (const input of Object.values(i.inputs)) {
+      for (const u of input.upstream) {
+        if (seen.has(u)) continue;
+        seen.add(u);
+        visit(u);
+        out.push(u);
+      }
+    }
+  };
+  visit(instance);
+  return out;
 }
 
 /** Upstream output hashes per input: one hash, or a list for `select: "all"`. */

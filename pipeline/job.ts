@@ -3,7 +3,7 @@
  * thread, in a Worker, or as a cluster job): build the context from the job
  * description, call the stage, and check that it returned what it declared.
  */
-import type { InputValue, Item, Logger, Outputs, Params, Stage, StageContext } from "./stage.ts";
+import type { InputValue, Item, LineageEntry, Logger, Outputs, Params, Stage, StageContext } from "./stage.ts";
 import { Rng } from "./rng.ts";
 
 /** Everything needed to run one instance, as plain data. */
@@ -20,6 +20,7 @@ export interface Job {
   /** Seed string for ctx.rng. */
   seed: string;
   scratchDir: string;
+  lineage: LineageEntry[];
 }
 
 export interface JobHooks {
@@ -67,6 +68,7 @@ export async function runJob(stage: Stage, job: Job, hooks: JobHooks): Promise<O
     },
     scratchDir: job.scratchDir,
     signal: hooks.signal,
+    lineage: job.lineage,
   };
   const outputs = await stage.run(ctx);
   for (const name of stage.outputs) {

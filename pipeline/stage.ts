@@ -65,6 +65,19 @@ export interface StageContext {
   /** A folder private to this run for resumable state; kept across retries, removed on success. */
   scratchDir: string;
   signal: AbortSignal;
+  /**
+   * The instances this one was built from, transitively, with their keys and
+   * wall times: descriptive provenance for reports, not part of the key (the
+   * inputs' hashes already are).
+   */
+  lineage?: LineageEntry[];
+}
+
+export interface LineageEntry {
+  id: string;
+  key: string;
+  seconds: number;
+  params: Params;
 }
 
 /**
@@ -91,6 +104,8 @@ export interface Stage {
   sources?: string[];
   /** Runtime versions that change results (e.g. tfjs, backend); part of the key. */
   versions?: Record<string, string>;
+  /** Outputs the CLI also writes as files into the experiment's results folder: output → file name. */
+  files?: Record<string, string>;
   /** Run in a Worker so CPU-heavy instances use separate cores. */
   heavy?: boolean;
   run(ctx: StageContext): Promise<Outputs> | Outputs;
