@@ -1,0 +1,252 @@
+/**
+ * The metrics stage: reads every run's record (raw sums only, so a formula
+ * changed here never needs retraining), derives the IR terms (SCIENCE §2),
+ * merges sharpness (§4.2), aggregates over seeds (§7), summarises each group
+ * and evaluates the paper's claims. Output: `MetricsDoc` as JSON.
+ */
+import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
+import {
+  defineStage,
+  type InputValue,
+  type Json,
+  type StageContext,
+} from "../../pipeline/stage.ts";
+import type { OptimizerConfig } from "../train/contracts.ts";
+import { aggregateSeries } from "./aggregate.ts";
+import { evaluateClaims } from "./claims.ts";
+import { decodeRecord } from "./record_view.ts";
+import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
+import { groupSummary } from "./summary.ts";
+import type { KnownAnswer, MetricsDoc, Quantity, Series } from "./types.ts";
+
+/** The sharpness stage's per-run output. */
+export interface SharpnessData {
+  epochs: number[];
+  sharpness: number[];
+  iterations: number[];
+  eos: number;
+}
+
+/** Series order in the document. */
+const QUANTITY_ORDER: readonly Quantity[] = [
+  "train_loss",
+  "train_error",
+  "train_clean_error",
+  "train_corrupt_error",
+  "test_loss",
+  "test_error",
+  "ir_own",
+  "ir_sgd",
+  "ir_sgd_mean",
+  "ir_sgd_var",
+  "ir_gd",
+  "ir_momentum",
+  "ir_rms_paper",
+  "ir_preconditioned",
+  "one_norm",
+  "ir_trajectory",
+  "norm",
+  "norm_no_bias",
+  "dist_init",
+  "sharpness",
+  "epoch_seconds",
+];
+
+function asObject(value: Json | undefined): Record<string, Json> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? value
+    : {};
+}
+
+/** The optimizer config of a run: the item's, else the record's meta; throws if neither names one. */
+export function optimizerOf(
+  item: Json | undefined,
+  meta: Json | undefined,
+): OptimizerConfig {
+  const fromItem = asObject(item);
+  const config = Object.keys(fromItem).length > 0 ? fromItem : asObject(meta);
+  if (typeof config["name"] !== "string" || typeof config["lr"] !== "number") {
+    throw new Error(
+      "Run optimizer needs 'name' (gd, sgd, rmsprop, adam, swats) and numeric 'lr'",
+    );
+  }
+  return config as unknown as OptimizerConfig;
+}
+
+/** A run's identity key, to match sharpness outputs with records. */
+function runKey(label: string, seed: number, cell: Run["cell"]): string {
+  return JSON.stringify([label, seed, groupLabel("", cell)]);
+}
+
+/** Decodes every record into a Run (item first, record meta as fallback). */
+export function readRuns(
+  records: InputValue[],
+  log: StageContext["log"],
+): Run[] {
+  return records.map(({ item, data }) => {
+    const view = decodeRecord(data);
+    const optimizer = optimizerOf(item["optimizer"], view.meta.optimizer);
+    const seed = typeof item["seed"] === "number"
+      ? item["seed"]
+      : view.meta.seed;
+    if (seed === null) {
+      throw new Error("Run seed is missing from both the item and the record");
+    }
+    const cell = toCell(item["cell"] ?? view.meta.cell);
+    const run = buildRun(view, { optimizer, seed, cell });
+    if (view.missing.length > 0) {
+      log.warn(
+        `${run.group} seed ${seed}: record lacks ${
+          view.missing.join(", ")
+        } (not measured)`,
+      );
+    }
+    return run;
+  });
+}
+
+/** Adds each sharpness output to the run with the same optimizer label, seed and cell. */
+export function mergeSharpness(runs: Run[], sharpness: InputValue[]): number {
+  const byKey = new Map(runs.map((r) => [runKey(r.label, r.seed, r.cell), r]));
+  let merged = 0;
+  for (const { item, data } of sharpness) {
+    const config = asObject(item["optimizer"]);
+    const label = typeof config["label"] === "string"
+      ? config["label"]
+      : String(config["name"]);
+    const seed = typeof item["seed"] === "number" ? item["seed"] : NaN;
+    const run = byKey.get(runKey(label, seed, toCell(item["cell"])));
+    if (!run) continue;
+    const s = decodeJson<SharpnessData>(data);
+    if (s.epochs.length !== s.sharpness.length) {
+      throw new Error(
+        `Sharpness of ${run.group} seed ${seed}: epochs and sharpness lengths differ`,
+      );
+    }
+    // JSON turns NaN into null; treat it as not measured.
+    run.series.sharpness = {
+      epochs: s.epochs,
+      values: s.sharpness.map((v) => (typeof v === "number" ? v : NaN)),
+    };
+    merged++;
+  }
+  return merged;
+}
+
+/** Groups runs by group label, in first-appearance order. */
+export function groupRuns(runs: Run[]): Run[][] {
+  const groups = new Map<string, Run[]>();
+  for (const run of runs) {
+    const list = groups.get(run.group);
+    if (list) list.push(run);
+    else groups.set(run.group, [run]);
+  }
+  return [...groups.values()];
+}
+
+/** Per-group, per-quantity series aggregated over seeds; quantities no run measured are left out. */
+export function buildSeries(groups: Run[][]): Series[] {
+  const out: Series[] = [];
+  for (const runs of groups) {
+    const first = runs[0]!;
+    for (const quantity of QUANTITY_ORDER) {
+      const measured = runs.flatMap((
+        r,
+      ) => (r.series[quantity] ? [r.series[quantity]] : []));
+      if (measured.length === 0) continue;
+      const agg = aggregateSeries(measured);
+      if (agg.epochs.length === 0) continue;
+      out.push({
+        group: first.group,
+        optimizer: first.label,
+        cell: first.cell,
+        quantity,
+        ...agg,
+      });
+    }
+  }
+  return out;
+}
+
+/** Builds the whole document from runs (pure; the stage's run() only decodes and encodes). */
+export function buildDoc(
+  experiment: string,
+  runs: Run[],
+  known: KnownAnswer[],
+): MetricsDoc {
+  const groups = groupRuns(runs);
+  const lr: Record<string, number> = {};
+  for (const g of groups) lr[g[0]!.group] = g[0]!.optimizer.lr;
+  return {
+    experiment,
+    lr,
+    series: buildSeries(groups),
+    summaries: groups.map(groupSummary),
+    // JSON has no NaN/Infinity: a claim number that is not finite is left out.
+    claims: evaluateClaims(runs).map((c) => ({
+      ...c,
+      numbers: Object.fromEntries(
+        Object.entries(c.numbers).filter(([, v]) => Number.isFinite(v)),
+      ),
+    })),
+    known,
+  };
+}
+
+/** An optional input: [] (with a warning) when the engine does not provide it. */
+function optionalAll(ctx: StageContext, name: string): InputValue[] {
+  try {
+    return ctx.inputAll(name);
+  } catch (e) {
+    ctx.log.warn(
+      `No '${name}' input (${
+        e instanceof Error ? e.message : String(e)
+      }); not measured`,
+    );
+    return [];
+  }
+}
+
+function run(ctx: StageContext) {
+  const experiment = ctx.params["experiment.name"];
+  const runs = readRuns(ctx.inputAll("records"), ctx.log);
+  const sharpness = optionalAll(ctx, "sharpness");
+  const merged = mergeSharpness(runs, sharpness);
+  if (merged < sharpness.length) {
+    ctx.log.warn(
+      `${sharpness.length - merged} sharpness output(s) matched no record`,
+    );
+  }
+  let knownBytes: Uint8Array | null = null;
+  try {
+    knownBytes = ctx.input("known");
+  } catch (e) {
+    ctx.log.warn(
+      `No 'known' input (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  const known = knownBytes ? decodeJson<KnownAnswer[]>(knownBytes) : [];
+  const doc = buildDoc(
+    typeof experiment === "string" ? experiment : "",
+    runs,
+    known,
+  );
+  ctx.log.info(
+    `${runs.length} runs in ${doc.summaries.length} groups; claims: ` +
+      doc.claims.map((c) => `${c.id} ${c.verdict}`).join(", "),
+  );
+  return { metrics: encodeJson(doc) };
+}
+
+export const metricsStage = defineStage({
+  name: "metrics",
+  module: import.meta.url,
+  params: ["experiment.name"],
+  inputs: {
+    records: { stage: "train", output: "record", select: "all" },
+    sharpness: { stage: "sharpness", output: "sharpness", select: "all" },
+    known: { stage: "known", output: "known" },
+  },
+  outputs: ["metrics"],
+  run,
+});

@@ -1,0 +1,188 @@
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "./_assert.ts";
+import { decodeJson, encodeJson } from "../../../pipeline/artifact.ts";
+import { Rng } from "../../../pipeline/rng.ts";
+import type {
+  InputValue,
+  Item,
+  Json,
+  StageContext,
+} from "../../../pipeline/stage.ts";
+import { metricsStage, optimizerOf } from "../../../stages/metrics/stage.ts";
+import type {
+  KnownAnswer,
+  MetricsDoc,
+  Series,
+} from "../../../stages/metrics/types.ts";
+import { makeRecord } from "./_fixtures.ts";
+
+const OPTIMIZERS: Array<Record<string, Json>> = [
+  { name: "sgd", lr: 0.001, label: "sgd" },
+  { name: "adam", lr: 0.001, label: "adam" },
+  { name: "rmsprop", lr: 0.001, label: "rmsprop" },
+];
+const KNOWN: KnownAnswer[] = [{
+  id: "min_norm",
+  title: "Minimum-norm interpolation",
+  expected: "GD reaches X⁺y",
+  rows: [{ optimizer: "gd", distance: 1e-9 }],
+  verdict: "holds",
+}];
+
+/** Per optimizer: test error falls by 0.1 per epoch (+0.01·seed); norms and sums set per name. */
+function records(): InputValue[] {
+  const out: InputValue[] = [];
+  for (const optimizer of OPTIMIZERS) {
+    const adaptive = optimizer["name"] !== "sgd";
+    const offset = optimizer["name"] === "sgd" ? 0 : 0.05; // SGD ends with the lower test error
+    for (const seed of [0, 1]) {
+      const item: Item = { optimizer, seed, cell: {} };
+      out.push({
+        item,
+        data: makeRecord({
+          epochs: 5,
+          optimizer,
+          seed,
+          columns: {
+            test_error: (e) => 0.9 - 0.1 * e + 0.01 * seed + offset,
+            train_error: (e) => 0.9 - 0.15 * e,
+            norm: (e) => (adaptive ? 20 : 10) + e,
+            dist_init: (e) => (adaptive ? 2 : 0.1) * e,
+            sum_g2: () => 2,
+            ...(adaptive
+              ? {
+                sum_pre: () => 8,
+                sum_s_g2: () => 1e-6,
+                pre_scale: () => (optimizer["name"] === "adam" ? 19 : 1),
+              }
+              : {}),
+          },
+        }),
+      });
+    }
+  }
+  return out;
+}
+
+function sharpness(): InputValue[] {
+  return [0, 1].map((seed) => ({
+    item: { optimizer: OPTIMIZERS[0]!, seed, cell: {} },
+    data: encodeJson({
+      epochs: [0, 5],
+      sharpness: [1 + seed, 3 + seed],
+      iterations: [10, 12],
+      eos: 2000,
+    }),
+  }));
+}
+
+function context(inputs: { sharpness?: InputValue[]; known?: KnownAnswer[] }): {
+  ctx: StageContext;
+  warnings: string[];
+} {
+  const warnings: string[] = [];
+  const ctx: StageContext = {
+    params: { "experiment.name": "paper" },
+    item: {},
+    rng: Rng.fromSeed(0),
+    log: { info: () => {}, warn: (m) => warnings.push(m) },
+    progress: () => {},
+    input(name) {
+      if (name === "known" && inputs.known) return encodeJson(inputs.known);
+      throw new Error(`No input '${name}'`);
+    },
+    inputAll(name) {
+      if (name === "records") return records();
+      if (name === "sharpness" && inputs.sharpness) return inputs.sharpness;
+      throw new Error(`No input '${name}'`);
+    },
+    scratchDir: "/nonexistent",
+    signal: new AbortController().signal,
+  };
+  return { ctx, warnings };
+}
+
+async function runStage(inputs: Parameters<typeof context>[0]) {
+  const { ctx, warnings } = context(inputs);
+  const out = await metricsStage.run(ctx);
+  assertEquals(Object.keys(out), ["metrics"]);
+  const text = new TextDecoder().decode(out["metrics"]);
+  return { doc: decodeJson<MetricsDoc>(out["metrics"]!), text, warnings };
+}
+
+function series(
+  doc: MetricsDoc,
+  group: string,
+  quantity: string,
+): Series | undefined {
+  return doc.series.find((s) => s.group === group && s.quantity === quantity);
+}
+
+Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to end", async () => {
+  const { doc, text } = await runStage({
+    sharpness: sharpness(),
+    known: KNOWN,
+  });
+  assertEquals(doc.experiment, "paper");
+  assertEquals(doc.lr, { sgd: 0.001, adam: 0.001, rmsprop: 0.001 });
+  assert(!text.includes("null"), "the document has no NaN (null) numbers");
+
+  const test = series(doc, "sgd", "test_error")!;
+  assertEquals(test.epochs, [0, 1, 2, 3, 4, 5]);
+  assertAlmostEquals(test.mean[2]!, 0.705, 1e-12); // (0.7 + 0.71)/2
+  assertAlmostEquals(test.std[2]!, 0.01 / Math.SQRT2, 1e-12);
+  assertEquals(test.count, [2, 2, 2, 2, 2, 2]);
+
+  // Adam's own term: 19 · 0.001/(4·4) · 8 = 0.0095; RMSprop's: 0.0005.
+  assertAlmostEquals(series(doc, "adam", "ir_own")!.mean[3]!, 0.0095, 1e-15);
+  assertAlmostEquals(series(doc, "rmsprop", "ir_own")!.mean[3]!, 0.0005, 1e-15);
+  assertAlmostEquals(series(doc, "sgd", "ir_own")!.mean[3]!, 0.000125, 1e-15); // 0.001/16 · 2
+  assertEquals(series(doc, "sgd", "ir_rms_paper"), undefined); // not measured for SGD
+
+  const sharp = series(doc, "sgd", "sharpness")!;
+  assertEquals(sharp.epochs, [0, 5]);
+  assertEquals(sharp.mean, [1.5, 3.5]);
+  assertEquals(series(doc, "adam", "sharpness"), undefined);
+
+  assertEquals(doc.summaries.map((s) => s.group), ["sgd", "adam", "rmsprop"]);
+  const sgd = doc.summaries[0]!;
+  assertEquals(sgd.seeds, [0, 1]);
+  assertAlmostEquals(sgd.numbers["final_test_error"]!.mean, 0.405, 1e-12);
+  assertAlmostEquals(
+    sgd.numbers["generalization_gap"]!.mean,
+    0.405 - 0.15,
+    1e-12,
+  );
+
+  assertEquals(
+    doc.claims.map((c) => [c.id, c.verdict]),
+    [
+      ["ir_sgd_exceeds_rmsprop_paper", "holds"], // 1.25e-4 against 6.25e-11
+      ["ir_sgd_exceeds_rmsprop_preconditioned", "fails"], // 1.25e-4 against 5e-4
+      ["sgd_smaller_norm", "holds"], // 15 against 25
+      ["sgd_lower_test_error", "holds"], // 0.405 against 0.455
+    ],
+  );
+  assertEquals(doc.known, KNOWN);
+});
+
+Deno.test("metricsStage runs without sharpness and known inputs and says so", async () => {
+  const { doc, warnings } = await runStage({});
+  assertEquals(doc.known, []);
+  assertEquals(doc.series.filter((s) => s.quantity === "sharpness"), []);
+  assert(warnings.some((w) => w.includes("'sharpness'")), warnings.join("\n"));
+  assert(warnings.some((w) => w.includes("'known'")), warnings.join("\n"));
+});
+
+Deno.test("optimizerOf() prefers the item's config and rejects one without name or lr", () => {
+  assertEquals(
+    optimizerOf({ name: "sgd", lr: 0.1 }, { name: "adam", lr: 1 }).name,
+    "sgd",
+  );
+  assertEquals(optimizerOf(undefined, { name: "adam", lr: 1 }).name, "adam");
+  assertThrows(() => optimizerOf({ name: "sgd" }, null), Error, "'lr'");
+});
