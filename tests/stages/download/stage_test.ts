@@ -12,8 +12,10 @@ import {
 } from "../../../stages/download/stage.ts";
 import {
   FASHION_SYSTEM_DIR,
+  fetchMirrorFile,
   mnistPackageDir,
 } from "../../../stages/download/sources.ts";
+import { loadSplit } from "../../../stages/download/split.ts";
 import { assertRejectsWith, gzip, makeCtx, makeIdx } from "./_helpers.ts";
 
 const ROLES: FileRole[] = [
@@ -263,6 +265,59 @@ Deno.test("download run url source: fetches gzip from a local server, checks MD5
       "/missing/train-images-idx3-ubyte.gz",
       "/mnist/train-images-idx3-ubyte.gz",
     ]);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("loadSplit() url reader: the real MNIST test split gzipped on a local server passes the pinned SHA-256", async () => {
+  const dir = mnistPackageDir();
+  const pins = CHECKSUMS.mnist;
+  const gz = {
+    images: await gzip(
+      await Deno.readFile(new URL(pins["test-images"].file, dir)),
+    ),
+    labels: await gzip(
+      await Deno.readFile(new URL(pins["test-labels"].file, dir)),
+    ),
+  };
+  const { server, base } = serve(
+    new Map([
+      [`/mnist/${pins["test-images"].file}.gz`, gz.images],
+      [`/mnist/${pins["test-labels"].file}.gz`, gz.labels],
+    ]),
+  );
+  try {
+    // Our gzip bytes differ from the canonical ones, so only the gzip MD5 is replaced.
+    const checksums = {
+      ...pins,
+      "test-images": {
+        ...pins["test-images"],
+        gzipMd5: digestHex("md5", gz.images),
+      },
+      "test-labels": {
+        ...pins["test-labels"],
+        gzipMd5: digestHex("md5", gz.labels),
+      },
+    };
+    const split = await loadSplit({
+      split: "test",
+      checksums,
+      read: (file) => fetchMirrorFile(file, [`${base}mnist/`]),
+      checkGzipMd5: true,
+      size: 10000,
+      sizeField: "data.test_size",
+      subset: "first",
+      subsetSeed: 0,
+    });
+    assertEquals([split.count, split.rows, split.cols, split.images.length], [
+      10000,
+      28,
+      28,
+      7840000,
+    ]);
+    assertEquals(split.labels[0], 7);
+    assertEquals(split.sha256.images, pins["test-images"].sha256);
   } finally {
     await server.shutdown();
   }
