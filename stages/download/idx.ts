@@ -133,6 +133,9 @@ function hex(n: number): string {
 }
 
 /** Parses an IDX file that may be gzip-compressed (decompressed transparently). */
-export async function decodeIdxFile(bytes: Uint8Array, name: string): Promise<IdxFile> {
+export async function decodeIdxFile(
+  bytes: Uint8Array,
+  name: string,
+): Promise<IdxFile> {
   return parseIdx(await maybeGunzip(bytes, name), name);
 }
