@@ -89,6 +89,7 @@ export function tinyContext(
     },
     scratchDir,
     signal: options.signal ?? new AbortController().signal,
+    lineage: [],
     progressCalls,
   };
 }

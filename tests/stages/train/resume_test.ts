@@ -1,0 +1,113 @@
+import { assertEquals, assertRejects } from "../../../tests/assert.ts";
+import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
+import { decodeRecord } from "../../../stages/train/record.ts";
+import { trainStage } from "../../../stages/train/stage.ts";
+import type { Item } from "../../../pipeline/stage.ts";
+import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
+
+const bundles = tinyBundles();
+
+/** Record columns without the wall-time ones, as plain arrays for bitwise comparison. */
+function numbers(bytes: Uint8Array): Record<string, number[]> {
+  const { columns } = decodeRecord(bytes);
+  return Object.fromEntries(
+    Object.entries(columns).filter(([k]) => !k.endsWith("_seconds")).map((
+      [k, v],
+    ) => [k, Array.from(v)]),
+  );
+}
+
+/** weights.bin and optimizer.bin of every checkpoint (model.json holds process-dependent layer names). */
+function checkpointBytes(bytes: Uint8Array): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const c of readCheckpoints(bytes)) {
+    out[`${c.epoch}/weights`] = Array.from(c.weights);
+    for (const [name, a] of Object.entries(c.optimizerState().arrays)) {
+      out[`${c.epoch}/${name}`] = Array.from(a);
+    }
+  }
+  return out;
+}
+
+async function uninterrupted(item: Item) {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await trainStage.run(tinyContext(tinyParams(), item, bundles, dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Aborts the run once `afterEpoch` has been reported, then reruns it in the same scratch folder. */
+async function interruptedThenResumed(item: Item, afterEpoch: number) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const controller = new AbortController();
+    const first = tinyContext(tinyParams(), item, bundles, dir, {
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done === afterEpoch) controller.abort(new Error("killed"));
+      },
+    });
+    await assertRejects(
+      () => Promise.resolve(trainStage.run(first)),
+      Error,
+      "killed",
+    );
+    const second = tinyContext(tinyParams(), item, bundles, dir);
+    const out = await trainStage.run(second);
+    return { out, progress: second.progressCalls };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+for (
+  const item of [sgdItem(0.1), {
+    optimizer: { name: "adam", lr: 0.01, label: "adam" },
+    seed: 0,
+    cell: {},
+  }]
+) {
+  const name = (item.optimizer as { name: string }).name;
+  Deno.test(`trainStage.run() ${name} killed after epoch 1 resumes to the uninterrupted run's exact numbers`, async () => {
+    const full = await uninterrupted(item);
+    const { out, progress } = await interruptedThenResumed(item, 1);
+    assertEquals(progress, [[1, 3], [2, 3], [3, 3]]);
+    assertEquals(numbers(out.record!), numbers(full.record!));
+    const resumedCheckpoints = checkpointBytes(out.checkpoints!);
+    assertEquals(
+      Object.keys(resumedCheckpoints).some((k) => k.startsWith("3/")),
+      true,
+    );
+    assertEquals(resumedCheckpoints, checkpointBytes(full.checkpoints!));
+  });
+}
+
+Deno.test("trainStage.run() ignores resume state of another run in its scratch folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const controller = new AbortController();
+    const other = tinyContext(tinyParams(), sgdItem(0.5), bundles, dir, {
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done === 2) controller.abort(new Error("killed"));
+      },
+    });
+    await assertRejects(
+      () => Promise.resolve(trainStage.run(other)),
+      Error,
+      "killed",
+    );
+    const ctx = tinyContext(tinyParams(), sgdItem(0.1), bundles, dir);
+    const out = await trainStage.run(ctx);
+    // Started from epoch 0, not from the other run's epoch 2.
+    assertEquals(ctx.progressCalls[0], [0, 3]);
+    assertEquals(
+      numbers(out.record!),
+      numbers((await uninterrupted(sgdItem(0.1))).record!),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
