@@ -1,0 +1,92 @@
+import { ok, strictEqual, throws } from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../../../pipeline/rng.ts";
+import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { penalizedGradients } from "../../../stages/train/penalty.ts";
+
+await initWasmBackend();
+
+function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: number,
+  what: string,
+) {
+  let err = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  ok(err <= tol * scale, `${what}: max error ${err} vs scale ${scale}`);
+}
+
+Deno.test("penalizedGradients() on least squares equals g + 2λ·(2/n)XᵀX g in float64", () => {
+  // ℓ(w) = (1/n)||Xw − y||²: g = (2/n)Xᵀ(Xw − y), H = (2/n)XᵀX (constant).
+  const n = 6, d = 4, lambda = 0.3;
+  const rng = Rng.fromSeed("penalty-test");
+  const X = Array.from(
+    { length: n },
+    () => Array.from({ length: d }, () => rng.normal()),
+  );
+  const y = Array.from({ length: n }, () => rng.normal());
+  const w0 = Array.from({ length: d }, () => rng.normal());
+  const Xw = X.map((row) => row.reduce((s, x, j) => s + x * w0[j]!, 0));
+  const g = Array.from(
+    { length: d },
+    (_, j) =>
+      (2 / n) * X.reduce((s, row, i) => s + row[j]! * (Xw[i]! - y[i]!), 0),
+  );
+  const Xg = X.map((row) => row.reduce((s, x, j) => s + x * g[j]!, 0));
+  const Hg = Array.from(
+    { length: d },
+    (_, j) => (2 / n) * X.reduce((s, row, i) => s + row[j]! * Xg[i]!, 0),
+  );
+  const want = g.map((gj, j) => gj + 2 * lambda * Hg[j]!);
+
+  const w = tf.variable(tf.tensor1d(w0));
+  const xt = tf.tensor2d(X), yt = tf.tensor1d(y);
+  const lossFn = () =>
+    tf.mean(
+      tf.square(tf.sub(tf.squeeze(tf.matMul(xt, tf.reshape(w, [d, 1]))), yt)),
+    ) as tf.Scalar;
+  const out = penalizedGradients([w], lossFn, lambda);
+  assertClose(out.grads[0]!.dataSync(), want, 1e-4, "penalized gradient");
+  ok(
+    Math.abs(out.gradNorm2 - g.reduce((s, x) => s + x * x, 0)) <
+      1e-5 * out.gradNorm2,
+  );
+  assertClose(w.dataSync(), w0, 1e-7, "weights restored");
+  // λ = 0 is the plain gradient.
+  assertClose(
+    penalizedGradients([w], lossFn, 0).grads[0]!.dataSync(),
+    g,
+    1e-5,
+    "plain gradient",
+  );
+});
+
+Deno.test("penalizedGradients() on L = Σ w⁴/4 (non-constant H) equals w³ + 2λ·3w⁵", () => {
+  // g = w³, H = diag(3w²), so ∇(L + λ||g||²) = w³ + 6λ w⁵ across two variables.
+  const a0 = [0.5, -1.2, 0.8], b0 = [1.1, -0.3];
+  const a = tf.variable(tf.tensor1d(a0)), b = tf.variable(tf.tensor1d(b0));
+  const lossFn = () =>
+    tf.div(tf.add(tf.sum(tf.pow(a, 4)), tf.sum(tf.pow(b, 4))), 4) as tf.Scalar;
+  const lambda = 0.05;
+  const out = penalizedGradients([a, b], lossFn, lambda);
+  strictEqual(out.grads.length, 2);
+  const want = (w: number[]) => w.map((x) => x ** 3 + 6 * lambda * x ** 5);
+  assertClose(out.grads[0]!.dataSync(), want(a0), 5e-4, "a");
+  assertClose(out.grads[1]!.dataSync(), want(b0), 5e-4, "b");
+  ok(
+    Math.abs(out.loss - [...a0, ...b0].reduce((s, x) => s + x ** 4 / 4, 0)) <
+      1e-6,
+  );
+});
+
+Deno.test("penalizedGradients() rejects a negative or non-finite λ", () => {
+  const w = tf.variable(tf.tensor1d([1]));
+  throws(
+    () => penalizedGradients([w], () => tf.sum(w) as tf.Scalar, -1),
+    /train\.explicit_penalty must be a finite number >= 0, got -1/,
+  );
+});
