@@ -9,9 +9,11 @@ import type { RunSeries } from "./aggregate.ts";
 import type { RecordView } from "./record_view.ts";
 import {
   deriveTerms,
+  ownTerm,
   ownValue,
   type RawSums,
   TERM_QUANTITIES,
+  type TermQuantity,
 } from "./terms.ts";
 import type { Quantity } from "./types.ts";
 
@@ -53,24 +55,36 @@ export function groupLabel(label: string, cell: Cell): string {
   return `${label} · ${parts.join(", ")}`;
 }
 
-/** Keeps the scalar entries of a cell (sweep values are scalars). */
+/**
+ * A sweep cell with scalar values: numbers, strings and booleans as they are,
+ * any other value (e.g. `model.hidden: [512, 256]`) as its JSON text, so
+ * cells that differ only there stay apart.
+ */
 export function toCell(value: unknown): Cell {
   const out: Cell = {};
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return out;
   }
   for (const [k, v] of Object.entries(value)) {
-    if (
-      typeof v === "number" || typeof v === "string" || typeof v === "boolean"
-    ) out[k] = v;
+    const scalar = typeof v === "number" || typeof v === "string" ||
+      typeof v === "boolean";
+    out[k] = scalar ? v : JSON.stringify(v);
   }
   return out;
 }
 
+/** Terms that read the optimizer's state (s, v), which is only its zero init before the first step. */
+const STATE_TERMS = new Set<Quantity>(["ir_rms_paper", "ir_preconditioned"]);
+
 /**
  * Per-epoch quantities of one record: the pass-through columns, every term
  * of `deriveTerms` and `ir_own`. η per epoch is the record's `lr` column,
- * falling back to the config's lr where the column is NaN.
+ * falling back to the config's lr where the column is NaN. At epoch 0 (no
+ * step taken) the terms built on the optimizer's state are NaN: s = v = 0
+ * there, so the paper's term is 0 and the preconditioned one Σg²/ε (about
+ * 1e8 × Σg²) — artefacts of the initialisation, not of the dynamics
+ * (RMSprop's first step already uses s = (1−α)g²). This also blanks
+ * `ir_own` of RMSprop, Adam and SWATS at epoch 0.
  */
 export function runQuantities(
   view: RecordView,
@@ -98,8 +112,12 @@ export function runQuantities(
       traj_g2: c.traj_g2[i]!,
     };
     const terms = deriveTerms(sums, config);
-    for (const q of TERM_QUANTITIES) out[q]![i] = terms[q];
     own[i] = ownValue(terms, config);
+    if (c.epoch[i] === 0) {
+      for (const q of STATE_TERMS) terms[q as TermQuantity] = NaN;
+      if (STATE_TERMS.has(ownTerm(config))) own[i] = NaN;
+    }
+    for (const q of TERM_QUANTITIES) out[q]![i] = terms[q];
   }
   out.ir_own = own;
   return out;

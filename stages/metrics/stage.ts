@@ -8,6 +8,7 @@ import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
 import {
   defineStage,
   type InputValue,
+  type Item,
   type Json,
   type StageContext,
 } from "../../pipeline/stage.ts";
@@ -58,19 +59,36 @@ function asObject(value: Json | undefined): Record<string, Json> {
     : {};
 }
 
-/** The optimizer config of a run: the item's, else the record's meta; throws if neither names one. */
+/**
+ * The optimizer config a run was trained with: the record's meta (cell
+ * overrides already applied by the train stage), else the item's config with
+ * the cell's `optimizer.<field>` overrides applied (e.g. an lr sweep).
+ * Throws if neither names an optimizer with a numeric lr.
+ */
 export function optimizerOf(
-  item: Json | undefined,
+  item: Item,
   meta: Json | undefined,
 ): OptimizerConfig {
-  const fromItem = asObject(item);
-  const config = Object.keys(fromItem).length > 0 ? fromItem : asObject(meta);
-  if (typeof config["name"] !== "string" || typeof config["lr"] !== "number") {
+  const recorded = asObject(meta);
+  let config = recorded;
+  if (!isConfig(recorded)) {
+    config = { ...asObject(item["optimizer"]) };
+    for (const [path, value] of Object.entries(asObject(item["cell"]))) {
+      if (path.startsWith("optimizer.")) {
+        config[path.slice("optimizer.".length)] = value;
+      }
+    }
+  }
+  if (!isConfig(config)) {
     throw new Error(
       "Run optimizer needs 'name' (gd, sgd, rmsprop, adam, swats) and numeric 'lr'",
     );
   }
   return config as unknown as OptimizerConfig;
+}
+
+function isConfig(config: Record<string, Json>): boolean {
+  return typeof config["name"] === "string" && typeof config["lr"] === "number";
 }
 
 /** A run's identity key, to match sharpness outputs with records. */
@@ -85,7 +103,7 @@ export function readRuns(
 ): Run[] {
   return records.map(({ item, data }) => {
     const view = decodeRecord(data);
-    const optimizer = optimizerOf(item["optimizer"], view.meta.optimizer);
+    const optimizer = optimizerOf(item, view.meta.optimizer);
     const seed = typeof item["seed"] === "number"
       ? item["seed"]
       : view.meta.seed;

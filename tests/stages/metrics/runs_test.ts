@@ -94,6 +94,30 @@ Deno.test("groupLabel() sorts cell keys and shows their last segment; toCell() k
     groupLabel("sgd", { "train.lr": 0.1, "train.batch_size": 16 }),
     "sgd · batch_size=16, lr=0.1",
   );
-  assertEquals(toCell({ a: 1, b: [1], c: "x", d: null }), { a: 1, c: "x" });
+  assertEquals(toCell({ a: 1, b: [512, 256], c: "x" }), {
+    a: 1,
+    b: "[512,256]",
+    c: "x",
+  });
   assertEquals(toCell(null), {});
+});
+
+Deno.test("runQuantities() blanks state-based terms at epoch 0, where s = v = 0", () => {
+  const columns = {
+    sum_g2: [2, 2],
+    sum_s_g2: [0, 0.16],
+    sum_pre: [2e8, 40],
+    pre_scale: [19, 19],
+  };
+  const record = (name: string) =>
+    decodeRecord(
+      makeRecord({ epochs: 1, optimizer: { name, lr: 0.1 }, seed: 0, columns }),
+    );
+  const adam = runQuantities(record("adam"), { name: "adam", lr: 0.1 });
+  assertEquals(Array.from(adam.ir_preconditioned!), [NaN, 4.75]); // 19 · 0.1/16 · 40
+  assertEquals(Array.from(adam.ir_rms_paper!), [NaN, 0.001]); // 0.1/16 · 0.16
+  assertEquals(Array.from(adam.ir_own!), [NaN, 4.75]);
+  assertEquals(Array.from(adam.ir_sgd!), [0.0125, 0.0125]); // not state-based: kept
+  const swats = runQuantities(record("swats"), { name: "swats", lr: 0.1 });
+  assertEquals(Array.from(swats.ir_own!), [NaN, 4.75]); // Adam phase, not the heavy-ball fallback
 });

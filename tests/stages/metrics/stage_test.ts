@@ -138,7 +138,9 @@ Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to en
   assertEquals(test.count, [2, 2, 2, 2, 2, 2]);
 
   // Adam's own term: 19 · 0.001/(4·4) · 8 = 0.0095; RMSprop's: 0.0005.
-  assertAlmostEquals(series(doc, "adam", "ir_own")!.mean[3]!, 0.0095, 1e-15);
+  const adamOwn = series(doc, "adam", "ir_own")!;
+  assertEquals(adamOwn.epochs, [1, 2, 3, 4, 5]); // epoch 0 has no optimizer state
+  assertAlmostEquals(adamOwn.mean[3]!, 0.0095, 1e-15);
   assertAlmostEquals(series(doc, "rmsprop", "ir_own")!.mean[3]!, 0.0005, 1e-15);
   assertAlmostEquals(series(doc, "sgd", "ir_own")!.mean[3]!, 0.000125, 1e-15); // 0.001/16 · 2
   assertEquals(series(doc, "sgd", "ir_rms_paper"), undefined); // not measured for SGD
@@ -178,11 +180,25 @@ Deno.test("metricsStage runs without sharpness and known inputs and says so", as
   assert(warnings.some((w) => w.includes("'known'")), warnings.join("\n"));
 });
 
-Deno.test("optimizerOf() prefers the item's config and rejects one without name or lr", () => {
+Deno.test("optimizerOf() prefers the recorded config, else applies the cell's optimizer overrides", () => {
+  const item: Item = {
+    optimizer: { name: "sgd", lr: 0.1, label: "sgd" },
+    seed: 0,
+    cell: { "optimizer.lr": 0.01, "train.batch_size": 16 },
+  };
   assertEquals(
-    optimizerOf({ name: "sgd", lr: 0.1 }, { name: "adam", lr: 1 }).name,
-    "sgd",
+    optimizerOf(item, { name: "sgd", lr: 0.01, label: "sgd" }).lr,
+    0.01,
   );
-  assertEquals(optimizerOf(undefined, { name: "adam", lr: 1 }).name, "adam");
-  assertThrows(() => optimizerOf({ name: "sgd" }, null), Error, "'lr'");
+  assertEquals(optimizerOf(item, null), {
+    name: "sgd",
+    lr: 0.01,
+    label: "sgd",
+  });
+  assertEquals(optimizerOf({}, { name: "adam", lr: 1 }).name, "adam");
+  assertThrows(
+    () => optimizerOf({ optimizer: { name: "sgd" } }, null),
+    Error,
+    "'lr'",
+  );
 });
