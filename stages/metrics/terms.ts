@@ -122,7 +122,7 @@ export function heavyBallBeta(config: OptimizerConfig): number {
   return NaN;
 }
 
-/** Every derived term of one snapshot; `ir_momentum` is NaN unless the run is heavy ball. */
+/** Every derived term of one snapshot; `ir_momentum` is NaN unless the run is heavy ball with β > 0. */
 export function deriveTerms(sums: RawSums, config: OptimizerConfig): Terms {
   const { lr, m } = sums;
   const beta = heavyBallBeta(config);
@@ -131,7 +131,8 @@ export function deriveTerms(sums: RawSums, config: OptimizerConfig): Terms {
     ir_sgd_mean: irSgdMean(lr, sums.gbar2),
     ir_sgd_var: irSgdVar(lr, m, sums.sum_dev2),
     ir_gd: irGd(lr, sums.full_grad2),
-    ir_momentum: irMomentum(lr, m, sums.sum_g2, beta),
+    // Only a heavy-ball run has this term; at β = 0 it would repeat ir_sgd.
+    ir_momentum: beta > 0 ? irMomentum(lr, m, sums.sum_g2, beta) : NaN,
     ir_rms_paper: irRmsPaper(lr, m, sums.sum_s_g2),
     ir_preconditioned: irPreconditioned(lr, m, sums.sum_pre, sums.pre_scale),
     one_norm: sums.one_norm,

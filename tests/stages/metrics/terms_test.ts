@@ -86,6 +86,7 @@ Deno.test("deriveTerms() gives every term of one snapshot from raw sums", () => 
   assertAlmostEquals(t.ir_preconditioned, 0.25, TOL); // 0.1/16 · 40
   assertEquals(t.one_norm, 7);
   assertAlmostEquals(t.ir_trajectory, 0.015, TOL);
+  assertEquals(deriveTerms(SUMS, { name: "sgd", lr: 0.1 }).ir_momentum, NaN); // β = 0
   const m = deriveTerms(SUMS, { name: "sgd", lr: 0.1, momentum: 0.9 });
   assertAlmostEquals(m.ir_momentum, 2.375, 1e-12);
 });
