@@ -5,7 +5,7 @@
  * summary error when anything failed. A failed instance skips only its
  * dependents; finished siblings stay cached.
  */
-import type { InputValue, Json, Stage } from "./stage.ts";
+import type { Json, Stage } from "./stage.ts";
 import { codeFingerprint, type Fingerprint, hashJson } from "./hash.ts";
 import { buildGraph, type Instance, plan } from "./graph.ts";
 import { Store } from "./store.ts";
@@ -133,7 +133,7 @@ export class Engine {
       lockWrite = lockWrite.then(async () => {
         const fresh = await readLock(this.project.lockPath, () => {});
         fresh.experiments[options.experiment] = { ...(fresh.experiments[options.experiment] ?? {}), [id]: entry };
-        await writeLock(this.project.lockPath, fresh);
+        await writeLock(this.project.lockPath, fresh, `${this.project.cacheDir}/tmp`);
       });
       return lockWrite;
     };
@@ -186,7 +186,7 @@ export class Engine {
         if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
         reporter.state(instance.id, "running");
         const started = performance.now();
-        const job = await this.makeJob(instance, key, resultOf);
+        const job = this.makeJob(instance, key, resultOf);
         const outputs = await executor.execute(instance.stage, job, {
           log: (level, message) => reporter.log(instance.id, level, message),
           progress: (done, total) => reporter.progress(instance.id, done, total),
@@ -255,23 +255,17 @@ export class Engine {
     return order.map((i) => lines.get(i)!);
   }
 
-  /** The job for an instance: declared params, upstream bytes read from the store. */
-  async makeJob(
+  /** The job for an instance: declared params and the hashes of its upstream outputs. */
+  makeJob(
     instance: Instance,
     key: string,
     resultOf: (u: Instance) => InstanceResult,
-  ): Promise<Job> {
-    const inputs: Record<string, InputValue[]> = {};
+  ): Job {
+    const inputs: Job["inputs"] = {};
     const select: Record<string, "match" | "all"> = {};
     for (const [name, { spec, upstream }] of Object.entries(instance.inputs)) {
       select[name] = spec.select ?? "match";
-      inputs[name] = [];
-      for (const u of upstream) {
-        const hash = resultOf(u).outputs?.[spec.output];
-        const data = hash === undefined ? undefined : await this.store.get(hash);
-        if (data === undefined) throw new Error(`Input '${name}' from '${u.id}' is missing from the cache`);
-        inputs[name]!.push({ item: u.item, data });
-      }
+      inputs[name] = upstream.map((u) => ({ item: u.item, hash: resultOf(u).outputs![spec.output]! }));
     }
     return {
       id: instance.id,
@@ -281,6 +275,7 @@ export class Engine {
       item: instance.item,
       inputs,
       select,
+      storeDir: this.project.cacheDir,
       seed: hashJson({ stage: instance.stage.name, item: instance.item, params: instance.params }),
       scratchDir: `${this.project.cacheDir}/scratch/${key}`,
       lineage: ancestors(instance).map((u) => ({

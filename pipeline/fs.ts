@@ -2,14 +2,21 @@
 
 let counter = 0;
 
-/** Writes `data` to `path` through a temp file in the same folder and a rename. */
+/**
+ * Writes `data` to `path` through a temp file and a rename, so readers see the
+ * old or the new content, never a part. The temp file goes in `tempDir` when
+ * given (same file system), else beside the target.
+ */
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string,
+  tempDir?: string,
 ): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/")) || ".";
   await Deno.mkdir(dir, { recursive: true });
-  const temp = `${path}.${Deno.pid}.${counter++}.tmp`;
+  if (tempDir) await Deno.mkdir(tempDir, { recursive: true });
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const temp = `${tempDir ?? dir}/${tempDir ? name : path.slice(dir.length + 1)}.${Deno.pid}.${counter++}.tmp`;
   try {
     if (typeof data === "string") await Deno.writeTextFile(temp, data);
     else await Deno.writeFile(temp, data);

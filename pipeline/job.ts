@@ -5,6 +5,22 @@
  */
 import type { InputValue, Item, LineageEntry, Logger, Outputs, Params, Stage, StageContext } from "./stage.ts";
 import { Rng } from "./rng.ts";
+import { Store } from "./store.ts";
+
+/** Reads a job's inputs from the store, each checked against its hash. */
+export async function loadInputs(job: Job): Promise<Record<string, InputValue[]>> {
+  const store = new Store(job.storeDir);
+  const inputs: Record<string, InputValue[]> = {};
+  for (const [name, refs] of Object.entries(job.inputs)) {
+    inputs[name] = [];
+    for (const ref of refs) {
+      const data = await store.get(ref.hash);
+      if (data === undefined) throw new Error(`Input '${name}' (object ${ref.hash.slice(0, 12)}) is missing from the cache`);
+      inputs[name]!.push({ item: ref.item, data });
+    }
+  }
+  return inputs;
+}
 
 /** Everything needed to run one instance, as plain data. */
 export interface Job {
@@ -14,13 +30,15 @@ export interface Job {
   module: string;
   params: Params;
   item: Item;
-  /** Input name → upstream values (one for "match", all for "all"). */
-  inputs: Record<string, InputValue[]>;
+  /** Input name → upstream items and object hashes (one for "match", all for "all"). */
+  inputs: Record<string, Array<{ item: Item; hash: string }>>;
   select: Record<string, "match" | "all">;
   /** Seed string for ctx.rng. */
   seed: string;
   scratchDir: string;
   lineage: LineageEntry[];
+  /** The content-addressed store the inputs are read from. */
+  storeDir: string;
 }
 
 export interface JobHooks {
@@ -43,6 +61,7 @@ export function findStage(module: Record<string, unknown>, name: string, url: st
 /** Runs the stage for the job and returns its declared outputs. */
 export async function runJob(stage: Stage, job: Job, hooks: JobHooks): Promise<Outputs> {
   await Deno.mkdir(job.scratchDir, { recursive: true });
+  const inputs = await loadInputs(job);
   const log: Logger = {
     info: (message) => hooks.log("info", message),
     warn: (message) => hooks.log("warn", message),
@@ -54,7 +73,7 @@ export async function runJob(stage: Stage, job: Job, hooks: JobHooks): Promise<O
     log,
     progress: (done, total) => hooks.progress(done, total),
     input(name) {
-      const values = job.inputs[name];
+      const values = inputs[name];
       if (!values) throw new Error(`Stage '${stage.name}' has no input named '${name}'`);
       if (job.select[name] === "all" || values.length !== 1) {
         throw new Error(`Input '${name}' of stage '${stage.name}' selects all upstream instances: use inputAll('${name}')`);
@@ -62,7 +81,7 @@ export async function runJob(stage: Stage, job: Job, hooks: JobHooks): Promise<O
       return values[0]!.data;
     },
     inputAll(name) {
-      const values = job.inputs[name];
+      const values = inputs[name];
       if (!values) throw new Error(`Stage '${stage.name}' has no input named '${name}'`);
       return values;
     },

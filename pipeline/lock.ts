@@ -68,9 +68,9 @@ function isLockFile(value: unknown): value is LockFile {
   return true;
 }
 
-/** Writes the lock file atomically, keys sorted for stable diffs. */
-export async function writeLock(path: string, lock: LockFile): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(sortKeys(lock), null, 2) + "\n");
+/** Writes the lock file atomically (temp file in `tempDir`), keys sorted for stable diffs. */
+export async function writeLock(path: string, lock: LockFile, tempDir?: string): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(sortKeys(lock), null, 2) + "\n", tempDir);
 }
 
 function sortKeys(value: unknown): unknown {

@@ -1,0 +1,188 @@
+/**
+ * Experiment files: plain JSON the user edits (like DVC's params.yaml),
+ * validated against one schema before any work starts. A bad field gets one
+ * line naming it and the allowed values; `--set key=value` overrides are
+ * applied first and validated the same way.
+ */
+import { z } from "zod";
+import type { Json } from "../pipeline/stage.ts";
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const seed = int(0, 2 ** 31 - 1);
+
+const optimizerSchema = z.strictObject({
+  name: z.enum(["gd", "sgd", "rmsprop", "adam", "swats"]),
+  lr: z.number().gt(0).max(10),
+  momentum: z.number().min(0).lt(1).optional(),
+  nesterov: z.boolean().optional(),
+  alpha: z.number().gt(0).lt(1).optional(),
+  eps: z.number().gt(0).lt(1).optional(),
+  centered: z.boolean().optional(),
+  beta1: z.number().min(0).lt(1).optional(),
+  beta2: z.number().min(0).lt(1).optional(),
+  weight_decay: z.number().min(0).max(1).optional(),
+  switch_eps: z.number().gt(0).lt(1).optional(),
+  label: z.string().regex(/^[\w.+-]{1,40}$/, "must be 1–40 letters, digits or . _ + -").optional(),
+});
+
+const sweepValue = z.union([z.number(), z.string().max(100), z.boolean(), z.array(z.number()).max(32)]);
+
+export const experimentSchema = z.strictObject({
+  description: z.string().max(4000),
+  data: z.strictObject({
+    dataset: z.enum(["mnist", "fashion-mnist"]),
+    source: z.enum(["package", "url", "system"]),
+    train_size: int(1, 60000),
+    test_size: int(1, 10000),
+    subset: z.enum(["first", "stratified"]),
+    subset_seed: seed,
+  }),
+  noise: z.strictObject({
+    label_rate: z.number().min(0).lt(1),
+    input_std: z.number().min(0).max(10),
+    seed,
+  }),
+  model: z.strictObject({
+    arch: z.enum(["mlp", "cnn"]),
+    hidden: z.array(int(1, 8192)).max(16),
+    loss: z.enum(["cross_entropy", "squared"]),
+  }),
+  train: z.strictObject({
+    epochs: int(1, 10000),
+    batch_size: int(1, 60000),
+    snapshot_every: int(1, 10000),
+    checkpoint_epochs: z.array(int(0, 10000)).max(1000),
+    weight_decay: z.number().min(0).max(1),
+    explicit_penalty: z.number().min(0).max(100),
+  }),
+  optimizers: z.array(optimizerSchema).min(1).max(32),
+  seeds: z.array(seed).min(1).max(32),
+  matrix: z.record(z.string().regex(/^[a-z_]+(\.[a-z_0-9]+)+$/, "must be a dotted param path"), z.array(sweepValue).min(1).max(64)),
+  metrics: z.strictObject({
+    sharpness: z.strictObject({
+      enabled: z.boolean(),
+      subset: int(1, 60000),
+      tol: z.number().gt(0).lt(1),
+      max_iter: int(1, 10000),
+      seed,
+    }),
+    known_answers: z.boolean(),
+  }),
+});
+
+export type Experiment = z.infer<typeof experimentSchema>;
+
+/** Parameters a machine of 24 GiB can train with weights, gradients and optimizer state. */
+export const MAX_PARAMETERS = 50_000_000;
+
+/** One-line description of the first schema problem: the field, what is allowed, what was given. */
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  const path = issue.path.map(String).join(".") || "(top level)";
+  let got: unknown = value;
+  for (const part of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
+  const shown = issue.code === "unrecognized_keys" ? "" : ` (got ${JSON.stringify(got) ?? "nothing"})`;
+  return `${path}: ${issue.message}${shown}`;
+}
+
+/** Validates a parsed experiment; throws one line naming the first bad field. */
+export function validateExperiment(name: string, value: unknown): Experiment {
+  const result = experimentSchema.safeParse(value);
+  if (!result.success) {
+    throw new Error(`Experiment '${name}': ${describeIssue(result.error.issues[0]!, value)}`);
+  }
+  const experiment = result.data;
+  const sizes = [784, ...experiment.model.hidden, 10];
+  let parameters = 0;
+  for (let i = 1; i < sizes.length; i++) parameters += sizes[i - 1]! * sizes[i]! + sizes[i]!;
+  if (experiment.model.arch === "mlp" && parameters > MAX_PARAMETERS) {
+    throw new Error(
+      `Experiment '${name}': model.hidden: ${experiment.model.hidden.join("-")} needs ${parameters.toExponential(2)} parameters; at most ${MAX_PARAMETERS.toExponential(0)} fit this machine`,
+    );
+  }
+  const labels = experiment.optimizers.map((o) => o.label ?? o.name);
+  const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (duplicate) {
+    throw new Error(`Experiment '${name}': optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`);
+  }
+  if (new Set(experiment.seeds).size !== experiment.seeds.length) {
+    throw new Error(`Experiment '${name}': seeds: values must be distinct (got ${JSON.stringify(experiment.seeds)})`);
+  }
+  return experiment;
+}
+
+/** Parses a `--set` value: JSON if it parses, a comma list of JSON-or-strings, else the string. */
+export function parseSetValue(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    if (text.includes(",")) return text.split(",").map((part) => parseSetValue(part.trim()));
+    return text;
+  }
+}
+
+/** Applies `key=value` to a copy of the tree; the parent of the key must exist. */
+export function applySet(tree: Json, assignment: string): Json {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new Error(`--set needs KEY=VALUE, got '${assignment}'`);
+  const path = assignment.slice(0, eq).trim().split(".");
+  const value = parseSetValue(assignment.slice(eq + 1));
+  const copy = structuredClone(tree) as Record<string, Json>;
+  let node: Json = copy;
+  for (let i = 0; i < path.length - 1; i++) {
+    const part = path[i]!;
+    const next: Json | undefined = Array.isArray(node) ? node[Number(part)] : (node as Record<string, Json>)[part];
+    if (typeof next !== "object" || next === null) {
+      throw new Error(`--set ${path.join(".")}: no param '${path.slice(0, i + 1).join(".")}' to set inside`);
+    }
+    node = next;
+  }
+  const last = path.at(-1)!;
+  if (Array.isArray(node)) {
+    const index = Number(last);
+    if (!Number.isInteger(index) || index < 0 || index >= node.length) {
+      throw new Error(`--set ${path.join(".")}: index ${last} is outside 0..${node.length - 1}`);
+    }
+    node[index] = value;
+  } else {
+    const obj = node as Record<string, Json>;
+    if (!(last in obj) && path.length > 1) {
+      throw new Error(`--set ${path.join(".")}: unknown param (known under '${path.slice(0, -1).join(".")}': ${Object.keys(obj).join(", ")})`);
+    }
+    obj[last] = value;
+  }
+  return copy;
+}
+
+/** The params tree the stages read: the validated experiment plus its name and command. */
+export function experimentParams(name: string, raw: Json, sets: string[]): Json {
+  let tree = raw;
+  for (const assignment of sets) tree = applySet(tree, assignment);
+  const experiment = validateExperiment(name, tree);
+  const command = ["deno task reproduce --experiment", name, ...sets.map((s) => `--set ${s}`)].join(" ");
+  return {
+    ...(experiment as unknown as Record<string, Json>),
+    experiment: { name, description: experiment.description, command },
+  };
+}
+
+/** Reads and validates `experiments/NAME.json` from a folder. */
+export async function loadExperimentFile(dir: string, name: string, sets: string[]): Promise<Json> {
+  if (!/^[\w-]{1,64}$/.test(name)) {
+    throw new Error(`Experiment name '${name}' must be 1–64 letters, digits, '-' or '_'`);
+  }
+  const path = `${dir}/${name}.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new Error(`No experiment file ${path}`);
+    throw error;
+  }
+  let raw: Json;
+  try {
+    raw = JSON.parse(text) as Json;
+  } catch (error) {
+    throw new Error(`Experiment '${name}': ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  return experimentParams(name, raw, sets);
+}

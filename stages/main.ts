@@ -1,0 +1,33 @@
+/**
+ * Entry point of every `deno task`: the project's folders, its experiments
+ * and stages, handed to the engine's command line.
+ */
+import { runCli } from "../pipeline/cli.ts";
+import { STAGES } from "./mod.ts";
+import { loadExperimentFile } from "./experiment.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const experimentsDir = `${root}/experiments`;
+
+function experiments(): string[] {
+  return [...Deno.readDirSync(experimentsDir)]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name.slice(0, -5))
+    .sort();
+}
+
+if (import.meta.main) {
+  const code = await runCli({
+    project: {
+      root,
+      cacheDir: `${root}/.cache`,
+      lockPath: `${root}/implicit-reg.lock`,
+      stages: STAGES,
+    },
+    defaultExperiment: "paper",
+    experiments,
+    loadExperiment: (name, sets) => loadExperimentFile(experimentsDir, name, sets),
+    outDir: `${root}/reports/out`,
+  }, Deno.args);
+  Deno.exit(code);
+}
