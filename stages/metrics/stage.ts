@@ -194,7 +194,11 @@ export function buildDoc(
 ): MetricsDoc {
   const groups = groupRuns(runs);
   const lr: Record<string, number> = {};
-  for (const g of groups) lr[g[0]!.group] = g[0]!.optimizer.lr;
+  const optimizers: NonNullable<MetricsDoc["optimizers"]> = {};
+  for (const g of groups) {
+    lr[g[0]!.group] = g[0]!.optimizer.lr;
+    optimizers[g[0]!.group] = toCell(g[0]!.optimizer);
+  }
   return {
     experiment,
     lr,
@@ -208,6 +212,7 @@ export function buildDoc(
       ),
     })),
     known,
+    optimizers,
   };
 }
 

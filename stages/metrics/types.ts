@@ -81,4 +81,10 @@ export interface MetricsDoc {
   summaries: Summary[];
   claims: Claim[];
   known: KnownAnswer[];
+  /**
+   * Each group's optimizer config as trained (cell overrides applied; scalar
+   * fields only), so readers need not infer β or ε from the series. Optional:
+   * added by the metrics stage after the first version of this type.
+   */
+  optimizers?: Record<string, Record<string, number | string | boolean>>;
 }

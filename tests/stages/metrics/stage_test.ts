@@ -129,6 +129,11 @@ Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to en
   });
   assertEquals(doc.experiment, "paper");
   assertEquals(doc.lr, { sgd: 0.001, adam: 0.001, rmsprop: 0.001 });
+  assertEquals(doc.optimizers?.["adam"], {
+    name: "adam",
+    lr: 0.001,
+    label: "adam",
+  });
   assert(!text.includes("null"), "the document has no NaN (null) numbers");
 
   const test = series(doc, "sgd", "test_error")!;
