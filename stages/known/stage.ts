@@ -1,0 +1,51 @@
+/**
+ * The known-answers stage (SCIENCE §6): tiny experiments whose outcome theory
+ * predicts, run with the project's own optimizers, so the report can show
+ * that the machinery reproduces them. Returns `known`: KnownAnswer[] as JSON
+ * (an empty list when `metrics.known_answers` is false).
+ */
+import { encodeJson } from "../../pipeline/artifact.ts";
+import { defineStage, type StageContext } from "../../pipeline/stage.ts";
+import type { KnownAnswer } from "../metrics/types.ts";
+import { initWasmBackend } from "../train/backend.ts";
+import {
+  minNormExperiment,
+  quadraticExperiment,
+  wilsonExperiment,
+} from "./experiments.ts";
+
+async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
+  const enabled = ctx.params["metrics.known_answers"];
+  if (typeof enabled !== "boolean") {
+    throw new Error(
+      `metrics.known_answers must be true or false, got ${
+        JSON.stringify(enabled)
+      }`,
+    );
+  }
+  if (!enabled) return { known: encodeJson([] satisfies KnownAnswer[]) };
+  await initWasmBackend();
+  const experiments = [
+    () => minNormExperiment(ctx.rng.fork("min_norm")),
+    () => wilsonExperiment(ctx.rng.fork("wilson")),
+    () => quadraticExperiment(),
+  ];
+  const known: KnownAnswer[] = [];
+  for (const [i, experiment] of experiments.entries()) {
+    const answer = experiment();
+    ctx.log.info(`${answer.id}: ${answer.verdict}`);
+    known.push(answer);
+    ctx.progress(i + 1, experiments.length);
+  }
+  return { known: encodeJson(known) };
+}
+
+export const knownStage = defineStage({
+  name: "known",
+  module: import.meta.url,
+  params: ["metrics.known_answers"],
+  outputs: ["known"],
+  versions: { tfjs: "4.22.0", backend: "wasm" },
+  heavy: false,
+  run,
+});
