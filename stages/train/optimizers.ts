@@ -372,8 +372,13 @@ class RmsProp extends Base {
       return { v: this.slots.get("square_avg")!, eps: this.c.eps, scale: 1 };
     }
     this.cache ??= this.vars.map((_, i) =>
-      tf.tidy(() =>
-        tf.sub(this.slot("square_avg", i), tf.square(this.slot("grad_avg", i)))
+      tf.keep(
+        tf.tidy(() =>
+          tf.sub(
+            this.slot("square_avg", i),
+            tf.square(this.slot("grad_avg", i)),
+          )
+        ),
       )
     );
     return { v: this.cache, eps: this.c.eps, scale: 1 };
@@ -408,7 +413,8 @@ function adamStep(
  */
 function vHat(v: tf.Variable[], beta2: number, t: number): tf.Tensor[] {
   const bc2 = t === 0 ? 1 : 1 - beta2 ** t;
-  return v.map((x) => tf.tidy(() => tf.div(x, bc2)));
+  // Kept: the optimizer owns these even when called inside a caller's tidy.
+  return v.map((x) => tf.keep(tf.tidy(() => tf.div(x, bc2))));
 }
 
 /** Adam (PyTorch 1.13, no amsgrad); see `adamStep`. */

@@ -401,3 +401,33 @@ Deno.test("createOptimizer() rejects bad configs with one-line errors naming the
     /needs 2 gradients/,
   );
 });
+
+Deno.test("preconditioner() tensors survive a caller's tf.tidy and are freed by the next step", () => {
+  for (
+    const config of [{ name: "adam", lr: 0.01 }, {
+      name: "rmsprop",
+      lr: 0.01,
+      centered: true,
+    }] as const
+  ) {
+    const vs = makeVars();
+    const opt = createOptimizer(config, vs);
+    run(opt, vs, 2);
+    const before = tf.memory().numTensors;
+    const v = tf.tidy(() => {
+      opt.preconditioner();
+      return undefined;
+    });
+    strictEqual(v, undefined);
+    const p = opt.preconditioner()!;
+    ok(!p.v[0]!.isDisposed, config.name);
+    strictEqual(
+      tf.memory().numTensors,
+      before + 2,
+      "one cached tensor per variable",
+    );
+    run(opt, vs, 1);
+    ok(p.v[0]!.isDisposed, "the old cache is released on step()");
+    opt.dispose();
+  }
+});
