@@ -31,6 +31,17 @@ const FIELDS: Record<OptimizerName, readonly string[]> = {
   swats: ["beta1", "beta2", "eps", "switch_eps"],
 };
 const COMMON = ["name", "lr", "weight_decay", "label"];
+/** PyTorch's defaults of the optional fields. */
+const DEFAULTS: Record<string, unknown> = {
+  momentum: 0,
+  nesterov: false,
+  alpha: 0.99,
+  eps: 1e-8,
+  centered: false,
+  beta1: 0.9,
+  beta2: 0.999,
+  switch_eps: 1e-9,
+};
 
 /** A config with PyTorch's defaults filled in. */
 export interface ResolvedConfig {
@@ -60,12 +71,21 @@ export function resolveOptimizerConfig(
       }, got '${name}'`,
     );
   }
-  for (const key of Object.keys(config)) {
-    if (COMMON.includes(key)) continue;
-    if (!FIELDS[name].includes(key)) {
-      const all = [...COMMON, ...FIELDS[name]].join(", ");
+  // Unknown keys (typos) are errors; a known field that does not apply to this
+  // optimizer is accepted only at its default (e.g. a sweep's momentum 0 on adam).
+  for (const [key, value] of Object.entries(config)) {
+    if (COMMON.includes(key) || FIELDS[name].includes(key)) continue;
+    const all = [...COMMON, ...FIELDS[name]].join(", ");
+    if (!(key in DEFAULTS)) {
       throw new Error(
-        `optimizers[].${key} does not apply to '${name}' (allowed: ${all})`,
+        `optimizers[].${key} is not an optimizer field (allowed for '${name}': ${all})`,
+      );
+    }
+    if (value !== undefined && value !== DEFAULTS[key]) {
+      throw new Error(
+        `optimizers[].${key} does not apply to '${name}' (allowed: ${all}), got ${
+          JSON.stringify(value)
+        }`,
       );
     }
   }

@@ -388,6 +388,11 @@ Deno.test("createOptimizer() rejects bad configs with one-line errors naming the
     /optimizers\[\]\.momentum does not apply to 'adam'/,
   );
   bad(
+    { name: "adam", lr: 0.1, betas: [0.9, 0.99] },
+    /optimizers\[\]\.betas is not an optimizer field/,
+  );
+  createOptimizer({ name: "adam", lr: 0.1, momentum: 0 }, vs).dispose(); // default: accepted
+  bad(
     { name: "rmsprop", lr: 0.1, centered: "yes" },
     /optimizers\[\]\.centered must be true or false/,
   );
