@@ -1,0 +1,102 @@
+/**
+ * Benchmark, not a test: one epoch of the paper's workload through the real
+ * training loop (`trainRun`): N random samples (default 10,000) and as many
+ * test samples, batch 64, the 575,050-parameter MLP, SGD, a snapshot at
+ * rows 0 and 1. Prints the epoch time, the snapshot time, samples/s, and
+ * the achieved GFLOP/s as a fraction of a plain 1024×1024×1024 matmul's.
+ *
+ * FLOPs per epoch ≈ 6 · params · N: a forward pass costs 2 FLOPs per weight
+ * per sample (multiply + add), the backward pass twice that (gradients with
+ * respect to activations and to weights). Biases, activations and the
+ * optimizer update are ignored (< 1%).
+ *
+ *   deno run -A stages/train/bench.ts [samples]
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../../pipeline/rng.ts";
+import { backendVersions, initWasmBackend } from "./backend.ts";
+import type { DataSet } from "./data.ts";
+import { trainRun } from "./loop.ts";
+
+/** GFLOP/s of a [size, size] × [size, size] matmul on the active backend (best of `reps`). */
+export function matmulGflops(size = 1024, reps = 5): number {
+  const a = tf.randomUniform([size, size], -1, 1, "float32", 1) as tf.Tensor2D;
+  const b = tf.randomUniform([size, size], -1, 1, "float32", 2) as tf.Tensor2D;
+  tf.matMul(a, b).dispose(); // warm-up
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  return (2 * size ** 3) / best / 1e9;
+}
+
+/** A random set shaped like MNIST (pixels uniform in [0, 1], labels uniform in 0..9). */
+function randomSet(n: number, rng: Rng): DataSet {
+  const images = new Float32Array(n * 784);
+  for (let i = 0; i < images.length; i++) images[i] = rng.float();
+  const labels = Int32Array.from({ length: n }, () => rng.int(10));
+  return { n, d: 784, images, labels, corrupted: new Uint8Array(n) };
+}
+
+if (import.meta.main) {
+  const n = Number(Deno.args[0] ?? 10000);
+  await initWasmBackend();
+  const rng = Rng.fromSeed("bench");
+  const data = { train: randomSet(n, rng), test: randomSet(n, rng) };
+  const t0 = performance.now();
+  const result = await trainRun({
+    model: {
+      arch: "mlp",
+      hidden: [512, 256, 128, 64],
+      loss: "cross_entropy",
+      inputSize: 784,
+      classes: 10,
+    },
+    optimizer: { name: "sgd", lr: 0.001 },
+    seed: 0,
+    epochs: 1,
+    batchSize: 64,
+    snapshotEvery: 1,
+    checkpointEpochs: [],
+    explicitPenalty: 0,
+  }, data);
+  const total = (performance.now() - t0) / 1000;
+  const epoch = result.columns.epoch_seconds![1]!;
+  const snapshot = result.columns.snapshot_seconds![1]!;
+  const flops = 6 * result.params * n;
+  const achieved = flops / epoch / 1e9;
+  const peak = matmulGflops();
+  console.log(JSON.stringify(backendVersions()));
+  console.log(
+    `params=${result.params} samples=${n} batch=64 steps=${Math.ceil(n / 64)}`,
+  );
+  console.log(`epoch_seconds=${epoch.toFixed(3)} (target <= 2.0)`);
+  console.log(
+    `snapshot_seconds=${
+      snapshot.toFixed(3)
+    } (target <= epoch); row 0 snapshot ${
+      result.columns.snapshot_seconds![0]!.toFixed(3)
+    } s`,
+  );
+  console.log(`samples_per_second=${(n / epoch).toFixed(0)}`);
+  console.log(
+    `achieved=${achieved.toFixed(2)} GFLOP/s (6·params·N = ${
+      (flops / 1e9).toFixed(1)
+    } GFLOP per epoch)`,
+  );
+  console.log(
+    `matmul_1024=${peak.toFixed(2)} GFLOP/s; fraction=${
+      (achieved / peak).toFixed(2)
+    }`,
+  );
+  console.log(
+    `run_seconds=${
+      total.toFixed(2)
+    } (init, 2 snapshots, 1 epoch, train and test evaluations, checkpoint)`,
+  );
+}
