@@ -72,7 +72,12 @@ export function encodeBundle(
   const entries: Entry[] = [];
   let offset = 0;
   for (const [name, column] of Object.entries(columns)) {
-    entries.push({ name, type: typeName(column), offset, length: column.length });
+    entries.push({
+      name,
+      type: typeName(column),
+      offset,
+      length: column.length,
+    });
     offset += Math.ceil(column.byteLength / 8) * 8;
   }
   const header = encoder.encode(JSON.stringify({ meta, entries }));
@@ -105,9 +110,13 @@ export function decodeBundle(bytes: Uint8Array): Bundle {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(4, true);
   if (8 + headerLength > bytes.length) {
-    throw new Error(`Truncated bundle: header of ${headerLength} bytes does not fit in ${bytes.length}`);
+    throw new Error(
+      `Truncated bundle: header of ${headerLength} bytes does not fit in ${bytes.length}`,
+    );
   }
-  const header = JSON.parse(decoder.decode(bytes.subarray(8, 8 + headerLength))) as {
+  const header = JSON.parse(
+    decoder.decode(bytes.subarray(8, 8 + headerLength)),
+  ) as {
     meta: Json;
     entries: Entry[];
   };
@@ -115,11 +124,17 @@ export function decodeBundle(bytes: Uint8Array): Bundle {
   const columns: Record<string, Column> = {};
   for (const entry of header.entries) {
     const Type = TYPES[entry.type];
-    if (!Type) throw new Error(`Bundle entry '${entry.name}' has unknown type '${entry.type}'`);
+    if (!Type) {
+      throw new Error(
+        `Bundle entry '${entry.name}' has unknown type '${entry.type}'`,
+      );
+    }
     const start = base + entry.offset;
     const byteLength = entry.length * Type.BYTES_PER_ELEMENT;
     if (start + byteLength > bytes.length) {
-      throw new Error(`Truncated bundle: entry '${entry.name}' ends past the data`);
+      throw new Error(
+        `Truncated bundle: entry '${entry.name}' ends past the data`,
+      );
     }
     const copy = bytes.slice(start, start + byteLength);
     columns[entry.name] = new Type(copy.buffer, 0, entry.length);

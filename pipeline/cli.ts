@@ -5,7 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import type { Json, Stage } from "./stage.ts";
-import { Engine, type InstanceResult, PipelineError, type Project } from "./engine.ts";
+import {
+  Engine,
+  type InstanceResult,
+  PipelineError,
+  type Project,
+} from "./engine.ts";
 import { buildGraph, drawGraph } from "./graph.ts";
 import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
@@ -22,7 +27,11 @@ export interface CliDefinition {
   /** Folder for results (`<outDir>/<experiment>/…`). */
   outDir: string;
   /** Builds a non-local executor by name (e.g. "slurm") from the parsed options. */
-  executor?(name: string, options: Record<string, string | undefined>, engine: Engine): Executor;
+  executor?(
+    name: string,
+    options: Record<string, string | undefined>,
+    engine: Engine,
+  ): Executor;
 }
 
 /** A user error: printed as one line, exit code 2. */
@@ -45,7 +54,8 @@ Options:
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
   -h, --help          this help`,
-  status: `deno task status [STAGE...] [--experiment NAME] [--set KEY=VALUE] [--why]
+  status:
+    `deno task status [STAGE...] [--experiment NAME] [--set KEY=VALUE] [--why]
 
 Lists each stage instance as fresh or stale; with --why, what changed
 (which param old → new, which input, which source file).`,
@@ -62,19 +72,27 @@ Writes a static folder (index.html, metrics.csv, metrics.json) ready for any
 static host, from the report of the experiment (default DIR: publish/NAME).`,
 };
 
-const GENERAL = `implicit-reg: a reproducible pipeline studying optimizers' implicit regularization
+const GENERAL =
+  `implicit-reg: a reproducible pipeline studying optimizers' implicit regularization
 
 Commands: reproduce, status, dag, report, publish (each answers --help)`;
 
 /** Runs a command line; returns the exit code. */
-export async function runCli(def: CliDefinition, argv: string[]): Promise<number> {
+export async function runCli(
+  def: CliDefinition,
+  argv: string[],
+): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "-h" || command === "--help") {
     console.log(GENERAL);
     return 0;
   }
   if (!(command in HELP)) {
-    console.error(`Unknown command '${command}': use one of ${Object.keys(HELP).join(", ")}`);
+    console.error(
+      `Unknown command '${command}': use one of ${
+        Object.keys(HELP).join(", ")
+      }`,
+    );
     return 2;
   }
   let parsed;
@@ -98,7 +116,9 @@ export async function runCli(def: CliDefinition, argv: string[]): Promise<number
       },
     });
   } catch (error) {
-    console.error(`${(error as Error).message} (see 'deno task ${command} --help')`);
+    console.error(
+      `${(error as Error).message} (see 'deno task ${command} --help')`,
+    );
     return 2;
   }
   const { values, positionals } = parsed;
@@ -109,25 +129,46 @@ export async function runCli(def: CliDefinition, argv: string[]): Promise<number
   try {
     const experiment = values.experiment ?? def.defaultExperiment;
     if (!def.experiments().includes(experiment)) {
-      throw new UsageError(`Unknown experiment '${experiment}': use one of ${def.experiments().join(", ")}`);
+      throw new UsageError(
+        `Unknown experiment '${experiment}': use one of ${
+          def.experiments().join(", ")
+        }`,
+      );
     }
     const params = await def.loadExperiment(experiment, values.set ?? []);
     const engine = new Engine(def.project);
     switch (command) {
       case "dag":
-        console.log(drawGraph(buildGraph(def.project.stages, params), values.mermaid ?? false));
+        console.log(
+          drawGraph(
+            buildGraph(def.project.stages, params),
+            values.mermaid ?? false,
+          ),
+        );
         return 0;
       case "status":
-        return await status(engine, experiment, params, positionals, values.why ?? false);
+        return await status(
+          engine,
+          experiment,
+          params,
+          positionals,
+          values.why ?? false,
+        );
       case "publish":
         return await publish(def, engine, experiment, params, positionals[0]);
       default: {
         const targets = command === "report" ? ["report"] : positionals;
-        const jobs = values.jobs === undefined ? undefined : parseJobs(values.jobs);
+        const jobs = values.jobs === undefined
+          ? undefined
+          : parseJobs(values.jobs);
         const executorName = values.executor ?? "local";
         let executor: Executor | undefined;
         if (executorName !== "local") {
-          if (!def.executor) throw new UsageError(`--executor must be 'local', got '${executorName}'`);
+          if (!def.executor) {
+            throw new UsageError(
+              `--executor must be 'local', got '${executorName}'`,
+            );
+          }
           executor = def.executor(executorName, {
             partition: values.partition,
             time: values.time,
@@ -156,7 +197,9 @@ export async function runCli(def: CliDefinition, argv: string[]): Promise<number
 function parseJobs(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
-    throw new UsageError(`--jobs must be an integer from 1 to 256, got '${text}'`);
+    throw new UsageError(
+      `--jobs must be an integer from 1 to 256, got '${text}'`,
+    );
   }
   return n;
 }
@@ -178,13 +221,20 @@ async function reproduce(
 ): Promise<number> {
   const tty = Deno.stdout.isTerminal();
   const encoder = new TextEncoder();
-  const reporter = createReporter((text) => Deno.stdout.writeSync(encoder.encode(text)), tty);
+  const reporter = createReporter(
+    (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    tty,
+  );
   const release = options.dryRun
     ? async () => {}
-    : await acquireRunLock(`${def.project.cacheDir}/run.lock`, { say: (m) => reporter.line(m) });
+    : await acquireRunLock(`${def.project.cacheDir}/run.lock`, {
+      say: (m) => reporter.line(m),
+    });
   const abort = new AbortController();
   const onSignal = () => {
-    reporter.line("Interrupted: stopping running instances (finished ones stay cached)");
+    reporter.line(
+      "Interrupted: stopping running instances (finished ones stay cached)",
+    );
     abort.abort();
   };
   Deno.addSignalListener("SIGINT", onSignal);
@@ -201,14 +251,18 @@ async function reproduce(
       ...(options.jobs ? { jobs: options.jobs } : {}),
       ...(options.executor ? { executor: options.executor } : {}),
     });
-    const written = options.dryRun ? [] : await writeResultFiles(def, engine, experiment, results);
+    const written = options.dryRun
+      ? []
+      : await writeResultFiles(def, engine, experiment, results);
     const ran = results.filter((r) => r.outcome === "ran").length;
     const cached = results.filter((r) => r.outcome === "cached").length;
     const wouldRun = results.filter((r) => r.outcome === "would run").length;
     console.log(
       options.dryRun
         ? `${wouldRun} instance(s) would run, ${cached} cached`
-        : `${ran} instance(s) ran, ${cached} cached, in ${((performance.now() - started) / 1000).toFixed(2)} s`,
+        : `${ran} instance(s) ran, ${cached} cached, in ${
+          ((performance.now() - started) / 1000).toFixed(2)
+        } s`,
     );
     for (const path of written) console.log(`Result: ${path}`);
     return 0;
@@ -226,7 +280,9 @@ async function writeResultFiles(
   results: InstanceResult[],
 ): Promise<string[]> {
   const written: string[] = [];
-  const byName = new Map<string, Stage>(def.project.stages.map((s) => [s.name, s]));
+  const byName = new Map<string, Stage>(
+    def.project.stages.map((s) => [s.name, s]),
+  );
   for (const result of results) {
     const files = byName.get(result.stage)?.files;
     if (!files || !result.outputs) continue;
@@ -251,10 +307,16 @@ async function status(
   const lines = await engine.status(experiment, params, targets);
   for (const line of lines) {
     console.log(`${line.fresh ? "fresh" : "stale"}  ${line.id}`);
-    if (why && !line.fresh) for (const reason of line.reasons) console.log(`         ${reason}`);
+    if (why && !line.fresh) {
+      for (const reason of line.reasons) console.log(`         ${reason}`);
+    }
   }
   const stale = lines.filter((l) => !l.fresh).length;
-  console.log(`${lines.length - stale} fresh, ${stale} stale (experiment '${experiment}')`);
+  console.log(
+    `${
+      lines.length - stale
+    } fresh, ${stale} stale (experiment '${experiment}')`,
+  );
   return 0;
 }
 
@@ -268,13 +330,17 @@ async function publish(
   const lines = await engine.status(experiment, params, ["report"]);
   const report = lines.at(-1);
   if (!report?.fresh || !report.outputs) {
-    throw new UsageError(`The report of '${experiment}' is not up to date: run 'deno task reproduce --experiment ${experiment}' first`);
+    throw new UsageError(
+      `The report of '${experiment}' is not up to date: run 'deno task reproduce --experiment ${experiment}' first`,
+    );
   }
   const target = dir ?? `publish/${experiment}`;
   const stage = def.project.stages.find((s) => s.name === "report");
   for (const [output, fileName] of Object.entries(stage?.files ?? {})) {
     const bytes = await engine.store.get(report.outputs[output]!);
-    if (!bytes) throw new Error(`Report output '${output}' is missing from the cache`);
+    if (!bytes) {
+      throw new Error(`Report output '${output}' is missing from the cache`);
+    }
     await writeFileAtomic(`${target}/${fileName}`, bytes);
   }
   console.log(`Published: ${target}/index.html`);

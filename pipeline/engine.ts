@@ -9,7 +9,7 @@ import type { Json, Stage } from "./stage.ts";
 import { codeFingerprint, type Fingerprint, hashJson } from "./hash.ts";
 import { buildGraph, type Instance, plan } from "./graph.ts";
 import { Store } from "./store.ts";
-import { type LockEntry, type LockFile, readLock, writeLock } from "./lock.ts";
+import { type LockEntry, readLock, writeLock } from "./lock.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
 import type { Job } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
@@ -52,9 +52,13 @@ export interface InstanceResult {
 /** One error for a run in which instances failed; it keeps every cause. */
 export class PipelineError extends Error {
   constructor(readonly failures: InstanceResult[], readonly skipped: number) {
-    const lines = failures.map((f) => `  ${f.id}: ${f.error?.message ?? "failed"}`);
+    const lines = failures.map((f) =>
+      `  ${f.id}: ${f.error?.message ?? "failed"}`
+    );
     super(
-      `${failures.length} stage instance(s) failed${skipped ? `, ${skipped} skipped because they depend on them` : ""}:\n${lines.join("\n")}`,
+      `${failures.length} stage instance(s) failed${
+        skipped ? `, ${skipped} skipped because they depend on them` : ""
+      }:\n${lines.join("\n")}`,
     );
     this.name = "PipelineError";
   }
@@ -91,7 +95,10 @@ export class Engine {
   readonly store: Store;
   readonly #fingerprints = new Map<string, Fingerprint>();
 
-  constructor(readonly project: Project, private readonly warn: (m: string) => void = console.warn) {
+  constructor(
+    readonly project: Project,
+    private readonly warn: (m: string) => void = console.warn,
+  ) {
     this.store = new Store(project.cacheDir, warn);
   }
 
@@ -99,14 +106,20 @@ export class Engine {
   fingerprint(stage: Stage): Fingerprint {
     let fp = this.#fingerprints.get(stage.name);
     if (!fp) {
-      fp = codeFingerprint([stage.module, ...(stage.sources ?? [])], this.project.root);
+      fp = codeFingerprint(
+        [stage.module, ...(stage.sources ?? [])],
+        this.project.root,
+      );
       this.#fingerprints.set(stage.name, fp);
     }
     return fp;
   }
 
   /** The key parts of an instance given its upstream output hashes. */
-  keyParts(instance: Instance, inputs: Record<string, string | string[]>): KeyParts {
+  keyParts(
+    instance: Instance,
+    inputs: Record<string, string | string[]>,
+  ): KeyParts {
     return {
       stage: instance.stage.name,
       item: instance.item,
@@ -123,17 +136,29 @@ export class Engine {
     const order = plan(graph, options.targets ?? []);
     const reporter = options.reporter ?? createReporter(() => {}, false);
     const executor = options.executor ?? new LocalExecutor(this.store);
-    const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
+    const jobs = Math.max(
+      1,
+      options.jobs ?? navigator.hardwareConcurrency ?? 1,
+    );
     const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn);
-    const entries: Record<string, LockEntry> = { ...(lock.experiments[options.experiment] ?? {}) };
+    const entries: Record<string, LockEntry> = {
+      ...(lock.experiments[options.experiment] ?? {}),
+    };
     let lockWrite = Promise.resolve();
     const saveLock = (entry: LockEntry, id: string) => {
       entries[id] = entry;
       lockWrite = lockWrite.then(async () => {
         const fresh = await readLock(this.project.lockPath, () => {});
-        fresh.experiments[options.experiment] = { ...(fresh.experiments[options.experiment] ?? {}), [id]: entry };
-        await writeLock(this.project.lockPath, fresh, `${this.project.cacheDir}/tmp`);
+        fresh.experiments[options.experiment] = {
+          ...(fresh.experiments[options.experiment] ?? {}),
+          [id]: entry,
+        };
+        await writeLock(
+          this.project.lockPath,
+          fresh,
+          `${this.project.cacheDir}/tmp`,
+        );
       });
       return lockWrite;
     };
@@ -144,10 +169,14 @@ export class Engine {
 
     const runOne = async (instance: Instance): Promise<InstanceResult> => {
       const upstream = await Promise.all(
-        Object.values(instance.inputs).flatMap((i) => i.upstream).map((u) => results.get(u)!),
+        Object.values(instance.inputs).flatMap((i) => i.upstream).map((u) =>
+          results.get(u)!
+        ),
       );
       const base = { id: instance.id, stage: instance.stage.name };
-      const blocked = upstream.find((r) => r.outcome === "failed" || r.outcome === "skipped");
+      const blocked = upstream.find((r) =>
+        r.outcome === "failed" || r.outcome === "skipped"
+      );
       if (blocked) {
         reporter.state(instance.id, "skipped", `(needs ${blocked.id})`);
         return { ...base, outcome: "skipped" };
@@ -159,7 +188,10 @@ export class Engine {
       const inputHashes = inputHashesOf(instance, (u) => resultOf(u));
       const parts = this.keyParts(instance, inputHashes);
       const key = cacheKey(parts);
-      const entryOf = (outputs: Record<string, string>, seconds: number): LockEntry => ({
+      const entryOf = (
+        outputs: Record<string, string>,
+        seconds: number,
+      ): LockEntry => ({
         stage: instance.stage.name,
         item: instance.item,
         key,
@@ -174,8 +206,16 @@ export class Engine {
       if (cached) {
         reporter.state(instance.id, "cached");
         const previous = entries[instance.id];
-        if (!previous || previous.key !== key) await saveLock(entryOf(cached.outputs, cached.seconds), instance.id);
-        return { ...base, outcome: "cached", key, outputs: cached.outputs, seconds: cached.seconds };
+        if (!previous || previous.key !== key) {
+          await saveLock(entryOf(cached.outputs, cached.seconds), instance.id);
+        }
+        return {
+          ...base,
+          outcome: "cached",
+          key,
+          outputs: cached.outputs,
+          seconds: cached.seconds,
+        };
       }
       if (options.dryRun) {
         reporter.state(instance.id, "would run");
@@ -189,11 +229,16 @@ export class Engine {
         const job = this.makeJob(instance, key, resultOf);
         const outputs = await executor.execute(instance.stage, job, {
           log: (level, message) => reporter.log(instance.id, level, message),
-          progress: (done, total) => reporter.progress(instance.id, done, total),
+          progress: (done, total) =>
+            reporter.progress(instance.id, done, total),
           signal,
         });
         const seconds = (performance.now() - started) / 1000;
-        await this.store.putRun(key, { outputs, seconds, finished: new Date().toISOString() });
+        await this.store.putRun(key, {
+          outputs,
+          seconds,
+          finished: new Date().toISOString(),
+        });
         await saveLock(entryOf(outputs, seconds), instance.id);
         await Deno.remove(job.scratchDir, { recursive: true }).catch(() => {});
         reporter.state(instance.id, "done", `in ${formatDuration(seconds)}`);
@@ -209,14 +254,20 @@ export class Engine {
     const settled = new Map<Instance, InstanceResult>();
     const resultOf = (u: Instance) => settled.get(u)!;
     for (const instance of order) {
-      results.set(instance, runOne(instance).then((r) => (settled.set(instance, r), r)));
+      results.set(
+        instance,
+        runOne(instance).then((r) => (settled.set(instance, r), r)),
+      );
     }
     const all = await Promise.all(order.map((i) => results.get(i)!));
     await lockWrite;
     reporter.close();
     const failures = all.filter((r) => r.outcome === "failed");
     if (failures.length > 0) {
-      throw new PipelineError(failures, all.filter((r) => r.outcome === "skipped").length);
+      throw new PipelineError(
+        failures,
+        all.filter((r) => r.outcome === "skipped").length,
+      );
     }
     return all;
   }
@@ -225,14 +276,20 @@ export class Engine {
    * Fresh or stale for each instance of the requested subgraph, and with
    * reasons: which param (old → new), input, source file or version changed.
    */
-  async status(experiment: string, params: Json, targets: string[] = []): Promise<StatusLine[]> {
+  async status(
+    experiment: string,
+    params: Json,
+    targets: string[] = [],
+  ): Promise<StatusLine[]> {
     const graph = buildGraph(this.project.stages, params);
     const order = plan(graph, targets);
     const lock = await readLock(this.project.lockPath, this.warn);
     const entries = lock.experiments[experiment] ?? {};
     const lines = new Map<Instance, StatusLine>();
     for (const instance of order) {
-      const staleUpstream = Object.values(instance.inputs).flatMap((i) => i.upstream)
+      const staleUpstream = Object.values(instance.inputs).flatMap((i) =>
+        i.upstream
+      )
         .find((u) => !lines.get(u)!.fresh);
       const previous = entries[instance.id];
       if (staleUpstream) {
@@ -243,11 +300,24 @@ export class Engine {
         });
         continue;
       }
-      const inputs = inputHashesOf(instance, (u) => ({ id: u.id, stage: u.stage.name, outcome: "cached", outputs: lines.get(u)!.outputs! }));
+      const inputs = inputHashesOf(
+        instance,
+        (u) => ({
+          id: u.id,
+          stage: u.stage.name,
+          outcome: "cached",
+          outputs: lines.get(u)!.outputs!,
+        }),
+      );
       const parts = this.keyParts(instance, inputs);
       const key = cacheKey(parts);
       const run = await this.store.getRun(key);
-      const line: StatusLine = { id: instance.id, fresh: run !== undefined, key, reasons: [] };
+      const line: StatusLine = {
+        id: instance.id,
+        fresh: run !== undefined,
+        key,
+        reasons: [],
+      };
       if (run) line.outputs = run.outputs;
       if (!run) line.reasons = explain(previous, parts, key);
       lines.set(instance, line);
@@ -265,7 +335,10 @@ export class Engine {
     const select: Record<string, "match" | "all"> = {};
     for (const [name, { spec, upstream }] of Object.entries(instance.inputs)) {
       select[name] = spec.select ?? "match";
-      inputs[name] = upstream.map((u) => ({ item: u.item, hash: resultOf(u).outputs![spec.output]! }));
+      inputs[name] = upstream.map((u) => ({
+        item: u.item,
+        hash: resultOf(u).outputs![spec.output]!,
+      }));
     }
     return {
       id: instance.id,
@@ -276,7 +349,11 @@ export class Engine {
       inputs,
       select,
       storeDir: this.project.cacheDir,
-      seed: hashJson({ stage: instance.stage.name, item: instance.item, params: instance.params }),
+      seed: hashJson({
+        stage: instance.stage.name,
+        item: instance.item,
+        params: instance.params,
+      }),
       scratchDir: `${this.project.cacheDir}/scratch/${key}`,
       lineage: ancestors(instance).map((u) => ({
         id: u.id,
@@ -297,31 +374,73 @@ export interface StatusLine {
 }
 
 /** What differs between the lock's record of an instance and its key parts now. */
-export function explain(previous: LockEntry | undefined, parts: KeyParts, key: string): string[] {
+export function explain(
+  previous: LockEntry | undefined,
+  parts: KeyParts,
+  key: string,
+): string[] {
   if (!previous) return ["never run"];
   const reasons: string[] = [];
   const show = (v: unknown) => JSON.stringify(v);
-  for (const path of new Set([...Object.keys(previous.params), ...Object.keys(parts.params)])) {
+  for (
+    const path of new Set([
+      ...Object.keys(previous.params),
+      ...Object.keys(parts.params),
+    ])
+  ) {
     const before = previous.params[path];
     const after = parts.params[path];
-    if (show(before) !== show(after)) reasons.push(`param ${path}: ${show(before)} → ${show(after)}`);
+    if (show(before) !== show(after)) {
+      reasons.push(`param ${path}: ${show(before)} → ${show(after)}`);
+    }
   }
-  for (const name of new Set([...Object.keys(previous.inputs), ...Object.keys(parts.inputs)])) {
-    if (show(previous.inputs[name]) !== show(parts.inputs[name])) reasons.push(`input ${name} changed`);
+  for (
+    const name of new Set([
+      ...Object.keys(previous.inputs),
+      ...Object.keys(parts.inputs),
+    ])
+  ) {
+    if (show(previous.inputs[name]) !== show(parts.inputs[name])) {
+      reasons.push(`input ${name} changed`);
+    }
   }
-  for (const file of new Set([...Object.keys(previous.code), ...Object.keys(parts.code.files)])) {
+  for (
+    const file of new Set([
+      ...Object.keys(previous.code),
+      ...Object.keys(parts.code.files),
+    ])
+  ) {
     const before = previous.code[file];
     const after = parts.code.files[file];
     if (before !== after) {
-      reasons.push(before === undefined ? `source ${file} added` : after === undefined ? `source ${file} no longer imported` : `source ${file} changed`);
+      reasons.push(
+        before === undefined
+          ? `source ${file} added`
+          : after === undefined
+          ? `source ${file} no longer imported`
+          : `source ${file} changed`,
+      );
     }
   }
-  for (const name of new Set([...Object.keys(previous.versions), ...Object.keys(parts.versions)])) {
+  for (
+    const name of new Set([
+      ...Object.keys(previous.versions),
+      ...Object.keys(parts.versions),
+    ])
+  ) {
     if (previous.versions[name] !== parts.versions[name]) {
-      reasons.push(`version ${name}: ${previous.versions[name] ?? "none"} → ${parts.versions[name] ?? "none"}`);
+      reasons.push(
+        `version ${name}: ${previous.versions[name] ?? "none"} → ${
+          parts.versions[name] ?? "none"
+        }`,
+      );
     }
   }
-  if (reasons.length === 0) reasons.push(previous.key === key ? "outputs missing from the cache" : "key changed");
+  if (reasons.length === 0) {
+    reasons.push(
+      previous.key === key ? "outputs missing from the cache" : "key changed",
+    );
+  }
   return reasons;
 }
 

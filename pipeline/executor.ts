@@ -10,12 +10,20 @@ import type { Store } from "./store.ts";
 export interface Executor {
   readonly name: string;
   /** Runs the job and stores its outputs; resolves to output name → object hash. */
-  execute(stage: Stage, job: Job, hooks: JobHooks): Promise<Record<string, string>>;
+  execute(
+    stage: Stage,
+    job: Job,
+    hooks: JobHooks,
+  ): Promise<Record<string, string>>;
 }
 
 /** An error raised inside a stage, carried across the Worker boundary with its name. */
 export class StageError extends Error {
-  constructor(message: string, readonly causeName: string, readonly causeStack: string) {
+  constructor(
+    message: string,
+    readonly causeName: string,
+    readonly causeStack: string,
+  ) {
     super(message);
     this.name = "StageError";
   }
@@ -25,21 +33,36 @@ export class LocalExecutor implements Executor {
   readonly name = "local";
   constructor(private readonly store: Store) {}
 
-  async execute(stage: Stage, job: Job, hooks: JobHooks): Promise<Record<string, string>> {
-    const outputs = stage.heavy ? await runInWorker(job, hooks) : await runJob(stage, job, hooks);
+  async execute(
+    stage: Stage,
+    job: Job,
+    hooks: JobHooks,
+  ): Promise<Record<string, string>> {
+    const outputs = stage.heavy
+      ? await runInWorker(job, hooks)
+      : await runJob(stage, job, hooks);
     const hashes: Record<string, string> = {};
-    for (const name of stage.outputs) hashes[name] = await this.store.put(outputs[name]!);
+    for (const name of stage.outputs) {
+      hashes[name] = await this.store.put(outputs[name]!);
+    }
     return hashes;
   }
 }
 
 /** Runs a job in a fresh module Worker (it inherits this process's permissions). */
-function runInWorker(job: Job, hooks: JobHooks): Promise<Record<string, Uint8Array>> {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+function runInWorker(
+  job: Job,
+  hooks: JobHooks,
+): Promise<Record<string, Uint8Array>> {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+    type: "module",
+  });
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       worker.terminate();
-      reject(new DOMException(`Instance '${job.id}' was cancelled`, "AbortError"));
+      reject(
+        new DOMException(`Instance '${job.id}' was cancelled`, "AbortError"),
+      );
     };
     if (hooks.signal.aborted) return onAbort();
     hooks.signal.addEventListener("abort", onAbort, { once: true });
@@ -50,8 +73,9 @@ function runInWorker(job: Job, hooks: JobHooks): Promise<Record<string, Uint8Arr
     worker.onmessage = (event) => {
       const message = event.data;
       if (message.type === "log") hooks.log(message.level, message.message);
-      else if (message.type === "progress") hooks.progress(message.done, message.total);
-      else if (message.type === "done") {
+      else if (message.type === "progress") {
+        hooks.progress(message.done, message.total);
+      } else if (message.type === "done") {
         finish();
         resolve(message.outputs);
       } else if (message.type === "error") {

@@ -16,7 +16,9 @@ export async function writeFileAtomic(
   await Deno.mkdir(dir, { recursive: true });
   if (tempDir) await Deno.mkdir(tempDir, { recursive: true });
   const name = path.slice(path.lastIndexOf("/") + 1);
-  const temp = `${tempDir ?? dir}/${tempDir ? name : path.slice(dir.length + 1)}.${Deno.pid}.${counter++}.tmp`;
+  const temp = `${tempDir ?? dir}/${
+    tempDir ? name : path.slice(dir.length + 1)
+  }.${Deno.pid}.${counter++}.tmp`;
   try {
     if (typeof data === "string") await Deno.writeTextFile(temp, data);
     else await Deno.writeFile(temp, data);

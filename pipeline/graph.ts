@@ -26,8 +26,13 @@ export interface Graph {
 export function getParam(tree: Json, path: string, stage: string): Json {
   let node: Json = tree;
   for (const part of path.split(".")) {
-    if (typeof node !== "object" || node === null || Array.isArray(node) || !(part in node)) {
-      throw new Error(`Param '${path}' declared by stage '${stage}' is missing from the experiment`);
+    if (
+      typeof node !== "object" || node === null || Array.isArray(node) ||
+      !(part in node)
+    ) {
+      throw new Error(
+        `Param '${path}' declared by stage '${stage}' is missing from the experiment`,
+      );
     }
     node = node[part]!;
   }
@@ -36,7 +41,9 @@ export function getParam(tree: Json, path: string, stage: string): Json {
 
 function pickParams(tree: Json, paths: string[], stage: string): Params {
   const params: Params = {};
-  for (const path of [...paths].sort()) params[path] = getParam(tree, path, stage);
+  for (const path of [...paths].sort()) {
+    params[path] = getParam(tree, path, stage);
+  }
   return params;
 }
 
@@ -45,14 +52,21 @@ export function itemLabel(item: Item): string {
   const parts: string[] = [];
   for (const key of Object.keys(item).sort()) {
     const value = item[key]!;
-    if (value === null || typeof value !== "object") parts.push(`${key}=${value}`);
-    else if (Array.isArray(value)) parts.push(`${key}=${value.join("+")}`);
+    if (value === null || typeof value !== "object") {
+      parts.push(`${key}=${value}`);
+    } else if (Array.isArray(value)) parts.push(`${key}=${value.join("+")}`);
     else if (Object.keys(value).length === 0) continue;
-    else if (typeof value.label === "string") parts.push(`${key}=${value.label}`);
-    else if (typeof value.name === "string") parts.push(`${key}=${value.name}`);
-    else {
+    else if (typeof value.label === "string") {
+      parts.push(`${key}=${value.label}`);
+    } else if (typeof value.name === "string") {
+      parts.push(`${key}=${value.name}`);
+    } else {
       parts.push(
-        Object.entries(value).map(([k, v]) => `${k.split(".").pop()}=${typeof v === "object" ? sha256(canonicalJson(v)).slice(0, 6) : v}`).join(","),
+        Object.entries(value).map(([k, v]) =>
+          `${k.split(".").pop()}=${
+            typeof v === "object" ? sha256(canonicalJson(v)).slice(0, 6) : v
+          }`
+        ).join(","),
       );
     }
   }
@@ -75,15 +89,25 @@ function matches(upstream: Item, own: Item): boolean {
 export function buildGraph(stages: Stage[], tree: Json): Graph {
   const byName = new Map<string, Stage>();
   for (const stage of stages) {
-    if (byName.has(stage.name)) throw new Error(`Two stages are named '${stage.name}'`);
+    if (byName.has(stage.name)) {
+      throw new Error(`Two stages are named '${stage.name}'`);
+    }
     byName.set(stage.name, stage);
   }
   for (const stage of stages) {
     for (const [name, spec] of Object.entries(stage.inputs ?? {})) {
       const upstream = byName.get(spec.stage);
-      if (!upstream) throw new Error(`Stage '${stage.name}' input '${name}' names unknown stage '${spec.stage}'`);
+      if (!upstream) {
+        throw new Error(
+          `Stage '${stage.name}' input '${name}' names unknown stage '${spec.stage}'`,
+        );
+      }
       if (!upstream.outputs.includes(spec.output)) {
-        throw new Error(`Stage '${stage.name}' input '${name}' names unknown output '${spec.stage}.${spec.output}' (outputs: ${upstream.outputs.join(", ")})`);
+        throw new Error(
+          `Stage '${stage.name}' input '${name}' names unknown output '${spec.stage}.${spec.output}' (outputs: ${
+            upstream.outputs.join(", ")
+          })`,
+        );
       }
     }
   }
@@ -99,7 +123,11 @@ export function buildGraph(stages: Stage[], tree: Json): Graph {
     const ids = new Set<string>();
     for (const item of items) {
       const id = instanceId(stage.name, item);
-      if (ids.has(id)) throw new Error(`Stage '${stage.name}' fans out to two items labelled '${id}'`);
+      if (ids.has(id)) {
+        throw new Error(
+          `Stage '${stage.name}' fans out to two items labelled '${id}'`,
+        );
+      }
       ids.add(id);
       const inputs: Instance["inputs"] = {};
       for (const [name, spec] of Object.entries(stage.inputs ?? {})) {
@@ -110,7 +138,9 @@ export function buildGraph(stages: Stage[], tree: Json): Graph {
         }
         const found = candidates.filter((c) => matches(c.item, item));
         if (found.length !== 1) {
-          throw new Error(`Stage instance '${id}' input '${name}' matches ${found.length} instances of '${spec.stage}', needs exactly one`);
+          throw new Error(
+            `Stage instance '${id}' input '${name}' matches ${found.length} instances of '${spec.stage}', needs exactly one`,
+          );
         }
         inputs[name] = { spec, upstream: found };
       }
@@ -122,15 +152,24 @@ export function buildGraph(stages: Stage[], tree: Json): Graph {
   return { stages: order, instances };
 }
 
-function topologicalStages(stages: Stage[], byName: Map<string, Stage>): Stage[] {
+function topologicalStages(
+  stages: Stage[],
+  byName: Map<string, Stage>,
+): Stage[] {
   const order: Stage[] = [];
   const state = new Map<string, "visiting" | "done">();
   const visit = (stage: Stage, path: string[]) => {
     const mark = state.get(stage.name);
     if (mark === "done") return;
-    if (mark === "visiting") throw new Error(`The stages form a cycle: ${[...path, stage.name].join(" → ")}`);
+    if (mark === "visiting") {
+      throw new Error(
+        `The stages form a cycle: ${[...path, stage.name].join(" → ")}`,
+      );
+    }
     state.set(stage.name, "visiting");
-    for (const spec of Object.values(stage.inputs ?? {})) visit(byName.get(spec.stage)!, [...path, stage.name]);
+    for (const spec of Object.values(stage.inputs ?? {})) {
+      visit(byName.get(spec.stage)!, [...path, stage.name]);
+    }
     state.set(stage.name, "done");
     order.push(stage);
   };
@@ -145,7 +184,11 @@ function topologicalStages(stages: Stage[], byName: Map<string, Stage>): Stage[]
 export function plan(graph: Graph, targets: string[] = []): Instance[] {
   const known = new Set(graph.stages.map((s) => s.name));
   for (const target of targets) {
-    if (!known.has(target)) throw new Error(`Unknown stage '${target}' (stages: ${[...known].join(", ")})`);
+    if (!known.has(target)) {
+      throw new Error(
+        `Unknown stage '${target}' (stages: ${[...known].join(", ")})`,
+      );
+    }
   }
   const roots = targets.length === 0
     ? graph.instances
@@ -155,7 +198,9 @@ export function plan(graph: Graph, targets: string[] = []): Instance[] {
   const visit = (instance: Instance) => {
     if (seen.has(instance)) return;
     seen.add(instance);
-    for (const input of Object.values(instance.inputs)) input.upstream.forEach(visit);
+    for (const input of Object.values(instance.inputs)) {
+      input.upstream.forEach(visit);
+    }
     out.push(instance);
   };
   roots.forEach(visit);
@@ -171,9 +216,13 @@ export function drawGraph(graph: Graph, mermaid = false): string {
     const inputs = Object.values(stage.inputs ?? {});
     if (mermaid) {
       lines.push(`  ${stage.name}["${label}"]`);
-      for (const spec of inputs) lines.push(`  ${spec.stage} -->|${spec.output}| ${stage.name}`);
+      for (const spec of inputs) {
+        lines.push(`  ${spec.stage} -->|${spec.output}| ${stage.name}`);
+      }
     } else {
-      const from = inputs.map((s) => `${s.stage}.${s.output}${s.select === "all" ? " (all)" : ""}`);
+      const from = inputs.map((s) =>
+        `${s.stage}.${s.output}${s.select === "all" ? " (all)" : ""}`
+      );
       lines.push(from.length ? `${label}  ←  ${from.join(", ")}` : `${label}`);
     }
   }

@@ -24,8 +24,7 @@ export function hashJson(value: unknown): string {
 }
 
 // `import x from "./a.ts"`, `export { y } from "../b.ts"`, `import "./c.ts"`, `import("./d.ts")`.
-const IMPORT_PATTERN =
-  /(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"'\n]+)["']/g;
+const IMPORT_PATTERN = /(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"'\n]+)["']/g;
 
 /** Local (relative or file:) specifiers a source text imports. */
 export function localImports(source: string): string[] {
@@ -65,7 +64,9 @@ export function codeFingerprint(entries: string[], root: string): Fingerprint {
       bytes = Deno.readFileSync(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
-        throw new Error(`Source file '${path}' (imported by the stage) does not exist`);
+        throw new Error(
+          `Source file '${path}' (imported by the stage) does not exist`,
+        );
       }
       throw error;
     }

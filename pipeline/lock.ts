@@ -46,7 +46,11 @@ export async function readLock(
     if (!isLockFile(parsed)) throw new Error("unexpected shape");
     return parsed;
   } catch (error) {
-    warn(`Lock file '${path}' is not valid (${(error as Error).message}): ignoring it, cached results are checked by key`);
+    warn(
+      `Lock file '${path}' is not valid (${
+        (error as Error).message
+      }): ignoring it, cached results are checked by key`,
+    );
     return emptyLock();
   }
 }
@@ -54,12 +58,16 @@ export async function readLock(
 function isLockFile(value: unknown): value is LockFile {
   if (typeof value !== "object" || value === null) return false;
   const lock = value as Partial<LockFile>;
-  if (lock.version !== 1 || typeof lock.experiments !== "object" || lock.experiments === null) return false;
+  if (
+    lock.version !== 1 || typeof lock.experiments !== "object" ||
+    lock.experiments === null
+  ) return false;
   for (const entries of Object.values(lock.experiments)) {
     if (typeof entries !== "object" || entries === null) return false;
     for (const entry of Object.values(entries)) {
       if (
-        typeof entry !== "object" || entry === null || typeof entry.key !== "string" ||
+        typeof entry !== "object" || entry === null ||
+        typeof entry.key !== "string" ||
         typeof entry.outputs !== "object" || typeof entry.params !== "object" ||
         typeof entry.code !== "object" || typeof entry.inputs !== "object"
       ) return false;
@@ -69,15 +77,25 @@ function isLockFile(value: unknown): value is LockFile {
 }
 
 /** Writes the lock file atomically (temp file in `tempDir`), keys sorted for stable diffs. */
-export async function writeLock(path: string, lock: LockFile, tempDir?: string): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(sortKeys(lock), null, 2) + "\n", tempDir);
+export async function writeLock(
+  path: string,
+  lock: LockFile,
+  tempDir?: string,
+): Promise<void> {
+  await writeFileAtomic(
+    path,
+    JSON.stringify(sortKeys(lock), null, 2) + "\n",
+    tempDir,
+  );
 }
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(
-      Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+      Object.keys(value).sort().map((
+        k,
+      ) => [k, sortKeys((value as Record<string, unknown>)[k])]),
     );
   }
   return value;

@@ -27,16 +27,27 @@ export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.round(seconds);
   if (s < 60) return `${seconds < 10 ? seconds.toFixed(1) : s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  }
+  return `${Math.floor(s / 3600)}h${
+    String(Math.floor((s % 3600) / 60)).padStart(2, "0")
+  }m`;
 }
 
 /** A text bar like `[#####.....] 50% 5/10 ETA 12s`. */
-export function progressBar(done: number, total: number, elapsed: number, width = 20): string {
+export function progressBar(
+  done: number,
+  total: number,
+  elapsed: number,
+  width = 20,
+): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(fraction * width);
   const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
-  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${Math.round(fraction * 100)}% ${done}/${total} ETA ${formatDuration(eta)}`;
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${
+    Math.round(fraction * 100)
+  }% ${done}/${total} ETA ${formatDuration(eta)}`;
 }
 
 interface Live {
@@ -60,9 +71,9 @@ export function createReporter(
   };
   const draw = () => {
     if (!tty) return;
-    const lines = [...live.entries()].filter(([, l]) => l.total > 0).map(([id, l]) =>
-      `  ${id} ${progressBar(l.done, l.total, (now() - l.started) / 1000)}`
-    );
+    const lines = [...live.entries()].filter(([, l]) => l.total > 0).map((
+      [id, l],
+    ) => `  ${id} ${progressBar(l.done, l.total, (now() - l.started) / 1000)}`);
     if (lines.length) write(lines.join("\n") + "\n");
     drawn = lines.length;
   };
@@ -73,8 +84,9 @@ export function createReporter(
   };
   return {
     state(id, state, detail) {
-      if (state === "running") live.set(id, { started: now(), done: 0, total: 0, lastPlain: 0 });
-      else live.delete(id);
+      if (state === "running") {
+        live.set(id, { started: now(), done: 0, total: 0, lastPlain: 0 });
+      } else live.delete(id);
       print(`${state.padEnd(9)} ${id}${detail ? `  ${detail}` : ""}`);
     },
     progress(id, done, total) {
@@ -85,9 +97,16 @@ export function createReporter(
       if (tty) {
         clear();
         draw();
-      } else if (done === total || done - l.lastPlain >= Math.max(1, Math.ceil(total / 10))) {
+      } else if (
+        done === total ||
+        done - l.lastPlain >= Math.max(1, Math.ceil(total / 10))
+      ) {
         l.lastPlain = done;
-        write(`progress  ${id}  ${progressBar(done, total, (now() - l.started) / 1000, 10)}\n`);
+        write(
+          `progress  ${id}  ${
+            progressBar(done, total, (now() - l.started) / 1000, 10)
+          }\n`,
+        );
       }
     },
     log(id, level, message) {

@@ -102,7 +102,9 @@ export class Rng {
 
   /** k distinct indices from 0..n-1, uniformly without replacement, in draw order. */
   sample(n: number, k: number): Uint32Array {
-    if (k > n) throw new RangeError(`Cannot sample ${k} of ${n} without replacement`);
+    if (k > n) {
+      throw new RangeError(`Cannot sample ${k} of ${n} without replacement`);
+    }
     return this.permutation(n).slice(0, k);
   }
 }

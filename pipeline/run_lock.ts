@@ -33,7 +33,10 @@ export function processAlive(pid: number): boolean {
 }
 
 /** Takes the project's run lock, waiting for another holder; returns the release function. */
-export async function acquireRunLock(path: string, options: RunLockOptions = {}): Promise<() => Promise<void>> {
+export async function acquireRunLock(
+  path: string,
+  options: RunLockOptions = {},
+): Promise<() => Promise<void>> {
   const say = options.say ?? ((m) => console.error(m));
   const now = options.now ?? Date.now;
   const poll = options.pollMs ?? 500;
@@ -49,7 +52,9 @@ export async function acquireRunLock(path: string, options: RunLockOptions = {})
       file.close();
       return async () => {
         const owner = await readOwner(path);
-        if (owner?.pid === me.pid && owner.started === me.started) await Deno.remove(path).catch(() => {});
+        if (owner?.pid === me.pid && owner.started === me.started) {
+          await Deno.remove(path).catch(() => {});
+        }
       };
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
@@ -72,11 +77,17 @@ export async function acquireRunLock(path: string, options: RunLockOptions = {})
       continue;
     }
     if (!told) {
-      say(`Waiting for another run of this project (pid ${owner.pid} on ${owner.host}, started ${new Date(owner.started).toISOString()})`);
+      say(
+        `Waiting for another run of this project (pid ${owner.pid} on ${owner.host}, started ${
+          new Date(owner.started).toISOString()
+        })`,
+      );
       told = true;
     }
     if (options.timeoutMs !== undefined && now() - start > options.timeoutMs) {
-      throw new Error(`Another run (pid ${owner.pid}) still holds ${path} after ${options.timeoutMs} ms`);
+      throw new Error(
+        `Another run (pid ${owner.pid}) still holds ${path} after ${options.timeoutMs} ms`,
+      );
     }
     await new Promise((r) => setTimeout(r, poll));
   }
@@ -85,7 +96,9 @@ export async function acquireRunLock(path: string, options: RunLockOptions = {})
 async function readOwner(path: string): Promise<Owner | undefined> {
   try {
     const owner = JSON.parse(await Deno.readTextFile(path)) as Owner;
-    return typeof owner.pid === "number" && typeof owner.started === "number" ? owner : undefined;
+    return typeof owner.pid === "number" && typeof owner.started === "number"
+      ? owner
+      : undefined;
   } catch {
     return undefined;
   }

@@ -27,7 +27,9 @@ export class Store {
   /** Stores bytes and returns their hash; an existing intact object is kept. */
   async put(bytes: Uint8Array): Promise<string> {
     const hash = sha256(bytes);
-    if (!(await this.has(hash))) await writeFileAtomic(this.objectPath(hash), bytes);
+    if (!(await this.has(hash))) {
+      await writeFileAtomic(this.objectPath(hash), bytes);
+    }
     return hash;
   }
 
@@ -38,7 +40,11 @@ export class Store {
     if (bytes === undefined) return undefined;
     const actual = sha256(bytes);
     if (actual !== hash) {
-      this.warn(`Cache object ${hash.slice(0, 12)} is damaged (content hashes to ${actual.slice(0, 12)}): deleted, will recompute`);
+      this.warn(
+        `Cache object ${hash.slice(0, 12)} is damaged (content hashes to ${
+          actual.slice(0, 12)
+        }): deleted, will recompute`,
+      );
       await Deno.remove(path).catch(() => {});
       return undefined;
     }
@@ -62,9 +68,15 @@ export class Store {
     let entry: RunEntry;
     try {
       entry = JSON.parse(new TextDecoder().decode(bytes)) as RunEntry;
-      if (typeof entry.outputs !== "object" || entry.outputs === null) throw new Error("no outputs");
+      if (typeof entry.outputs !== "object" || entry.outputs === null) {
+        throw new Error("no outputs");
+      }
     } catch {
-      this.warn(`Run cache entry ${key.slice(0, 12)} is not valid: deleted, will recompute`);
+      this.warn(
+        `Run cache entry ${
+          key.slice(0, 12)
+        } is not valid: deleted, will recompute`,
+      );
       await Deno.remove(path).catch(() => {});
       return undefined;
     }

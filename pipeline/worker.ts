@@ -8,7 +8,9 @@ import { findStage, type Job, runJob } from "./job.ts";
 
 const abort = new AbortController();
 
-self.onmessage = async (event: MessageEvent<{ job: Job } | { abort: true }>) => {
+self.onmessage = async (
+  event: MessageEvent<{ job: Job } | { abort: true }>,
+) => {
   if ("abort" in event.data) {
     abort.abort();
     return;
@@ -18,14 +20,23 @@ self.onmessage = async (event: MessageEvent<{ job: Job } | { abort: true }>) => 
     const module = await import(job.module);
     const stage = findStage(module, job.stageName, job.module);
     const outputs = await runJob(stage, job, {
-      log: (level, message) => self.postMessage({ type: "log", level, message }),
-      progress: (done, total) => self.postMessage({ type: "progress", done, total }),
+      log: (level, message) =>
+        self.postMessage({ type: "log", level, message }),
+      progress: (done, total) =>
+        self.postMessage({ type: "progress", done, total }),
       signal: abort.signal,
     });
     const buffers = Object.values(outputs).map((o) => o.buffer as ArrayBuffer);
-    self.postMessage({ type: "done", outputs }, { transfer: [...new Set(buffers)] });
+    self.postMessage({ type: "done", outputs }, {
+      transfer: [...new Set(buffers)],
+    });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
-    self.postMessage({ type: "error", message: e.message, name: e.name, stack: e.stack ?? "" });
+    self.postMessage({
+      type: "error",
+      message: e.message,
+      name: e.name,
+      stack: e.stack ?? "",
+    });
   }
 };

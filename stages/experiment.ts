@@ -22,10 +22,18 @@ const optimizerSchema = z.strictObject({
   beta2: z.number().min(0).lt(1).optional(),
   weight_decay: z.number().min(0).max(1).optional(),
   switch_eps: z.number().gt(0).lt(1).optional(),
-  label: z.string().regex(/^[\w.+-]{1,40}$/, "must be 1–40 letters, digits or . _ + -").optional(),
+  label: z.string().regex(
+    /^[\w.+-]{1,40}$/,
+    "must be 1–40 letters, digits or . _ + -",
+  ).optional(),
 });
 
-const sweepValue = z.union([z.number(), z.string().max(100), z.boolean(), z.array(z.number()).max(32)]);
+const sweepValue = z.union([
+  z.number(),
+  z.string().max(100),
+  z.boolean(),
+  z.array(z.number()).max(32),
+]);
 
 export const experimentSchema = z.strictObject({
   description: z.string().max(4000),
@@ -57,7 +65,10 @@ export const experimentSchema = z.strictObject({
   }),
   optimizers: z.array(optimizerSchema).min(1).max(32),
   seeds: z.array(seed).min(1).max(32),
-  matrix: z.record(z.string().regex(/^[a-z_]+(\.[a-z_0-9]+)+$/, "must be a dotted param path"), z.array(sweepValue).min(1).max(64)),
+  matrix: z.record(
+    z.string().regex(/^[a-z_]+(\.[a-z_0-9]+)+$/, "must be a dotted param path"),
+    z.array(sweepValue).min(1).max(64),
+  ),
   metrics: z.strictObject({
     sharpness: z.strictObject({
       enabled: z.boolean(),
@@ -79,8 +90,13 @@ export const MAX_PARAMETERS = 50_000_000;
 function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   const path = issue.path.map(String).join(".") || "(top level)";
   let got: unknown = value;
-  for (const part of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
-  const shown = issue.code === "unrecognized_keys" ? "" : ` (got ${JSON.stringify(got) ?? "nothing"})`;
+  for (const part of issue.path) {
+    got = (got as Record<PropertyKey, unknown> | undefined)
+      ?.[part as PropertyKey];
+  }
+  const shown = issue.code === "unrecognized_keys"
+    ? ""
+    : ` (got ${JSON.stringify(got) ?? "nothing"})`;
   return `${path}: ${issue.message}${shown}`;
 }
 
@@ -88,24 +104,38 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
 export function validateExperiment(name: string, value: unknown): Experiment {
   const result = experimentSchema.safeParse(value);
   if (!result.success) {
-    throw new Error(`Experiment '${name}': ${describeIssue(result.error.issues[0]!, value)}`);
+    throw new Error(
+      `Experiment '${name}': ${describeIssue(result.error.issues[0]!, value)}`,
+    );
   }
   const experiment = result.data;
   const sizes = [784, ...experiment.model.hidden, 10];
   let parameters = 0;
-  for (let i = 1; i < sizes.length; i++) parameters += sizes[i - 1]! * sizes[i]! + sizes[i]!;
+  for (let i = 1; i < sizes.length; i++) {
+    parameters += sizes[i - 1]! * sizes[i]! + sizes[i]!;
+  }
   if (experiment.model.arch === "mlp" && parameters > MAX_PARAMETERS) {
     throw new Error(
-      `Experiment '${name}': model.hidden: ${experiment.model.hidden.join("-")} needs ${parameters.toExponential(2)} parameters; at most ${MAX_PARAMETERS.toExponential(0)} fit this machine`,
+      `Experiment '${name}': model.hidden: ${
+        experiment.model.hidden.join("-")
+      } needs ${parameters.toExponential(2)} parameters; at most ${
+        MAX_PARAMETERS.toExponential(0)
+      } fit this machine`,
     );
   }
   const labels = experiment.optimizers.map((o) => o.label ?? o.name);
   const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
   if (duplicate) {
-    throw new Error(`Experiment '${name}': optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`);
+    throw new Error(
+      `Experiment '${name}': optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`,
+    );
   }
   if (new Set(experiment.seeds).size !== experiment.seeds.length) {
-    throw new Error(`Experiment '${name}': seeds: values must be distinct (got ${JSON.stringify(experiment.seeds)})`);
+    throw new Error(
+      `Experiment '${name}': seeds: values must be distinct (got ${
+        JSON.stringify(experiment.seeds)
+      })`,
+    );
   }
   return experiment;
 }
@@ -115,7 +145,9 @@ export function parseSetValue(text: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch {
-    if (text.includes(",")) return text.split(",").map((part) => parseSetValue(part.trim()));
+    if (text.includes(",")) {
+      return text.split(",").map((part) => parseSetValue(part.trim()));
+    }
     return text;
   }
 }
@@ -130,9 +162,15 @@ export function applySet(tree: Json, assignment: string): Json {
   let node: Json = copy;
   for (let i = 0; i < path.length - 1; i++) {
     const part = path[i]!;
-    const next: Json | undefined = Array.isArray(node) ? node[Number(part)] : (node as Record<string, Json>)[part];
+    const next: Json | undefined = Array.isArray(node)
+      ? node[Number(part)]
+      : (node as Record<string, Json>)[part];
     if (typeof next !== "object" || next === null) {
-      throw new Error(`--set ${path.join(".")}: no param '${path.slice(0, i + 1).join(".")}' to set inside`);
+      throw new Error(
+        `--set ${path.join(".")}: no param '${
+          path.slice(0, i + 1).join(".")
+        }' to set inside`,
+      );
     }
     node = next;
   }
@@ -140,13 +178,21 @@ export function applySet(tree: Json, assignment: string): Json {
   if (Array.isArray(node)) {
     const index = Number(last);
     if (!Number.isInteger(index) || index < 0 || index >= node.length) {
-      throw new Error(`--set ${path.join(".")}: index ${last} is outside 0..${node.length - 1}`);
+      throw new Error(
+        `--set ${path.join(".")}: index ${last} is outside 0..${
+          node.length - 1
+        }`,
+      );
     }
     node[index] = value;
   } else {
     const obj = node as Record<string, Json>;
     if (!(last in obj) && path.length > 1) {
-      throw new Error(`--set ${path.join(".")}: unknown param (known under '${path.slice(0, -1).join(".")}': ${Object.keys(obj).join(", ")})`);
+      throw new Error(
+        `--set ${path.join(".")}: unknown param (known under '${
+          path.slice(0, -1).join(".")
+        }': ${Object.keys(obj).join(", ")})`,
+      );
     }
     obj[last] = value;
   }
@@ -154,11 +200,19 @@ export function applySet(tree: Json, assignment: string): Json {
 }
 
 /** The params tree the stages read: the validated experiment plus its name and command. */
-export function experimentParams(name: string, raw: Json, sets: string[]): Json {
+export function experimentParams(
+  name: string,
+  raw: Json,
+  sets: string[],
+): Json {
   let tree = raw;
   for (const assignment of sets) tree = applySet(tree, assignment);
   const experiment = validateExperiment(name, tree);
-  const command = ["deno task reproduce --experiment", name, ...sets.map((s) => `--set ${s}`)].join(" ");
+  const command = [
+    "deno task reproduce --experiment",
+    name,
+    ...sets.map((s) => `--set ${s}`),
+  ].join(" ");
   return {
     ...(experiment as unknown as Record<string, Json>),
     experiment: { name, description: experiment.description, command },
@@ -166,23 +220,35 @@ export function experimentParams(name: string, raw: Json, sets: string[]): Json 
 }
 
 /** Reads and validates `experiments/NAME.json` from a folder. */
-export async function loadExperimentFile(dir: string, name: string, sets: string[]): Promise<Json> {
+export async function loadExperimentFile(
+  dir: string,
+  name: string,
+  sets: string[],
+): Promise<Json> {
   if (!/^[\w-]{1,64}$/.test(name)) {
-    throw new Error(`Experiment name '${name}' must be 1–64 letters, digits, '-' or '_'`);
+    throw new Error(
+      `Experiment name '${name}' must be 1–64 letters, digits, '-' or '_'`,
+    );
   }
   const path = `${dir}/${name}.json`;
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new Error(`No experiment file ${path}`);
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(`No experiment file ${path}`);
+    }
     throw error;
   }
   let raw: Json;
   try {
     raw = JSON.parse(text) as Json;
   } catch (error) {
-    throw new Error(`Experiment '${name}': ${path} is not valid JSON (${(error as Error).message})`);
+    throw new Error(
+      `Experiment '${name}': ${path} is not valid JSON (${
+        (error as Error).message
+      })`,
+    );
   }
   return experimentParams(name, raw, sets);
 }

@@ -26,7 +26,8 @@ if (import.meta.main) {
     },
     defaultExperiment: "paper",
     experiments,
-    loadExperiment: (name, sets) => loadExperimentFile(experimentsDir, name, sets),
+    loadExperiment: (name, sets) =>
+      loadExperimentFile(experimentsDir, name, sets),
     outDir: `${root}/reports/out`,
   }, Deno.args);
   Deno.exit(code);

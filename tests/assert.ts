@@ -5,38 +5,68 @@ export class AssertionError extends Error {
   override name = "AssertionError";
 }
 
-export function assert(condition: unknown, message = "Assertion failed"): asserts condition {
+export function assert(
+  condition: unknown,
+  message = "Assertion failed",
+): asserts condition {
   if (!condition) throw new AssertionError(message);
 }
 
-export function assertEquals<T>(actual: T, expected: T, message?: string): void {
+export function assertEquals<T>(
+  actual: T,
+  expected: T,
+  message?: string,
+): void {
   try {
     deepStrictEqual(actual, expected);
   } catch (error) {
-    throw new AssertionError(`${message ? message + ": " : ""}${(error as Error).message}`);
+    throw new AssertionError(
+      `${message ? message + ": " : ""}${(error as Error).message}`,
+    );
   }
 }
 
-export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
+export function assertNotEquals<T>(
+  actual: T,
+  expected: T,
+  message?: string,
+): void {
   let equal = true;
   try {
     deepStrictEqual(actual, expected);
   } catch {
     equal = false;
   }
-  if (equal) throw new AssertionError(message ?? `Expected values to differ: ${String(actual)}`);
+  if (equal) {
+    throw new AssertionError(
+      message ?? `Expected values to differ: ${String(actual)}`,
+    );
+  }
 }
 
-export function assertAlmostEquals(actual: number, expected: number, tolerance = 1e-7, message?: string): void {
+export function assertAlmostEquals(
+  actual: number,
+  expected: number,
+  tolerance = 1e-7,
+  message?: string,
+): void {
   if (!(Math.abs(actual - expected) <= tolerance)) {
-    throw new AssertionError(`${message ? message + ": " : ""}${actual} is not within ${tolerance} of ${expected}`);
+    throw new AssertionError(
+      `${
+        message ? message + ": " : ""
+      }${actual} is not within ${tolerance} of ${expected}`,
+    );
   }
 }
 
 // deno-lint-ignore no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
 
-export function assertThrows(fn: () => unknown, errorClass?: ErrorClass, includes?: string): Error {
+export function assertThrows(
+  fn: () => unknown,
+  errorClass?: ErrorClass,
+  includes?: string,
+): Error {
   try {
     fn();
   } catch (error) {
@@ -58,15 +88,25 @@ export async function assertRejects(
   throw new AssertionError("Expected the promise to reject");
 }
 
-function check(error: unknown, errorClass?: ErrorClass, includes?: string): Error {
-  if (!(error instanceof Error)) throw new AssertionError(`Thrown value is not an Error: ${String(error)}`);
+function check(
+  error: unknown,
+  errorClass?: ErrorClass,
+  includes?: string,
+): Error {
+  if (!(error instanceof Error)) {
+    throw new AssertionError(`Thrown value is not an Error: ${String(error)}`);
+  }
   const e: Error = error;
   if (errorClass && !(e instanceof errorClass)) {
     const { name, message } = e as { name: string; message: string };
-    throw new AssertionError(`Expected ${errorClass.name}, got ${name}: ${message}`);
+    throw new AssertionError(
+      `Expected ${errorClass.name}, got ${name}: ${message}`,
+    );
   }
   if (includes !== undefined && !error.message.includes(includes)) {
-    throw new AssertionError(`Expected the message to include "${includes}", got "${error.message}"`);
+    throw new AssertionError(
+      `Expected the message to include "${includes}", got "${error.message}"`,
+    );
   }
   return error;
 }

@@ -13,7 +13,9 @@ export interface TempProject {
   newEngine(stages: Stage[]): Engine;
 }
 
-export async function tempProject(makeStages: (p: TempProject) => Stage[]): Promise<TempProject> {
+export async function tempProject(
+  makeStages: (p: TempProject) => Stage[],
+): Promise<TempProject> {
   const root = await Deno.makeTempDir({ prefix: "ir-engine-" });
   const p: TempProject = {
     root,
@@ -28,7 +30,12 @@ export async function tempProject(makeStages: (p: TempProject) => Stage[]): Prom
     },
     newEngine(stages) {
       return new Engine(
-        { root, cacheDir: `${root}/.cache`, lockPath: `${root}/test.lock`, stages },
+        {
+          root,
+          cacheDir: `${root}/.cache`,
+          lockPath: `${root}/test.lock`,
+          stages,
+        },
         (m) => p.warnings.push(m),
       );
     },
@@ -49,12 +56,19 @@ export function fakeStage(
     outputs: ["out"],
     ...options,
     run(ctx: StageContext): Outputs {
-      p.runs.push(name + (Object.keys(ctx.item).length ? JSON.stringify(ctx.item) : ""));
+      p.runs.push(
+        name + (Object.keys(ctx.item).length ? JSON.stringify(ctx.item) : ""),
+      );
       if (options.fail) throw new Error(`${name} exploded`);
-      const parts: string[] = [name, JSON.stringify(ctx.params), JSON.stringify(ctx.item)];
+      const parts: string[] = [
+        name,
+        JSON.stringify(ctx.params),
+        JSON.stringify(ctx.item),
+      ];
       for (const [input, spec] of Object.entries(options.inputs ?? {})) {
-        if (spec.select === "all") parts.push(...ctx.inputAll(input).map((v) => decodeText(v.data)));
-        else parts.push(decodeText(ctx.input(input)));
+        if (spec.select === "all") {
+          parts.push(...ctx.inputAll(input).map((v) => decodeText(v.data)));
+        } else parts.push(decodeText(ctx.input(input)));
       }
       return { out: encodeText(parts.join("|")) };
     },

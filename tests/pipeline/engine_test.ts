@@ -1,5 +1,15 @@
-import { assert, assertEquals, assertNotEquals, assertRejects } from "../assert.ts";
-import { fakeStage, PARAMS, tempProject, type TempProject } from "./_project.ts";
+import {
+  assert,
+  assertEquals,
+  assertNotEquals,
+  assertRejects,
+} from "../assert.ts";
+import {
+  fakeStage,
+  PARAMS,
+  type TempProject,
+  tempProject,
+} from "./_project.ts";
 import { cacheKey, PipelineError } from "../../pipeline/engine.ts";
 import type { Json, Stage } from "../../pipeline/stage.ts";
 
@@ -8,7 +18,10 @@ function chain(p: TempProject, extra: { failTrain?: boolean } = {}): Stage[] {
   p.writeModule("helper.ts", "export const h = 1;\n");
   p.writeModule("unrelated.ts", "export const u = 1;\n");
   const downloadUrl = p.writeModule("download.ts", "export const d = 1;\n");
-  const trainUrl = p.writeModule("train.ts", 'import { h } from "./helper.ts";\nexport const t = h;\n');
+  const trainUrl = p.writeModule(
+    "train.ts",
+    'import { h } from "./helper.ts";\nexport const t = h;\n',
+  );
   const reportUrl = p.writeModule("report.ts", "export const r = 1;\n");
   return [
     fakeStage(p, "download", { module: downloadUrl, params: ["a.x"] }),
@@ -16,15 +29,24 @@ function chain(p: TempProject, extra: { failTrain?: boolean } = {}): Stage[] {
       module: trainUrl,
       params: ["b.y"],
       inputs: { data: { stage: "download", output: "out" } },
-      foreach: { params: ["seeds"], items: (q) => (q.seeds as number[]).map((seed) => ({ seed })) },
+      foreach: {
+        params: ["seeds"],
+        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
+      },
       ...(extra.failTrain ? { fail: true } : {}),
     }),
-    fakeStage(p, "report", { module: reportUrl, inputs: { runs: { stage: "train", output: "out", select: "all" } } }),
+    fakeStage(p, "report", {
+      module: reportUrl,
+      inputs: { runs: { stage: "train", output: "out", select: "all" } },
+    }),
   ];
 }
 
-const run = (p: TempProject, params: Json = PARAMS, extra: { force?: boolean; targets?: string[] } = {}) =>
-  p.engine.reproduce({ experiment: "test", params, ...extra });
+const run = (
+  p: TempProject,
+  params: Json = PARAMS,
+  extra: { force?: boolean; targets?: string[] } = {},
+) => p.engine.reproduce({ experiment: "test", params, ...extra });
 
 // The pinned value is sha256 of the canonical JSON written out by hand:
 // {"code":"efef…","inputs":{"data":"abab…"},"item":{"seed":0},"params":{"train.lr":0.001},"stage":"train","versions":{"deno":"2.9.6"}}
@@ -34,23 +56,40 @@ Deno.test("cacheKey() is pinned for fixed parts", () => {
     item: { seed: 0 },
     params: { "train.lr": 0.001 },
     inputs: { data: "ab".repeat(32) },
-    code: { files: { "stages/train.ts": "cd".repeat(32) }, hash: "ef".repeat(32) },
+    code: {
+      files: { "stages/train.ts": "cd".repeat(32) },
+      hash: "ef".repeat(32),
+    },
     versions: { deno: "2.9.6" },
   });
-  assertEquals(key, "88ca6a2e582b4edefdd12c08f4a8a209db06386d902aee35017f873beef657c5");
+  assertEquals(
+    key,
+    "88ca6a2e582b4edefdd12c08f4a8a209db06386d902aee35017f873beef657c5",
+  );
 });
 
 Deno.test("reproduce() runs everything once, then a second run executes zero stages", async () => {
   const p = await tempProject(chain);
   const first = await run(p);
   assertEquals(p.runs[0], "download");
-  assertEquals(p.runs.slice(1, 3).sort(), ['train{"seed":0}', 'train{"seed":1}']);
+  assertEquals(p.runs.slice(1, 3).sort(), [
+    'train{"seed":0}',
+    'train{"seed":1}',
+  ]);
   assertEquals(p.runs[3], "report");
   assertEquals(first.map((r) => r.outcome), ["ran", "ran", "ran", "ran"]);
   p.runs.length = 0;
-  const second = await p.newEngine(chain(p)).reproduce({ experiment: "test", params: PARAMS });
+  const second = await p.newEngine(chain(p)).reproduce({
+    experiment: "test",
+    params: PARAMS,
+  });
   assertEquals(p.runs, []);
-  assertEquals(second.map((r) => r.outcome), ["cached", "cached", "cached", "cached"]);
+  assertEquals(second.map((r) => r.outcome), [
+    "cached",
+    "cached",
+    "cached",
+    "cached",
+  ]);
 });
 
 Deno.test("reproduce() with force reruns every instance", async () => {
@@ -112,8 +151,16 @@ Deno.test("a corrupted cache object is detected, deleted and recomputed", async 
   p.runs.length = 0;
   await run(p);
   assertEquals(p.runs, ["download"]);
-  assert(p.warnings.some((w) => w.includes("damaged")), "a warning names the damaged object");
-  assertEquals(new TextDecoder().decode(await p.engine.store.get(hash)).startsWith("download|"), true);
+  assert(
+    p.warnings.some((w) => w.includes("damaged")),
+    "a warning names the damaged object",
+  );
+  assertEquals(
+    new TextDecoder().decode(await p.engine.store.get(hash)).startsWith(
+      "download|",
+    ),
+    true,
+  );
 });
 
 Deno.test("a stage that throws leaves no cache entry and an unchanged lock file; siblings stay cached", async () => {
@@ -123,7 +170,11 @@ Deno.test("a stage that throws leaves no cache entry and an unchanged lock file;
   const failing = p.newEngine(chain(p, { failTrain: true }));
   p.runs.length = 0;
   const error = await assertRejects(
-    () => failing.reproduce({ experiment: "test", params: { ...PARAMS, b: { y: [9] } } }),
+    () =>
+      failing.reproduce({
+        experiment: "test",
+        params: { ...PARAMS, b: { y: [9] } },
+      }),
     PipelineError,
     "2 stage instance(s) failed, 1 skipped",
   );
@@ -139,11 +190,16 @@ Deno.test("status() is fresh after a run and names the changed param with --why"
   await run(p);
   const fresh = await p.engine.status("test", PARAMS);
   assertEquals(fresh.every((l) => l.fresh), true);
-  const stale = await p.engine.status("test", { ...PARAMS, b: { y: [1, 2, 3] } });
+  const stale = await p.engine.status("test", {
+    ...PARAMS,
+    b: { y: [1, 2, 3] },
+  });
   const train = stale.find((l) => l.id === "train[seed=0]")!;
   assertEquals(train.fresh, false);
   assertEquals(train.reasons, ["param b.y: [1,2] → [1,2,3]"]);
-  assertEquals(stale.find((l) => l.id === "report")!.reasons, ["upstream 'train[seed=0]' is stale"]);
+  assertEquals(stale.find((l) => l.id === "report")!.reasons, [
+    "upstream 'train[seed=0]' is stale",
+  ]);
 });
 
 Deno.test("status() names a changed source file", async () => {
@@ -152,20 +208,30 @@ Deno.test("status() names a changed source file", async () => {
   const stages = chain(p);
   p.writeModule("helper.ts", "export const h = 3;\n");
   const lines = await p.newEngine(stages).status("test", PARAMS);
-  assertEquals(lines.find((l) => l.id === "train[seed=0]")!.reasons, ["source src/helper.ts changed"]);
+  assertEquals(lines.find((l) => l.id === "train[seed=0]")!.reasons, [
+    "source src/helper.ts changed",
+  ]);
 });
 
 Deno.test("a damaged lock file is reported and the run restores from the cache", async () => {
   const p = await tempProject(chain);
   await run(p);
-  await Deno.writeTextFile(`${p.root}/test.lock`, '{"version": 1, "experiments": {"test": ');
+  await Deno.writeTextFile(
+    `${p.root}/test.lock`,
+    '{"version": 1, "experiments": {"test": ',
+  );
   p.runs.length = 0;
   const results = await run(p);
   assertEquals(p.runs, []);
   assertEquals(results.every((r) => r.outcome === "cached"), true);
   assert(p.warnings.some((w) => w.includes("is not valid")));
   const lock = JSON.parse(await Deno.readTextFile(`${p.root}/test.lock`));
-  assertEquals(Object.keys(lock.experiments.test).sort(), ["download", "report", "train[seed=0]", "train[seed=1]"]);
+  assertEquals(Object.keys(lock.experiments.test).sort(), [
+    "download",
+    "report",
+    "train[seed=0]",
+    "train[seed=1]",
+  ]);
 });
 
 Deno.test("keys differ across items and params", async () => {
@@ -179,7 +245,16 @@ Deno.test("keys differ across items and params", async () => {
 
 Deno.test("dry run reports what would run and runs nothing", async () => {
   const p = await tempProject(chain);
-  const results = await p.engine.reproduce({ experiment: "test", params: PARAMS, dryRun: true });
+  const results = await p.engine.reproduce({
+    experiment: "test",
+    params: PARAMS,
+    dryRun: true,
+  });
   assertEquals(p.runs, []);
-  assertEquals(results.map((r) => r.outcome), ["would run", "would run", "would run", "would run"]);
+  assertEquals(results.map((r) => r.outcome), [
+    "would run",
+    "would run",
+    "would run",
+    "would run",
+  ]);
 });

@@ -8,7 +8,8 @@ function recorder() {
   const events: string[] = [];
   const reporter: Reporter = {
     state: (id, state) => events.push(`${state} ${id}`),
-    progress: (id, done, total) => events.push(`progress ${id} ${done}/${total}`),
+    progress: (id, done, total) =>
+      events.push(`progress ${id} ${done}/${total}`),
     log: (id, _level, message) => events.push(`log ${id} ${message}`),
     line: () => {},
     close: () => {},
@@ -18,10 +19,21 @@ function recorder() {
 
 Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
   const root = await Deno.makeTempDir();
-  const engine = new Engine({ root, cacheDir: `${root}/c`, lockPath: `${root}/l`, stages: [heavyStage] });
+  const engine = new Engine({
+    root,
+    cacheDir: `${root}/c`,
+    lockPath: `${root}/l`,
+    stages: [heavyStage],
+  });
   const { events, reporter } = recorder();
-  const [result] = await engine.reproduce({ experiment: "t", params: { n: 3 }, reporter });
-  const out = decodeJson(await engine.store.get(result!.outputs!.out!) as Uint8Array);
+  const [result] = await engine.reproduce({
+    experiment: "t",
+    params: { n: 3 },
+    reporter,
+  });
+  const out = decodeJson(
+    await engine.store.get(result!.outputs!.out!) as Uint8Array,
+  );
   assertEquals(out, { n: 3, inWorker: true });
   assertEquals(events, [
     "queued heavy",
@@ -36,7 +48,12 @@ Deno.test("a heavy stage runs in a Worker and its progress and logs reach the re
 
 Deno.test("an error thrown in a Worker fails the instance with its message", async () => {
   const root = await Deno.makeTempDir();
-  const engine = new Engine({ root, cacheDir: `${root}/c`, lockPath: `${root}/l`, stages: [heavyStage] });
+  const engine = new Engine({
+    root,
+    cacheDir: `${root}/c`,
+    lockPath: `${root}/l`,
+    stages: [heavyStage],
+  });
   await assertRejects(
     () => engine.reproduce({ experiment: "t", params: { n: -1 } }),
     PipelineError,

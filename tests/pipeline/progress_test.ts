@@ -1,5 +1,9 @@
 import { assertEquals } from "../assert.ts";
-import { createReporter, formatDuration, progressBar } from "../../pipeline/progress.ts";
+import {
+  createReporter,
+  formatDuration,
+  progressBar,
+} from "../../pipeline/progress.ts";
 
 Deno.test("formatDuration() and progressBar() format time and ETA", () => {
   assertEquals(formatDuration(2.345), "2.3s");

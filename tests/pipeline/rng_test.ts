@@ -40,7 +40,10 @@ Deno.test("Rng.normal() has mean 0 and variance 1 within 4 standard errors", () 
 
 Deno.test("Rng.permutation() and sample() draw distinct indices", () => {
   const p = Rng.fromSeed(3).permutation(100);
-  assertEquals([...p].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+  assertEquals(
+    [...p].sort((x, y) => x - y),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   const s = Rng.fromSeed(3).sample(100, 30);
   assertEquals(new Set(s).size, 30);
 });
