@@ -42,6 +42,7 @@ import {
 } from "./data.ts";
 import { meanLoss, perSampleLoss } from "./losses.ts";
 import { measureSnapshot } from "./measure.ts";
+import { penalizedGradients } from "./penalty.ts";
 import {
   createModel,
   layerIndexOfVariable,
@@ -276,23 +277,19 @@ export async function trainRun(
       let stepDiverged = false;
       for (const batch of batches) {
         hooks.signal?.throwIfAborted();
-        const { stats, grads } = tf.tidy(() => {
-          const idx = tf.tensor1d(Int32Array.from(batch), "int32"); // [b]
-          const x = tf.gather(train.images, idx) as tf.Tensor2D; // [b, 784]
-          const y = tf.gather(train.labels, idx) as tf.Tensor1D; // [b]
-          const { value, grads } = tf.variableGrads(
-            () => meanLoss(forward(x, true), y, config.model.loss), // Ĉ_k(w) (SCIENCE §1.3)
-            vars,
-          );
-          const g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v)); // aligned with vars
-          const g2 = tf.addN(g.map((t) => tf.sum(tf.square(t)))); // ||∇Ĉ_k(w_k)||²
-          return { stats: tf.stack([value, g2]), grads: g }; // stats [2]
-        });
-        const [lossK, g2K] = stats.dataSync();
-        stats.dispose();
-        trajSum += g2K!;
+        const idx = tf.tensor1d(Int32Array.from(batch), "int32"); // [b]
+        const x = tf.gather(train.images, idx) as tf.Tensor2D; // [b, 784]
+        const y = tf.gather(train.labels, idx) as tf.Tensor1D; // [b]
+        // ∇Ĉ_k(w) (SCIENCE §1.3), plus 2λ_e H_k ∇Ĉ_k when the explicit penalty is on (SCIENCE §5.2).
+        const { grads, loss: lossK, gradNorm2: g2K } = penalizedGradients(
+          vars,
+          () => meanLoss(forward(x, true), y, config.model.loss),
+          config.explicitPenalty,
+        );
+        tf.dispose([idx, x, y]);
+        trajSum += g2K; // ||∇Ĉ_k(w_k)||² of the unpenalized batch loss
         steps++;
-        if (!isFinite(lossK!) || !isFinite(g2K!)) {
+        if (!isFinite(lossK) || !isFinite(g2K)) {
           // The loss is no longer finite: no update from it; the run ends at this epoch.
           tf.dispose(grads);
           stepDiverged = true;
@@ -507,11 +504,6 @@ function checkConfig(config: TrainConfig): void {
       `train.explicit_penalty: expected a number ≥ 0, got ${
         JSON.stringify(config.explicitPenalty)
       }`,
-    );
-  }
-  if (config.explicitPenalty > 0) {
-    throw new Error(
-      "train.explicit_penalty: values > 0 are not supported yet (penalty.ts has not landed); use 0",
     );
   }
 }

@@ -13,6 +13,8 @@ import {
   weightNorms,
 } from "../../../stages/train/loop.ts";
 import { decodeRecord } from "../../../stages/train/record.ts";
+import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
+import { meanLoss } from "../../../stages/train/losses.ts";
 import { trainConfig, trainStage } from "../../../stages/train/stage.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
 import {
@@ -247,5 +249,78 @@ Deno.test("trainRun() keeps tf.memory().numTensors constant across epochs and fr
       optimizerLeak(config),
       `${optimizer.name}: tensors left after the run`,
     );
+  }
+});
+
+Deno.test("trainRun() with the explicit penalty takes GD steps along −∇(C + λ_e||∇C||²) (SCIENCE §5.2)", async () => {
+  // One GD step w₁ = w₀ − η∇φ with φ = C + λ_e||∇C||², so the directional
+  // derivative of φ along d = w₁ − w₀ is ∇φ·d = −||d||²/η; check it by
+  // central differences of φ itself (gradients only, no Hessian). The model
+  // is linear (softmax regression): with ReLU units ||∇C||² jumps at every
+  // activation kink and no finite difference of it converges.
+  const lambda = 0.01;
+  const lr = 0.05;
+  const dir = await Deno.makeTempDir();
+  try {
+    const params = tinyParams({
+      "train.epochs": 1,
+      "train.checkpoint_epochs": [0],
+      "train.explicit_penalty": lambda,
+      "model.hidden": [],
+    });
+    const item = {
+      optimizer: { name: "gd", lr, label: "gd" },
+      seed: 0,
+      cell: {},
+    };
+    const ctx = tinyContext(params, item, bundles, dir);
+    const out = await trainStage.run(ctx);
+    const { columns } = decodeRecord(out.record!);
+    const [c0, c1] = readCheckpoints(out.checkpoints!);
+    const model = await c0!.load();
+    const end = await c1!.load();
+    const vars = trainableVariables(model);
+    const w0 = vars.map((v) => v.clone());
+    const d = trainableVariables(end).map((v, i) => tf.sub(v, w0[i]!));
+    const set = decodeTrainSet(bundles.train);
+    const x = tf.tensor2d(set.images, [set.n, set.d]);
+    const y = tf.tensor1d(set.labels, "int32");
+    const phi = (t: number): number => {
+      vars.forEach((v, i) =>
+        v.assign(tf.tidy(() => tf.add(w0[i]!, tf.mul(t, d[i]!))))
+      );
+      return tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => meanLoss(model.apply(x) as tf.Tensor2D, y, "cross_entropy"),
+          vars,
+        );
+        const g2 = vars.reduce(
+          (s, v) => s + tf.sum(tf.square(grads[v.name]!)).dataSync()[0]!,
+          0,
+        );
+        return value.dataSync()[0]! + lambda * g2;
+      });
+    };
+    const eps = 0.05;
+    const slope = (phi(eps) - phi(-eps)) / (2 * eps);
+    const dist = columns.dist_init![1]!;
+    assertAlmostEquals(slope, -(dist * dist) / lr, 0.01 * (dist * dist) / lr);
+    // The trajectory term logs the unpenalized ||∇C(w₀)||².
+    assertAlmostEquals(
+      columns.traj_g2![1]!,
+      columns.full_grad2![0]!,
+      1e-5 * columns.full_grad2![0]!,
+    );
+    // And the penalty changed the step: plain GD moves by η||∇C(w₀)||.
+    const plain = lr * Math.sqrt(columns.full_grad2![0]!);
+    assert(
+      Math.abs(dist - plain) > 1e-3 * plain,
+      `penalized step ${dist} vs plain ${plain}`,
+    );
+    tf.dispose([...w0, ...d, x, y]);
+    model.dispose();
+    end.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
