@@ -23,18 +23,30 @@ export type JobResult =
 const emit = (event: JobEvent) => console.log(formatEvent(event));
 
 /** Runs the job described in `jobFile` and returns its result (outputs stored). */
-export async function runJobFile(jobFile: string, signal: AbortSignal): Promise<JobResult> {
+export async function runJobFile(
+  jobFile: string,
+  signal: AbortSignal,
+): Promise<JobResult> {
   try {
     const job = JSON.parse(await Deno.readTextFile(jobFile)) as Job;
-    const stage = findStage(await import(job.module), job.stageName, job.module);
+    const stage = findStage(
+      await import(job.module),
+      job.stageName,
+      job.module,
+    );
     const outputs = await runJob(stage, job, {
       log: (level, message) => emit({ type: "log", level, message }),
       progress: (done, total) => emit({ type: "progress", done, total }),
       signal,
     });
-    const store = new Store(job.storeDir, (message) => emit({ type: "log", level: "warn", message }));
+    const store = new Store(
+      job.storeDir,
+      (message) => emit({ type: "log", level: "warn", message }),
+    );
     const hashes: Record<string, string> = {};
-    for (const name of stage.outputs) hashes[name] = await store.put(outputs[name]!);
+    for (const name of stage.outputs) {
+      hashes[name] = await store.put(outputs[name]!);
+    }
     return { outputs: hashes };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -45,7 +57,9 @@ export async function runJobFile(jobFile: string, signal: AbortSignal): Promise<
 if (import.meta.main) {
   const [jobFile, resultFile, ...extra] = Deno.args;
   if (jobFile === undefined || resultFile === undefined || extra.length > 0) {
-    console.error("usage: deno run <permissions> pipeline/job_main.ts JOBFILE RESULTFILE");
+    console.error(
+      "usage: deno run <permissions> pipeline/job_main.ts JOBFILE RESULTFILE",
+    );
     Deno.exit(2);
   }
   const abort = new AbortController();
