@@ -2,7 +2,9 @@
  * Entry point of every `deno task`: the project's folders, its experiments
  * and stages, handed to the engine's command line.
  */
-import { runCli } from "../pipeline/cli.ts";
+import { runCli, UsageError } from "../pipeline/cli.ts";
+import { SlurmExecutor } from "../pipeline/slurm/executor.ts";
+import { parseResources } from "../pipeline/slurm/sbatch.ts";
 import { STAGES } from "./mod.ts";
 import { loadExperimentFile } from "./experiment.ts";
 
@@ -29,6 +31,18 @@ if (import.meta.main) {
     loadExperiment: (name, sets) =>
       loadExperimentFile(experimentsDir, name, sets),
     outDir: `${root}/reports/out`,
+    executor(name, options, engine) {
+      if (name !== "slurm") {
+        throw new UsageError(
+          `--executor must be one of local, slurm, got '${name}'`,
+        );
+      }
+      return new SlurmExecutor({
+        store: engine.store,
+        root,
+        resources: parseResources(options),
+      });
+    },
   }, Deno.args);
   Deno.exit(code);
 }
