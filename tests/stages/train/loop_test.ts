@@ -4,6 +4,7 @@ import {
   assertAlmostEquals,
   assertEquals,
   assertNotEquals,
+  assertThrows,
 } from "../../../tests/assert.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { decodeTestSet, decodeTrainSet } from "../../../stages/train/data.ts";
@@ -13,6 +14,7 @@ import {
   weightNorms,
 } from "../../../stages/train/loop.ts";
 import { decodeRecord } from "../../../stages/train/record.ts";
+import { encodeBundle } from "../../../pipeline/artifact.ts";
 import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
 import { meanLoss } from "../../../stages/train/losses.ts";
 import { trainConfig, trainStage } from "../../../stages/train/stage.ts";
@@ -323,4 +325,79 @@ Deno.test("trainRun() with the explicit penalty takes GD steps along −∇(C + 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("trainRun() with snapshot_every = 2 measures IR sums on even epochs only, losses on every epoch", async () => {
+  const { record } = await runStage(
+    tinyParams({ "train.epochs": 3, "train.snapshot_every": 2 }),
+  );
+  const c = record.columns;
+  assertEquals(Array.from(c.sum_g2!).map(Number.isNaN), [
+    false,
+    true,
+    false,
+    true,
+  ]);
+  assertEquals(Array.from(c.snapshot_seconds!).map(Number.isNaN), [
+    false,
+    true,
+    false,
+    true,
+  ]);
+  assertEquals(Array.from(c.train_loss!).some(Number.isNaN), false);
+  assertEquals(Array.from(c.test_error!).some(Number.isNaN), false);
+  assertEquals(Array.from(c.m!), [4, 4, 4, 4]);
+  // Training is unaffected: snapshot rows 0 and 2 equal an every-epoch run's
+  // bitwise; row 1's cheap evaluation (one forward pass over all 64 samples
+  // instead of four batches) agrees to float32 rounding.
+  const every = (await runStage()).record.columns;
+  assertEquals([c.train_loss![0], c.train_loss![2], c.sum_g2![2]], [
+    every.train_loss![0],
+    every.train_loss![2],
+    every.sum_g2![2],
+  ]);
+  assertAlmostEquals(c.train_loss![1]!, every.train_loss![1]!, 1e-6);
+  assertEquals(c.train_error![1], every.train_error![1]);
+});
+
+Deno.test("decodeTrainSet() scales u8 pixels by 1/255, keeps f32 pixels, marks corrupted indices", () => {
+  const images = new Uint8Array(2 * 784);
+  images[0] = 255;
+  images[784] = 51;
+  const set = decodeTrainSet(encodeBundle({
+    images,
+    labels: Uint8Array.from([3, 7]),
+    original_labels: Uint8Array.from([3, 2]),
+    corrupted: Uint32Array.from([1]),
+  }));
+  assertEquals([set.n, set.d, set.images[0], set.images[784], set.images[1]], [
+    2,
+    784,
+    1,
+    Math.fround(51 / 255),
+    0,
+  ]);
+  assertEquals(Array.from(set.labels), [3, 7]);
+  assertEquals(Array.from(set.corrupted), [0, 1]);
+  const f32 = new Float32Array(784).fill(0.25);
+  const noisy = decodeTestSet(
+    encodeBundle({ images: f32, labels: Uint8Array.from([9]) }),
+  );
+  assertEquals(noisy.images[5], 0.25);
+  assertThrows(
+    () =>
+      decodeTestSet(
+        encodeBundle({ images: f32, labels: Uint8Array.from([10]) }),
+      ),
+    Error,
+    "test.labels",
+  );
+  assertThrows(
+    () =>
+      decodeTestSet(
+        encodeBundle({ images: f32, labels: Uint8Array.from([1, 2]) }),
+      ),
+    Error,
+    "test.images",
+  );
 });
