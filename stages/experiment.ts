@@ -78,7 +78,20 @@ export const experimentSchema = z.strictObject({
       seed,
     }),
     known_answers: z.boolean(),
+    /** Loss barrier between same-seed runs of different optimizers (stages/barrier). */
+    barrier: z.boolean().default(false),
   }),
+  /**
+   * Per-optimizer learning-rate tuning on a held-out split (SCIENCE §7;
+   * stages/tune). Optional: absent means disabled.
+   */
+  tuning: z.strictObject({
+    enabled: z.boolean(),
+    lrs: z.array(z.number().gt(0).max(10)).min(1).max(32),
+    epochs: int(1, 10000),
+    validation_size: int(1, 59999),
+    seed,
+  }).default({ enabled: false, lrs: [0.001], epochs: 1, validation_size: 1, seed: 0 }),
 });
 
 export type Experiment = z.infer<typeof experimentSchema>;
@@ -129,6 +142,16 @@ export function validateExperiment(name: string, value: unknown): Experiment {
     throw new Error(
       `Experiment '${name}': optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`,
     );
+  }
+  if (experiment.tuning.enabled) {
+    if (experiment.tuning.validation_size >= experiment.data.train_size) {
+      throw new Error(
+        `Experiment '${name}': tuning.validation_size: must be below data.train_size (${experiment.data.train_size}) so samples remain to train on (got ${experiment.tuning.validation_size})`,
+      );
+    }
+    if (Object.keys(experiment.matrix).includes("optimizer.lr")) {
+      throw new Error(`Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`);
+    }
   }
   if (new Set(experiment.seeds).size !== experiment.seeds.length) {
     throw new Error(

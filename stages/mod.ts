@@ -1,12 +1,14 @@
 /**
  * The pipeline, wired in one place: the map a newcomer reads first.
  *
- *   download ─► noise ─► train[optimizer × seed × cell] ─► sharpness[…]
- *      │                      │                               │
- *      └──── test set ────────┘                               ▼
- *                             └──────── records ─────────► metrics ◄── known
- *                                                             │
- *                                                   charts ◄──┘──► report
+ *   download ─► noise ─┬──────────────────► train[optimizer × seed × cell] ─┬─► sharpness[…]
+ *      │               │                      ▲         ▲                  └─► barrier
+ *      └── test set ───┼──────────────────────┘         │ lr                     │
+ *                      └─► tune[optimizer × lr] ─► select[optimizer]              │
+ *                                                       │                        │
+ *            records, sharpness ──────────────────► metrics ◄── tuning table, barriers, known
+ *                                                       │
+ *                                             charts ◄──┘──► report
  */
 import type { Stage } from "../pipeline/stage.ts";
 import { downloadStage } from "./download/stage.ts";
@@ -15,6 +17,9 @@ import { trainStage } from "./train/stage.ts";
 import { sharpnessStage } from "./metrics/sharpness_stage.ts";
 // import { knownStage } from "./known/stage.ts";
 import { metricsStage } from "./metrics/stage.ts";
+import { tuneStage } from "./tune/stage.ts";
+import { selectStage } from "./tune/select_stage.ts";
+import { barrierStage } from "./barrier/stage.ts";
 import { chartsStage } from "./charts/stage.ts";
 import { reportStage } from "./report/stage.ts";
 
@@ -23,6 +28,9 @@ export const STAGES: Stage[] = [
   noiseStage,
   trainStage,
   sharpnessStage,
+  tuneStage,
+  selectStage,
+  barrierStage,
   // knownStage,
   metricsStage,
   chartsStage,

@@ -18,7 +18,14 @@ import { evaluateClaims } from "./claims.ts";
 import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
-import type { KnownAnswer, MetricsDoc, Quantity, Series } from "./types.ts";
+import type {
+  BarrierEntry,
+  KnownAnswer,
+  MetricsDoc,
+  Quantity,
+  Series,
+  TuningEntry,
+} from "./types.ts";
 
 /** The sharpness stage's per-run output. */
 export interface SharpnessData {
@@ -230,6 +237,32 @@ function optionalAll(ctx: StageContext, name: string): InputValue[] {
   }
 }
 
+/** An optional single input: null (with a warning) when the engine does not provide it. */
+function optionalOne(ctx: StageContext, name: string): Uint8Array | null {
+  try {
+    return ctx.input(name);
+  } catch (e) {
+    ctx.log.warn(
+      `No '${name}' input (${e instanceof Error ? e.message : String(e)})`,
+    );
+    return null;
+  }
+}
+
+/** The select stage's outputs as `MetricsDoc.tuning`: tuned optimizers only, by label. */
+export function readTuning(
+  selected: InputValue[],
+): Record<string, TuningEntry> {
+  const out: Record<string, TuningEntry> = {};
+  for (const { data } of selected) {
+    const s = decodeJson<
+      { optimizer: string; lr: number; tuned: boolean } & TuningEntry
+    >(data);
+    if (s.tuned) out[s.optimizer] = { lr: s.lr, table: s.table };
+  }
+  return out;
+}
+
 function run(ctx: StageContext) {
   const experiment = ctx.params["experiment.name"];
   const runs = readRuns(ctx.inputAll("records"), ctx.log);
@@ -254,6 +287,13 @@ function run(ctx: StageContext) {
     runs,
     known,
   );
+  const tuning = readTuning(optionalAll(ctx, "tuning"));
+  if (Object.keys(tuning).length > 0) doc.tuning = tuning;
+  const barriers = optionalOne(ctx, "barriers");
+  if (barriers !== null) {
+    const list = decodeJson<BarrierEntry[]>(barriers);
+    if (list.length > 0) doc.barriers = list;
+  }
   ctx.log.info(
     `${runs.length} runs in ${doc.summaries.length} groups; claims: ` +
       doc.claims.map((c) => `${c.id} ${c.verdict}`).join(", "),
@@ -269,6 +309,8 @@ export const metricsStage = defineStage({
     records: { stage: "train", output: "record", select: "all" },
     sharpness: { stage: "sharpness", output: "sharpness", select: "all" },
     known: { stage: "known", output: "known" },
+    tuning: { stage: "select", output: "lr", select: "all" },
+    barriers: { stage: "barrier", output: "barriers" },
   },
   outputs: ["metrics"],
   run,

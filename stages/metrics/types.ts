@@ -87,4 +87,33 @@ export interface MetricsDoc {
    * added by the metrics stage after the first version of this type.
    */
   optimizers?: Record<string, Record<string, number | string | boolean>>;
+  /**
+   * Per-optimizer learning-rate tuning on a held-out split (SCIENCE §7;
+   * stages/tune): the chosen lr and the validation error of every candidate.
+   * Present only when the experiment tuned.
+   */
+  tuning?: Record<string, TuningEntry>;
+  /** Loss barriers between same-seed runs of different optimizers (stages/barrier); present when measured. */
+  barriers?: BarrierEntry[];
+}
+
+export interface TuningEntry {
+  /** The lr the final runs trained with. */
+  lr: number;
+  /** Every candidate, by lr; validation_error null where the run diverged. */
+  table: Array<{ lr: number; validation_error: number | null }>;
+}
+
+export interface BarrierEntry {
+  /** Optimizer labels of the two runs. */
+  a: string;
+  b: string;
+  seed: number;
+  /** The runs' shared sweep cell (`{}` if none). */
+  cell: unknown;
+  /** t = 0 … 1; loss = mean training loss at (1−t)·w_a + t·w_b. */
+  t: number[];
+  loss: number[];
+  /** max_t [loss(t) − ((1−t)·loss(0) + t·loss(1))]; null if a loss was not finite. */
+  barrier: number | null;
 }

@@ -1,0 +1,72 @@
+/**
+ * The select stage: each optimizer's learning rate for the final runs. With
+ * tuning on, the lr of the lowest final validation error among its tune
+ * instances (choose.ts); with tuning off, the lr of the experiment file.
+ * One instance per optimizer (item `{ optimizer }`, exactly as in the train
+ * items), so a train instance reads its own optimizer's choice by `match`
+ * and adding an optimizer never invalidates the others' cached runs.
+ */
+import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
+import { defineStage, type StageContext } from "../../pipeline/stage.ts";
+import { chooseLr, type TunedLr, type TuneResult } from "./choose.ts";
+import { optimizerLabel, selectItems } from "./items.ts";
+
+/** The select stage's output "lr". */
+export interface SelectedLr extends TunedLr {
+  optimizer: string;
+  /** False when tuning is off: `lr` is the configured one and `table` is empty. */
+  tuned: boolean;
+}
+
+/** This optimizer's selection from all tune results (pure). */
+export function selectLr(
+  label: string,
+  configuredLr: number,
+  enabled: boolean,
+  results: TuneResult[],
+): SelectedLr {
+  if (!enabled) {
+    return { optimizer: label, lr: configuredLr, tuned: false, table: [] };
+  }
+  const own = results.filter((r) => r.optimizer === label);
+  return { optimizer: label, tuned: true, ...chooseLr(label, own) };
+}
+
+function run(ctx: StageContext): Record<string, Uint8Array> {
+  const optimizer = ctx.item["optimizer"] as Record<string, unknown>;
+  const label = optimizerLabel(ctx.item["optimizer"]);
+  const configured = optimizer["lr"];
+  if (typeof configured !== "number") {
+    throw new Error(
+      `optimizers.${label}.lr: expected a number, got ${
+        JSON.stringify(configured)
+      }`,
+    );
+  }
+  const enabled = ctx.params["tuning.enabled"];
+  if (typeof enabled !== "boolean") {
+    throw new Error(
+      `tuning.enabled: expected true or false, got ${JSON.stringify(enabled)}`,
+    );
+  }
+  const results = ctx.inputAll("results").map((v) =>
+    decodeJson<TuneResult>(v.data)
+  );
+  const selected = selectLr(label, configured, enabled, results);
+  if (selected.tuned) {
+    ctx.log.info(
+      `${label}: lr ${selected.lr} (configured ${configured}) from ${selected.table.length} candidates`,
+    );
+  }
+  return { lr: encodeJson(selected) };
+}
+
+export const selectStage = defineStage({
+  name: "select",
+  module: import.meta.url,
+  params: ["tuning.enabled"],
+  foreach: { params: ["optimizers"], items: selectItems },
+  inputs: { results: { stage: "tune", output: "result", select: "all" } },
+  outputs: ["lr"],
+  run,
+});
