@@ -333,12 +333,14 @@ export class SlurmExecutor implements Executor {
       const hash = result.outputs?.[name];
       if (typeof hash !== "string" || !(await this.#o.store.has(hash))) {
         const what = typeof hash === "string"
-          ? `object ${hash.slice(0, 12)} is missing from the cache or damaged`
-          : "is missing from its result";
+          ? `output '${name}' as object ${
+            hash.slice(0, 12)
+          }, which is missing from the cache or damaged`
+          : `no output '${name}'`;
         return this.#settle(task, {
           error: await this.#failure(
             task,
-            `reported output '${name}' but it ${what}`,
+            `reported ${what}`,
           ),
         });
       }

@@ -39,19 +39,6 @@ export function parseEvent(line: string): JobEvent | undefined {
 }
 
 /**
- * Splits newly read text into complete lines, carrying an unfinished last
- * line over to the next read.
- */
-export function splitLines(
-  carry: string,
-  chunk: string,
-): { lines: string[]; carry: string } {
-  const parts = (carry + chunk).split("\n");
-  const rest = parts.pop()!;
-  return { lines: parts, carry: rest };
-}
-
-/**
  * The last `count` lines of a log as a person reads them: log events as
  * `info: …`/`warn: …`, progress events dropped, other lines as printed.
  */
