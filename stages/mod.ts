@@ -15,7 +15,7 @@ import { downloadStage } from "./download/stage.ts";
 import { noiseStage } from "./noise/stage.ts";
 import { trainStage } from "./train/stage.ts";
 import { sharpnessStage } from "./metrics/sharpness_stage.ts";
-// import { knownStage } from "./known/stage.ts";
+import { knownStage } from "./known/stage.ts";
 import { metricsStage } from "./metrics/stage.ts";
 import { tuneStage } from "./tune/stage.ts";
 import { selectStage } from "./tune/select_stage.ts";
@@ -31,7 +31,7 @@ export const STAGES: Stage[] = [
   tuneStage,
   selectStage,
   barrierStage,
-  // knownStage,
+  knownStage,
   metricsStage,
   chartsStage,
   reportStage,
