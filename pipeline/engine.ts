@@ -135,10 +135,11 @@ export class Engine {
     const graph = buildGraph(this.project.stages, options.params);
     const order = plan(graph, options.targets ?? []);
     const reporter = options.reporter ?? createReporter(() => {}, false);
-    const executor = options.executor ?? new LocalExecutor(this.store);
+    const executor: Executor = options.executor ??
+      new LocalExecutor(this.store);
     const jobs = Math.max(
       1,
-      options.jobs ?? navigator.hardwareConcurrency ?? 1,
+      options.jobs ?? executor.slots ?? navigator.hardwareConcurrency ?? 1,
     );
     const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn);

@@ -9,6 +9,8 @@ import type { Store } from "./store.ts";
 
 export interface Executor {
   readonly name: string;
+  /** Instances at once when --jobs is not given (default: the cores here); a cluster queues many. */
+  readonly slots?: number;
   /** Runs the job and stores its outputs; resolves to output name → object hash. */
   execute(
     stage: Stage,
