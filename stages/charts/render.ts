@@ -41,7 +41,10 @@ export function compileStrict(
 
 /** A static SVG of a Vega-Lite spec, rendered headless (no canvas, no DOM). */
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const view = new View(parse(compileStrict(spec)), { renderer: "none" });
+  // vega tags data rows it renders; a clone keeps the caller's spec plain JSON.
+  const view = new View(parse(compileStrict(structuredClone(spec))), {
+    renderer: "none",
+  });
   try {
     return await view.toSVG();
   } finally {

@@ -88,7 +88,12 @@ function lineBand(
         field: "term",
         type: "nominal",
         title: opts.dashTitle,
-        legend: { labelLimit: 360 },
+        // First term solid, second dashed, in the order the rows list them.
+        scale: {
+          domain: unique(rows.map((r) => r.term)),
+          range: [[1, 0], [6, 3], [2, 2]],
+        },
+        legend: { labelLimit: 360, symbolType: "stroke", symbolStrokeWidth: 2 },
       },
     }
     : {};

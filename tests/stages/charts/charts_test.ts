@@ -208,3 +208,16 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     );
   }
 });
+
+Deno.test("IR figure draws each optimizer's own term solid and the SGD-form term dashed", () => {
+  const f = buildFigures(doc).figures.find((x) => x.id === "ir_term")!;
+  const line = (f.spec.layer as Array<
+    { encoding: Record<string, Record<string, unknown>> }
+  >)[1]!;
+  const scale = line.encoding.strokeDash!.scale as {
+    domain: string[];
+    range: number[][];
+  };
+  assertEquals(scale.domain, ["own term", "SGD-form term η/(4m) Σ‖g_k‖²"]);
+  assertEquals(scale.range.slice(0, 2), [[1, 0], [6, 3]]);
+});

@@ -1,0 +1,142 @@
+/**
+ * Renders the report: one self-contained HTML file (SCIENCE §7, §2.7) from
+ * the metrics document, the charts and the run's settings and provenance.
+ * Every value goes through Eta's auto-escaping; the raw exceptions (library
+ * code, JSON blocks, vega's SVG) are made safe in escape.ts.
+ */
+import { createHash } from "node:crypto";
+import { Eta } from "eta";
+import type { Json } from "../../pipeline/stage.ts";
+import type { MetricsDoc } from "../metrics/types.ts";
+import type { ChartsDoc } from "../charts/stage.ts";
+import { type Assets, loadAssets } from "./assets.ts";
+import { assertInlineSafe, jsonForScript, safeSvg } from "./escape.ts";
+
+/** What the engine knows about the run, rendered when given. */
+export interface Provenance {
+  versions: Record<string, string>;
+  machine: Record<string, string | number>;
+  stages: Array<{ instance: string; key: string; seconds: number }>;
+}
+
+/** Everything the report shows. */
+export interface ReportData {
+  experiment: { name: string; description: string; command: string };
+  /** Experiment settings as dotted path → value (shown as JSON). */
+  settings: Record<string, Json>;
+  metrics: MetricsDoc;
+  charts: ChartsDoc;
+  provenance?: Provenance;
+}
+
+/** A number for reading: 4 significant digits, "—" when not finite. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return "—";
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a < 1e-3 || a >= 1e6)
+    ? x.toExponential(3)
+    : String(Number(x.toPrecision(4)));
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** Flattens nested objects to dotted paths (arrays stay whole, as JSON). */
+function flatten(
+  prefix: string,
+  value: Json,
+  out: Array<{ path: string; value: string }>,
+) {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0) out.push({ path: prefix, value: "{}" });
+    for (const [k, v] of entries) {
+      flatten(prefix ? `${prefix}.${k}` : k, v, out);
+    }
+  } else {
+    out.push({ path: prefix, value: JSON.stringify(value) });
+  }
+  return out;
+}
+
+/** The Content-Security-Policy: only the report's own inline scripts run; nothing is fetched. */
+function csp(scripts: string[]): string {
+  const hashes = scripts.map((s) =>
+    `'sha256-${createHash("sha256").update(s).digest("base64")}'`
+  );
+  return [
+    "default-src 'none'",
+    // vega compiles expressions with Function(): 'unsafe-eval' is needed.
+    `script-src ${hashes.join(" ")} 'unsafe-eval'`,
+    "style-src 'unsafe-inline'",
+    "img-src data:",
+    "font-src data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join("; ");
+}
+
+/** Builds the HTML; pure given `assets` (templates, styles, scripts). */
+export function renderReport(
+  data: ReportData,
+  assets: Assets = loadAssets(),
+): string {
+  const eta = new Eta({ autoEscape: true, cache: false, useWith: false });
+  for (const [name, text] of Object.entries(assets.templates)) {
+    eta.loadTemplate(name, text);
+  }
+  const scripts = assets.scripts.map((s) => assertInlineSafe(s, "script"));
+  const summaryKeys = [
+    ...new Set(data.metrics.summaries.flatMap((s) => Object.keys(s.numbers))),
+  ];
+  const known = data.metrics.known.map((k) => {
+    const columns = [...new Set(k.rows.flatMap((r) => Object.keys(r)))];
+    const rows = k.rows.map((r) =>
+      columns.map((c) => {
+        const v = r[c];
+        return v === undefined ? "" : typeof v === "number" ? fmt(v) : v;
+      })
+    );
+    return {
+      id: k.id,
+      title: k.title,
+      expected: k.expected,
+      verdict: k.verdict,
+      columns,
+      rows,
+    };
+  });
+  const seeds = [...new Set(data.metrics.summaries.flatMap((s) => s.seeds))]
+    .sort((a, b) => a - b);
+  const view = {
+    experiment: data.experiment,
+    metrics: data.metrics,
+    charts: data.charts,
+    provenance: data.provenance ?? null,
+    settings: Object.entries(data.settings).flatMap(([k, v]) =>
+      flatten(k, v, [])
+    ),
+    summaryKeys,
+    known,
+    seeds,
+    figures: data.charts.figures.map((f) => ({
+      id: slug(f.id),
+      title: f.title,
+      caption: f.caption,
+      rawSvg: safeSvg(f.svg) ??
+        '<p class="empty">Static drawing unavailable.</p>',
+      rawSpecJson: jsonForScript(f.spec),
+    })),
+    csp: csp(scripts),
+    fmt,
+    slug,
+    raw: {
+      css: assertInlineSafe(assets.css, "style"),
+      metricsJson: jsonForScript(data.metrics),
+      scripts,
+    },
+  };
+  return eta.render("@report", view);
+}

@@ -1,0 +1,82 @@
+/**
+ * The report stage: the HTML report, the metrics as a long CSV and as JSON.
+ * Templates and static assets are its `sources`, so editing one reruns only
+ * this stage.
+ */
+import { defineStage, type Json } from "../../pipeline/stage.ts";
+import { decodeJson, encodeJson, encodeText } from "../../pipeline/artifact.ts";
+import type { MetricsDoc } from "../metrics/types.ts";
+import type { ChartsDoc } from "../charts/stage.ts";
+import { SOURCE_URLS } from "./assets.ts";
+import { metricsCsv } from "./csv.ts";
+import { type Provenance, renderReport } from "./html.ts";
+
+/** Param subtrees shown as the experiment's settings. */
+export const SETTINGS_PARAMS = [
+  "data",
+  "noise",
+  "model",
+  "train",
+  "optimizers",
+  "seeds",
+  "matrix",
+  "metrics",
+];
+
+const str = (v: Json | undefined): string => (typeof v === "string" ? v : "");
+
+export const reportStage = defineStage({
+  name: "report",
+  module: import.meta.url,
+  sources: SOURCE_URLS,
+  params: [
+    "experiment.name",
+    "experiment.description",
+    "experiment.command",
+    ...SETTINGS_PARAMS,
+  ],
+  inputs: {
+    metrics: { stage: "metrics", output: "metrics" },
+    charts: { stage: "charts", output: "charts" },
+  },
+  // The library bundles are inlined into the HTML.
+  versions: {
+    "vega": "6.4.0",
+    "vega-lite": "6.5.0",
+    "vega-embed": "7.3.0",
+    "eta": "4.6.0",
+  },
+  outputs: ["html", "metrics_csv", "metrics_json"],
+  run(ctx) {
+    const metrics = decodeJson<MetricsDoc>(ctx.input("metrics"));
+    const charts = decodeJson<ChartsDoc>(ctx.input("charts"));
+    let provenance: Provenance | undefined;
+    try {
+      provenance = decodeJson<Provenance>(ctx.input("provenance"));
+    } catch {
+      ctx.log.info("no provenance input; the report says so");
+    }
+    const settings: Record<string, Json> = {};
+    for (const path of SETTINGS_PARAMS) {
+      const value = ctx.params[path];
+      if (value !== undefined) settings[path] = value;
+    }
+    const html = renderReport({
+      experiment: {
+        name: str(ctx.params["experiment.name"]) || metrics.experiment,
+        description: str(ctx.params["experiment.description"]),
+        command: str(ctx.params["experiment.command"]) ||
+          `deno task reproduce --experiment ${metrics.experiment}`,
+      },
+      settings,
+      metrics,
+      charts,
+      ...(provenance ? { provenance } : {}),
+    });
+    return {
+      html: encodeText(html),
+      metrics_csv: encodeText(metricsCsv(metrics)),
+      metrics_json: encodeJson(metrics),
+    };
+  },
+});

@@ -1,0 +1,70 @@
+/** The fixture's charts, rendered once per test file, and a fake stage context. */
+import { makeMetricsFixture } from "../../fixtures/metrics_fixture.ts";
+import { type ChartsDoc, makeCharts } from "../../../stages/charts/stage.ts";
+import type { Provenance, ReportData } from "../../../stages/report/html.ts";
+import type { MetricsDoc } from "../../../stages/metrics/types.ts";
+import type { Json, StageContext } from "../../../pipeline/stage.ts";
+import { Rng } from "../../../pipeline/rng.ts";
+
+export const metrics: MetricsDoc = makeMetricsFixture();
+export const charts: ChartsDoc = await makeCharts(metrics);
+
+export const provenance: Provenance = {
+  versions: { deno: "2.9.6", "@tensorflow/tfjs": "4.22.0", backend: "wasm" },
+  machine: { os: "linux", cores: 2, memory: "7.8 GiB" },
+  stages: [{
+    instance: "train[optimizer=sgd,seed=0]",
+    key: "9f2c4e1a",
+    seconds: 12.5,
+  }],
+};
+
+export function reportData(overrides: Partial<ReportData> = {}): ReportData {
+  return {
+    experiment: {
+      name: "fixture",
+      description: "Four optimizers, three seeds, twenty epochs.",
+      command: "deno task reproduce --experiment paper",
+    },
+    settings: { train: { epochs: 20, batch_size: 64 }, seeds: [0, 1, 2] },
+    metrics,
+    charts,
+    provenance,
+    ...overrides,
+  };
+}
+
+/** A StageContext whose inputs come from a map (a missing input throws, as the engine's does). */
+export function fakeContext(
+  params: Record<string, Json>,
+  inputs: Record<string, Uint8Array>,
+) {
+  return {
+    params,
+    item: {},
+    rng: Rng.fromSeed(0),
+    log: { info() {}, warn() {} },
+    progress() {},
+    input: (name: string) => {
+      const data = inputs[name];
+      if (!data) throw new Error(`Input '${name}' is not declared`);
+      return data;
+    },
+    inputAll: () => [],
+    scratchDir: "",
+    signal: new AbortController().signal,
+  } as StageContext;
+}
+
+/** The HTML with every script element's content removed (tags kept). */
+export function withoutScriptBodies(html: string): string {
+  return html.replace(/(<script\b[^>]*>)[\s\S]*?(<\/script>)/gi, "$1$2");
+}
+
+/** The text of the script element with the given id, or undefined. */
+export function scriptBlock(html: string, id: string): string | undefined {
+  const re = new RegExp(
+    `<script type="application/json" id="${id}">([\\s\\S]*?)</script>`,
+  );
+  return re.exec(html)?.[1];
+}

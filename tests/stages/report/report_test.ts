@@ -1,0 +1,232 @@
+import { createHash } from "node:crypto";
+import { assert, assertEquals, assertThrows } from "../../assert.ts";
+import { renderReport } from "../../../stages/report/html.ts";
+import {
+  assertInlineSafe,
+  jsonForScript,
+  safeSvg,
+} from "../../../stages/report/escape.ts";
+import { reportStage } from "../../../stages/report/stage.ts";
+import {
+  decodeJson,
+  decodeText,
+  encodeJson,
+} from "../../../pipeline/artifact.ts";
+import {
+  charts,
+  fakeContext,
+  metrics,
+  reportData,
+  scriptBlock,
+  withoutScriptBodies,
+} from "./_report_fixture.ts";
+
+const html = renderReport(reportData());
+const markup = withoutScriptBodies(html);
+
+Deno.test("renderReport() has every section and one chart container per figure", () => {
+  for (
+    const id of [
+      "summary",
+      "figures",
+      "settings",
+      "known",
+      "provenance",
+      "reproduce",
+    ]
+  ) {
+    assert(markup.includes(`<section id="${id}">`), id);
+  }
+  const containers =
+    markup.match(/<div class="chart" id="chart-[a-z0-9_-]+"/g) ?? [];
+  assertEquals(containers.length, charts.figures.length);
+  assertEquals(charts.figures.length, 11);
+  for (const f of charts.figures) {
+    assert(
+      markup.includes(
+        `<div class="chart" id="chart-${f.id}" data-spec="spec-${f.id}">`,
+      ),
+      f.id,
+    );
+    assertEquals(JSON.parse(scriptBlock(html, `spec-${f.id}`)!), f.spec);
+  }
+  // The claims table: one row per claim with its verdict.
+  assertEquals(
+    (markup.match(/<tr id="claim-/g) ?? []).length,
+    metrics.claims.length,
+  );
+  assert(markup.includes('<span class="verdict verdict-mixed">mixed</span>'));
+  assert(
+    markup.includes("<code>deno task reproduce --experiment paper</code>"),
+  );
+  assert(
+    markup.includes("<code>train.batch_size</code></td><td><code>64</code>"),
+  );
+  assert(markup.includes("<td><code>9f2c4e1a</code></td><td>12.5</td>"));
+  assert(markup.includes("Wilson et al. construction"));
+});
+
+Deno.test("renderReport() metrics JSON block parses back to the same document", () => {
+  assertEquals(JSON.parse(scriptBlock(html, "metrics-data")!), metrics);
+});
+
+Deno.test("renderReport() points nowhere outside the file", () => {
+  // No element that loads anything: scripts, links, frames, images are all inline or absent.
+  assertEquals(markup.match(/<script[^>]*\ssrc\s*=/gi), null);
+  assertEquals(
+    markup.match(
+      /<(link|iframe|object|embed|img|image|audio|video|source)\b/gi,
+    ),
+    null,
+  );
+  const attrs = [
+    ...markup.matchAll(
+      /\s(src|href|xlink:href|action|poster|srcset)\s*=\s*"([^"]*)"/gi,
+    ),
+  ];
+  const targets = attrs.map((m) => m[2]!);
+  assert(targets.length > 0, "the nav links are checked");
+  for (const t of targets) {
+    assert(t.startsWith("#"), `attribute target '${t}' is not in-page`);
+  }
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) =>
+    m[1]!
+  ).join("");
+  assertEquals(styles.match(/url\(|@import/gi), null);
+  assert(
+    !/<[^>]+\sstyle\s*=\s*"[^"]*url\(/i.test(markup),
+    "no url() in style attributes",
+  );
+  // The CSP forbids fetching anything even if a library tried.
+  assert(html.includes("default-src &#39;none&#39;"));
+});
+
+Deno.test("renderReport() CSP lists the hash of every inline script", () => {
+  const attr = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(
+    html,
+  )![1]!;
+  const csp = attr.replaceAll("&#39;", "'");
+  assert(csp.startsWith("default-src 'none'; script-src 'sha256-"));
+  const bodies = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) =>
+    m[1]!
+  );
+  assertEquals(bodies.length, 4); // vega, vega-lite, vega-embed, the page's own
+  for (const b of bodies) {
+    const hash = createHash("sha256").update(b).digest("base64");
+    assert(csp.includes(`'sha256-${hash}'`), "script hash in CSP");
+  }
+});
+
+Deno.test("renderReport() escapes a script-breaking payload in every user-controlled field", () => {
+  const payload = "</script><img src=x onerror=alert(1)>";
+  const evil = structuredClone(metrics);
+  evil.claims[0]!.statement = payload;
+  evil.known[0]!.rows[0]!.optimizer = payload;
+  evil.series[0]!.group = payload;
+  const out = renderReport(
+    reportData({
+      experiment: { name: payload, description: payload, command: payload },
+      settings: { "train": { note: payload } },
+      metrics: evil,
+      charts: {
+        figures: charts.figures.map((f) => ({
+          ...f,
+          caption: payload,
+          spec: { ...f.spec, title: payload },
+        })),
+        missing: [{ id: "x", title: payload }],
+      },
+    }),
+  );
+  const outMarkup = withoutScriptBodies(out);
+  assert(!/<img/i.test(outMarkup), "no img element");
+  for (
+    const m of out.matchAll(
+      /<script type="application\/json"[^>]*>([\s\S]*?)<\/script>/g,
+    )
+  ) {
+    assert(!m[1]!.includes("<"), "no < inside a JSON block");
+  }
+  assert(!out.includes("onerror=alert(1)>"), "no live handler");
+  assert(
+    out.includes("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"),
+    "shown as text",
+  );
+  // Script blocks are intact: 11 specs + metrics + 4 scripts, each closed once.
+  assertEquals((out.match(/<script\b/g) ?? []).length, 16);
+  assertEquals((out.match(/<\/script>/g) ?? []).length, 16);
+  assertEquals(
+    JSON.parse(scriptBlock(out, "metrics-data")!).claims[0].statement,
+    payload,
+  );
+  assertEquals(JSON.parse(scriptBlock(out, "spec-ir_term")!).title, payload);
+});
+
+Deno.test("jsonForScript() hides < > & and round-trips through JSON.parse", () => {
+  const value = { a: "</script><!-- & \u2028", b: [1, 2.5e-7] };
+  const text = jsonForScript(value);
+  assert(!/[<>&\u2028]/.test(text));
+  assertEquals(JSON.parse(text), value);
+});
+
+Deno.test("safeSvg() keeps vega's drawings and rejects scripts, handlers and outside links", () => {
+  assertEquals(safeSvg(charts.figures[0]!.svg), charts.figures[0]!.svg);
+  assertEquals(safeSvg("<svg><script>alert(1)</script></svg>"), null);
+  assertEquals(safeSvg('<svg><rect onclick="x()"/></svg>'), null);
+  assertEquals(safeSvg('<svg><a href="https://example.org">x</a></svg>'), null);
+  assertEquals(
+    safeSvg('<svg><use xlink:href="#m"/></svg>'),
+    '<svg><use xlink:href="#m"/></svg>',
+  );
+  assertEquals(safeSvg("<div></div>"), null);
+});
+
+Deno.test("assertInlineSafe() refuses text that would end a script element", () => {
+  assertThrows(
+    () => assertInlineSafe("var a = '</script>';", "script"),
+    Error,
+    "script",
+  );
+  assertEquals(assertInlineSafe("var a = 1;", "script"), "var a = 1;");
+});
+
+Deno.test("reportStage.run() renders without provenance and says so", async () => {
+  const ctx = fakeContext(
+    {
+      "experiment.name": "paper",
+      "experiment.description": "The seed paper exactly.",
+      "experiment.command": "deno task reproduce --experiment paper",
+      "train": { epochs: 300 },
+    },
+    { metrics: encodeJson(metrics), charts: encodeJson(charts) },
+  );
+  const out = await reportStage.run(ctx);
+  assertEquals(Object.keys(out).sort(), reportStage.outputs.slice().sort());
+  const page = decodeText(out.html!);
+  assert(page.includes("Provenance was not supplied"));
+  assert(page.includes("<code>train.epochs</code></td><td><code>300</code>"));
+  assertEquals(
+    decodeJson(out.metrics_json!),
+    JSON.parse(JSON.stringify(metrics)),
+  );
+  assert(
+    decodeText(out.metrics_csv!).startsWith(
+      "group,optimizer,quantity,epoch,mean,std,count\n",
+    ),
+  );
+});
+
+Deno.test("reportStage lists its templates and assets as sources", () => {
+  const names = (reportStage.sources ?? []).map((u) => u.split("/reports/")[1]);
+  assertEquals(names, [
+    "report.eta",
+    "partials/summary.eta",
+    "partials/figures.eta",
+    "partials/settings.eta",
+    "partials/known.eta",
+    "partials/provenance.eta",
+    "partials/reproduce.eta",
+    "static/report.css",
+    "static/report_client.js",
+  ]);
+});
