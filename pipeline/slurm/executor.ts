@@ -45,6 +45,8 @@ export interface SlurmExecutorOptions {
   maxResubmits?: number;
   /** Largest array submitted at once (Slurm's default MaxArraySize is 1001). */
   maxArraySize?: number;
+  /** Instances in flight when --jobs is not given (default 256). */
+  slots?: number;
   /** Lines of a failed job's log quoted in its error (default 20). */
   tailLines?: number;
 }
@@ -80,6 +82,8 @@ let sequence = 0;
 
 export class SlurmExecutor implements Executor {
   readonly name = "slurm";
+  /** Instances in flight when --jobs is not given: Slurm queues them (many clusters cap a user near 500). */
+  readonly slots: number;
   readonly #o: Required<Omit<SlurmExecutorOptions, "resources">> & {
     resources: SlurmResources;
   };
@@ -100,9 +104,11 @@ export class SlurmExecutor implements Executor {
       maxResubmits: 2,
       maxArraySize: 1000,
       tailLines: 20,
+      slots: 256,
       resources: {},
       ...options,
     };
+    this.slots = this.#o.slots;
   }
 
   execute(
@@ -216,7 +222,13 @@ export class SlurmExecutor implements Executor {
     for (const [index, task] of tasks.entries()) {
       task.slurmId = `${arrayId}_${index}`;
       if (task.aborted) this.#queueCancel(task); // aborted while sbatch ran
-      else this.#active.add(task);
+      else {
+        this.#active.add(task);
+        task.hooks.log(
+          "info",
+          `submitted as Slurm job ${task.slurmId} (log: ${task.dir}/log.txt)`,
+        );
+      }
     }
     this.#startPolling();
   }

@@ -447,7 +447,20 @@ Deno.test("SlurmExecutor batches instances arriving together into one array and 
   for (const [i, r] of results.entries()) {
     assertEquals(new TextDecoder().decode(await store.get(r.out!)), `out ${i}`);
   }
-  assertEquals(events, ["progress 1/1", "progress 1/1", "progress 1/1"]);
+  assertEquals(events.filter((e) => e.startsWith("progress")), [
+    "progress 1/1",
+    "progress 1/1",
+    "progress 1/1",
+  ]);
+  const submitted = events.filter((e) => e.startsWith("info")).map((e) =>
+    e.replace(/\(log: .*\/slurm\/[^/]+\//, "(log: …/")
+  );
+  assertEquals(
+    submitted,
+    [0, 1, 2].map((i) =>
+      `info submitted as Slurm job 100_${i} (log: …/${i}/log.txt)`
+    ),
+  );
   // A successful batch's folder (job files, results, logs) is removed.
   const batchDir = fake.tasks.get("100_1")!.dir.replace(/\/1$/, "");
   let gone = false;
