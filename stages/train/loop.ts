@@ -48,9 +48,10 @@ import {
   layerIndexOfVariable,
   parameterLayers,
   trainableVariables,
+  validateModelConfig,
   variableInfo,
 } from "./model.ts";
-import { createOptimizer } from "./optimizers.ts";
+import { createOptimizer, resolveOptimizerConfig } from "./optimizers.ts";
 import {
   appendRow,
   columnsToRows,
@@ -158,8 +159,11 @@ export async function trainRun(
         loss: number;
         error: number;
       };
-      const pre: Preconditioner | null = optimizer.preconditioner();
-      row.pre_scale = pre ? pre.scale : NaN;
+      // Before the first step the optimizer's v is PyTorch's zero init, not an
+      // estimate of anything: the preconditioned sums are NaN at row 0.
+      const own: Preconditioner | null = optimizer.preconditioner();
+      const pre = optimizer.steps > 0 ? own : null;
+      row.pre_scale = own ? own.scale : NaN;
       if (epoch % config.snapshotEvery === 0) {
         const t0 = performance.now();
         const s: SnapshotSums = measureSnapshot({
@@ -482,7 +486,10 @@ function runFingerprint(
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** Validates the config before anything is allocated (one-line errors naming the field). */
 function checkConfig(config: TrainConfig): void {
+  resolveOptimizerConfig(config.optimizer);
+  validateModelConfig(config.model);
   const positive = (name: string, v: number) => {
     if (!Number.isInteger(v) || v <= 0) {
       throw new Error(

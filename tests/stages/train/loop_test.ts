@@ -189,6 +189,12 @@ Deno.test("trainRun() row columns: m = ⌈N/B⌉, ḡ = ∇C for equal batches, 
     adam.sum_pre![1]! > 0 && adam.sum_s_g2![1]! > 0,
     "Adam's preconditioned sums are positive",
   );
+  // Row 0: v is still PyTorch's zero init, so the preconditioned sums are not defined.
+  assertEquals([
+    Number.isNaN(adam.sum_pre![0]!),
+    Number.isNaN(adam.sum_s_g2![0]!),
+  ], [true, true]);
+  assertAlmostEquals(adam.pre_scale![0]!, 19, 1e-9);
 });
 
 Deno.test("trainRun() ends a run whose loss blows up with status 'diverged', keeping its rows", async () => {
