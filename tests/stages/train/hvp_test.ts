@@ -5,7 +5,11 @@ import {
   throws,
 } from "node:assert/strict";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { hvpFiniteDiff, hvpOnArrays } from "../../../stages/train/hvp.ts";
+import {
+  frozenReluMlpLoss,
+  hvpFiniteDiff,
+  hvpOnArrays,
+} from "../../../stages/train/hvp.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 
 await initWasmBackend();
@@ -174,4 +178,74 @@ Deno.test("hvpOnArrays() wraps the product for plain arrays; zero v gives zero; 
     /v\[0\]: expected 2 elements, got 3/,
   );
   tf.dispose([a, bad]);
+});
+
+Deno.test("frozenReluMlpLoss() removes the kink error that plain finite differences make next to a ReLU gate", () => {
+  const rng = Rng.fromSeed("kink");
+  const n = 6;
+  const xData = Array.from(
+    { length: n },
+    () => Array.from({ length: 3 }, () => rng.normal()),
+  );
+  const w1Data = Array.from(
+    { length: 3 },
+    () => Array.from({ length: 4 }, () => rng.normal()),
+  );
+  // Put sample 0's unit 0 at z = 1e-5, just above its kink.
+  const b1Data = Array.from({ length: 4 }, () => rng.normal());
+  b1Data[0] = 1e-5 - xData[0]!.reduce((s, xa, a) => s + xa * w1Data[a]![0]!, 0);
+  const x = tf.tensor2d(xData);
+  const labels = tf.tensor1d([0, 1, 1, 0, 1, 0], "int32");
+  const vars = [
+    tf.variable(tf.tensor2d(w1Data), true, "kink_w1"),
+    tf.variable(tf.tensor1d(b1Data), true, "kink_b1"),
+    tf.variable(
+      tf.tensor2d(
+        Array.from({ length: 4 }, () => [rng.normal(), rng.normal()]),
+      ),
+      true,
+      "kink_w2",
+    ),
+    tf.variable(tf.tensor1d([0.1, -0.2]), true, "kink_b2"),
+  ];
+  const squared = (out: tf.Tensor2D, y: tf.Tensor1D) =>
+    tf.mean(tf.sum(tf.square(tf.sub(out, tf.oneHot(y, 2))), 1)) as tf.Scalar;
+  const forward = (ws: tf.Tensor[]) =>
+    tf.add(
+      tf.matMul(tf.relu(tf.add(tf.matMul(x, ws[0]!), ws[1]!)), ws[2]!),
+      ws[3]!,
+    ) as tf.Tensor2D;
+  const plain = () => tf.tidy(() => squared(forward(vars), labels));
+  const v = vars.map((w) =>
+    tf.tensor(
+      Float32Array.from({ length: w.size }, () => rng.normal()),
+      w.shape,
+    )
+  );
+  // Reference: the almost-everywhere Hessian (relu'' = 0) by tfjs double
+  // back-propagation, which is right for ReLU + squared error (SCIENCE §4.2).
+  const gradOf = tf.grads((...ws: tf.Tensor[]) => squared(forward(ws), labels));
+  const reference = flat(
+    tf.grads((...ws: tf.Tensor[]) =>
+      tf.addN(gradOf(ws).map((g, i) => tf.sum(tf.mul(g, v[i]!)))) as tf.Scalar
+    )(
+      vars,
+    ),
+  );
+  const frozen = frozenReluMlpLoss(vars, x, labels, squared);
+  assertEquals(frozen.lossFn().dataSync()[0], plain().dataSync()[0]);
+  assertClose(
+    flat(hvpFiniteDiff(vars, frozen.lossFn, v)),
+    reference,
+    5e-4,
+    "frozen",
+  );
+  const kinked = flat(hvpFiniteDiff(vars, plain, v));
+  const err = Math.max(...kinked.map((k, i) => Math.abs(k - reference[i]!)));
+  assert(
+    err > 0.1 * Math.max(...reference.map(Math.abs)),
+    `plain FD error ${err} should be large`,
+  );
+  frozen.dispose();
+  tf.dispose([...vars, ...v, x, labels]);
 });

@@ -1,0 +1,269 @@
+import * as tf from "@tensorflow/tfjs";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  throws,
+} from "node:assert/strict";
+import { decodeJson, encodeBundle } from "../../../pipeline/artifact.ts";
+import { Rng } from "../../../pipeline/rng.ts";
+import type { Item, Params, StageContext } from "../../../pipeline/stage.ts";
+import { type Hvp, topEigenvalue } from "../../../stages/metrics/sharpness.ts";
+import {
+  type SharpnessOutput,
+  sharpnessSettings,
+  sharpnessStage,
+  sharpnessSubset,
+} from "../../../stages/metrics/sharpness_stage.ts";
+import { initWasmBackend } from "../../../stages/train/backend.ts";
+import {
+  captureCheckpoint,
+  encodeCheckpoints,
+} from "../../../stages/train/checkpoint.ts";
+import type { LossName } from "../../../stages/train/contracts.ts";
+import {
+  createModel,
+  trainableVariables,
+} from "../../../stages/train/model.ts";
+import { createOptimizer } from "../../../stages/train/optimizers.ts";
+
+await initWasmBackend();
+
+const N = 30;
+const D = 784;
+const SUBSET = 8;
+
+/** A noise-stage "train" bundle of random u8 pixels and labels. */
+function trainBundle(): { bytes: Uint8Array; x: number[][]; labels: number[] } {
+  const rng = Rng.fromSeed("sharpness-data");
+  const images = Uint8Array.from(
+    { length: N * D },
+    () => (rng.float() < 0.8 ? 0 : rng.int(256)),
+  );
+  const labels = Uint8Array.from({ length: N }, () => rng.int(10));
+  const x = Array.from(
+    { length: N },
+    (_, i) => Array.from(images.subarray(i * D, (i + 1) * D), (p) => p / 255),
+  );
+  return {
+    bytes: encodeBundle({ images, labels }),
+    x,
+    labels: Array.from(labels),
+  };
+}
+
+/**
+ * Checkpoints of a linear model (hidden []: logits = xW + b) at epochs 0 and
+ * 4; epoch 4's kernel is epoch 0's times 40, so softmax probabilities differ.
+ */
+async function checkpoints(
+  loss: LossName,
+): Promise<{ bytes: Uint8Array; weights: Map<number, number[][]> }> {
+  const model = createModel({
+    arch: "mlp",
+    hidden: [],
+    loss,
+    inputSize: D,
+    classes: 10,
+  }, Rng.fromSeed("w"));
+  const vars = trainableVariables(model);
+  const optimizer = createOptimizer({ name: "sgd", lr: 0.1 }, vars);
+  const weights = new Map<number, number[][]>();
+  let files = {};
+  for (const epoch of [0, 4]) {
+    if (epoch === 4) vars[0]!.assign(tf.mul(vars[0]!, 40));
+    weights.set(epoch, vars.map((v) => Array.from(v.dataSync())));
+    files = { ...files, ...(await captureCheckpoint(model, optimizer, epoch)) };
+  }
+  optimizer.dispose();
+  model.dispose();
+  return { bytes: encodeCheckpoints(files), weights };
+}
+
+/**
+ * The exact Hessian-vector product of the linear model in float64 (blocks:
+ * kernel [784, 10], bias [10]), x̃ = [x; 1]:
+ * cross-entropy H V = (1/n) Σ x̃ ⊗ (diag(p) − ppᵀ)(Vᵀx̃); squared H V = (2/n) Σ x̃ (Vᵀx̃)ᵀ.
+ */
+function closedFormHvp(
+  xs: number[][],
+  kernel: number[],
+  bias: number[],
+  loss: LossName,
+): Hvp {
+  return ([vk, vb]) => {
+    const hk = new Float64Array(D * 10);
+    const hb = new Float64Array(10);
+    for (const x of xs) {
+      const z = bias.slice();
+      const u = Array.from(vb!);
+      x.forEach((xa, a) => {
+        if (xa === 0) return;
+        for (let i = 0; i < 10; i++) {
+          z[i]! += xa * kernel[a * 10 + i]!;
+          u[i]! += xa * vk![a * 10 + i]!;
+        }
+      });
+      let r: number[];
+      if (loss === "squared") {
+        r = u.map((ui) => 2 * ui);
+      } else {
+        const zmax = Math.max(...z);
+        const e = z.map((zi) => Math.exp(zi - zmax));
+        const sum = e.reduce((s, q) => s + q, 0);
+        const p = e.map((q) => q / sum);
+        const pu = p.reduce((s, pi, i) => s + pi * u[i]!, 0);
+        r = p.map((pi, i) => pi * u[i]! - pi * pu);
+      }
+      x.forEach((xa, a) => {
+        if (xa !== 0) {
+          for (let i = 0; i < 10; i++) {
+            hk[a * 10 + i]! += (xa * r[i]!) / xs.length;
+          }
+        }
+      });
+      for (let i = 0; i < 10; i++) hb[i]! += r[i]! / xs.length;
+    }
+    return [Float32Array.from(hk), Float32Array.from(hb)];
+  };
+}
+
+function context(
+  params: Params,
+  item: Item,
+  inputs: Record<string, Uint8Array>,
+): StageContext {
+  return {
+    params,
+    item,
+    rng: Rng.fromSeed("unused"),
+    log: { info: () => {}, warn: () => {} },
+    progress: () => {},
+    input: (name) => inputs[name]!,
+    inputAll: () => [],
+    scratchDir: "/nonexistent",
+    signal: new AbortController().signal,
+  };
+}
+
+const baseParams = (loss: LossName, enabled = true): Params => ({
+  "metrics.sharpness.enabled": enabled,
+  "metrics.sharpness.subset": SUBSET,
+  "metrics.sharpness.tol": 1e-5,
+  "metrics.sharpness.max_iter": 300,
+  "metrics.sharpness.seed": 7,
+  "model.loss": loss,
+});
+
+for (const loss of ["cross_entropy", "squared"] as const) {
+  Deno.test(`sharpnessStage ${loss}: λ_max per checkpoint matches the linear model's closed-form Hessian`, async () => {
+    const data = trainBundle();
+    const ckpt = await checkpoints(loss);
+    const item: Item = {
+      optimizer: { name: "sgd", lr: 0.1, momentum: 0.9, label: "sgd" },
+      seed: 0,
+      cell: {},
+    };
+    const before = tf.memory().numTensors;
+    const bytes = await sharpnessStage.run(
+      context(baseParams(loss), item, {
+        train: data.bytes,
+        checkpoints: ckpt.bytes,
+      }),
+    );
+    assertEquals(tf.memory().numTensors, before, "no tensors leak");
+    const out = decodeJson<SharpnessOutput>(bytes["sharpness"]!);
+    assertEquals(out.epochs, [0, 4]);
+    assertEquals(out.subset, SUBSET);
+    assertEquals(out.method, "fd-frozen-relu");
+    assert(Math.abs(out.eos - 38) < 1e-9, `eos ${out.eos}`);
+    const idx = Array.from(sharpnessSubset(N, SUBSET, 7));
+    const xs = idx.map((i) => data.x[i]!);
+    out.epochs.forEach((epoch, k) => {
+      const [kernel, bias] = ckpt.weights.get(epoch)!;
+      const hvp = closedFormHvp(xs, kernel!, bias!, loss);
+      const shapes = [[D, 10], [10]];
+      // The same power iteration (start vector, tol) on the exact Hessian:
+      // differs only by the finite-difference error of the products.
+      const same = topEigenvalue(hvp, shapes, {
+        rng: Rng.fromSeed(`sharpness-start:7:${epoch}`),
+        tol: 1e-5,
+        maxIter: 300,
+      });
+      assert(out.converged[k]);
+      assert(
+        Math.abs(out.sharpness[k]! - same.value) < 3e-4 * same.value,
+        `epoch ${epoch}: ${out.sharpness[k]} vs exact products ${same.value}`,
+      );
+      // A Rayleigh quotient never exceeds λ_max; the clustered top pair of
+      // this Hessian makes power iteration stop up to ~1% short of it.
+      const exact = topEigenvalue(hvp, shapes, {
+        rng: Rng.fromSeed(1),
+        tol: 1e-11,
+        maxIter: 3000,
+      });
+      assert(
+        out.sharpness[k]! <= exact.value * (1 + 1e-4) &&
+          out.sharpness[k]! > 0.98 * exact.value,
+        `epoch ${epoch}: ${out.sharpness[k]} vs λ_max ${exact.value}`,
+      );
+    });
+    if (loss === "cross_entropy") {
+      // The cross-entropy Hessian depends on w: scaling the kernel changes it.
+      assert(
+        Math.abs(out.sharpness[1]! - out.sharpness[0]!) >
+          0.1 * out.sharpness[0]!,
+        `${out.sharpness}`,
+      );
+    } else {
+      // Squared loss on a linear model: H = (2/n) Σ x̃x̃ᵀ ⊗ I, the same at every w.
+      assert(
+        Math.abs(out.sharpness[1]! - out.sharpness[0]!) <
+          2e-3 * out.sharpness[0]!,
+      );
+    }
+  });
+}
+
+Deno.test("sharpnessStage returns an empty series when disabled; adaptive runs get no stability line", async () => {
+  const item: Item = {
+    optimizer: { name: "adam", lr: 0.001 },
+    seed: 0,
+    cell: {},
+  };
+  const bytes = await sharpnessStage.run(
+    context(baseParams("cross_entropy", false), item, {}),
+  );
+  const out = decodeJson<SharpnessOutput>(bytes["sharpness"]!);
+  assertEquals(out, {
+    epochs: [],
+    sharpness: [],
+    iterations: [],
+    converged: [],
+    eos: null,
+    subset: 0,
+    method: "none",
+  });
+});
+
+Deno.test("sharpnessSubset() is seeded, sorted, distinct and capped at n; settings reject bad values", () => {
+  const a = sharpnessSubset(100, 10, 3);
+  assertEquals(a, sharpnessSubset(100, 10, 3));
+  assert(a.some((v, i) => v !== sharpnessSubset(100, 10, 4)[i]));
+  assertEquals(new Set(a).size, 10);
+  assert(a.every((v, i) => i === 0 || v > a[i - 1]!));
+  assertEquals(sharpnessSubset(5, 10, 0), Uint32Array.from([0, 1, 2, 3, 4]));
+  throws(
+    () => sharpnessSettings({ "metrics.sharpness.tol": 0 }, {}),
+    /metrics.sharpness.tol: expected a positive/,
+  );
+  throws(
+    () => sharpnessSettings({ "metrics.sharpness.subset": 2.5 }, {}),
+    /metrics.sharpness.subset: expected an integer/,
+  );
+  assertEquals(
+    sharpnessSettings({ "model.loss": "cross_entropy" }, {
+      cell: { "model.loss": "squared" },
+    }).loss,
+    "squared",
+  );
+});
