@@ -1,0 +1,162 @@
+import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { buildGraph, type Instance } from "../../pipeline/graph.ts";
+import type { Json } from "../../pipeline/stage.ts";
+import {
+  experimentParams,
+  loadExperimentFile,
+  validateExperiment,
+} from "../../stages/experiment.ts";
+import { STAGES } from "../../stages/mod.ts";
+
+const DIR = new URL("../../experiments", import.meta.url).pathname;
+const NAMES = [...Deno.readDirSync(DIR)]
+  .filter((e) => e.isFile && e.name.endsWith(".json"))
+  .map((e) => e.name.slice(0, -5))
+  .sort();
+
+const count = (instances: Instance[], stage: string) =>
+  instances.filter((i) => i.stage.name === stage).length;
+
+/** Trainable parameters of a ReLU MLP 784 → hidden… → 10. */
+function mlpParams(hidden: number[]): number {
+  const sizes = [784, ...hidden, 10];
+  let n = 0;
+  for (let i = 1; i < sizes.length; i++) {
+    n += sizes[i - 1]! * sizes[i]! + sizes[i]!;
+  }
+  return n;
+}
+
+Deno.test("every shipped experiment validates and builds the whole graph", async () => {
+  assert(NAMES.length >= 11, `expected the shipped experiments, got ${NAMES}`);
+  for (const name of NAMES) {
+    const tree = await loadExperimentFile(DIR, name, []);
+    const graph = buildGraph(STAGES, tree);
+    assertEquals(count(graph.instances, "metrics"), 1, name);
+    const description = (tree as { description: string }).description;
+    if (name !== "paper") {
+      assert(/minute|hour/.test(description), `${name}: say how long it takes`);
+    }
+  }
+});
+
+/** Expected instance counts: train = optimizers × seeds × cells. */
+const EXPECTED: Record<
+  string,
+  { optimizers: number; seeds: number; cells: number; tune: number }
+> = {
+  "paper": { optimizers: 3, seeds: 1, cells: 1, tune: 0 },
+  "paper-tuned": { optimizers: 3, seeds: 1, cells: 1, tune: 18 },
+  "momentum": { optimizers: 4, seeds: 2, cells: 1, tune: 0 },
+  "batch-size": { optimizers: 1, seeds: 2, cells: 7, tune: 0 },
+  "explicit-reg": { optimizers: 3, seeds: 1, cells: 2, tune: 0 },
+  "adaptive-vs-sgd": { optimizers: 4, seeds: 2, cells: 1, tune: 0 },
+  "architectures": { optimizers: 2, seeds: 1, cells: 3, tune: 0 },
+  "cnn": { optimizers: 2, seeds: 1, cells: 2, tune: 0 },
+  "datasets": { optimizers: 3, seeds: 2, cells: 1, tune: 0 },
+};
+
+Deno.test("matrix expansion: train and sharpness fan out to cells × optimizers × seeds, tune to optimizers × lrs, select to optimizers", async () => {
+  for (const [name, e] of Object.entries(EXPECTED)) {
+    const graph = buildGraph(STAGES, await loadExperimentFile(DIR, name, []));
+    const runs = e.optimizers * e.seeds * e.cells;
+    assertEquals(count(graph.instances, "train"), runs, `${name} train`);
+    assertEquals(
+      count(graph.instances, "sharpness"),
+      runs,
+      `${name} sharpness`,
+    );
+    assertEquals(count(graph.instances, "tune"), e.tune, `${name} tune`);
+    assertEquals(
+      count(graph.instances, "select"),
+      e.optimizers,
+      `${name} select`,
+    );
+    assertEquals(count(graph.instances, "barrier"), 1, `${name} barrier`);
+  }
+});
+
+Deno.test("batch-size sweeps B = 16 … 1024 by ×2 for SGD: one train instance per B and seed", async () => {
+  const graph = buildGraph(
+    STAGES,
+    await loadExperimentFile(DIR, "batch-size", []),
+  );
+  const sizes = graph.instances
+    .filter((i) => i.stage.name === "train" && i.item["seed"] === 0)
+    .map((i) => (i.item["cell"] as Record<string, number>)["train.batch_size"]);
+  assertEquals(sizes, [16, 32, 64, 128, 256, 512, 1024]);
+});
+
+Deno.test("architectures compares MLPs whose parameter counts agree within 1%", async () => {
+  const tree = await loadExperimentFile(DIR, "architectures", []) as {
+    matrix: Record<string, number[][]>;
+  };
+  const counts = tree.matrix["model.hidden"]!.map(mlpParams);
+  assertEquals(counts, [575050, 574795, 575055]);
+  const spread = (Math.max(...counts) - Math.min(...counts)) /
+    Math.min(...counts);
+  assert(spread < 0.01, `spread ${spread}`);
+});
+
+Deno.test("paper-tuned is the paper with tuning on lrs 2^-12 … 2^-2 by ×4", async () => {
+  const paper = await loadExperimentFile(DIR, "paper", []) as Record<
+    string,
+    Json
+  >;
+  const tuned = await loadExperimentFile(DIR, "paper-tuned", []) as Record<
+    string,
+    Json
+  >;
+  for (
+    const key of ["data", "noise", "model", "train", "optimizers", "seeds"]
+  ) {
+    assertEquals(tuned[key], paper[key], key);
+  }
+  assertEquals(tuned["tuning"], {
+    enabled: true,
+    lrs: [2 ** -12, 2 ** -10, 2 ** -8, 2 ** -6, 2 ** -4, 2 ** -2],
+    epochs: 10,
+    validation_size: 2000,
+    seed: 0,
+  });
+  assertEquals(paper["tuning"], {
+    enabled: false,
+    lrs: [0.001],
+    epochs: 1,
+    validation_size: 1,
+    seed: 0,
+  });
+});
+
+Deno.test("momentum: four heavy-ball β from the same seeds with barriers on", async () => {
+  const tree = await loadExperimentFile(DIR, "momentum", []) as {
+    optimizers: Array<{ momentum: number; label: string }>;
+    metrics: { barrier: boolean };
+  };
+  assertEquals(tree.optimizers.map((o) => o.momentum), [0, 0.5, 0.9, 0.99]);
+  assertEquals(tree.metrics.barrier, true);
+});
+
+Deno.test("validateExperiment() rejects tuning that leaves nothing to train on or fights an lr sweep", async () => {
+  const raw = JSON.parse(
+    await Deno.readTextFile(`${DIR}/paper-tuned.json`),
+  ) as Record<string, Record<string, Json>>;
+  const tooBig = structuredClone(raw);
+  tooBig["tuning"]!["validation_size"] = 10000;
+  assertThrows(
+    () => validateExperiment("x", tooBig),
+    Error,
+    "tuning.validation_size",
+  );
+  const swept = structuredClone(raw);
+  swept["matrix"] = { "optimizer.lr": [0.1, 0.01] };
+  assertThrows(() => validateExperiment("x", swept), Error, "optimizer.lr");
+  // Absent sections get their defaults, so old files stay valid.
+  const quick = JSON.parse(await Deno.readTextFile(`${DIR}/quick.json`));
+  const params = experimentParams("quick", quick, []) as {
+    metrics: { barrier: boolean };
+    tuning: { enabled: boolean };
+  };
+  assertEquals(params.metrics.barrier, false);
+  assertEquals(params.tuning.enabled, false);
+});
