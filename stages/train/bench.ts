@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
 import { backendVersions, initWasmBackend } from "./backend.ts";
+import { cpuUsage } from "node:process";
 import type { DataSet } from "./data.ts";
 import { trainRun } from "./loop.ts";
 
@@ -35,6 +36,12 @@ export function matmulGflops(size = 1024, reps = 5): number {
   return (2 * size ** 3) / best / 1e9;
 }
 
+/** User + system CPU seconds of this process so far. */
+function cpuSeconds(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1e6;
+}
+
 /** A random set shaped like MNIST (pixels uniform in [0, 1], labels uniform in 0..9). */
 function randomSet(n: number, rng: Rng): DataSet {
   const images = new Float32Array(n * 784);
@@ -48,23 +55,37 @@ if (import.meta.main) {
   await initWasmBackend();
   const rng = Rng.fromSeed("bench");
   const data = { train: randomSet(n, rng), test: randomSet(n, rng) };
+  const marks: Array<{ epoch: number; cpu: number; wall: number }> = [];
   const t0 = performance.now();
-  const result = await trainRun({
-    model: {
-      arch: "mlp",
-      hidden: [512, 256, 128, 64],
-      loss: "cross_entropy",
-      inputSize: 784,
-      classes: 10,
+  const result = await trainRun(
+    {
+      model: {
+        arch: "mlp",
+        hidden: [512, 256, 128, 64],
+        loss: "cross_entropy",
+        inputSize: 784,
+        classes: 10,
+      },
+      optimizer: { name: "sgd", lr: 0.001 },
+      seed: 0,
+      epochs: 1,
+      batchSize: 64,
+      snapshotEvery: 1,
+      checkpointEpochs: [],
+      explicitPenalty: 0,
     },
-    optimizer: { name: "sgd", lr: 0.001 },
-    seed: 0,
-    epochs: 1,
-    batchSize: 64,
-    snapshotEvery: 1,
-    checkpointEpochs: [],
-    explicitPenalty: 0,
-  }, data);
+    data,
+    {
+      // CPU and wall time between the end of row 0 and the end of epoch 1, so
+      // that the times can be scaled to one dedicated core on a shared machine.
+      progress: (epoch) =>
+        marks.push({
+          epoch,
+          cpu: cpuSeconds(),
+          wall: performance.now() / 1000,
+        }),
+    },
+  );
   const total = (performance.now() - t0) / 1000;
   const epoch = result.columns.epoch_seconds![1]!;
   const snapshot = result.columns.snapshot_seconds![1]!;
@@ -93,6 +114,17 @@ if (import.meta.main) {
     `matmul_1024=${peak.toFixed(2)} GFLOP/s; fraction=${
       (achieved / peak).toFixed(2)
     }`,
+  );
+  const [m0, m1] = marks;
+  const share = m0 && m1 ? (m1.cpu - m0.cpu) / (m1.wall - m0.wall) : NaN;
+  console.log(
+    `cpu_share=${share.toFixed(2)} of a core during epoch 1 (load ${
+      Deno.loadavg()[0]!.toFixed(1)
+    } on ${navigator.hardwareConcurrency} cores); ` +
+      `scaled to one dedicated core: epoch ${
+        (epoch * share).toFixed(3)
+      } s, snapshot ${(snapshot * share).toFixed(3)} s, ` +
+      `${(achieved / share).toFixed(2)} GFLOP/s`,
   );
   console.log(
     `run_seconds=${
