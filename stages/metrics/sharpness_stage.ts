@@ -26,7 +26,7 @@ import {
 } from "../train/items.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
-import { eosThreshold, topEigenvalue } from "./sharpness.ts";
+import { type EigenResult, eosThreshold, topEigenvalue } from "./sharpness.ts";
 
 /** What one instance returns (read by the metrics stage's `SharpnessData`). */
 export interface SharpnessOutput {
@@ -121,36 +121,11 @@ export async function sharpnessSeries(
       if (signal?.aborted) throw new Error("sharpness: aborted");
       const model = await checkpoint.load();
       try {
-        const variables = trainableVariables(model);
-        const lossOf = (outputs: tf.Tensor2D, labels: tf.Tensor1D) =>
-          meanLoss(outputs, labels, settings.loss);
-        // C on the subset (SCIENCE §1.3: a mean over samples); ReLU gates
-        // frozen for MLPs so finite differences see no kinks (hvp.ts).
-        const frozen = isReluMlp(model)
-          ? frozenReluMlpLoss(variables, x, y, lossOf)
-          : null;
-        const lossFn = frozen?.lossFn ??
-          (() =>
-            tf.tidy(() =>
-              lossOf(model.apply(x, { training: false }) as tf.Tensor2D, y)
-            ));
-        let result;
-        try {
-          result = topEigenvalue(
-            hvpOnArrays(variables, lossFn),
-            variables.map((v) => v.shape),
-            {
-              rng: Rng.fromSeed(
-                `sharpness-start:${settings.seed}:${checkpoint.epoch}`,
-              ),
-              tol: settings.tol,
-              maxIter: settings.maxIter,
-            },
-          );
-        } finally {
-          frozen?.dispose();
-        }
-        out.method = frozen ? "fd-frozen-relu" : "fd";
+        const result = modelSharpness(model, x, y, {
+          ...settings,
+          start: `sharpness-start:${settings.seed}:${checkpoint.epoch}`,
+        });
+        out.method = result.method;
         out.epochs.push(checkpoint.epoch);
         out.sharpness.push(result.value);
         out.iterations.push(result.iterations);
@@ -164,6 +139,45 @@ export async function sharpnessSeries(
     tf.dispose([x, y]);
   }
   return out;
+}
+
+/**
+ * λ_max of the Hessian of the mean loss of `model` on (x, y) by power
+ * iteration (SCIENCE §4.2), starting from a vector seeded by `start`. MLPs
+ * get finite differences with frozen ReLU gates, other models plain ones.
+ */
+export function modelSharpness(
+  model: tf.LayersModel,
+  x: tf.Tensor2D,
+  y: tf.Tensor1D,
+  options: { loss: LossName; tol: number; maxIter: number; start: string },
+): EigenResult & { method: "fd-frozen-relu" | "fd" } {
+  const variables = trainableVariables(model);
+  const lossOf = (outputs: tf.Tensor2D, labels: tf.Tensor1D) =>
+    meanLoss(outputs, labels, options.loss);
+  // C on the subset (SCIENCE §1.3: a mean over samples).
+  const frozen = isReluMlp(model)
+    ? frozenReluMlpLoss(variables, x, y, lossOf)
+    : null;
+  const lossFn = frozen?.lossFn ??
+    (() =>
+      tf.tidy(() =>
+        lossOf(model.apply(x, { training: false }) as tf.Tensor2D, y)
+      ));
+  try {
+    const result = topEigenvalue(
+      hvpOnArrays(variables, lossFn),
+      variables.map((v) => v.shape),
+      {
+        rng: Rng.fromSeed(options.start),
+        tol: options.tol,
+        maxIter: options.maxIter,
+      },
+    );
+    return { ...result, method: frozen ? "fd-frozen-relu" : "fd" };
+  } finally {
+    frozen?.dispose();
+  }
 }
 
 /** The stability line of a run's optimizer (SCIENCE §4.2), NaN where none applies. */
