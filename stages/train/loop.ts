@@ -69,7 +69,10 @@ export interface TrainConfig {
   seed: number;
   epochs: number;
   batchSize: number;
-  /** Full IR snapshot (SCIENCE §2) when epoch % snapshotEvery == 0; other epochs get the cheap evaluation. */
+  /**
+   * Full IR snapshot (SCIENCE §2) when epoch % snapshotEvery == 0; other
+   * epochs get the cheap evaluation. 0 = never (e.g. learning-rate tuning).
+   */
   snapshotEvery: number;
   /** Epochs whose weights are saved (the last epoch is always added). */
   checkpointEpochs: number[];
@@ -164,7 +167,7 @@ export async function trainRun(
       const own: Preconditioner | null = optimizer.preconditioner();
       const pre = optimizer.steps > 0 ? own : null;
       row.pre_scale = own ? own.scale : NaN;
-      if (epoch % config.snapshotEvery === 0) {
+      if (config.snapshotEvery > 0 && epoch % config.snapshotEvery === 0) {
         const t0 = performance.now();
         const s: SnapshotSums = measureSnapshot({
           variables: vars,
@@ -505,7 +508,13 @@ function checkConfig(config: TrainConfig): void {
     );
   }
   positive("train.batch_size", config.batchSize);
-  positive("train.snapshot_every", config.snapshotEvery);
+  if (!Number.isInteger(config.snapshotEvery) || config.snapshotEvery < 0) {
+    throw new Error(
+      `train.snapshot_every: expected a non-negative integer (0 = never), got ${
+        JSON.stringify(config.snapshotEvery)
+      }`,
+    );
+  }
   if (!(config.explicitPenalty >= 0)) {
     throw new Error(
       `train.explicit_penalty: expected a number ≥ 0, got ${

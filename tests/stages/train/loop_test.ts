@@ -364,6 +364,12 @@ Deno.test("trainRun() with snapshot_every = 2 measures IR sums on even epochs on
   ]);
   assertAlmostEquals(c.train_loss![1]!, every.train_loss![1]!, 1e-6);
   assertEquals(c.train_error![1], every.train_error![1]);
+  // 0 = never: no IR sums at all, losses still on every row.
+  const never = (await runStage(
+    tinyParams({ "train.epochs": 1, "train.snapshot_every": 0 }),
+  )).record.columns;
+  assertEquals(Array.from(never.sum_g2!).map(Number.isNaN), [true, true]);
+  assertEquals(Array.from(never.train_loss!).some(Number.isNaN), false);
 });
 
 Deno.test("decodeTrainSet() scales u8 pixels by 1/255, keeps f32 pixels, marks corrupted indices", () => {
