@@ -25,6 +25,7 @@ import {
 } from "../../../stages/train/model.ts";
 import { createOptimizer } from "../../../stages/train/optimizers.ts";
 import { Rng } from "../../../pipeline/rng.ts";
+import type { Json, Params } from "../../../pipeline/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
 
 const bundles = tinyBundles();
@@ -229,16 +230,19 @@ function optimizerLeak(config: ReturnType<typeof trainConfig>): number {
 
 Deno.test("trainRun() keeps tf.memory().numTensors constant across epochs and frees everything at the end", async () => {
   await initWasmBackend();
-  for (
-    const optimizer of [{ name: "sgd", lr: 0.1 }, { name: "adam", lr: 0.01 }, {
-      name: "rmsprop",
-      lr: 0.01,
-      centered: true,
-    }]
-  ) {
+  const cases: Array<[Record<string, Json>, Params]> = [
+    [{ name: "sgd", lr: 0.1 }, tinyParams()],
+    [{ name: "adam", lr: 0.01 }, tinyParams()],
+    [{ name: "rmsprop", lr: 0.01, centered: true }, tinyParams()],
+    [
+      { name: "sgd", lr: 0.1, momentum: 0.9 },
+      tinyParams({ "train.explicit_penalty": 0.01 }),
+    ],
+  ];
+  for (const [optimizer, params] of cases) {
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    const config = trainConfig(tinyParams(), { optimizer, seed: 0, cell: {} });
+    const config = trainConfig(params, { optimizer, seed: 0, cell: {} });
     const result = await trainRun(config, {
       train: decodeTrainSet(bundles.train),
       test: decodeTestSet(bundles.test),
