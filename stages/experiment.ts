@@ -28,6 +28,15 @@ const optimizerSchema = z.strictObject({
   ).optional(),
 });
 
+/** The `tuning` section an experiment without one gets: off. */
+const NO_TUNING = {
+  enabled: false,
+  lrs: [0.001],
+  epochs: 1,
+  validation_size: 1,
+  seed: 0,
+};
+
 const sweepValue = z.union([
   z.number(),
   z.string().max(100),
@@ -91,7 +100,7 @@ export const experimentSchema = z.strictObject({
     epochs: int(1, 10000),
     validation_size: int(1, 59999),
     seed,
-  }).default({ enabled: false, lrs: [0.001], epochs: 1, validation_size: 1, seed: 0 }),
+  }).default(NO_TUNING),
 });
 
 export type Experiment = z.infer<typeof experimentSchema>;
@@ -150,7 +159,9 @@ export function validateExperiment(name: string, value: unknown): Experiment {
       );
     }
     if (Object.keys(experiment.matrix).includes("optimizer.lr")) {
-      throw new Error(`Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`);
+      throw new Error(
+        `Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`,
+      );
     }
   }
   if (new Set(experiment.seeds).size !== experiment.seeds.length) {
@@ -222,13 +233,32 @@ export function applySet(tree: Json, assignment: string): Json {
   return copy;
 }
 
+/**
+ * The tree with the optional sections filled in at their defaults, so that
+ * `--set tuning.enabled=true` or `--set metrics.barrier=true` works on a file
+ * that does not mention them.
+ */
+function withOptionalSections(raw: Json): Json {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const tree = structuredClone(raw);
+  if (!("tuning" in tree)) tree["tuning"] = structuredClone(NO_TUNING);
+  const metrics = tree["metrics"];
+  if (
+    metrics !== null && typeof metrics === "object" &&
+    !Array.isArray(metrics) && !("barrier" in metrics)
+  ) {
+    metrics["barrier"] = false;
+  }
+  return tree;
+}
+
 /** The params tree the stages read: the validated experiment plus its name and command. */
 export function experimentParams(
   name: string,
   raw: Json,
   sets: string[],
 ): Json {
-  let tree = raw;
+  let tree = withOptionalSections(raw);
   for (const assignment of sets) tree = applySet(tree, assignment);
   const experiment = validateExperiment(name, tree);
   const command = [

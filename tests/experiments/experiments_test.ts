@@ -160,3 +160,19 @@ Deno.test("validateExperiment() rejects tuning that leaves nothing to train on o
   assertEquals(params.metrics.barrier, false);
   assertEquals(params.tuning.enabled, false);
 });
+
+Deno.test("--set turns tuning and barriers on for a file that does not mention them", async () => {
+  const tree = await loadExperimentFile(DIR, "quick", [
+    "tuning.enabled=true",
+    "tuning.lrs=0.1,0.01",
+    "tuning.validation_size=500",
+    "metrics.barrier=true",
+  ]);
+  const graph = buildGraph(STAGES, tree);
+  assertEquals(count(graph.instances, "tune"), 3 * 2);
+  const t = (tree as { tuning: Record<string, Json> }).tuning;
+  assertEquals([t["enabled"], t["lrs"], t["validation_size"]], [true, [
+    0.1,
+    0.01,
+  ], 500]);
+});
