@@ -226,7 +226,9 @@ export class SlurmExecutor implements Executor {
         this.#active.add(task);
         task.hooks.log(
           "info",
-          `submitted as Slurm job ${task.slurmId} (log: ${task.dir}/log.txt)`,
+          `submitted as Slurm job ${task.slurmId} (log: ${
+            this.#shown(`${task.dir}/log.txt`)
+          })`,
         );
       }
     }
@@ -274,7 +276,10 @@ export class SlurmExecutor implements Executor {
     for (const task of tasks) {
       if (task.settled || task.aborted) continue;
       await this.#readLog(task);
-      const state = states.get(task.slurmId!)?.state;
+      // A whole array cancelled while pending is listed under its bare id.
+      const state =
+        (states.get(task.slurmId!) ?? states.get(task.slurmId!.split("_")[0]!))
+          ?.state;
       const hasResult = await exists(`${task.dir}/result.json`);
       if (!hasResult && (state === undefined || phaseOf(state) !== "waiting")) {
         task.endedSince ??= now;
@@ -363,6 +368,12 @@ export class SlurmExecutor implements Executor {
     this.#settle(task, { outputs });
   }
 
+  /** A path relative to the project root when inside it, for shorter lines. */
+  #shown(path: string): string {
+    const prefix = `${this.#o.root}/`;
+    return path.startsWith(prefix) ? path.slice(prefix.length) : path;
+  }
+
   /** An error naming the Slurm job and quoting the end of its log. */
   async #failure(task: Task, why: string): Promise<Error> {
     await this.#readLog(task);
@@ -377,8 +388,9 @@ export class SlurmExecutor implements Executor {
     const lines = bytes
       ? readableTail(new TextDecoder().decode(bytes), this.#o.tailLines)
       : [];
-    if (lines.length === 0) return `\n    (log ${path} is empty or missing)`;
-    return `\n    last ${lines.length} line(s) of ${path}:\n${
+    const shown = this.#shown(path);
+    if (lines.length === 0) return `\n    (log ${shown} is empty or missing)`;
+    return `\n    last ${lines.length} line(s) of ${shown}:\n${
       lines.map((l) => `      ${l}`).join("\n")
     }`;
   }

@@ -535,6 +535,27 @@ Deno.test("SlurmExecutor fails a job that ended FAILED without a result, quoting
   assertEquals(lines[2], '      error: Module not found "file:///nowhere.ts".');
 });
 
+Deno.test("SlurmExecutor fails, not resubmits, an array cancelled while pending (listed under its bare id)", async () => {
+  const { fake, executor, job, hooks } = await setup();
+  fake.onSubmit = (ids) => {
+    for (const id of ids) {
+      fake.tasks.set(id, { ...fake.tasks.get(id)!, state: undefined });
+    }
+    fake.tasks.set("100", { state: "CANCELLED", dir: "" });
+  };
+  const runs = ["a", "b"].map((id) =>
+    executor.execute(stage, job(id), hooks())
+  );
+  for (const [i, run] of runs.entries()) {
+    const error = await assertRejects(() => run, Error);
+    assertEquals(
+      error.message.split("\n")[0],
+      `Slurm job 100_${i} ended CANCELLED without a result`,
+    );
+  }
+  assertEquals(fake.calls.filter((c) => c[0] === "sbatch").length, 1);
+});
+
 Deno.test("SlurmExecutor rejects a result whose object is not in the store", async () => {
   const { fake, executor, job, hooks } = await setup();
   fake.onSubmit = async ([id]) => {
