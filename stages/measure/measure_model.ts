@@ -1,0 +1,190 @@
+/**
+ * The measurement behind `deno task measure`: every SCIENCE §2 sum and term
+ * of a model on a labelled set, at its current weights, plus ||w|| and,
+ * optionally, sharpness (§4.2). No file or network access here.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../../pipeline/rng.ts";
+import { type EigenResult, eosThreshold } from "../metrics/sharpness.ts";
+import { modelSharpness, sharpnessSubset } from "../metrics/sharpness_stage.ts";
+import { deriveTerms, heavyBallBeta, type Terms } from "../metrics/terms.ts";
+import type { OptimizerState } from "../train/checkpoint.ts";
+import type { LossName, OptimizerConfig } from "../train/contracts.ts";
+import { measureSnapshot } from "../train/measure.ts";
+import { trainableVariables } from "../train/model.ts";
+import { createOptimizer } from "../train/optimizers.ts";
+
+export interface MeasureInput {
+  model: tf.LayersModel;
+  /** Row-major pixels in [0, 1]: [n * d]. */
+  images: Float32Array;
+  /** Class labels: [n]. */
+  labels: Int32Array;
+  batch: number;
+  /** null: batch k = samples k·B .. k·B+B−1 in order; else Rng.fromSeed(S).permutation(n) cut so. */
+  shuffleSeed: number | null;
+  lr: number;
+  loss: LossName;
+  optimizer: OptimizerConfig;
+  /** The optimizer's saved state, for v (SCIENCE §2.5, §2.6); null without. */
+  optimizerState: OptimizerState | null;
+  sharpness:
+    | { subset: number; tol: number; maxIter: number; seed: number }
+    | null;
+}
+
+export interface MeasureReport {
+  n: number;
+  batch_size: number;
+  batches: string;
+  lr: number;
+  m: number;
+  sum_g2: number;
+  gbar2: number;
+  sum_dev2: number;
+  full_grad2: number;
+  sum_pre: number;
+  sum_s_g2: number;
+  one_norm: number;
+  pre_scale: number;
+  terms: Omit<Terms, "ir_trajectory">;
+  norm: number;
+  loss: number;
+  error: number;
+  sharpness:
+    | (Pick<EigenResult, "value" | "iterations" | "converged"> & {
+      subset: number;
+      method: string;
+      eos: number;
+    })
+    | null;
+}
+
+/** Batches of 0..n−1 (SCIENCE §1.4): in order, or a seeded permutation, cut every `batch`. */
+export function measureBatches(
+  n: number,
+  batch: number,
+  shuffleSeed: number | null,
+): Uint32Array[] {
+  const order = shuffleSeed === null
+    ? Uint32Array.from({ length: n }, (_, i) => i)
+    : Rng.fromSeed(shuffleSeed).permutation(n);
+  const out: Uint32Array[] = [];
+  for (let i = 0; i < n; i += batch) out.push(order.slice(i, i + batch));
+  return out;
+}
+
+/** Measures the model on the set; disposes every tensor it makes. */
+export function measureModel(input: MeasureInput): MeasureReport {
+  const n = input.labels.length;
+  if (n === 0 || input.images.length % n !== 0) {
+    throw new Error(
+      `images: expected n × d pixels for n = ${n} labels, got ${input.images.length}`,
+    );
+  }
+  const d = input.images.length / n;
+  const variables = trainableVariables(input.model);
+  const batches = measureBatches(n, input.batch, input.shuffleSeed);
+  const images = tf.tensor2d(input.images, [n, d], "float32"); // [n, d]
+  const labels = tf.tensor1d(input.labels, "int32"); // [n]
+  const optimizer = input.optimizerState
+    ? createOptimizer(input.optimizer, variables)
+    : null;
+  try {
+    optimizer?.loadState(input.optimizerState!);
+    const pre = optimizer?.preconditioner() ?? null;
+    const sums = measureSnapshot({
+      variables,
+      forward: (x) => input.model.apply(x, { training: false }) as tf.Tensor2D,
+      loss: input.loss,
+      images,
+      labels,
+      batches,
+      preconditioner: pre,
+    });
+    const raw = {
+      lr: input.lr,
+      m: sums.m,
+      sum_g2: sums.sumG2,
+      gbar2: sums.gbar2,
+      sum_dev2: sums.sumDev2,
+      full_grad2: sums.fullGrad2,
+      sum_pre: sums.sumPre,
+      pre_scale: pre ? pre.scale : NaN,
+      sum_s_g2: sums.sumSG2,
+      one_norm: sums.oneNorm,
+      traj_g2: NaN,
+    };
+    const { ir_trajectory: _, ...terms } = deriveTerms(raw, input.optimizer);
+    let sharpness: MeasureReport["sharpness"] = null;
+    if (input.sharpness) {
+      const s = input.sharpness;
+      const idx = sharpnessSubset(n, s.subset, s.seed);
+      const x = tf.tidy(() =>
+        tf.gather(
+          images,
+          tf.tensor1d(Int32Array.from(idx), "int32"),
+        ) as tf.Tensor2D
+      );
+      const y = tf.tidy(() =>
+        tf.gather(
+          labels,
+          tf.tensor1d(Int32Array.from(idx), "int32"),
+        ) as tf.Tensor1D
+      );
+      try {
+        const r = modelSharpness(input.model, x, y, {
+          loss: input.loss,
+          tol: s.tol,
+          maxIter: s.maxIter,
+          start: `sharpness-start:${s.seed}:measure`,
+        });
+        const beta = heavyBallBeta(input.optimizer);
+        sharpness = {
+          value: r.value,
+          iterations: r.iterations,
+          converged: r.converged,
+          subset: idx.length,
+          method: r.method,
+          eos: input.optimizer.name === "gd" || input.optimizer.name === "sgd"
+            ? eosThreshold(input.lr, beta)
+            : NaN,
+        };
+      } finally {
+        tf.dispose([x, y]);
+      }
+    }
+    return {
+      n,
+      batch_size: input.batch,
+      batches: input.shuffleSeed === null
+        ? "sequential: batch k holds samples k·B .. k·B+B−1 in dataset order"
+        : `shuffled: Rng.fromSeed(${input.shuffleSeed}).permutation(n) cut every B`,
+      lr: input.lr,
+      m: sums.m,
+      sum_g2: sums.sumG2,
+      gbar2: sums.gbar2,
+      sum_dev2: sums.sumDev2,
+      full_grad2: sums.fullGrad2,
+      sum_pre: sums.sumPre,
+      sum_s_g2: sums.sumSG2,
+      one_norm: sums.oneNorm,
+      pre_scale: raw.pre_scale,
+      terms,
+      norm: Math.sqrt(variables.reduce((acc, v) => acc + sumSquares(v), 0)),
+      loss: sums.loss,
+      error: sums.error,
+      sharpness,
+    };
+  } finally {
+    optimizer?.dispose();
+    tf.dispose([images, labels]);
+  }
+}
+
+function sumSquares(t: tf.Tensor): number {
+  const data = t.dataSync();
+  let s = 0;
+  for (let j = 0; j < data.length; j++) s += data[j]! * data[j]!;
+  return s;
+}
