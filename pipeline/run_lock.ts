@@ -1,10 +1,14 @@
 /**
  * One reproduce at a time per project: a second process waits for the first.
- * The lock file holds the owner's PID, host and start time; a lock whose
- * process is gone (same host) or that is older than `maxAgeMs` is cleared
- * with a message, never left to block forever.
+ * The lock file holds the owner's PID, host and start time, and the owner
+ * keeps an OS lock (flock) on it while it runs. The OS drops that lock when
+ * the owner dies however it dies, so a waiter can tell a live owner from a
+ * killed one without reading /proc (the tasks' permissions do not allow it).
+ * A lock whose owner is gone (same host) or that is older than `maxAgeMs` is
+ * cleared with a message, never left to block forever.
  */
 import { hostname } from "node:os";
+import { formatDuration } from "./progress.ts";
 
 export interface RunLockOptions {
   /** How long to wait before giving up (default: forever, polling). */
@@ -22,15 +26,8 @@ interface Owner {
   started: number;
 }
 
-/** True when a process with this PID exists on this (Linux) host. */
-export function processAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A lock file that cannot be read is stale once it is this old (a writer crashed before writing). */
+const UNREADABLE_GRACE_MS = 5000;
 
 /** Takes the project's run lock, waiting for another holder; returns the release function. */
 export async function acquireRunLock(
@@ -42,36 +39,43 @@ export async function acquireRunLock(
   const poll = options.pollMs ?? 500;
   const maxAge = options.maxAgeMs ?? 7 * 24 * 3600 * 1000;
   const start = now();
+  const host = hostname();
   let told = false;
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   for (;;) {
-    const me: Owner = { pid: Deno.pid, host: hostname(), started: now() };
+    const mine = await tryCreate(path, { pid: Deno.pid, host, started: now() });
+    if (mine) return mine;
+    let probe: Deno.FsFile;
     try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      await file.write(new TextEncoder().encode(JSON.stringify(me)));
-      file.close();
-      return async () => {
-        const owner = await readOwner(path);
-        if (owner?.pid === me.pid && owner.started === me.started) {
-          await Deno.remove(path).catch(() => {});
-        }
-      };
+      probe = await Deno.open(path, { read: true });
     } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      if (error instanceof Deno.errors.NotFound) continue; // released meanwhile: try again
+      throw error;
     }
-    const owner = await readOwner(path);
-    const stale = owner === undefined
-      ? (await ageMs(path, now)) > 5000 ? "it is unreadable" : undefined
-      : owner.host === me.host && !processAlive(owner.pid)
-      ? `process ${owner.pid} is gone`
-      : now() - owner.started > maxAge
-      ? `it is older than ${Math.round(maxAge / 3600000)} h`
-      : undefined;
-    if (stale) {
-      say(`Cleared a stale run lock ${path} (${stale})`);
-      await Deno.remove(path).catch(() => {});
-      continue;
+    let owner: Owner | undefined;
+    let stale: string | undefined;
+    try {
+      // Free means nobody holds it: the owner died, or is between creating and locking it.
+      const free = await probe.tryLock(true);
+      owner = parseOwner(await readAll(probe));
+      const age = owner ? now() - owner.started : await ageMs(path, now);
+      stale = owner === undefined
+        ? free && age > UNREADABLE_GRACE_MS ? "it is unreadable" : undefined
+        : free && owner.host === host
+        ? `process ${owner.pid} no longer holds it`
+        : age > maxAge
+        ? `it is older than ${formatDuration(maxAge / 1000)}`
+        : undefined;
+      // Remove only the file examined: another process may have replaced it meanwhile.
+      if (stale && (await sameFile(path, probe))) {
+        say(`Cleared a stale run lock ${path} (${stale})`);
+        await Deno.remove(path).catch(() => {});
+      }
+    } finally {
+      probe.close();
     }
+    if (stale) continue;
     if (!owner) {
       await new Promise((r) => setTimeout(r, 50));
       continue;
@@ -93,10 +97,62 @@ export async function acquireRunLock(
   }
 }
 
-async function readOwner(path: string): Promise<Owner | undefined> {
+/** Creates the lock file (failing if it exists), locks it and writes the owner; returns the release function. */
+async function tryCreate(
+  path: string,
+  me: Owner,
+): Promise<(() => Promise<void>) | undefined> {
+  let file: Deno.FsFile;
   try {
-    const owner = JSON.parse(await Deno.readTextFile(path)) as Owner;
-    return typeof owner.pid === "number" && typeof owner.started === "number"
+    file = await Deno.open(path, { read: true, write: true, createNew: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return undefined;
+    throw error;
+  }
+  // Locked before the owner is written, so a waiter never sees our content unlocked.
+  await file.lock(true);
+  await file.write(new TextEncoder().encode(JSON.stringify(me)));
+  return async () => {
+    if (await sameOwner(path, me)) await Deno.remove(path).catch(() => {});
+    file.close();
+  };
+}
+
+/** True when the file at `path` still names `owner`. */
+async function sameOwner(path: string, owner: Owner): Promise<boolean> {
+  const now = parseOwner(await Deno.readTextFile(path).catch(() => ""));
+  return now?.pid === owner.pid && now.started === owner.started;
+}
+
+/** True when `path` is still the file open as `file` (same device and inode). */
+async function sameFile(path: string, file: Deno.FsFile): Promise<boolean> {
+  try {
+    const [a, b] = [await Deno.stat(path), await file.stat()];
+    return a.ino !== null && a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The content of an open file (its first 64 KiB), as text. */
+async function readAll(file: Deno.FsFile): Promise<string> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  for (let total = 0; total < 1 << 16;) {
+    const n = await file.read(buffer);
+    if (n === null) break;
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    total += n;
+  }
+  return text + decoder.decode();
+}
+
+function parseOwner(text: string): Owner | undefined {
+  try {
+    const owner = JSON.parse(text) as Owner;
+    return typeof owner.pid === "number" && typeof owner.started === "number" &&
+        typeof owner.host === "string"
       ? owner
       : undefined;
   } catch {
