@@ -66,6 +66,10 @@ if (import.meta.main) {
   // scancel and time limits send SIGTERM before SIGKILL: let the stage stop cleanly.
   Deno.addSignalListener("SIGTERM", () => abort.abort());
   const result = await runJobFile(jobFile, abort.signal);
+  if ("error" in result && abort.signal.aborted) {
+    result.error =
+      `Terminated by SIGTERM (the --time limit or scancel): ${result.error}`;
+  }
   if ("error" in result) console.error(`${result.name}: ${result.error}`);
   await writeFileAtomic(resultFile, JSON.stringify(result));
   Deno.exit("error" in result ? 1 : 0);
