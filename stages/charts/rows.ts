@@ -101,12 +101,19 @@ export function unique<T>(values: T[]): T[] {
 }
 
 /**
- * The heavy-ball β of an optimizer, read from the data: SCIENCE §2.4 gives
+ * The heavy-ball β of a group: from the recorded optimizer config when the
+ * doc has it (sgd/gd momentum, else NaN: SWATS switches mid-run and adaptive
+ * methods have no raw-Hessian limit). Otherwise read from the data: SCIENCE §2.4 gives
  * ir_momentum / ir_sgd = r = (1+β)/(1−β)² at the same snapshot, so
  * β = ((2r+1) − √(8r+1)) / (2r). Falls back to a "-m<β>" label suffix
  * (e.g. "sgd-m0.9"); NaN when neither says (adaptive methods).
  */
 export function heavyBallBeta(doc: MetricsDoc, group: string): number {
+  const config = doc.optimizers?.[group];
+  if (config && typeof config.name === "string") {
+    if (config.name !== "sgd" && config.name !== "gd") return NaN;
+    return typeof config.momentum === "number" ? config.momentum : 0;
+  }
   const find = (q: Quantity) =>
     doc.series.find((s) => s.group === group && s.quantity === q);
   const mom = find("ir_momentum");
@@ -129,4 +136,15 @@ export function heavyBallBeta(doc: MetricsDoc, group: string): number {
   if (m) return Number(m[1]);
   if (/^(?:sgd|gd)\b/.test(label)) return 0;
   return NaN;
+}
+
+/** The learning rate a group trained with: its recorded config, else the doc's lr of its optimizer. */
+export function groupLr(
+  doc: MetricsDoc,
+  group: string,
+  optimizer: string,
+): number | undefined {
+  const lr = doc.optimizers?.[group]?.lr;
+  if (typeof lr === "number") return lr;
+  return doc.lr[optimizer] ?? doc.lr[group];
 }

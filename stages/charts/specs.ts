@@ -8,6 +8,7 @@ import type { MetricsDoc, Quantity } from "../metrics/types.ts";
 import {
   baseGroups,
   clipForLog,
+  groupLr,
   heavyBallBeta,
   needsLog,
   type Row,
@@ -44,6 +45,8 @@ interface Ctx {
   groups: string[];
   /** A fixed colour per group, shared by every figure. */
   color: { domain: string[]; scheme: string };
+  /** A fixed colour per optimizer label, for sweep and tuning figures. */
+  optimizerColor: { domain: string[]; scheme: string };
 }
 
 const tooltip = (extra: Array<Record<string, unknown>> = []) => [
@@ -313,7 +316,7 @@ function sharpnessFigure(ctx: Ctx): FigureSpec | MissingFigure {
   if (rows.length === 0) return { id, title };
   const rules = unique(rows.map((r) => r.group)).flatMap((group) => {
     const optimizer = rows.find((r) => r.group === group)!.optimizer;
-    const lr = ctx.doc.lr[optimizer] ?? ctx.doc.lr[group];
+    const lr = groupLr(ctx.doc, group, optimizer);
     const beta = heavyBallBeta(ctx.doc, group);
     if (lr === undefined || !(lr > 0) || Number.isNaN(beta)) return [];
     const label = beta > 0
@@ -365,104 +368,377 @@ function sharpnessFigure(ctx: Ctx): FigureSpec | MissingFigure {
   };
 }
 
-/** Final test error against one swept value, log₂ axis (SCIENCE §7). */
-function sweepFigures(ctx: Ctx): FigureSpec[] {
-  const cells = ctx.doc.series.filter((s) =>
-    s.quantity === "test_error" && Object.keys(s.cell).length === 1
-  );
-  const keys = unique(cells.map((s) => Object.keys(s.cell)[0]!));
-  const figures: FigureSpec[] = [];
-  for (const key of keys) {
-    const points = cells.flatMap((s) => {
-      const value = s.cell[key];
-      const i = lastFinite(s.mean);
-      if (typeof value !== "number" || i < 0) return [];
-      const mean = s.mean[i]!;
-      const std = Number.isFinite(s.std[i]) ? s.std[i]! : 0;
-      return [{
-        group: s.group,
-        optimizer: s.optimizer,
-        value,
-        epoch: s.epochs[i]!,
-        mean,
-        std,
-        lo: mean - std,
-        hi: mean + std,
-        count: s.count[i] ?? 0,
-      }];
-    });
-    if (unique(points.map((p) => p.value)).length < 2) continue;
-    const name = sweepName(key);
-    const log2 = points.every((p) => p.value > 0);
-    const x = {
+/** A last-epoch point of one sweep cell (mean ± 1 std over seeds). */
+interface SweepPoint {
+  group: string;
+  optimizer: string;
+  term: string;
+  value: number | string | boolean;
+  epoch: number;
+  mean: number;
+  std: number;
+  lo: number;
+  hi: number;
+  count: number;
+}
+
+/** Last-epoch points of `quantity` for every one-key cell sweeping `key`. */
+function sweepPoints(
+  ctx: Ctx,
+  key: string,
+  quantity: Quantity,
+  term: string,
+): SweepPoint[] {
+  return ctx.doc.series.flatMap((s) => {
+    const keys = Object.keys(s.cell);
+    const value = s.cell[key];
+    const i = lastFinite(s.mean);
+    if (
+      s.quantity !== quantity || keys.length !== 1 || value === undefined ||
+      i < 0
+    ) return [];
+    const mean = s.mean[i]!;
+    const std = Number.isFinite(s.std[i]) ? s.std[i]! : 0;
+    return [{
+      group: s.group,
+      optimizer: s.optimizer,
+      term,
+      value,
+      epoch: s.epochs[i]!,
+      mean,
+      std,
+      lo: mean - std,
+      hi: mean + std,
+      count: s.count[i] ?? 0,
+    }];
+  });
+}
+
+/**
+ * One sweep figure: last-epoch values against the swept value, log₂ axis for
+ * positive numbers (SCIENCE §7), ordinal axis for categorical values.
+ */
+function sweepFigure(
+  ctx: Ctx,
+  fig: { id: string; title: string; caption: string },
+  key: string,
+  points: SweepPoint[],
+  yTitle: string,
+  dashTitle?: string,
+): FigureSpec {
+  const name = sweepName(key);
+  const numeric = points.every((p) => typeof p.value === "number");
+  const log2 = numeric && points.every((p) => (p.value as number) > 0);
+  const x = numeric
+    ? {
       field: "value",
       type: "quantitative",
       title: log2 ? `${name}, log₂ scale` : name,
+      axis: { format: ".3~g" },
       scale: log2 ? { type: "log", base: 2 } : { zero: false },
-    };
-    const color = { field: "optimizer", type: "nominal", title: "optimizer" };
-    const title = `Final test error vs ${name}`;
-    figures.push({
-      id: `sweep_${slug(key)}`,
-      title,
-      caption:
-        `Each point is the test error at the last epoch (mean ± 1 std over seeds) for one ` +
-        `value of ${key}; look for the value each optimizer prefers and how flat its curve is.`,
-      spec: {
-        title,
-        width: WIDTH,
-        height: HEIGHT,
-        data: { values: points },
-        layer: [
-          {
-            mark: { type: "errorbar", ticks: true },
-            encoding: {
-              x,
-              y: {
-                field: "lo",
-                type: "quantitative",
-                title: "test error (fraction)",
-              },
-              y2: { field: "hi" },
-              color,
-            },
+    }
+    : { field: "value", type: "ordinal", title: name };
+  const logY = needsLog(points.map((p) => p.mean));
+  const data = logY
+    ? points.map((p) => ({ ...p, lo: p.lo > 0 ? p.lo : p.mean }))
+    : points;
+  const y = {
+    field: "mean",
+    type: "quantitative",
+    title: logY ? `${yTitle}, log scale` : yTitle,
+    scale: logY ? { type: "log" } : { zero: false },
+  };
+  const color = {
+    field: "optimizer",
+    type: "nominal",
+    title: "optimizer",
+    scale: ctx.optimizerColor,
+  };
+  const dash = dashTitle
+    ? {
+      strokeDash: {
+        field: "term",
+        type: "nominal",
+        title: dashTitle,
+        scale: {
+          domain: unique(points.map((p) => p.term)),
+          range: [[1, 0], [6, 3], [2, 2]],
+        },
+        legend: { labelLimit: 360, symbolType: "stroke", symbolStrokeWidth: 2 },
+      },
+    }
+    : {};
+  const detail = dashTitle
+    ? { detail: { field: "term", type: "nominal" } }
+    : {};
+  return {
+    ...fig,
+    spec: {
+      title: fig.title,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: data },
+      layer: [
+        {
+          mark: { type: "errorbar", ticks: true },
+          encoding: {
+            x,
+            y: { ...y, field: "lo" },
+            y2: { field: "hi" },
+            color,
+            ...detail,
           },
-          {
-            mark: { type: "line", point: true },
-            encoding: {
-              x,
-              y: {
+        },
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            x,
+            y,
+            color,
+            ...dash,
+            tooltip: [
+              { field: "group", title: "group" },
+              ...(dashTitle ? [{ field: "term", title: dashTitle }] : []),
+              { field: "value", title: key },
+              { field: "epoch", type: "quantitative", title: "epoch" },
+              {
                 field: "mean",
                 type: "quantitative",
-                title: "test error (fraction)",
-                scale: { zero: false },
+                title: "mean",
+                format: ".4g",
               },
-              color,
-              tooltip: [
-                { field: "group", title: "group" },
-                { field: "value", type: "quantitative", title: key },
-                { field: "epoch", type: "quantitative", title: "epoch" },
-                {
-                  field: "mean",
-                  type: "quantitative",
-                  title: "mean",
-                  format: ".4g",
-                },
-                {
-                  field: "std",
-                  type: "quantitative",
-                  title: "std",
-                  format: ".3g",
-                },
-                { field: "count", type: "quantitative", title: "seeds" },
-              ],
+              {
+                field: "std",
+                type: "quantitative",
+                title: "std",
+                format: ".3g",
+              },
+              { field: "count", type: "quantitative", title: "seeds" },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * For each swept key: the last-epoch test error, and the two parts of the
+ * SGD term (SCIENCE §2.2; the variance part should fall like 1/B at fixed η).
+ */
+function sweepFigures(ctx: Ctx): FigureSpec[] {
+  const keys = unique(
+    ctx.doc.series.filter((s) => Object.keys(s.cell).length === 1).map((s) =>
+      Object.keys(s.cell)[0]!
+    ),
+  );
+  const figures: FigureSpec[] = [];
+  for (const key of keys) {
+    const name = sweepName(key);
+    const errors = sweepPoints(ctx, key, "test_error", "");
+    if (unique(errors.map((p) => p.value)).length >= 2) {
+      figures.push(sweepFigure(
+        ctx,
+        {
+          id: `sweep_${slug(key)}`,
+          title: `Final test error vs ${name}`,
+          caption:
+            `Each point is the test error at the last epoch (mean ± 1 std over seeds) ` +
+            `for one value of ${key}; look for the value each optimizer prefers and how flat ` +
+            `its curve is.`,
+        },
+        key,
+        errors,
+        "test error (fraction)",
+      ));
+    }
+    const parts = [
+      ...sweepPoints(ctx, key, "ir_sgd_mean", "η/4 ‖ḡ‖² (mean part)"),
+      ...sweepPoints(
+        ctx,
+        key,
+        "ir_sgd_var",
+        "η/(4m) Σ‖g_k − ḡ‖² (variance part)",
+      ),
+    ];
+    if (unique(parts.map((p) => p.value)).length >= 2) {
+      figures.push(sweepFigure(
+        ctx,
+        {
+          id: `sweep_ir_${slug(key)}`,
+          title: `SGD term parts at the last epoch vs ${name}`,
+          caption:
+            `The two parts of the SGD term (SCIENCE §2.2) at the last epoch for each ` +
+            `value of ${key}; at fixed η the variance part should fall roughly like 1/B as the ` +
+            `batch grows, but the runs ended at different weights, so read the trend, not ` +
+            `single points.`,
+        },
+        key,
+        parts,
+        "IR term (loss units)",
+        "part",
+      ));
+    }
+  }
+  return figures;
+}
+
+/** Validation error of each tuning candidate vs lr, log₂ axis, chosen lr marked (SCIENCE §7). */
+function tuningFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "lr_tuning";
+  const title = "Learning-rate tuning on the held-out split";
+  const tuning = ctx.doc.tuning ?? {};
+  const points = Object.entries(tuning).flatMap(([optimizer, t]) =>
+    t.table.flatMap((row) =>
+      row.validation_error === null || !Number.isFinite(row.validation_error)
+        ? []
+        : [{
+          optimizer,
+          lr: row.lr,
+          validation_error: row.validation_error,
+          chosen: row.lr === t.lr ? "chosen" : "candidate",
+        }]
+    )
+  );
+  if (points.length === 0) return { id, title };
+  const diverged = Object.entries(tuning).flatMap(([o, t]) =>
+    t.table.filter((r) => r.validation_error === null).map((r) =>
+      `${o} at η=${r.lr}`
+    )
+  );
+  const x = {
+    field: "lr",
+    type: "quantitative",
+    title: "learning rate η, log₂ scale",
+    axis: { format: ".3~g" },
+    scale: { type: "log", base: 2 },
+  };
+  const y = {
+    field: "validation_error",
+    type: "quantitative",
+    title: "validation error (fraction)",
+    scale: { zero: false },
+  };
+  const color = {
+    field: "optimizer",
+    type: "nominal",
+    title: "optimizer",
+    scale: ctx.optimizerColor,
+  };
+  return {
+    id,
+    title,
+    caption:
+      "Each optimizer's candidate learning rates against the error on a held-out part " +
+      "of the training set; the large point is the lr the final runs used" +
+      (diverged.length > 0
+        ? ` (diverged, not drawn: ${diverged.join(", ")}).`
+        : "."),
+    spec: {
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: points },
+      layer: [
+        { mark: { type: "line" }, encoding: { x, y, color } },
+        {
+          mark: { type: "point", filled: true },
+          encoding: {
+            x,
+            y,
+            color,
+            size: {
+              field: "chosen",
+              type: "ordinal",
+              title: "lr",
+              scale: { domain: ["candidate", "chosen"], range: [30, 160] },
             },
+            tooltip: [
+              { field: "optimizer", title: "optimizer" },
+              { field: "lr", type: "quantitative", title: "η" },
+              {
+                field: "validation_error",
+                type: "quantitative",
+                title: "validation error",
+                format: ".4g",
+              },
+              { field: "chosen", title: "status" },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Loss along the straight line between two optimizers' final weights (same seed). */
+function barrierFigure(ctx: Ctx): FigureSpec | MissingFigure {
+  const id = "loss_barrier";
+  const title = "Loss along the line between two optimizers' solutions";
+  const rows = (ctx.doc.barriers ?? []).flatMap((b) => {
+    const cell =
+      b.cell && typeof b.cell === "object" && Object.keys(b.cell).length > 0
+        ? ` · ${JSON.stringify(b.cell)}`
+        : "";
+    const pair = `${b.a} → ${b.b}${cell}`;
+    return b.t.flatMap((t, i) => {
+      const loss = b.loss[i];
+      return loss === undefined || !Number.isFinite(loss)
+        ? []
+        : [{ pair, seed: b.seed, t, loss, barrier: b.barrier ?? NaN }];
+    });
+  });
+  if (rows.length === 0) return { id, title };
+  const logY = needsLog(rows.map((r) => r.loss));
+  return {
+    id,
+    title,
+    caption:
+      "Mean training loss at (1−t)·w_a + t·w_b for runs of the same seed; a bump above " +
+      "the straight line between the end points is a barrier, meaning the two optimizers " +
+      "found solutions in different basins.",
+    spec: {
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: rows },
+      mark: { type: "line", point: true },
+      encoding: {
+        x: {
+          field: "t",
+          type: "quantitative",
+          title: "interpolation t (0 = first run, 1 = second)",
+        },
+        y: {
+          field: "loss",
+          type: "quantitative",
+          title: logY
+            ? "train loss (loss units), log scale"
+            : "train loss (loss units)",
+          scale: logY ? { type: "log" } : { zero: false },
+        },
+        color: {
+          field: "pair",
+          type: "nominal",
+          title: "pair",
+          legend: { labelLimit: 360 },
+        },
+        detail: { field: "seed", type: "nominal" },
+        tooltip: [
+          { field: "pair", title: "pair" },
+          { field: "seed", type: "quantitative", title: "seed" },
+          { field: "t", type: "quantitative", title: "t", format: ".3g" },
+          { field: "loss", type: "quantitative", title: "loss", format: ".4g" },
+          {
+            field: "barrier",
+            type: "quantitative",
+            title: "barrier",
+            format: ".4g",
           },
         ],
       },
-    });
-  }
-  return figures;
+    },
+  };
 }
 
 function lastFinite(values: number[]): number {
@@ -494,10 +770,18 @@ export function buildFigures(doc: MetricsDoc): {
   missing: MissingFigure[];
 } {
   const groups = baseGroups(doc);
+  const optimizerLabels = unique([
+    ...doc.series.map((s) => s.optimizer),
+    ...Object.keys(doc.tuning ?? {}),
+  ]);
   const ctx: Ctx = {
     doc,
     groups,
-    color: { domain: groups, scheme: "tableau10" },
+    color: {
+      domain: groups,
+      scheme: groups.length > 10 ? "category20" : "tableau10",
+    },
+    optimizerColor: { domain: optimizerLabels, scheme: "tableau10" },
   };
   const candidates: Array<FigureSpec | MissingFigure> = [
     quantityFigure(
@@ -555,6 +839,14 @@ export function buildFigures(doc: MetricsDoc): {
       id: "sweeps",
       title: "Learning-rate and batch-size sweeps",
     });
+  }
+  const extra: Array<FigureSpec | MissingFigure> = [
+    tuningFigure(ctx),
+    barrierFigure(ctx),
+  ];
+  for (const c of extra) {
+    if ("spec" in c) figures.push(c);
+    else missing.push(c);
   }
   return { figures, missing };
 }

@@ -3,7 +3,11 @@
  * Templates and static assets are its `sources`, so editing one reruns only
  * this stage.
  */
-import { defineStage, type Json } from "../../pipeline/stage.ts";
+import {
+  defineStage,
+  type Json,
+  type LineageEntry,
+} from "../../pipeline/stage.ts";
 import { decodeJson, encodeJson, encodeText } from "../../pipeline/artifact.ts";
 import type { MetricsDoc } from "../metrics/types.ts";
 import type { ChartsDoc } from "../charts/stage.ts";
@@ -21,7 +25,31 @@ export const SETTINGS_PARAMS = [
   "seeds",
   "matrix",
   "metrics",
+  "tuning",
 ];
+
+/**
+ * Provenance from the engine's lineage: every instance the report was built
+ * from, with its cache key and wall time, the runtime versions in their keys,
+ * and the machine this report was rendered on.
+ */
+export function provenanceOf(lineage: LineageEntry[]): Provenance | undefined {
+  if (lineage.length === 0) return undefined;
+  const versions: Record<string, string> = {};
+  for (const entry of lineage) Object.assign(versions, entry.versions);
+  return {
+    versions,
+    machine: {
+      os: `${Deno.build.os} ${Deno.build.arch}`,
+      cores: navigator.hardwareConcurrency,
+    },
+    stages: lineage.map((e) => ({
+      instance: e.id,
+      key: e.key,
+      seconds: e.seconds,
+    })),
+  };
+}
 
 const str = (v: Json | undefined): string => (typeof v === "string" ? v : "");
 
@@ -47,15 +75,15 @@ export const reportStage = defineStage({
     "eta": "4.6.0",
   },
   outputs: ["html", "metrics_csv", "metrics_json"],
+  files: {
+    html: "index.html",
+    metrics_csv: "metrics.csv",
+    metrics_json: "metrics.json",
+  },
   run(ctx) {
     const metrics = decodeJson<MetricsDoc>(ctx.input("metrics"));
     const charts = decodeJson<ChartsDoc>(ctx.input("charts"));
-    let provenance: Provenance | undefined;
-    try {
-      provenance = decodeJson<Provenance>(ctx.input("provenance"));
-    } catch {
-      ctx.log.info("no provenance input; the report says so");
-    }
+    const provenance = provenanceOf(ctx.lineage ?? []);
     const settings: Record<string, Json> = {};
     for (const path of SETTINGS_PARAMS) {
       const value = ctx.params[path];

@@ -141,7 +141,7 @@ Deno.test({
       assertEquals(
         (dom.match(/class="chart /g) ?? []).length +
           (dom.match(/class="chart"/g) ?? []).length,
-        11,
+        charts.figures.length,
       );
       assert(dom.includes(metrics.claims[0]!.statement));
 

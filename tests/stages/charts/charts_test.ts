@@ -52,8 +52,12 @@ Deno.test("buildFigures() specs compile without warnings and carry titles, capti
     "memorisation",
     "sharpness",
     "dist_init",
-    "sweep_train_lr",
+    "sweep_optimizer_lr",
+    "sweep_ir_optimizer_lr",
     "sweep_train_batch_size",
+    "sweep_ir_train_batch_size",
+    "lr_tuning",
+    "loss_barrier",
   ]);
   for (const f of figures) {
     compileStrict(f.spec);
@@ -116,10 +120,15 @@ Deno.test("clipForLog() moves non-positive band edges to the smallest positive v
   assertEquals(out.map((r) => r.hi), [3, 0.75]);
 });
 
-Deno.test("heavyBallBeta() recovers β from ir_momentum / ir_sgd = (1+β)/(1−β)²", () => {
-  assertAlmostEquals(heavyBallBeta(doc, "sgd-m0.9"), 0.9, 1e-9);
+Deno.test("heavyBallBeta() reads β from the recorded config, else from ir_momentum / ir_sgd", () => {
+  assertEquals(heavyBallBeta(doc, "sgd-m0.9"), 0.9);
   assertEquals(heavyBallBeta(doc, "sgd"), 0);
   assert(Number.isNaN(heavyBallBeta(doc, "adam")));
+  // Without configs: r = (1+β)/(1−β)² = 190 at β = 0.9 gives β = (381 − √1521)/380 = 0.9.
+  const { optimizers: _, ...bare } = doc;
+  assertAlmostEquals(heavyBallBeta(bare, "sgd-m0.9"), 0.9, 1e-9);
+  assertEquals(heavyBallBeta(bare, "sgd"), 0);
+  assert(Number.isNaN(heavyBallBeta(bare, "adam")));
 });
 
 Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, none for adam", () => {
@@ -134,7 +143,9 @@ Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, no
 });
 
 Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ axis", () => {
-  const f = buildFigures(doc).figures.find((x) => x.id === "sweep_train_lr")!;
+  const f = buildFigures(doc).figures.find((x) =>
+    x.id === "sweep_optimizer_lr"
+  )!;
   const values = (f.spec.data as {
     values: Array<{ value: number; mean: number; group: string }>;
   })
@@ -159,6 +170,11 @@ Deno.test("buildFigures() omits figures without data and lists them as not measu
     "rms_terms",
     "memorisation",
     "sharpness",
+  ]);
+  const bare = { ...doc, tuning: {}, barriers: [] };
+  assertEquals(buildFigures(bare).missing.map((m) => m.id), [
+    "lr_tuning",
+    "loss_barrier",
   ]);
   assert(
     !figures.some((f) =>
@@ -199,7 +215,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     signal: new AbortController().signal,
   } as StageContext;
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
-  assertEquals(out.figures.length, 11);
+  assertEquals(out.figures.length, 15);
   for (const f of out.figures) {
     assert(f.svg.startsWith("<svg"), f.id);
     assert(
@@ -220,4 +236,47 @@ Deno.test("IR figure draws each optimizer's own term solid and the SGD-form term
   };
   assertEquals(scale.domain, ["own term", "SGD-form term η/(4m) Σ‖g_k‖²"]);
   assertEquals(scale.range.slice(0, 2), [[1, 0], [6, 3]]);
+});
+
+Deno.test("batch-size sweep shows the variance part falling like 1/B on log₂ x", () => {
+  const f = buildFigures(doc).figures.find((x) =>
+    x.id === "sweep_ir_train_batch_size"
+  )!;
+  const values = (f.spec.data as {
+    values: Array<{ group: string; term: string; mean: number }>;
+  })
+    .values.filter((v) =>
+      v.term.includes("variance") && v.group.startsWith("sgd ")
+    );
+  assertEquals(values.map((v) => v.group), [
+    "sgd · batch_size=16",
+    "sgd · batch_size=64",
+    "sgd · batch_size=256",
+  ]);
+  const last = (g: string) =>
+    doc.series.find((s) => s.group === g && s.quantity === "ir_sgd_var")!.mean
+      .at(-1);
+  assertEquals(values.map((v) => v.mean), values.map((v) => last(v.group)));
+});
+
+Deno.test("tuning figure marks the chosen lr and leaves diverged candidates out", () => {
+  const f = buildFigures(doc).figures.find((x) => x.id === "lr_tuning")!;
+  const pts = (f.spec.data as {
+    values: Array<{ optimizer: string; lr: number; chosen: string }>;
+  })
+    .values;
+  assertEquals(pts.filter((p) => p.optimizer === "sgd").map((p) => p.lr), [
+    0.0125,
+    0.025,
+    0.05,
+    0.1,
+  ]);
+  assertEquals(
+    pts.filter((p) => p.chosen === "chosen").map((p) => [p.optimizer, p.lr]),
+    [
+      ["sgd", 0.05],
+      ["adam", 0.001],
+    ],
+  );
+  assert(f.caption.includes("sgd at η=0.2"), f.caption);
 });
