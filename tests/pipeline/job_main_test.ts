@@ -43,7 +43,7 @@ function spawn(
   job: { path: string; cache: string; dir: string },
   result: string,
 ) {
-  return new Deno.Command(Deno.execPath(), {
+  return new Deno.Command("deno", {
     args: [
       "run",
       ...jobPermissions(ROOT, job.cache),
@@ -145,7 +145,7 @@ Deno.test("job_main reports a stage error, and SIGTERM as the cause of an aborte
 });
 
 Deno.test("job_main exits 2 with a usage line when the arguments are wrong", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await new Deno.Command("deno", {
     args: ["run", "--allow-read=" + ROOT, JOB_MAIN, "only-one"],
     stderr: "piped",
   })
