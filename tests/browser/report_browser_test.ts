@@ -3,7 +3,7 @@
  * and checks that every chart is drawn by vega-embed with marks, that the
  * page logs nothing to the console (errors, CSP refusals), and saves a
  * screenshot to reports/out/report_browser.png. Skipped, with the reason
- * printed, when no Chromium is installed (`apt-get install -y chromium`).
+ * printed, when Chromium is not installed (`apt-get install -y chromium`).
  */
 import { assert, assertEquals } from "../assert.ts";
 import { renderReport } from "../../stages/report/html.ts";
@@ -14,36 +14,47 @@ import {
   withoutScriptBodies,
 } from "../stages/report/_report_fixture.ts";
 
-/** The Chromium binary: $CHROMIUM_BIN, else the first of the usual names on PATH. */
-function findChromium(): string | undefined {
-  const explicit = Deno.env.get("CHROMIUM_BIN");
-  if (explicit) return explicit;
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) =>
-    d.length > 0
-  );
-  for (
-    const name of [
-      "chromium",
-      "chromium-browser",
-      "google-chrome",
-      "google-chrome-stable",
-    ]
-  ) {
-    for (const dir of dirs) {
-      try {
-        if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      }
+/**
+ * "chromium" if it runs (`deno task test` allows running it by that name
+ * only, and reads neither PATH nor /usr/bin), else undefined.
+ */
+async function findChromium(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("chromium", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success ? "chromium" : undefined;
+  } catch (err) {
+    if (
+      err instanceof Deno.errors.NotFound ||
+      err instanceof Deno.errors.NotCapable
+    ) {
+      return undefined;
     }
+    throw err;
   }
-  return undefined;
 }
 
-const chromium = findChromium();
-if (!chromium) {
+const chromium = await findChromium();
+/** On CI a missing Chromium is a failure, not a skip. */
+const onCi =
+  Deno.permissions.querySync({ name: "env", variable: "CI" }).state ===
+    "granted" &&
+  (Deno.env.get("CI") ?? "") !== "";
+const skip = chromium === undefined && !onCi;
+if (!chromium && onCi) {
+  Deno.test("Chromium is installed on CI for the real-browser report test", () => {
+    throw new Error(
+      "CI is set but 'chromium' does not run: apt-get install -y chromium",
+    );
+  });
+}
+if (skip) {
   console.log(
-    "SKIPPED report_browser_test: no Chromium found (set CHROMIUM_BIN or apt-get install chromium)",
+    "SKIPPED report_browser_test: 'chromium' is not installed or not allowed to run " +
+      "(apt-get install -y chromium; deno test --allow-run=chromium)",
   );
 }
 
