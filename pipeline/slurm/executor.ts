@@ -69,6 +69,8 @@ interface Task {
   dir?: string;
   logOffset: number;
   endedSince?: number;
+  /** The last unusual pending reason reported (e.g. PartitionTimeLimit). */
+  pendingReason?: string;
   onAbort(): void;
 }
 
@@ -277,9 +279,10 @@ export class SlurmExecutor implements Executor {
       if (task.settled || task.aborted) continue;
       await this.#readLog(task);
       // A whole array cancelled while pending is listed under its bare id.
-      const state =
-        (states.get(task.slurmId!) ?? states.get(task.slurmId!.split("_")[0]!))
-          ?.state;
+      const listed = states.get(task.slurmId!) ??
+        states.get(task.slurmId!.split("_")[0]!);
+      const state = listed?.state;
+      if (state === "PENDING") this.#reportPending(task, listed!.reason);
       const hasResult = await exists(`${task.dir}/result.json`);
       if (!hasResult && (state === undefined || phaseOf(state) !== "waiting")) {
         task.endedSince ??= now;
@@ -301,11 +304,28 @@ export class SlurmExecutor implements Executor {
     }
   }
 
+  /**
+   * Says once why a job waits when the reason is not the usual queueing
+   * (e.g. PartitionTimeLimit, QOSMaxJobsPerUserLimit, ReqNodeNotAvail): some
+   * never resolve by themselves.
+   */
+  #reportPending(task: Task, reason: string): void {
+    if (["None", "Priority", "Resources", "BeginTime", ""].includes(reason)) {
+      return;
+    }
+    if (task.pendingReason === reason) return;
+    task.pendingReason = reason;
+    task.hooks.log("warn", `Slurm job ${task.slurmId} is pending: ${reason}`);
+  }
+
   /** Forwards new progress and log events from the job's log to the hooks. */
   async #readLog(task: Task): Promise<void> {
-    const bytes = await readFileIfExists(`${task.dir}/log.txt`);
-    if (!bytes || bytes.length <= task.logOffset) return;
-    const fresh = bytes.subarray(task.logOffset);
+    const fresh = await readFrom(`${task.dir}/log.txt`, task.logOffset);
+    if (fresh === undefined) return;
+    if (fresh === "truncated") {
+      task.logOffset = 0; // Slurm requeued the job: its log starts over
+      return;
+    }
     const end = fresh.lastIndexOf(10); // only whole lines: the job may be mid-write
     if (end < 0) return;
     task.logOffset += end + 1;
@@ -449,6 +469,36 @@ export class SlurmExecutor implements Executor {
       }
       for (const t of tasks) this.#settle(t, { error: cancelled(t.job) });
     }, 0);
+  }
+}
+
+/** The bytes of a file from `offset` on; undefined if missing or not grown, "truncated" if now shorter. */
+async function readFrom(
+  path: string,
+  offset: number,
+): Promise<Uint8Array | "truncated" | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    const size = (await file.stat()).size;
+    if (size < offset) return "truncated";
+    if (size === offset) return undefined;
+    await file.seek(offset, Deno.SeekMode.Start);
+    const bytes = new Uint8Array(size - offset);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = await file.read(bytes.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    file.close();
   }
 }
 

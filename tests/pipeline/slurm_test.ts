@@ -326,7 +326,10 @@ Deno.test("log events round-trip through a log line; the readable tail drops pro
 /** A cluster in a table: sbatch registers tasks, the test sets their states and results. */
 class FakeSlurm {
   calls: string[][] = [];
-  tasks = new Map<string, { state: string | undefined; dir: string }>();
+  tasks = new Map<
+    string,
+    { state: string | undefined; dir: string; reason?: string }
+  >();
   #next = 100;
   /** Called after each submission with the new task ids. */
   onSubmit: (ids: string[]) => void | Promise<void> = () => {};
@@ -349,7 +352,7 @@ class FakeSlurm {
       const lines = [...this.tasks].filter(([id, t]) =>
         arrays.includes(id.split("_")[0]!) && t.state !== undefined
       )
-        .map(([id, t]) => `${id}|${t.state}|None`);
+        .map(([id, t]) => `${id}|${t.state}|${t.reason ?? "None"}`);
       return lines.length
         ? { code: 0, stdout: lines.join("\n") + "\n", stderr: "" }
         : {
@@ -554,6 +557,51 @@ Deno.test("SlurmExecutor fails, not resubmits, an array cancelled while pending 
     );
   }
   assertEquals(fake.calls.filter((c) => c[0] === "sbatch").length, 1);
+});
+
+/** Resolves once `condition` holds (checked every 5 ms, for at most 3 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !condition(); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert(condition(), "condition not reached in 3 s");
+}
+
+Deno.test("SlurmExecutor reads a requeued job's restarted log from its start and names unusual pending reasons once", async () => {
+  const { store, fake, executor, job, hooks, events } = await setup();
+  const p = (done: number) =>
+    formatEvent({ type: "progress", done, total: 3 }) + "\n";
+  let log = "";
+  fake.onSubmit = ([id]) => {
+    const task = fake.tasks.get(id!)!;
+    task.reason = "PartitionTimeLimit";
+    log = `${task.dir}/log.txt`;
+  };
+  const running = executor.execute(stage, job("s"), hooks());
+  await until(() =>
+    events.includes("warn Slurm job 100_0 is pending: PartitionTimeLimit")
+  );
+  const task = fake.tasks.get("100_0")!;
+  task.reason = "Priority";
+  await new Promise((r) => setTimeout(r, 30));
+  task.state = "RUNNING";
+  await Deno.writeTextFile(log, p(1) + p(2));
+  await until(() => events.includes("progress 2/3"));
+  // Requeued (e.g. after a node failure): Slurm truncates the log and the job starts over.
+  await Deno.writeTextFile(log, p(1));
+  await until(() => events.filter((e) => e === "progress 1/3").length === 2);
+  const hash = await store.put(encodeText("done"));
+  await Deno.writeTextFile(
+    `${task.dir}/result.json`,
+    JSON.stringify({ outputs: { out: hash } }),
+  );
+  assertEquals(await running, { out: hash });
+  assertEquals(events.filter((e) => !e.startsWith("info")), [
+    "warn Slurm job 100_0 is pending: PartitionTimeLimit",
+    "progress 1/3",
+    "progress 2/3",
+    "progress 1/3",
+  ]);
 });
 
 Deno.test("SlurmExecutor rejects a result whose object is not in the store", async () => {
