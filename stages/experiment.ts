@@ -108,6 +108,51 @@ export type Experiment = z.infer<typeof experimentSchema>;
 /** Parameters a machine of 24 GiB can train with weights, gradients and optimizer state. */
 export const MAX_PARAMETERS = 50_000_000;
 
+/** Nesting deeper than this is refused before anything recurses into it (a stack overflow is no error message). */
+export const MAX_DEPTH = 32;
+
+/** An error whose message is one line: line breaks and other control characters escaped as in JSON. */
+function failure(message: string): Error {
+  return new Error(
+    // deno-lint-ignore no-control-regex -- control characters are exactly what must not reach a message
+    message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, escapeChar),
+  );
+}
+
+/** A control character as its escape: `\n`, or `\u2028`. */
+function escapeChar(c: string): string {
+  const named: Record<string, string> = {
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+  };
+  return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** A value as it appears in a message: JSON, at most 80 characters. */
+function show(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return String(value);
+  }
+  const text = JSON.stringify(value) ?? "nothing";
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** The dotted path of the first node nested deeper than `limit` levels, if any. */
+function tooDeep(
+  value: unknown,
+  limit: number,
+  path: string[] = [],
+): string[] | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  if (limit === 0) return path;
+  for (const [key, child] of Object.entries(value)) {
+    const found = tooDeep(child, limit - 1, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** One-line description of the first schema problem: the field, what is allowed, what was given. */
 function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   const path = issue.path.map(String).join(".") || "(top level)";
@@ -116,17 +161,23 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
     got = (got as Record<PropertyKey, unknown> | undefined)
       ?.[part as PropertyKey];
   }
-  const shown = issue.code === "unrecognized_keys"
-    ? ""
-    : ` (got ${JSON.stringify(got) ?? "nothing"})`;
+  const shown = issue.code === "unrecognized_keys" ? "" : ` (got ${show(got)})`;
   return `${path}: ${issue.message}${shown}`;
 }
 
 /** Validates a parsed experiment; throws one line naming the first bad field. */
 export function validateExperiment(name: string, value: unknown): Experiment {
+  const deep = tooDeep(value, MAX_DEPTH);
+  if (deep) {
+    throw failure(
+      `Experiment '${name}': ${
+        deep.slice(0, 6).join(".") || "(top level)"
+      }: nested deeper than ${MAX_DEPTH} levels`,
+    );
+  }
   const result = experimentSchema.safeParse(value);
   if (!result.success) {
-    throw new Error(
+    throw failure(
       `Experiment '${name}': ${describeIssue(result.error.issues[0]!, value)}`,
     );
   }
@@ -137,7 +188,7 @@ export function validateExperiment(name: string, value: unknown): Experiment {
     parameters += sizes[i - 1]! * sizes[i]! + sizes[i]!;
   }
   if (experiment.model.arch === "mlp" && parameters > MAX_PARAMETERS) {
-    throw new Error(
+    throw failure(
       `Experiment '${name}': model.hidden: ${
         experiment.model.hidden.join("-")
       } needs ${parameters.toExponential(2)} parameters; at most ${
@@ -148,24 +199,24 @@ export function validateExperiment(name: string, value: unknown): Experiment {
   const labels = experiment.optimizers.map((o) => o.label ?? o.name);
   const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
   if (duplicate) {
-    throw new Error(
+    throw failure(
       `Experiment '${name}': optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`,
     );
   }
   if (experiment.tuning.enabled) {
     if (experiment.tuning.validation_size >= experiment.data.train_size) {
-      throw new Error(
+      throw failure(
         `Experiment '${name}': tuning.validation_size: must be below data.train_size (${experiment.data.train_size}) so samples remain to train on (got ${experiment.tuning.validation_size})`,
       );
     }
     if (Object.keys(experiment.matrix).includes("optimizer.lr")) {
-      throw new Error(
+      throw failure(
         `Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`,
       );
     }
   }
   if (new Set(experiment.seeds).size !== experiment.seeds.length) {
-    throw new Error(
+    throw failure(
       `Experiment '${name}': seeds: values must be distinct (got ${
         JSON.stringify(experiment.seeds)
       })`,
@@ -189,18 +240,37 @@ export function parseSetValue(text: string): Json {
 /** Applies `key=value` to a copy of the tree; the parent of the key must exist. */
 export function applySet(tree: Json, assignment: string): Json {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new Error(`--set needs KEY=VALUE, got '${assignment}'`);
+  if (eq <= 0) throw failure(`--set needs KEY=VALUE, got ${show(assignment)}`);
   const path = assignment.slice(0, eq).trim().split(".");
   const value = parseSetValue(assignment.slice(eq + 1));
+  if (path.includes("__proto__")) {
+    throw failure(`--set ${path.join(".")}: '__proto__' is not a param`);
+  }
+  if (tree === null || typeof tree !== "object" || Array.isArray(tree)) {
+    throw failure(
+      `--set ${path.join(".")}: the experiment is not a JSON object (got ${
+        show(tree)
+      })`,
+    );
+  }
+  const deep = tooDeep(tree, MAX_DEPTH);
+  if (deep) {
+    throw failure(
+      `--set ${path.join(".")}: ${
+        deep.slice(0, 6).join(".")
+      }: nested deeper than ${MAX_DEPTH} levels`,
+    );
+  }
   const copy = structuredClone(tree) as Record<string, Json>;
   let node: Json = copy;
   for (let i = 0; i < path.length - 1; i++) {
     const part = path[i]!;
-    const next: Json | undefined = Array.isArray(node)
-      ? node[Number(part)]
-      : (node as Record<string, Json>)[part];
+    // Own entries only: `constructor` or `toString` must not walk into prototypes.
+    const next: Json | undefined = Object.hasOwn(node, part)
+      ? (node as Record<string, Json>)[part]
+      : undefined;
     if (typeof next !== "object" || next === null) {
-      throw new Error(
+      throw failure(
         `--set ${path.join(".")}: no param '${
           path.slice(0, i + 1).join(".")
         }' to set inside`,
@@ -212,7 +282,7 @@ export function applySet(tree: Json, assignment: string): Json {
   if (Array.isArray(node)) {
     const index = Number(last);
     if (!Number.isInteger(index) || index < 0 || index >= node.length) {
-      throw new Error(
+      throw failure(
         `--set ${path.join(".")}: index ${last} is outside 0..${
           node.length - 1
         }`,
@@ -221,8 +291,8 @@ export function applySet(tree: Json, assignment: string): Json {
     node[index] = value;
   } else {
     const obj = node as Record<string, Json>;
-    if (!(last in obj) && path.length > 1) {
-      throw new Error(
+    if (!Object.hasOwn(obj, last) && path.length > 1) {
+      throw failure(
         `--set ${path.join(".")}: unknown param (known under '${
           path.slice(0, -1).join(".")
         }': ${Object.keys(obj).join(", ")})`,
@@ -258,6 +328,14 @@ export function experimentParams(
   raw: Json,
   sets: string[],
 ): Json {
+  const deep = tooDeep(raw, MAX_DEPTH);
+  if (deep) {
+    throw failure(
+      `Experiment '${name}': ${
+        deep.slice(0, 6).join(".")
+      }: nested deeper than ${MAX_DEPTH} levels`,
+    );
+  }
   let tree = withOptionalSections(raw);
   for (const assignment of sets) tree = applySet(tree, assignment);
   const experiment = validateExperiment(name, tree);
@@ -272,6 +350,9 @@ export function experimentParams(
   };
 }
 
+/** Experiment files are small; a bigger one is refused before it is read (1 MiB). */
+export const MAX_FILE_BYTES = 1 << 20;
+
 /** Reads and validates `experiments/NAME.json` from a folder. */
 export async function loadExperimentFile(
   dir: string,
@@ -279,25 +360,39 @@ export async function loadExperimentFile(
   sets: string[],
 ): Promise<Json> {
   if (!/^[\w-]{1,64}$/.test(name)) {
-    throw new Error(
+    throw failure(
       `Experiment name '${name}' must be 1–64 letters, digits, '-' or '_'`,
     );
   }
   const path = `${dir}/${name}.json`;
   let text: string;
   try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) {
+      throw failure(`Experiment '${name}': ${path} is not a file`);
+    }
+    if (info.size > MAX_FILE_BYTES) {
+      throw failure(
+        `Experiment '${name}': ${path} is ${info.size} bytes; experiment files are at most ${MAX_FILE_BYTES} bytes`,
+      );
+    }
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`No experiment file ${path}`);
+      throw failure(`No experiment file ${path}`);
     }
-    throw error;
+    if (
+      error instanceof Error && error.message.startsWith(`Experiment '${name}'`)
+    ) throw error;
+    throw failure(
+      `Experiment '${name}': cannot read ${path} (${(error as Error).message})`,
+    );
   }
   let raw: Json;
   try {
     raw = JSON.parse(text) as Json;
   } catch (error) {
-    throw new Error(
+    throw failure(
       `Experiment '${name}': ${path} is not valid JSON (${
         (error as Error).message
       })`,
