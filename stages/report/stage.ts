@@ -14,6 +14,12 @@ import type { ChartsDoc } from "../charts/stage.ts";
 import { SOURCE_URLS } from "./assets.ts";
 import { metricsCsv } from "./csv.ts";
 import { type Provenance, renderReport } from "./html.ts";
+import { PUBLISHED_FILES } from "./publish.ts";
+import {
+  describeMachine,
+  provenanceFromLineage,
+  runtimeVersions,
+} from "./provenance.ts";
 
 /** Param subtrees shown as the experiment's settings. */
 export const SETTINGS_PARAMS = [
@@ -31,24 +37,11 @@ export const SETTINGS_PARAMS = [
 /**
  * Provenance from the engine's lineage: every instance the report was built
  * from, with its cache key and wall time, the runtime versions in their keys,
- * and the machine this report was rendered on.
+ * and the machine this report was rendered on. Undefined without lineage.
  */
 export function provenanceOf(lineage: LineageEntry[]): Provenance | undefined {
   if (lineage.length === 0) return undefined;
-  const versions: Record<string, string> = {};
-  for (const entry of lineage) Object.assign(versions, entry.versions);
-  return {
-    versions,
-    machine: {
-      os: `${Deno.build.os} ${Deno.build.arch}`,
-      cores: navigator.hardwareConcurrency,
-    },
-    stages: lineage.map((e) => ({
-      instance: e.id,
-      key: e.key,
-      seconds: e.seconds,
-    })),
-  };
+  return provenanceFromLineage(lineage, describeMachine(), runtimeVersions());
 }
 
 const str = (v: Json | undefined): string => (typeof v === "string" ? v : "");
@@ -75,15 +68,20 @@ export const reportStage = defineStage({
     "eta": "4.6.0",
   },
   outputs: ["html", "metrics_csv", "metrics_json"],
-  files: {
-    html: "index.html",
-    metrics_csv: "metrics.csv",
-    metrics_json: "metrics.json",
-  },
+  files: PUBLISHED_FILES,
   run(ctx) {
     const metrics = decodeJson<MetricsDoc>(ctx.input("metrics"));
     const charts = decodeJson<ChartsDoc>(ctx.input("charts"));
-    const provenance = provenanceOf(ctx.lineage ?? []);
+    // An explicit "provenance" input wins; else the engine's lineage; else none.
+    let provenance: Provenance | undefined;
+    try {
+      provenance = decodeJson<Provenance>(ctx.input("provenance"));
+    } catch {
+      provenance = provenanceOf(ctx.lineage ?? []);
+    }
+    if (!provenance) {
+      ctx.log.info("no provenance input or lineage; the report says so");
+    }
     const settings: Record<string, Json> = {};
     for (const path of SETTINGS_PARAMS) {
       const value = ctx.params[path];
