@@ -56,10 +56,24 @@ async function obstacle(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Installs (if needed) and starts a cluster, or returns why it cannot. */
-export async function startCluster(): Promise<Cluster | string> {
+/**
+ * Why no cluster can run here (not root, no apt-get, no permission, install
+ * failed), or undefined once the packages are installed. Starts nothing.
+ */
+export async function prepareCluster(): Promise<string | undefined> {
   const why = await obstacle();
   if (why) return why;
+  const install = await sh(["install"], {});
+  if (!install.ok) {
+    return `cluster.sh install failed (apt-get not usable here?): ${
+      install.output.split("\n").slice(-3).join(" ")
+    }`;
+  }
+  return undefined;
+}
+
+/** Starts a cluster in a temp folder with ports of its own (after prepareCluster). */
+export async function startCluster(): Promise<Cluster> {
   const base = await Deno.makeTempDir({ prefix: "ir-slurm-" });
   // Ports of its own so a leftover or parallel cluster does not collide.
   const port = 20000 + ((Deno.pid * 2) % 40000);
@@ -69,12 +83,6 @@ export async function startCluster(): Promise<Cluster | string> {
     SLURMD_PORT: String(port + 1),
     NODE_CPUS: "4",
   };
-  const install = await sh(["install"], env);
-  if (!install.ok) {
-    return `cluster.sh install failed (apt-get not usable here?): ${
-      install.output.split("\n").slice(-3).join(" ")
-    }`;
-  }
   const start = await sh(["start"], env);
   const stop = async () => {
     const stopped = await sh(["stop"], env);

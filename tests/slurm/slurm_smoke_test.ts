@@ -20,7 +20,7 @@ import { heavyStage } from "../pipeline/fixtures/heavy_stage.ts";
 import { squareStage, waitStage } from "./fixtures/stages.ts";
 import { STAGES } from "../../stages/mod.ts";
 import { loadExperimentFile } from "../../stages/experiment.ts";
-import { type Cluster, startCluster } from "./_cluster.ts";
+import { type Cluster, prepareCluster, startCluster } from "./_cluster.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -65,8 +65,12 @@ function metricsWithoutTimes(bytes: Uint8Array): [unknown, number] {
   return [{ ...doc, series: kept }, doc.series.length - kept.length];
 }
 
+/** Temp project folders, removed when the test ends. */
+const folders: string[] = [];
+
 async function project(stages: Stage[]) {
   const dir = await Deno.makeTempDir({ prefix: "ir-slurm-project-" });
+  folders.push(dir);
   return new Engine({
     root: ROOT,
     cacheDir: `${dir}/.cache`,
@@ -97,8 +101,9 @@ async function jobs(cluster: Cluster): Promise<string[]> {
   return out.stdout.trim().split("\n").filter((l) => l !== "").sort();
 }
 
-const started = await startCluster();
-const skipReason = typeof started === "string" ? started : undefined;
+// Only checks and installs here: the cluster starts inside the test, so a
+// filtered-out test leaves nothing running.
+const skipReason = await prepareCluster();
 if (skipReason) {
   console.log(`SKIPPED tests/slurm/slurm_smoke_test.ts: ${skipReason}`);
 }
@@ -111,7 +116,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const cluster = started as Cluster;
+    const cluster = await startCluster();
     try {
       await t.step(
         "a fan-out of three is one array job and gives the local run's outputs",
@@ -361,6 +366,9 @@ Deno.test({
       );
     } finally {
       await cluster.stop();
+      for (const dir of folders) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
     }
   },
 });
