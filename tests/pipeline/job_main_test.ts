@@ -19,7 +19,8 @@ async function jobFile(
   params: Job["params"],
 ) {
   // Job and result files live in the cache, as the executor writes them: the job may write only there.
-  const cache = `${await Deno.makeTempDir({ prefix: "ir-job-main-" })}/cache`;
+  const root = await Deno.makeTempDir({ prefix: "ir-job-main-" });
+  const cache = `${root}/cache`;
   const dir = `${cache}/slurm/batch/0`;
   await Deno.mkdir(dir, { recursive: true });
   const job: Job = {
@@ -36,7 +37,8 @@ async function jobFile(
     storeDir: cache,
   };
   await Deno.writeTextFile(`${dir}/job.json`, JSON.stringify(job));
-  return { dir, path: `${dir}/job.json`, cache };
+  const remove = () => Deno.remove(root, { recursive: true });
+  return { dir, path: `${dir}/job.json`, cache, remove };
 }
 
 function spawn(
@@ -80,6 +82,7 @@ Deno.test("job_main stores the outputs, names them in the result file and prints
     { type: "progress", done: 2, total: 2 },
     { type: "log", level: "info", message: "finished" },
   ]);
+  await job.remove();
 });
 
 Deno.test("two job_main runs of the same job at once store one intact object and leave no temp files", async () => {
@@ -105,6 +108,7 @@ Deno.test("two job_main runs of the same job at once store one intact object and
     ),
     hash,
   );
+  await job.remove();
 });
 
 Deno.test("job_main reports a stage error, and SIGTERM as the cause of an aborted stage", async () => {
@@ -142,6 +146,8 @@ Deno.test("job_main reports a stage error, and SIGTERM as the cause of an aborte
     ),
     aborted.error,
   );
+  await failing.remove();
+  await waiting.remove();
 });
 
 Deno.test("job_main exits 2 with a usage line when the arguments are wrong", async () => {
