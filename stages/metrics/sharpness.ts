@@ -84,6 +84,131 @@ function powerIteration(
   return { value: previous, iterations: maxIter, converged: false };
 }
 
+/**
+ * λ_max by the Lanczos iteration (no reorthogonalization: loss of
+ * orthogonality only adds spurious copies of converged Ritz values, never a
+ * larger one). Each step costs one product, like power iteration, but the
+ * top Ritz value converges much faster when the top eigenvalues cluster.
+ * Stops when the Ritz pair's residual ||Hy − θy|| = β_k|s_k| is at most
+ * tol·|θ|: then some eigenvalue lies within tol·|θ| of θ. A Ritz
+ * value never exceeds λ_max, so, like the Rayleigh quotient of power
+ * iteration, the result is a lower bound up to the products' own error.
+ */
+export function lanczosTopEigenvalue(
+  hvp: Hvp,
+  shapes: number[][],
+  options: EigenOptions,
+): EigenResult {
+  const tol = options.tol ?? 1e-3;
+  const maxIter = options.maxIter ?? 100;
+  if (!(tol > 0)) {
+    throw new Error(`tol: expected a positive number, got ${tol}`);
+  }
+  if (!Number.isInteger(maxIter) || maxIter < 1) {
+    throw new Error(`maxIter: expected a positive integer, got ${maxIter}`);
+  }
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  let q = normalize(
+    sizes.map((n) =>
+      Float64Array.from({ length: n }, () => options.rng.normal())
+    ),
+  );
+  let qPrev: Float64Array[] | null = null;
+  const alphas: number[] = [];
+  const betas: number[] = [];
+  let previous = NaN;
+  for (let k = 1; k <= maxIter; k++) {
+    const w = apply(hvp, q, 0);
+    const alpha = dot(w, q);
+    const betaPrev = betas.at(-1) ?? 0;
+    w.forEach((block, i) => {
+      const qi = q[i]!;
+      const pi = qPrev?.[i];
+      for (let j = 0; j < block.length; j++) {
+        block[j] = block[j]! - alpha * qi[j]! - (pi ? betaPrev * pi[j]! : 0);
+      }
+    });
+    alphas.push(alpha);
+    const theta = tridiagonalMax(alphas, betas);
+    const beta = Math.sqrt(dot(w, w));
+    // ||H y − θ y|| = β_k·|s_k| for the Ritz vector y (s: top eigenvector of T_k).
+    const residual = beta * Math.abs(lastComponent(alphas, betas, theta));
+    if (residual <= tol * Math.abs(theta)) {
+      return { value: theta, iterations: k, converged: true };
+    }
+    previous = theta;
+    betas.push(beta);
+    qPrev = q;
+    q = w.map((block) => block.map((x) => x / beta));
+  }
+  return { value: previous, iterations: maxIter, converged: false };
+}
+
+/**
+ * |s_k|, the last component of the unit eigenvector of the tridiagonal (a, b)
+ * for its eigenvalue θ, by two steps of inverse iteration (Thomas algorithm).
+ */
+function lastComponent(a: number[], b: number[], theta: number): number {
+  const n = a.length;
+  if (n === 1) return 1;
+  const shift = theta + 1e-10 * Math.max(Math.abs(theta), 1e-300);
+  let x = new Array<number>(n).fill(1 / Math.sqrt(n));
+  for (let step = 0; step < 2; step++) {
+    // Solve (T − shift·I) y = x.
+    const c = new Array<number>(n).fill(0);
+    const d = new Array<number>(n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const lower = i > 0 ? b[i - 1]! : 0;
+      let denom = a[i]! - shift - (i > 0 ? lower * c[i - 1]! : 0);
+      if (denom === 0) denom = 1e-300;
+      c[i] = i < n - 1 ? b[i]! / denom : 0;
+      d[i] = (x[i]! - (i > 0 ? lower * d[i - 1]! : 0)) / denom;
+    }
+    const y = new Array<number>(n).fill(0);
+    y[n - 1] = d[n - 1]!;
+    for (let i = n - 2; i >= 0; i--) y[i] = d[i]! - c[i]! * y[i + 1]!;
+    const norm = Math.hypot(...y);
+    x = y.map((v) => v / norm);
+  }
+  return x[n - 1]!;
+}
+
+/**
+ * The largest eigenvalue of the symmetric tridiagonal matrix with diagonal
+ * `a` and off-diagonal `b` (b.length = a.length − 1), by bisection on the
+ * Sturm count of eigenvalues below x.
+ */
+export function tridiagonalMax(a: number[], b: number[]): number {
+  const n = a.length;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const r = Math.abs(b[i - 1] ?? 0) + Math.abs(b[i] ?? 0);
+    lo = Math.min(lo, a[i]! - r);
+    hi = Math.max(hi, a[i]! + r);
+  }
+  const below = (x: number): number => {
+    let count = 0;
+    let d = 1;
+    for (let i = 0; i < n; i++) {
+      const bb = i > 0 ? b[i - 1]! * b[i - 1]! : 0;
+      d = a[i]! - x - (i > 0 ? bb / (d === 0 ? 1e-300 : d) : 0);
+      if (d < 0) count++;
+    }
+    return count;
+  };
+  for (
+    let it = 0;
+    it < 200 && hi - lo > 1e-15 * Math.max(Math.abs(lo), Math.abs(hi), 1e-300);
+    it++
+  ) {
+    const mid = (lo + hi) / 2;
+    if (below(mid) === n) hi = mid;
+    else lo = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 export interface TraceOptions {
   rng: Rng;
   /** Rademacher probes (default 100). */

@@ -8,7 +8,9 @@ import {
   eosThreshold,
   hutchinsonTrace,
   type Hvp,
+  lanczosTopEigenvalue,
   topEigenvalue,
+  tridiagonalMax,
 } from "../../../stages/metrics/sharpness.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { hvpOnArrays } from "../../../stages/train/hvp.ts";
@@ -255,4 +257,57 @@ Deno.test("topEigenvalue() on a tiny ReLU net with cross-entropy matches a dense
     `${tr.value} vs ${trace}`,
   );
   tf.dispose([...vars, x, onehot]);
+});
+
+Deno.test("lanczosTopEigenvalue() finds λ_max of known spectra, including a dominant negative one", () => {
+  const A = withSpectrum([9, 7, 3, 1, 0.5, -2], "spectrum");
+  const r = lanczosTopEigenvalue(denseHvp(A, [4, 2]), [[2, 2], [2]], {
+    rng: Rng.fromSeed(0),
+    tol: 1e-6,
+  });
+  assert(r.converged && r.iterations <= 7, `${r.iterations} iterations`);
+  assert(Math.abs(r.value - 9) < 1e-6, `λ = ${r.value}`);
+  const neg = withSpectrum([-10, 2, 1, -3], "negative");
+  const n = lanczosTopEigenvalue(denseHvp(neg, [4]), [[4]], {
+    rng: Rng.fromSeed(2),
+    tol: 1e-6,
+  });
+  assert(Math.abs(n.value - 2) < 1e-6, `λ = ${n.value}`);
+});
+
+Deno.test("lanczosTopEigenvalue() beats power iteration at tol 1e-3 on a clustered top of a 60-dim spectrum", () => {
+  const lambdas = [
+    1,
+    0.995,
+    0.99,
+    ...Array.from({ length: 57 }, (_, i) => 0.9 * Math.exp(-i / 10)),
+  ];
+  const A = withSpectrum(lambdas, "cluster");
+  const hvp = denseHvp(A, [60]);
+  const power = topEigenvalue(hvp, [[60]], { rng: Rng.fromSeed(7) });
+  const lanczos = lanczosTopEigenvalue(hvp, [[60]], { rng: Rng.fromSeed(7) });
+  // Both are lower bounds; the Lanczos Ritz value is the closer one.
+  assert(power.value <= 1 + 1e-6 && lanczos.value <= 1 + 1e-6);
+  assert(
+    1 - lanczos.value < 1e-3,
+    `lanczos ${lanczos.value} in ${lanczos.iterations}`,
+  );
+  assert(
+    1 - lanczos.value < (1 - power.value) / 3,
+    `lanczos ${lanczos.value} vs power ${power.value}`,
+  );
+});
+
+Deno.test("tridiagonalMax() equals the largest Jacobi eigenvalue of a random tridiagonal matrix", () => {
+  const rng = Rng.fromSeed("tri");
+  const a = Array.from({ length: 12 }, () => rng.normal());
+  const b = Array.from({ length: 11 }, () => rng.normal());
+  const dense = a.map((ai, i) =>
+    a.map((
+      _,
+      j,
+    ) => (i === j ? ai : Math.abs(i - j) === 1 ? b[Math.min(i, j)]! : 0))
+  );
+  assert(Math.abs(tridiagonalMax(a, b) - jacobiEigenvalues(dense)[0]!) < 1e-12);
+  assertEquals(tridiagonalMax([3], []), 3);
 });
