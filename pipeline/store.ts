@@ -14,13 +14,22 @@ export interface RunEntry {
   finished: string;
 }
 
+/** True for a SHA-256 in lower-case hex: the only names objects and run entries may have. */
+export function isHash(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9a-f]{64}$/.test(value);
+}
+
 export class Store {
   constructor(
     readonly dir: string,
     private readonly warn: (message: string) => void = console.warn,
   ) {}
 
+  /** Where an object lives; a name that is not a hash (e.g. `../x` from a hand-edited entry) is refused. */
   objectPath(hash: string): string {
+    if (!isHash(hash)) {
+      throw new Error(`'${String(hash).slice(0, 80)}' is not a SHA-256 object name`);
+    }
     return `${this.dir}/objects/${hash.slice(0, 2)}/${hash.slice(2)}`;
   }
 
@@ -35,8 +44,20 @@ export class Store {
 
   /** The object's bytes if present and intact; a damaged one is deleted. */
   async get(hash: string): Promise<Uint8Array | undefined> {
+    if (!isHash(hash)) return undefined;
     const path = this.objectPath(hash);
-    const bytes = await readFileIfExists(path);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await readFileIfExists(path);
+    } catch (error) {
+      this.warn(
+        `Cache object ${hash.slice(0, 12)} is unreadable (${
+          (error as Error).message
+        }): deleted, will recompute`,
+      );
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+      return undefined;
+    }
     if (bytes === undefined) return undefined;
     const actual = sha256(bytes);
     if (actual !== hash) {
@@ -57,6 +78,9 @@ export class Store {
   }
 
   runPath(key: string): string {
+    if (!isHash(key)) {
+      throw new Error(`'${String(key).slice(0, 80)}' is not a cache key`);
+    }
     return `${this.dir}/runs/${key.slice(0, 2)}/${key.slice(2)}.json`;
   }
 
@@ -71,6 +95,10 @@ export class Store {
       if (typeof entry.outputs !== "object" || entry.outputs === null) {
         throw new Error("no outputs");
       }
+      // A name that is not a hash would point outside the objects folder.
+      if (!Object.values(entry.outputs).every(isHash)) {
+        throw new Error("an output is not a hash");
+      }
     } catch {
       this.warn(
         `Run cache entry ${
@@ -81,7 +109,7 @@ export class Store {
       return undefined;
     }
     for (const hash of Object.values(entry.outputs)) {
-      if (typeof hash !== "string" || !(await this.has(hash))) return undefined;
+      if (!(await this.has(hash))) return undefined;
     }
     return entry;
   }
