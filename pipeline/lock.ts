@@ -39,9 +39,9 @@ export async function readLock(
   path: string,
   warn: (message: string) => void = console.warn,
 ): Promise<LockFile> {
-  const bytes = await readFileIfExists(path);
-  if (bytes === undefined) return emptyLock();
   try {
+    const bytes = await readFileIfExists(path);
+    if (bytes === undefined) return emptyLock();
     const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Json;
     if (!isLockFile(parsed)) throw new Error("unexpected shape");
     return parsed;
@@ -55,21 +55,25 @@ export async function readLock(
   }
 }
 
+/** A JSON object (not null, not an array). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The whole shape `status --why` relies on, so a hand-edited entry cannot crash it. */
 function isLockFile(value: unknown): value is LockFile {
-  if (typeof value !== "object" || value === null) return false;
-  const lock = value as Partial<LockFile>;
-  if (
-    lock.version !== 1 || typeof lock.experiments !== "object" ||
-    lock.experiments === null
-  ) return false;
-  for (const entries of Object.values(lock.experiments)) {
-    if (typeof entries !== "object" || entries === null) return false;
+  if (!isRecord(value) || value.version !== 1 || !isRecord(value.experiments)) {
+    return false;
+  }
+  for (const entries of Object.values(value.experiments)) {
+    if (!isRecord(entries)) return false;
     for (const entry of Object.values(entries)) {
       if (
-        typeof entry !== "object" || entry === null ||
-        typeof entry.key !== "string" ||
-        typeof entry.outputs !== "object" || typeof entry.params !== "object" ||
-        typeof entry.code !== "object" || typeof entry.inputs !== "object"
+        !isRecord(entry) || typeof entry.key !== "string" ||
+        !isRecord(entry.outputs) ||
+        !isRecord(entry.params) || !isRecord(entry.code) ||
+        !isRecord(entry.inputs) ||
+        !isRecord(entry.versions)
       ) return false;
     }
   }
