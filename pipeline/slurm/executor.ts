@@ -5,6 +5,14 @@
  * job runner (pipeline/job_main.ts) puts outputs into the store itself; this
  * side submits, polls squeue, tails the job logs for progress, verifies the
  * result's objects, cancels on abort, and resubmits jobs lost by the cluster.
+ *
+ * On a login node, with the project (and so .cache) on a file system the
+ * compute nodes mount at the same path, and deno at the same path there:
+ *
+ *   deno task reproduce --executor slurm --partition short --time 01:00:00
+ *
+ * Job folders are .cache/slurm/<batch>/<task index>/{job.json,log.txt,result.json};
+ * a batch's folder is removed once all its jobs succeeded, kept otherwise.
  */
 import type { Stage } from "../stage.ts";
 import type { Executor } from "../executor.ts";
