@@ -361,6 +361,7 @@ export class Engine {
         key: resultOf(u).key ?? "",
         seconds: resultOf(u).seconds ?? 0,
         params: u.params,
+        versions: runtimeVersions(u.stage),
       })),
     };
   }

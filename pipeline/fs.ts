@@ -13,8 +13,8 @@ export async function writeFileAtomic(
   tempDir?: string,
 ): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/")) || ".";
-  await Deno.mkdir(dir, { recursive: true });
-  if (tempDir) await Deno.mkdir(tempDir, { recursive: true });
+  await ensureDir(dir);
+  if (tempDir) await ensureDir(tempDir);
   const name = path.slice(path.lastIndexOf("/") + 1);
   const temp = `${tempDir ?? dir}/${
     tempDir ? name : path.slice(dir.length + 1)
@@ -49,4 +49,9 @@ export async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+}
+
+/** Creates a folder if missing; an existing one needs no write permission on it. */
+export async function ensureDir(dir: string): Promise<void> {
+  if (!(await exists(dir))) await Deno.mkdir(dir, { recursive: true });
 }

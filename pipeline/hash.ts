@@ -23,13 +23,18 @@ export function hashJson(value: unknown): string {
   return sha256(canonicalJson(value));
 }
 
-// `import x from "./a.ts"`, `export { y } from "../b.ts"`, `import "./c.ts"`, `import("./d.ts")`.
+// Static imports, re-exports, side-effect imports and dynamic imports of a string literal.
 const IMPORT_PATTERN = /(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"'\n]+)["']/g;
 
-/** Local (relative or file:) specifiers a source text imports. */
+// Block comments, and line comments that start a line (so "https://…" in strings survives).
+const COMMENT_PATTERN = /\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm;
+
+/** Local (relative or file:) specifiers a source text imports, comments ignored. */
 export function localImports(source: string): string[] {
   const found = new Set<string>();
-  for (const match of source.matchAll(IMPORT_PATTERN)) {
+  for (
+    const match of source.replace(COMMENT_PATTERN, "").matchAll(IMPORT_PATTERN)
+  ) {
     const specifier = match[1]!;
     if (
       specifier.startsWith("./") || specifier.startsWith("../") ||

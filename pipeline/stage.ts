@@ -78,6 +78,8 @@ export interface LineageEntry {
   key: string;
   seconds: number;
   params: Params;
+  /** Runtime versions in that instance's key (Deno, and e.g. tfjs and backend). */
+  versions: Record<string, string>;
 }
 
 /**

@@ -31,6 +31,8 @@ Deno.test("localImports() finds relative static, re-export and dynamic imports o
     const d = await import("./d.ts");
     import * as tf from "@tensorflow/tfjs";
     import x from "npm:zod@4";
+    // import { gone } from "./commented.ts";
+    /** e.g. \`import("./in-doc.ts")\` */
   `;
   assertEquals(localImports(source), [
     "../b.ts",
