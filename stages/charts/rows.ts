@@ -13,10 +13,11 @@ export interface Row {
   epoch: number;
   mean: number;
   std: number;
-  /** Band edges mean ∓ std; `lo` clipped to the axis floor on log axes. */
+  /** Band edges mean ∓ std; `lo` cut on log axes when ≤ 0 (see `clipForLog`). */
   lo: number;
   hi: number;
   count: number;
+  clipped?: boolean;
 }
 
 /**
@@ -85,14 +86,20 @@ export function needsLog(values: number[]): boolean {
   return Math.max(...finite) / Math.min(...finite) > 100;
 }
 
+/** The note a caption gets when some band edge was cut (see `clipForLog`). */
+export const CLIP_NOTE =
+  "On log axes, band edges at or below zero (std ≥ mean) are drawn " +
+  "one decade below the mean.";
+
 /**
- * On a log axis a band edge mean − std ≤ 0 cannot be drawn; it is clipped to
- * the axis floor (the smallest positive mean or band edge). Returns new rows.
+ * On a log axis a band edge mean − std ≤ 0 cannot be drawn; it is cut to
+ * mean/10 (one decade below) and the row is marked `clipped`, so the caption
+ * can say so. Returns new rows.
  */
 export function clipForLog(rows: Row[]): Row[] {
-  const positives = rows.flatMap((r) => [r.mean, r.lo]).filter((v) => v > 0);
-  const floor = positives.length > 0 ? Math.min(...positives) : 0;
-  return rows.map((r) => ({ ...r, lo: r.lo > 0 ? r.lo : floor }));
+  return rows.map((
+    r,
+  ) => (r.lo > 0 ? r : { ...r, lo: r.mean / 10, clipped: true }));
 }
 
 /** Distinct values in first-seen order. */

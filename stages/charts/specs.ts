@@ -7,6 +7,7 @@
 import type { MetricsDoc, Quantity } from "../metrics/types.ts";
 import {
   baseGroups,
+  CLIP_NOTE,
   clipForLog,
   groupLr,
   heavyBallBeta,
@@ -37,7 +38,8 @@ export interface MissingFigure {
 
 const WIDTH = 560;
 const HEIGHT = 280;
-const EPOCH_AXIS = { title: "epoch" };
+/** Whole epochs only, also on short runs. */
+const EPOCH_AXIS = { title: "epoch", tickMinStep: 1, format: "d" };
 
 /** Everything a figure builder needs besides the doc. */
 interface Ctx {
@@ -96,7 +98,12 @@ function lineBand(
           domain: unique(rows.map((r) => r.term)),
           range: [[1, 0], [6, 3], [2, 2]],
         },
-        legend: { labelLimit: 360, symbolType: "stroke", symbolStrokeWidth: 2 },
+        legend: {
+          labelLimit: 360,
+          symbolType: "stroke",
+          symbolStrokeWidth: 2,
+          symbolStrokeColor: "#444",
+        },
       },
     }
     : {};
@@ -118,12 +125,17 @@ function lineBand(
         },
       },
       {
-        mark: { type: "line", point: { size: 18 }, strokeWidth: 1.6 },
+        mark: { type: "line", strokeWidth: 1.6 },
+        encoding: { x, y, color, ...dash, ...detail },
+      },
+      {
+        // Points in their own layer carry the tooltips; kept out of the
+        // dash legend so its symbols stay visible strokes.
+        mark: { type: "point", filled: true, size: 18 },
         encoding: {
           x,
           y,
           color,
-          ...dash,
           tooltip: tooltip(dashed ? [{ field: "term", title: "term" }] : []),
         },
       },
@@ -440,7 +452,9 @@ function sweepFigure(
     : { field: "value", type: "ordinal", title: name };
   const logY = needsLog(points.map((p) => p.mean));
   const data = logY
-    ? points.map((p) => ({ ...p, lo: p.lo > 0 ? p.lo : p.mean }))
+    ? points.map((
+      p,
+    ) => (p.lo > 0 ? p : { ...p, lo: p.mean / 10, clipped: true }))
     : points;
   const y = {
     field: "mean",
@@ -464,7 +478,12 @@ function sweepFigure(
           domain: unique(points.map((p) => p.term)),
           range: [[1, 0], [6, 3], [2, 2]],
         },
-        legend: { labelLimit: 360, symbolType: "stroke", symbolStrokeWidth: 2 },
+        legend: {
+          labelLimit: 360,
+          symbolType: "stroke",
+          symbolStrokeWidth: 2,
+          symbolStrokeColor: "#444",
+        },
       },
     }
     : {};
@@ -741,6 +760,15 @@ function barrierFigure(ctx: Ctx): FigureSpec | MissingFigure {
   };
 }
 
+/** True when any data row of a spec (at any depth) was cut for a log axis. */
+function hasClippedRow(spec: unknown): boolean {
+  if (Array.isArray(spec)) return spec.some(hasClippedRow);
+  if (spec === null || typeof spec !== "object") return false;
+  const o = spec as Record<string, unknown>;
+  if (o.clipped === true) return true;
+  return Object.values(o).some(hasClippedRow);
+}
+
 function lastFinite(values: number[]): number {
   for (let i = values.length - 1; i >= 0; i--) {
     if (Number.isFinite(values[i])) return i;
@@ -829,11 +857,20 @@ export function buildFigures(doc: MetricsDoc): {
   const figures: FigureSpec[] = [];
   const missing: MissingFigure[] = [];
   for (const c of candidates) {
-    if ("spec" in c) figures.push(c);
-    else missing.push(c);
+    if ("spec" in c) {
+      figures.push(
+        hasClippedRow(c.spec)
+          ? { ...c, caption: `${c.caption} ${CLIP_NOTE}` }
+          : c,
+      );
+    } else missing.push(c);
   }
   const sweeps = sweepFigures(ctx);
-  figures.push(...sweeps);
+  figures.push(
+    ...sweeps.map((f) =>
+      hasClippedRow(f.spec) ? { ...f, caption: `${f.caption} ${CLIP_NOTE}` } : f
+    ),
+  );
   if (sweeps.length === 0) {
     missing.push({
       id: "sweeps",

@@ -8,6 +8,7 @@ import { makeMetricsFixture } from "../../fixtures/metrics_fixture.ts";
 import { buildFigures, type VlSpec } from "../../../stages/charts/specs.ts";
 import { compileStrict } from "../../../stages/charts/render.ts";
 import {
+  CLIP_NOTE,
   clipForLog,
   heavyBallBeta,
   needsLog,
@@ -103,7 +104,7 @@ Deno.test("needsLog() is true only for positive data spanning more than two deca
   assertEquals(needsLog([]), false);
 });
 
-Deno.test("clipForLog() moves non-positive band edges to the smallest positive value", () => {
+Deno.test("clipForLog() cuts non-positive band edges one decade below the mean and marks them", () => {
   const row = (mean: number, std: number): Row => ({
     group: "g",
     optimizer: "g",
@@ -116,7 +117,8 @@ Deno.test("clipForLog() moves non-positive band edges to the smallest positive v
     count: 3,
   });
   const out = clipForLog([row(1, 2), row(0.5, 0.25)]);
-  assertEquals(out.map((r) => r.lo), [0.25, 0.25]);
+  assertEquals(out.map((r) => r.lo), [0.1, 0.25]);
+  assertEquals(out.map((r) => r.clipped), [true, undefined]);
   assertEquals(out.map((r) => r.hi), [3, 0.75]);
 });
 
@@ -136,7 +138,7 @@ Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, no
   const layers = f.spec.layer as Array<
     { data?: { values: Array<{ group: string; threshold: number }> } }
   >;
-  const rules = layers[2]!.data!.values;
+  const rules = layers[3]!.data!.values;
   assertEquals(rules.map((r) => r.group), ["sgd", "sgd-m0.9"]);
   assertAlmostEquals(rules[0]!.threshold!, 2 / 0.05, 1e-9); // 40
   assertAlmostEquals(rules[1]!.threshold!, (2 + 2 * 0.9) / 0.01, 1e-6); // 380
@@ -279,4 +281,21 @@ Deno.test("tuning figure marks the chosen lr and leaves diverged candidates out"
     ],
   );
   assert(f.caption.includes("sgd at η=0.2"), f.caption);
+});
+
+Deno.test("a log-axis figure whose band reaches zero says so in its caption", () => {
+  const wide = structuredClone(doc);
+  const own = wide.series.find((s) =>
+    s.group === "sgd" && s.quantity === "ir_own"
+  )!;
+  own.std[3] = 2 * own.mean[3]!;
+  const figures = buildFigures(wide).figures;
+  assert(figures.find((f) => f.id === "ir_term")!.caption.endsWith(CLIP_NOTE));
+  assert(
+    !figures.find((f) => f.id === "test_error")!.caption.includes(CLIP_NOTE),
+  );
+  assert(
+    !buildFigures(doc).figures.find((f) => f.id === "ir_term")!.caption
+      .includes(CLIP_NOTE),
+  );
 });
