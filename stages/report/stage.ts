@@ -34,6 +34,14 @@ export const SETTINGS_PARAMS = [
   "tuning",
 ];
 
+/** Library versions inlined into the HTML (part of the key). */
+const REPORT_VERSIONS = {
+  "vega": "6.4.0",
+  "vega-lite": "6.5.0",
+  "vega-embed": "7.3.0",
+  "eta": "4.6.0",
+};
+
 /**
  * Provenance from the engine's lineage: every instance the report was built
  * from, with its cache key and wall time, the runtime versions in their keys,
@@ -41,7 +49,10 @@ export const SETTINGS_PARAMS = [
  */
 export function provenanceOf(lineage: LineageEntry[]): Provenance | undefined {
   if (lineage.length === 0) return undefined;
-  return provenanceFromLineage(lineage, describeMachine(), runtimeVersions());
+  return provenanceFromLineage(lineage, describeMachine(), {
+    ...runtimeVersions(),
+    ...REPORT_VERSIONS,
+  });
 }
 
 const str = (v: Json | undefined): string => (typeof v === "string" ? v : "");
@@ -61,12 +72,7 @@ export const reportStage = defineStage({
     charts: { stage: "charts", output: "charts" },
   },
   // The library bundles are inlined into the HTML.
-  versions: {
-    "vega": "6.4.0",
-    "vega-lite": "6.5.0",
-    "vega-embed": "7.3.0",
-    "eta": "4.6.0",
-  },
+  versions: REPORT_VERSIONS,
   outputs: ["html", "metrics_csv", "metrics_json"],
   files: PUBLISHED_FILES,
   run(ctx) {

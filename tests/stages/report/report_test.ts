@@ -230,3 +230,17 @@ Deno.test("reportStage lists its templates and assets as sources", () => {
     "static/report_client.js",
   ]);
 });
+
+Deno.test("the versions in the charts and report keys are the installed packages' versions", async () => {
+  const { chartsStage } = await import("../../../stages/charts/stage.ts");
+  const installed = (name: string) => {
+    const pkg = new URL("../package.json", import.meta.resolve(name));
+    return JSON.parse(Deno.readTextFileSync(pkg)).version as string;
+  };
+  for (const name of ["vega", "vega-lite", "vega-embed", "eta"]) {
+    assertEquals(reportStage.versions?.[name], installed(name), name);
+  }
+  for (const name of ["vega", "vega-lite"]) {
+    assertEquals(chartsStage.versions?.[name], installed(name), name);
+  }
+});
