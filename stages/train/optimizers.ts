@@ -202,7 +202,10 @@ abstract class Base implements Optimizer {
     for (const s of slotNames) {
       this.slots.set(
         s,
-        variables.map((v) => tf.variable(tf.zerosLike(v), false)),
+        // tf.variable copies its initial value, so the zeros tensor is disposed here.
+        variables.map((v) =>
+          tf.tidy(() => tf.variable(tf.zerosLike(v), false))
+        ),
       );
     }
   }

@@ -15,6 +15,10 @@ export interface RecordMeta {
   diverged_epoch: number | null;
   /** The optimizer config as trained (label defaulted, cell overrides applied). */
   optimizer: Json;
+  /** Where `optimizer.lr` came from: the experiment file, or the select stage's tuning (SCIENCE §7). Absent in older records. */
+  lr_source?: "config" | "tuned";
+  /** The lr the experiment file gave (differs from optimizer.lr when tuned). */
+  configured_lr?: number;
   seed: number;
   /** Sweep overrides of this run, `{}` if none. */
   cell: Json;

@@ -4,6 +4,7 @@
  * (loop.ts), and returns the per-epoch record and the checkpoints.
  */
 import { createHash } from "node:crypto";
+import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Json, Params, StageContext } from "../../pipeline/stage.ts";
 import { defineStage } from "../../pipeline/stage.ts";
 import { backendVersions } from "./backend.ts";
@@ -39,6 +40,8 @@ export const trainStage = defineStage({
   inputs: {
     train: { stage: "noise", output: "train" },
     test: { stage: "download", output: "test" },
+    // Each optimizer's lr: tuned on a held-out split when tuning.enabled (SCIENCE §7), else the configured one.
+    lr: { stage: "select", output: "lr" },
   },
   versions: { tfjs: "4.22.0", backend: "wasm" },
   outputs: ["record", "checkpoints"],
@@ -47,7 +50,12 @@ export const trainStage = defineStage({
 
 /** Trains one instance and packs its record and checkpoints. */
 async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
-  const config = trainConfig(ctx.params, ctx.item);
+  const selected = decodeJson<{ lr: number; tuned: boolean }>(ctx.input("lr"));
+  const config = trainConfig(
+    ctx.params,
+    ctx.item,
+    selected.tuned ? selected.lr : undefined,
+  );
   const trainBytes = ctx.input("train");
   const testBytes = ctx.input("test");
   const data = {
@@ -75,6 +83,8 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
     status: result.status,
     diverged_epoch: result.divergedEpoch,
     optimizer: config.optimizer as unknown as Json,
+    lr_source: selected.tuned ? "tuned" : "config",
+    configured_lr: cellOptimizer(ctx.item)["lr"] as number,
     seed: config.seed,
     cell: itemCell(ctx.item),
     params: result.params,
@@ -103,9 +113,11 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
 export function trainConfig(
   declared: Params,
   item: Record<string, Json>,
+  tunedLr?: number,
 ): TrainConfig {
   const params = applyCell(declared, itemCell(item));
   const optimizer = cellOptimizer(item) as unknown as OptimizerConfig;
+  if (tunedLr !== undefined) optimizer.lr = tunedLr;
   const weightDecay = num(params, "train.weight_decay", 0);
   if (optimizer.weight_decay === undefined && weightDecay !== 0) {
     optimizer.weight_decay = weightDecay;

@@ -1,5 +1,5 @@
 /** Tiny synthetic inputs and a hand-made stage context for the training tests. */
-import { encodeBundle } from "../../../pipeline/artifact.ts";
+import { encodeBundle, encodeJson } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import type { Item, Params, StageContext } from "../../../pipeline/stage.ts";
 
@@ -82,6 +82,7 @@ export function tinyContext(
     input(name) {
       if (name === "train") return bundles.train;
       if (name === "test") return bundles.test;
+      if (name === "lr") return encodeJson({ lr: NaN, tuned: false });
       throw new Error(`no input '${name}'`);
     },
     inputAll() {

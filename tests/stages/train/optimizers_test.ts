@@ -436,3 +436,17 @@ Deno.test("preconditioner() tensors survive a caller's tf.tidy and are freed by 
     opt.dispose();
   }
 });
+
+Deno.test("createOptimizer() then dispose() leaves no tensors behind", async () => {
+  await initWasmBackend();
+  const variables = [tf.variable(tf.ones([3, 2])), tf.variable(tf.zeros([2]))];
+  for (const name of ["sgd", "rmsprop", "adam", "swats"] as const) {
+    const before = tf.memory().numTensors;
+    createOptimizer(
+      { name, lr: 0.1, momentum: name === "sgd" ? 0.9 : 0 },
+      variables,
+    ).dispose();
+    strictEqual(tf.memory().numTensors, before, `${name} leaked`);
+  }
+  variables.forEach((v) => v.dispose());
+});
