@@ -244,3 +244,40 @@ Deno.test("the versions in the charts and report keys are the installed packages
     assertEquals(chartsStage.versions?.[name], installed(name), name);
   }
 });
+
+Deno.test("renderReport() puts each figure's static SVG in its container as the no-JS fallback", () => {
+  for (const f of charts.figures) {
+    const start = markup.indexOf(`id="chart-${f.id}"`);
+    const end = markup.indexOf("</div>", start);
+    const inner = markup.slice(start, end);
+    assert(inner.includes('<svg xmlns="http://www.w3.org/2000/svg"'), f.id);
+    assert(
+      /class="mark-(line|area|rule|symbol)/.test(inner),
+      `${f.id} fallback has marks`,
+    );
+  }
+});
+
+Deno.test("renderReport() lists figures without data under 'Not measured in this experiment'", () => {
+  const out = renderReport(reportData({
+    charts: {
+      figures: charts.figures.slice(0, 1),
+      missing: [{
+        id: "sharpness",
+        title: "Sharpness: top Hessian eigenvalue",
+      }],
+    },
+  }));
+  const body = withoutScriptBodies(out);
+  assert(body.includes("<h3>Not measured in this experiment</h3>"));
+  assert(
+    body.includes(
+      '<li id="missing-sharpness">Sharpness: top Hessian eigenvalue</li>',
+    ),
+  );
+  assertEquals((body.match(/<div class="chart"/g) ?? []).length, 1);
+  assert(
+    !markup.includes("Not measured in this experiment"),
+    "the full fixture misses nothing",
+  );
+});
