@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { sha256 } from "../../pipeline/hash.ts";
 import {
   denoRun,
+  exists,
   removeScratch,
   ROOT,
   scratchCacheDir,
@@ -99,6 +100,82 @@ Deno.test("two reproduce processes at once: one runs every instance, the other w
       [],
       "no temp files or run lock left",
     );
+  } finally {
+    await removeScratch(cache);
+  }
+});
+
+/** Starts the slow pipeline and resolves once its stdout shows a stage running (it then holds the run lock). */
+async function startAndWaitForRunning(
+  cache: string,
+): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("deno", {
+    args: [
+      "run",
+      "--quiet",
+      ...taskFlags("reproduce"),
+      "tests/hardening/fixtures/slow_pipeline.ts",
+      cache,
+      "2000",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/running\s+source/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) {
+      throw new Error(`the first run ended before running a stage: ${seen}`);
+    }
+    seen += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return child;
+}
+
+Deno.test("a run killed with SIGKILL leaves a run lock that the next run clears with a message, then finishes", async () => {
+  const cache = scratchCacheDir();
+  const dir = `${ROOT}/${cache}`;
+  try {
+    const first = await startAndWaitForRunning(cache);
+    assert(exists(`${dir}/run.lock`), "the first run holds the lock");
+    const pid = JSON.parse(Deno.readTextFileSync(`${dir}/run.lock`)).pid;
+    first.kill("SIGKILL");
+    const status = await first.status;
+    assertEquals(status.signal, "SIGKILL");
+    assert(exists(`${dir}/run.lock`), "a killed run cannot remove its lock");
+
+    const second = await denoRun(
+      taskFlags("reproduce"),
+      "tests/hardening/fixtures/slow_pipeline.ts",
+      [cache, "10"],
+    );
+    assertEquals(second.code, 0, second.stderr);
+    assert(
+      second.stdout.includes(
+        `Cleared a stale run lock ${cache}/run.lock (process ${pid} no longer holds it)`,
+      ),
+      second.stdout,
+    );
+    assert(
+      second.stdout.includes("4 instance(s) ran, 0 cached"),
+      second.stdout,
+    );
+    assertEquals(
+      exists(`${dir}/run.lock`),
+      false,
+      "the second run released its lock",
+    );
+    for (const name of walk(`${dir}/objects`)) {
+      assertEquals(
+        sha256(Deno.readFileSync(`${dir}/objects/${name}`)),
+        name.replace("/", ""),
+      );
+    }
   } finally {
     await removeScratch(cache);
   }
