@@ -28,7 +28,9 @@ export class Store {
   /** Where an object lives; a name that is not a hash (e.g. `../x` from a hand-edited entry) is refused. */
   objectPath(hash: string): string {
     if (!isHash(hash)) {
-      throw new Error(`'${String(hash).slice(0, 80)}' is not a SHA-256 object name`);
+      throw new Error(
+        `'${String(hash).slice(0, 80)}' is not a SHA-256 object name`,
+      );
     }
     return `${this.dir}/objects/${hash.slice(0, 2)}/${hash.slice(2)}`;
   }
