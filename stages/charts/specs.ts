@@ -164,6 +164,36 @@ function quantityFigure(
   };
 }
 
+/**
+ * Several quantities per group, told apart by dash (first solid). The first
+ * part must have data; with `requireAll` every part must.
+ */
+function partsFigure(
+  ctx: Ctx,
+  fig: { id: string; title: string; caption: string },
+  parts: Array<[Quantity, string]>,
+  yTitle: string,
+  dashTitle: string,
+  requireAll = false,
+): FigureSpec | MissingFigure {
+  const byPart = parts.map(([q, label]) =>
+    seriesOf(ctx.doc, q, ctx.groups).flatMap((s) => rowsOf(s, label))
+  );
+  if (
+    byPart[0]!.length === 0 ||
+    (requireAll && byPart.some((r) => r.length === 0))
+  ) {
+    return { id: fig.id, title: fig.title };
+  }
+  return {
+    ...fig,
+    spec: {
+      title: fig.title,
+      ...lineBand(ctx, byPart.flat(), yTitle, { dashTitle }),
+    },
+  };
+}
+
 /** IR terms: each optimizer's own term (solid) and the SGD-form term for all (dashed). */
 function irFigure(ctx: Ctx): FigureSpec | MissingFigure {
   const id = "ir_term";
@@ -831,17 +861,83 @@ export function buildFigures(doc: MetricsDoc): {
         "any rise after the minimum (overfitting to the noisy labels).",
     ),
     irFigure(ctx),
-    quantityFigure(
+    partsFigure(
       ctx,
-      "norm",
-      "Parameter L2 norm",
-      "norm",
+      {
+        id: "norm",
+        title: "Parameter L2 norm",
+        caption:
+          "The L2 norm of all weights and biases (solid) and of the weights alone " +
+          "(dashed, biases excluded; SCIENCE §4.1); look at which optimizer's weights grow " +
+          "fastest.",
+      },
+      [["norm", "all weights and biases"], [
+        "norm_no_bias",
+        "weights only (biases excluded)",
+      ]],
       "‖w‖₂ (weight units)",
-      "The L2 norm of all weights and biases (SCIENCE §4.1); look at which optimizer's " +
-        "weights grow fastest.",
+      "parameters",
+    ),
+    partsFigure(
+      ctx,
+      {
+        id: "loss",
+        title: "Train and test loss",
+        caption:
+          "The training objective on the noisy training labels (solid) and on the clean " +
+          "test set (dashed); a widening gap is overfitting to the noise.",
+      },
+      [["train_loss", "train (noisy labels)"], ["test_loss", "test"]],
+      "loss (loss units)",
+      "set",
     ),
     decompositionFigure(ctx),
+    partsFigure(
+      ctx,
+      {
+        id: "gd_vs_mean_part",
+        title: "Full-batch term vs the mean part of the SGD term",
+        caption:
+          "η/4 ‖∇C‖² (dashed, SCIENCE §2.3) and η/4 ‖ḡ‖² (solid, SCIENCE §2.2) " +
+          "coincide when all batches have the same size; look for a gap, which comes from " +
+          "the smaller last batch.",
+      },
+      [["ir_sgd_mean", "η/4 ‖ḡ‖² (mean of batch gradients)"], [
+        "ir_gd",
+        "η/4 ‖∇C‖² (full-batch gradient)",
+      ]],
+      "IR term (loss units)",
+      "term",
+      true,
+    ),
+    partsFigure(
+      ctx,
+      {
+        id: "trajectory_estimate",
+        title: "SGD term at a snapshot vs the trajectory estimate",
+        caption:
+          "Solid: η/(4m) Σ‖g_k‖² with every batch gradient at the end-of-epoch weights " +
+          "(SCIENCE §2.1); dashed: η/4 times the mean of ‖∇Ĉ_k(w_k)‖² along the epoch's steps, " +
+          "a cheap estimate (SCIENCE §2.8); look at how closely the estimate tracks the term.",
+      },
+      [["ir_sgd", "snapshot term (SCIENCE §2.1)"], [
+        "ir_trajectory",
+        "trajectory estimate (SCIENCE §2.8)",
+      ]],
+      "IR term (loss units)",
+      "measurement",
+      true,
+    ),
     rmsFigure(ctx),
+    quantityFigure(
+      ctx,
+      "one_norm",
+      "Perturbed one-norm of the mean gradient",
+      "one_norm",
+      "Σ_j √(ḡ_j² + ε) (gradient units)",
+      "The perturbed one-norm Σ_j √(ḡ_j² + ε) that Adam's dynamics (anti-)penalize " +
+        "(Cattaneo, Klusowski & Shigida 2024; SCIENCE §2.6); compare its decay across optimizers.",
+    ),
     memorisationFigure(ctx),
     sharpnessFigure(ctx),
     quantityFigure(

@@ -48,8 +48,12 @@ Deno.test("buildFigures() specs compile without warnings and carry titles, capti
     "test_error",
     "ir_term",
     "norm",
+    "loss",
     "ir_decomposition",
+    "gd_vs_mean_part",
+    "trajectory_estimate",
     "rms_terms",
+    "one_norm",
     "memorisation",
     "sharpness",
     "dist_init",
@@ -217,7 +221,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     signal: new AbortController().signal,
   } as StageContext;
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
-  assertEquals(out.figures.length, 15);
+  assertEquals(out.figures.length, 19);
   for (const f of out.figures) {
     assert(f.svg.startsWith("<svg"), f.id);
     assert(

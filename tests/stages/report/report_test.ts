@@ -40,7 +40,7 @@ Deno.test("renderReport() has every section and one chart container per figure",
   const containers =
     markup.match(/<div class="chart" id="chart-[a-z0-9_-]+"/g) ?? [];
   assertEquals(containers.length, charts.figures.length);
-  assertEquals(charts.figures.length, 15);
+  assertEquals(charts.figures.length, 19);
   for (const f of charts.figures) {
     assert(
       markup.includes(
@@ -152,9 +152,10 @@ Deno.test("renderReport() escapes a script-breaking payload in every user-contro
     out.includes("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"),
     "shown as text",
   );
-  // Script blocks are intact: 15 specs + metrics + 4 scripts, each closed once.
-  assertEquals((out.match(/<script\b/g) ?? []).length, 20);
-  assertEquals((out.match(/<\/script>/g) ?? []).length, 20);
+  // Script blocks are intact: one per spec + metrics + 4 scripts, each closed once.
+  const blocks = charts.figures.length + 1 + 4;
+  assertEquals((out.match(/<script\b/g) ?? []).length, blocks);
+  assertEquals((out.match(/<\/script>/g) ?? []).length, blocks);
   assertEquals(
     JSON.parse(scriptBlock(out, "metrics-data")!).claims[0].statement,
     payload,
