@@ -936,7 +936,7 @@ export function buildFigures(doc: MetricsDoc): {
       "one_norm",
       "Σ_j √(ḡ_j² + ε) (gradient units)",
       "The perturbed one-norm Σ_j √(ḡ_j² + ε) that Adam's dynamics (anti-)penalize " +
-        "(Cattaneo, Klusowski & Shigida 2024; SCIENCE §2.6); compare its decay across optimizers.",
+        "(Cattaneo, Klusowski & Shigida 2024; SCIENCE §2.6); compare how it evolves across optimizers.",
     ),
     memorisationFigure(ctx),
     sharpnessFigure(ctx),
