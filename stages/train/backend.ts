@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { version_wasm } from "@tensorflow/tfjs-backend-wasm";
+import { registerConv2DBackpropFilter } from "./conv_kernels.ts";
 
 // Registers the "wasm" backend factory (side effect of the package's index).
 import "@tensorflow/tfjs-backend-wasm";
@@ -37,6 +38,7 @@ export function initWasmBackend(): Promise<void> {
       }
       assertBackend(tf.getBackend(), why);
       setMatMulPatch(true);
+      registerConv2DBackpropFilter();
     })();
     ready.catch(() => {
       ready = null;
