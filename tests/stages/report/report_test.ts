@@ -282,3 +282,27 @@ Deno.test("renderReport() lists figures without data under 'Not measured in this
     "the full fixture misses nothing",
   );
 });
+
+Deno.test("renderReport() turns the per-group table when there are more numbers than groups", () => {
+  const summaries = metrics.summaries.slice(0, 2).map((s) => ({
+    ...s,
+    numbers: {
+      a: { mean: 0.5, std: 0.25, count: 3 },
+      b: { mean: 1, std: 0, count: 3 },
+      c: s.numbers.final_test_error!,
+    },
+  }));
+  const out = withoutScriptBodies(
+    renderReport(reportData({ metrics: { ...metrics, summaries } })),
+  );
+  assert(out.includes('<table class="summaries transposed">'));
+  assert(
+    out.includes(
+      "<tr><th>a</th><td>0.5 ± 0.25 (n = 3)</td><td>0.5 ± 0.25 (n = 3)</td></tr>",
+    ),
+  );
+  assert(
+    markup.includes('<table class="summaries">'),
+    "14 groups × 2 numbers keep groups as rows",
+  );
+});
