@@ -135,7 +135,13 @@ export async function runCli(
         }`,
       );
     }
-    const params = await def.loadExperiment(experiment, values.set ?? []);
+    let params: Json;
+    try {
+      params = await def.loadExperiment(experiment, values.set ?? []);
+    } catch (error) {
+      // A bad experiment file or --set value is the user's to fix: exit 2.
+      throw new UsageError((error as Error).message);
+    }
     const engine = new Engine(def.project);
     switch (command) {
       case "dag":

@@ -207,7 +207,10 @@ export class Engine {
       if (cached) {
         reporter.state(instance.id, "cached");
         const previous = entries[instance.id];
-        if (!previous || previous.key !== key) {
+        const recorded = previous &&
+          previous.key === key &&
+          JSON.stringify(previous.outputs) === JSON.stringify(cached.outputs);
+        if (!recorded) {
           await saveLock(entryOf(cached.outputs, cached.seconds), instance.id);
         }
         return {
