@@ -1,0 +1,64 @@
+/**
+ * `deno task bench`: the speed targets, measured side by side in one run
+ * (these machines are noisy, so ratios matter more than absolute times).
+ *
+ * - a fully cached reproduce of a small pipeline (target < 1 s);
+ * - one training epoch of the paper's workload (target ≤ 2.0 s on one core),
+ *   the full snapshot measurement (target ≤ one epoch), samples/s, and the
+ *   achieved GFLOP/s as a fraction of a large matmul's in the same process.
+ */
+import { benchCachedReproduce } from "../pipeline/bench.ts";
+import { benchEpoch } from "./train/bench.ts";
+
+const HELP = `deno task bench [SAMPLES]
+
+Prints the cached-reproduce time of a small fan-out pipeline, then one
+training epoch of the paper's workload (SAMPLES random images, default
+10000, batch 64, the 575,050-parameter MLP, SGD) with its snapshot time,
+samples/s and GFLOP/s against a 1024³ matmul measured in the same run.`;
+
+if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  const samples = Number(Deno.args[0] ?? 10000);
+  if (!Number.isInteger(samples) || samples < 64 || samples > 60000) {
+    console.error(
+      `SAMPLES must be an integer from 64 to 60000, got '${Deno.args[0]}'`,
+    );
+    Deno.exit(2);
+  }
+  const engine = await benchCachedReproduce();
+  console.log(
+    `cached reproduce: ${
+      (engine.cached * 1000).toFixed(1)
+    } ms for ${engine.instances} instances (cold ${
+      (engine.cold * 1000).toFixed(0)
+    } ms; target < 1000 ms)`,
+  );
+  const b = await benchEpoch(samples);
+  console.log(
+    `epoch: ${
+      b.epochSeconds.toFixed(2)
+    } s for ${b.samples} samples (target <= 2.0 s)`,
+  );
+  console.log(
+    `snapshot: ${b.snapshotSeconds.toFixed(2)} s = ${
+      (b.snapshotSeconds / b.epochSeconds).toFixed(2)
+    } x the epoch (target <= 1)`,
+  );
+  console.log(`samples/s: ${b.samplesPerSecond.toFixed(0)}`);
+  console.log(
+    `cpu share during training: ${
+      b.cpuShare.toFixed(2)
+    } (below 1: the machine was busy; epoch × share ≈ ${
+      (b.epochSeconds * Math.min(1, b.cpuShare)).toFixed(2)
+    } s on a free core)`,
+  );
+  console.log(
+    `achieved: ${b.gflops.toFixed(2)} GFLOP/s (6·params·N) = ${
+      (b.gflops / b.matmulGflops).toFixed(2)
+    } of a 1024³ matmul's ${b.matmulGflops.toFixed(2)} GFLOP/s`,
+  );
+}
