@@ -102,7 +102,7 @@ Deno.test("every deno task scopes its permissions: no -A, no bare --allow-*, no 
   assertEquals(problems, []);
 });
 
-Deno.test("the reproduce and report tasks may not write outside .cache, data, reports/out and the lock file", () => {
+Deno.test("the reproduce and report tasks may not write outside .cache, data, reports/out and the lock file, nor run anything but Slurm's commands", () => {
   for (const task of ["reproduce", "report"]) {
     const writes = taskFlags(task).filter((f) => f.startsWith("--allow-write="))
       .flatMap((f) => f.split("=")[1]!.split(","));
@@ -112,10 +112,14 @@ Deno.test("the reproduce and report tasks may not write outside .cache, data, re
       "implicit-reg.lock",
       "reports/out",
     ], task);
+    // Subprocesses only for the Slurm executor; no environment variables.
     assertEquals(
-      taskFlags(task).some((f) =>
-        f.startsWith("--allow-run") || f.startsWith("--allow-env")
-      ),
+      taskFlags(task).filter((f) => f.startsWith("--allow-run")),
+      ["--allow-run=sbatch,squeue,scancel"],
+      task,
+    );
+    assertEquals(
+      taskFlags(task).some((f) => f.startsWith("--allow-env")),
       false,
       task,
     );

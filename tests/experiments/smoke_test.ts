@@ -1,0 +1,118 @@
+/**
+ * The `smoke` experiment end to end (download → noise → train → sharpness →
+ * known → metrics → charts → report) through the engine, as `deno task
+ * reproduce --experiment smoke` runs it; then a second run executes nothing,
+ * and a template edit reruns only the report.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { Engine } from "../../pipeline/engine.ts";
+import type { Stage } from "../../pipeline/stage.ts";
+import { decodeJson, decodeText } from "../../pipeline/artifact.ts";
+import { STAGES } from "../../stages/mod.ts";
+import { loadExperimentFile } from "../../stages/experiment.ts";
+import type { MetricsDoc } from "../../stages/metrics/types.ts";
+
+const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The stages, with the report's template sources copied to `dir` so a test may edit them. */
+function withTemplateCopies(dir: string): Stage[] {
+  Deno.mkdirSync(dir, { recursive: true });
+  return STAGES.map((stage) => {
+    if (stage.name !== "report") return stage;
+    const sources = (stage.sources ?? []).map((url, i) => {
+      const copy = `${dir}/${i}-${url.split("/").pop()}`;
+      Deno.copyFileSync(new URL(url).pathname, copy);
+      return `file://${copy}`;
+    });
+    return { ...stage, sources };
+  });
+}
+
+Deno.test("the smoke experiment runs end to end, then is fully cached, and a template edit reruns only the report", async () => {
+  const cacheDir = `${root}/.cache/test-smoke-${crypto.randomUUID()}`;
+  const templates = `${cacheDir}/templates`;
+  const stages = withTemplateCopies(templates);
+  const engine = () =>
+    new Engine(
+      { root, cacheDir, lockPath: `${cacheDir}/smoke.lock`, stages },
+      () => {},
+    );
+  try {
+    const params = await loadExperimentFile(`${root}/experiments`, "smoke", [
+      "train.epochs=2",
+    ]);
+    const first = await engine().reproduce({ experiment: "smoke", params });
+    assert(first.every((r) => r.outcome === "ran"), "all ran on a cold cache");
+    const ids = first.map((r) => r.id);
+    for (
+      const stage of [
+        "download",
+        "noise",
+        "known",
+        "metrics",
+        "charts",
+        "report",
+      ]
+    ) {
+      assert(ids.includes(stage), `${stage} is in the run`);
+    }
+    assertEquals(ids.filter((id) => id.startsWith("train[")).length, 6);
+    assertEquals(ids.filter((id) => id.startsWith("sharpness[")).length, 6);
+
+    const store = engine().store;
+    const output = async (id: string, name: string) =>
+      (await store.get(first.find((r) => r.id === id)!.outputs![name]!))!;
+    const html = decodeText(await output("report", "html"));
+    for (
+      const section of [
+        "summary",
+        "figures",
+        "settings",
+        "known",
+        "provenance",
+        "reproduce",
+      ]
+    ) {
+      assert(
+        html.includes(`id="${section}"`),
+        `section ${section} is in the report`,
+      );
+    }
+    assert(!/<script[^>]+src=/i.test(html), "no external script");
+    const metrics = decodeJson<MetricsDoc>(await output("metrics", "metrics"));
+    assertEquals(metrics.claims.length, 4);
+    for (const claim of metrics.claims) {
+      assert(
+        ["holds", "fails", "mixed", "not measured"].includes(claim.verdict),
+        claim.id,
+      );
+      assert(claim.evidence.length > 0, `${claim.id} has evidence`);
+    }
+    assertEquals(
+      new Set(metrics.series.map((s) => s.optimizer)),
+      new Set(["sgd", "adam", "rmsprop"]),
+    );
+
+    const second = await engine().reproduce({ experiment: "smoke", params });
+    assertEquals(
+      second.filter((r) => r.outcome === "ran").map((r) => r.id),
+      [],
+    );
+
+    const template = [...Deno.readDirSync(templates)]
+      .find((f) => f.name.endsWith("reproduce.eta"))!;
+    await Deno.writeTextFile(
+      `${templates}/${template.name}`,
+      "<%/* edited */%>",
+      {
+        append: true,
+      },
+    );
+    const third = await engine().reproduce({ experiment: "smoke", params });
+    assertEquals(third.filter((r) => r.outcome === "ran").map((r) => r.id), [
+      "report",
+    ]);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
+  }
+});
