@@ -378,11 +378,14 @@ Deno.test("download run: a file that is not the pinned one fails the SHA-256 che
 });
 
 Deno.test("download run: a missing Fashion-MNIST folder says how to install it", async () => {
-  const run = createDownloadRun({ systemDir: "/nonexistent/fashion" });
+  // A readable place with no dataset in it (the test task may read /tmp).
+  const dir = await Deno.makeTempDir();
+  const run = createDownloadRun({ systemDir: `${dir}/fashion-mnist` });
   await assertRejectsWith(
     () => run(makeCtx({ "data.dataset": "fashion-mnist" })),
     "apt-get install dataset-fashion-mnist",
   );
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test({
