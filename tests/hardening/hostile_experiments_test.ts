@@ -457,7 +457,10 @@ Deno.test("the command line turns hostile experiments into one line, exit 1 or 2
   for (const [argv, names] of cases) {
     const ran = await cli(dir, argv);
     const label = argv.join(" ");
-    assert(ran.code === 2, `${label}: exit code ${ran.code} (a user error exits 2)`);
+    assert(
+      ran.code === 2,
+      `${label}: exit code ${ran.code} (a user error exits 2)`,
+    );
     assertEquals(
       ran.errors.length,
       1,

@@ -88,9 +88,15 @@ Deno.test("Conv2DBackpropFilter on wasm refuses strides other than 1", async () 
   const w = tf.variable(tf.ones([3, 3, 1, 1]));
   let message = "";
   try {
-    tf.variableGrads(() => tf.sum(tf.conv2d(x, w as tf.Variable<tf.Rank.R4>, 2, "valid")) as tf.Scalar, [
-      w,
-    ]);
+    tf.variableGrads(
+      () =>
+        tf.sum(
+          tf.conv2d(x, w as tf.Variable<tf.Rank.R4>, 2, "valid"),
+        ) as tf.Scalar,
+      [
+        w,
+      ],
+    );
   } catch (e) {
     message = (e as Error).message;
   }
