@@ -85,6 +85,8 @@ export const experimentSchema = z.strictObject({
       tol: z.number().gt(0).lt(1),
       max_iter: int(1, 10000),
       seed,
+      /** Rademacher samples for Hutchinson's Hessian-trace estimate (SCIENCE §4.2); 0 = off. */
+      trace_samples: int(0, 1000).default(0),
     }),
     known_answers: z.boolean(),
     /** Loss barrier between same-seed runs of different optimizers (stages/barrier). */
@@ -305,7 +307,8 @@ export function applySet(tree: Json, assignment: string): Json {
 
 /**
  * The tree with the optional sections filled in at their defaults, so that
- * `--set tuning.enabled=true` or `--set metrics.barrier=true` works on a file
+ * `--set tuning.enabled=true`, `--set metrics.barrier=true` or
+ * `--set metrics.sharpness.trace_samples=20` works on a file
  * that does not mention them.
  */
 function withOptionalSections(raw: Json): Json {
@@ -318,6 +321,16 @@ function withOptionalSections(raw: Json): Json {
     !Array.isArray(metrics) && !("barrier" in metrics)
   ) {
     metrics["barrier"] = false;
+  }
+  const sharpness = metrics !== null && typeof metrics === "object" &&
+      !Array.isArray(metrics)
+    ? metrics["sharpness"]
+    : undefined;
+  if (
+    sharpness !== null && typeof sharpness === "object" &&
+    !Array.isArray(sharpness) && !("trace_samples" in sharpness)
+  ) {
+    sharpness["trace_samples"] = 0;
   }
   return tree;
 }

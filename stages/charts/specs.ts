@@ -942,6 +942,15 @@ export function buildFigures(doc: MetricsDoc): {
     sharpnessFigure(ctx),
     quantityFigure(
       ctx,
+      "hessian_trace",
+      "Hessian trace (Hutchinson)",
+      "hessian_trace",
+      "tr(H) estimate (loss per weight²)",
+      "Hutchinson's estimate of the trace of the Hessian on the sharpness subset (SCIENCE §4.2); " +
+        "look at whether the total curvature follows the top eigenvalue or moves on its own.",
+    ),
+    quantityFigure(
+      ctx,
       "dist_init",
       "Distance from initialization",
       "dist_init",

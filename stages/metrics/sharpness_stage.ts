@@ -26,7 +26,12 @@ import {
 } from "../train/items.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
-import { type EigenResult, eosThreshold, topEigenvalue } from "./sharpness.ts";
+import {
+  type EigenResult,
+  eosThreshold,
+  hutchinsonTrace,
+  topEigenvalue,
+} from "./sharpness.ts";
 
 /** What one instance returns (read by the metrics stage's `SharpnessData`). */
 export interface SharpnessOutput {
@@ -37,6 +42,9 @@ export interface SharpnessOutput {
   iterations: number[];
   /** Whether the power iteration met its tolerance. */
   converged: boolean[];
+  /** Hutchinson's estimate of the Hessian trace per checkpoint, and its standard error; empty when off. */
+  trace: number[];
+  trace_stderr: number[];
   /** 2/η for GD/SGD, (2+2β)/η for heavy-ball β; NaN (JSON null) for adaptive methods. */
   eos: number;
   /** Training samples the Hessian was taken on. */
@@ -63,6 +71,8 @@ export function isReluMlp(model: tf.LayersModel): boolean {
 
 export interface SharpnessSettings {
   subset: number;
+  /** Rademacher samples for the trace (0 = no trace). */
+  traceSamples: number;
   tol: number;
   maxIter: number;
   seed: number;
@@ -96,7 +106,13 @@ export async function sharpnessSeries(
 ): Promise<
   Pick<
     SharpnessOutput,
-    "epochs" | "sharpness" | "iterations" | "converged" | "method"
+    | "epochs"
+    | "sharpness"
+    | "iterations"
+    | "converged"
+    | "trace"
+    | "trace_stderr"
+    | "method"
   >
 > {
   const idx = sharpnessSubset(train.n, settings.subset, settings.seed);
@@ -114,6 +130,8 @@ export async function sharpnessSeries(
     sharpness: [] as number[],
     iterations: [] as number[],
     converged: [] as boolean[],
+    trace: [] as number[],
+    trace_stderr: [] as number[],
     method: "none" as SharpnessOutput["method"],
   };
   try {
@@ -130,6 +148,10 @@ export async function sharpnessSeries(
         out.sharpness.push(result.value);
         out.iterations.push(result.iterations);
         out.converged.push(result.converged);
+        if (result.trace) {
+          out.trace.push(result.trace.value);
+          out.trace_stderr.push(result.trace.stderr);
+        }
       } finally {
         model.dispose();
       }
@@ -150,8 +172,17 @@ export function modelSharpness(
   model: tf.LayersModel,
   x: tf.Tensor2D,
   y: tf.Tensor1D,
-  options: { loss: LossName; tol: number; maxIter: number; start: string },
-): EigenResult & { method: "fd-frozen-relu" | "fd" } {
+  options: {
+    loss: LossName;
+    tol: number;
+    maxIter: number;
+    start: string;
+    traceSamples?: number;
+  },
+): EigenResult & {
+  method: "fd-frozen-relu" | "fd";
+  trace?: { value: number; stderr: number };
+} {
   const variables = trainableVariables(model);
   const lossOf = (outputs: tf.Tensor2D, labels: tf.Tensor1D) =>
     meanLoss(outputs, labels, options.loss);
@@ -165,16 +196,25 @@ export function modelSharpness(
         lossOf(model.apply(x, { training: false }) as tf.Tensor2D, y)
       ));
   try {
-    const result = topEigenvalue(
-      hvpOnArrays(variables, lossFn),
-      variables.map((v) => v.shape),
-      {
-        rng: Rng.fromSeed(options.start),
-        tol: options.tol,
-        maxIter: options.maxIter,
-      },
-    );
-    return { ...result, method: frozen ? "fd-frozen-relu" : "fd" };
+    const hvp = hvpOnArrays(variables, lossFn);
+    const shapes = variables.map((v) => v.shape);
+    const result = topEigenvalue(hvp, shapes, {
+      rng: Rng.fromSeed(options.start),
+      tol: options.tol,
+      maxIter: options.maxIter,
+    });
+    const method = frozen ? "fd-frozen-relu" as const : "fd" as const;
+    if (!options.traceSamples) return { ...result, method };
+    // Hutchinson's estimator with Rademacher vectors (SCIENCE §4.2), same HVP.
+    const trace = hutchinsonTrace(hvp, shapes, {
+      rng: Rng.fromSeed(`${options.start}:trace`),
+      samples: options.traceSamples,
+    });
+    return {
+      ...result,
+      method,
+      trace: { value: trace.value, stderr: trace.stderr },
+    };
   } finally {
     frozen?.dispose();
   }
@@ -240,6 +280,7 @@ export function sharpnessSettings(
     tol,
     maxIter: int("metrics.sharpness.max_iter", 100, 1),
     seed: int("metrics.sharpness.seed", 0, 0),
+    traceSamples: int("metrics.sharpness.trace_samples", 0, 0),
     loss,
   };
 }
@@ -253,6 +294,8 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
       sharpness: [],
       iterations: [],
       converged: [],
+      trace: [],
+      trace_stderr: [],
       eos,
       subset: 0,
       method: "none",
@@ -296,6 +339,7 @@ export const sharpnessStage = defineStage({
     "metrics.sharpness.tol",
     "metrics.sharpness.max_iter",
     "metrics.sharpness.seed",
+    "metrics.sharpness.trace_samples",
     "model.loss",
   ],
   foreach: { params: ["optimizers", "seeds", "matrix"], items: trainItems },

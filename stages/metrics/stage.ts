@@ -32,7 +32,9 @@ export interface SharpnessData {
   epochs: number[];
   sharpness: number[];
   iterations: number[];
-  eos: number;
+  eos: number | null;
+  /** Hutchinson trace estimates per epoch (absent or empty when not asked). */
+  trace?: number[];
 }
 
 /** Series order in the document. */
@@ -57,6 +59,7 @@ const QUANTITY_ORDER: readonly Quantity[] = [
   "norm_no_bias",
   "dist_init",
   "sharpness",
+  "hessian_trace",
   "epoch_seconds",
 ];
 
@@ -153,6 +156,12 @@ export function mergeSharpness(runs: Run[], sharpness: InputValue[]): number {
       epochs: s.epochs,
       values: s.sharpness.map((v) => (typeof v === "number" ? v : NaN)),
     };
+    if (s.trace && s.trace.length === s.epochs.length) {
+      run.series.hessian_trace = {
+        epochs: s.epochs,
+        values: s.trace.map((v) => (typeof v === "number" ? v : NaN)),
+      };
+    }
     merged++;
   }
   return merged;

@@ -56,6 +56,7 @@ Deno.test("buildFigures() specs compile without warnings and carry titles, capti
     "one_norm",
     "memorisation",
     "sharpness",
+    "hessian_trace",
     "dist_init",
     "sweep_optimizer_lr",
     "sweep_ir_optimizer_lr",
@@ -166,7 +167,12 @@ Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ a
 });
 
 Deno.test("buildFigures() omits figures without data and lists them as not measured", () => {
-  const drop = new Set(["sharpness", "train_clean_error", "ir_rms_paper"]);
+  const drop = new Set([
+    "sharpness",
+    "hessian_trace",
+    "train_clean_error",
+    "ir_rms_paper",
+  ]);
   const partial = {
     ...doc,
     series: doc.series.filter((s) => !drop.has(s.quantity)),
@@ -176,6 +182,7 @@ Deno.test("buildFigures() omits figures without data and lists them as not measu
     "rms_terms",
     "memorisation",
     "sharpness",
+    "hessian_trace",
   ]);
   const bare = { ...doc, tuning: {}, barriers: [] };
   assertEquals(buildFigures(bare).missing.map((m) => m.id), [
@@ -221,7 +228,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     signal: new AbortController().signal,
   } as StageContext;
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
-  assertEquals(out.figures.length, 19);
+  assertEquals(out.figures.length, 20);
   for (const f of out.figures) {
     assert(f.svg.startsWith("<svg"), f.id);
     assert(

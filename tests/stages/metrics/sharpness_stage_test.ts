@@ -239,6 +239,8 @@ Deno.test("sharpnessStage returns an empty series when disabled; adaptive runs g
     sharpness: [],
     iterations: [],
     converged: [],
+    trace: [],
+    trace_stderr: [],
     eos: null,
     subset: 0,
     method: "none",
@@ -266,4 +268,36 @@ Deno.test("sharpnessSubset() is seeded, sorted, distinct and capped at n; settin
     }).loss,
     "squared",
   );
+});
+
+Deno.test("sharpnessStage with trace_samples: Hutchinson's trace matches the closed-form tr(H) of the squared-loss linear model", async () => {
+  const data = trainBundle();
+  const ckpt = await checkpoints("squared");
+  const item: Item = {
+    optimizer: { name: "sgd", lr: 0.1, label: "sgd" },
+    seed: 0,
+    cell: {},
+  };
+  const params = {
+    ...baseParams("squared"),
+    "metrics.sharpness.trace_samples": 200,
+  };
+  const bytes = await sharpnessStage.run(
+    context(params, item, { train: data.bytes, checkpoints: ckpt.bytes }),
+  );
+  const out = decodeJson<SharpnessOutput>(bytes["sharpness"]!);
+  // H = (2/n) Σ_a x̃_a x̃_aᵀ ⊗ I_10 with x̃ = [x, 1]: tr(H) = 10 · (2/n) Σ_a (‖x_a‖² + 1).
+  const idx = Array.from(sharpnessSubset(N, SUBSET, 7));
+  const xs = idx.map((i) => data.x[i]!);
+  const exact = (10 * 2 / xs.length) *
+    xs.reduce((s, x) => s + x.reduce((t, v) => t + v * v, 0) + 1, 0);
+  assertEquals(out.trace.length, out.epochs.length);
+  out.trace.forEach((value, k) => {
+    const stderr = out.trace_stderr[k]!;
+    assert(stderr > 0 && stderr < 0.2 * exact, `stderr ${stderr}`);
+    assert(
+      Math.abs(value - exact) < 5 * stderr + 1e-3 * exact,
+      `epoch ${out.epochs[k]}: ${value} ± ${stderr} vs tr(H) ${exact}`,
+    );
+  });
 });

@@ -40,7 +40,7 @@ Deno.test("renderReport() has every section and one chart container per figure",
   const containers =
     markup.match(/<div class="chart" id="chart-[a-z0-9_-]+"/g) ?? [];
   assertEquals(containers.length, charts.figures.length);
-  assertEquals(charts.figures.length, 19);
+  assertEquals(charts.figures.length, 20);
   for (const f of charts.figures) {
     assert(
       markup.includes(
