@@ -134,6 +134,9 @@ export class Engine {
   async reproduce(options: RunOptions): Promise<InstanceResult[]> {
     const graph = buildGraph(this.project.stages, options.params);
     const order = plan(graph, options.targets ?? []);
+    // Fingerprint every stage now, so an edit made while the run goes on
+    // cannot be recorded under a key that claims the edited code.
+    for (const instance of order) this.fingerprint(instance.stage);
     const reporter = options.reporter ?? createReporter(() => {}, false);
     const executor: Executor = options.executor ??
       new LocalExecutor(this.store);

@@ -64,8 +64,16 @@ export interface Optimizer {
   /** The current effective learning rate (SWATS changes it after the switch). */
   lr(): number;
   /** Serializable state for resuming: named Float32Arrays (one per variable) and scalars. */
-  saveState(): { arrays: Record<string, Float32Array>; scalars: Record<string, number> };
-  loadState(state: { arrays: Record<string, Float32Array>; scalars: Record<string, number> }): void;
+  saveState(): {
+    arrays: Record<string, Float32Array>;
+    scalars: Record<string, number>;
+  };
+  loadState(
+    state: {
+      arrays: Record<string, Float32Array>;
+      scalars: Record<string, number>;
+    },
+  ): void;
   dispose(): void;
 }
 

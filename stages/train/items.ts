@@ -147,7 +147,11 @@ function checkSweepPath(path: string): void {
   );
 }
 
-function readOptimizers(
+/**
+ * The experiment's optimizer configs, checked, with `label` defaulted to the
+ * name: the form train, tune and select items carry.
+ */
+export function readOptimizers(
   value: Json | undefined,
 ): Array<{ [key: string]: Json }> {
   if (!Array.isArray(value) || value.length === 0) {

@@ -4,6 +4,7 @@
  * always, so the train stage can read its optimizer's lr by `match`.
  */
 import type { Item, Json, Params } from "../../pipeline/stage.ts";
+import { readOptimizers } from "../train/items.ts";
 
 /** The `tuning` section of an experiment. */
 export interface Tuning {
@@ -73,33 +74,6 @@ export function readTuning(value: Json | undefined): Tuning {
   };
 }
 
-/**
- * The optimizer configs as the train stage's items carry them: `label`
- * defaulted to the name (stages/train/items.ts), so a select item
- * `{ optimizer }` matches every train item of that optimizer.
- */
-export function labelledOptimizers(
-  value: Json | undefined,
-): Array<{ [key: string]: Json }> {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new Error(
-      `optimizers: expected a non-empty list of optimizer configs, got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return value.map((entry, i) => {
-    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-      throw new Error(
-        `optimizers[${i}]: expected an object like {"name": "sgd", "lr": 0.001}, got ${
-          JSON.stringify(entry)
-        }`,
-      );
-    }
-    return { ...entry, label: entry["label"] ?? entry["name"] ?? null };
-  });
-}
-
 /** The optimizer's display label (`label`, else `name`). */
 export function optimizerLabel(optimizer: Json | undefined): string {
   if (
@@ -119,14 +93,14 @@ export function optimizerLabel(optimizer: Json | undefined): string {
 export function tuneItems(params: Params): Item[] {
   const tuning = readTuning(params["tuning"]);
   if (!tuning.enabled) return [];
-  return labelledOptimizers(params["optimizers"]).flatMap((optimizer) =>
+  return readOptimizers(params["optimizers"]).flatMap((optimizer) =>
     tuning.lrs.map((lr) => ({ optimizer, lr }))
   );
 }
 
 /** `select` items: one per optimizer, whatever the tuning says. */
 export function selectItems(params: Params): Item[] {
-  return labelledOptimizers(params["optimizers"]).map((optimizer) => ({
+  return readOptimizers(params["optimizers"]).map((optimizer) => ({
     optimizer,
   }));
 }
