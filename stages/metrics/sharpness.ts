@@ -25,6 +25,26 @@ export interface EigenResult {
   converged: boolean;
 }
 
+/** Checked tolerance and iteration cap (SCIENCE §4.2 defaults 1e-3, 100), and the flat size of each shape. */
+function eigenSettings(
+  options: EigenOptions,
+  shapes: number[][],
+): { tol: number; maxIter: number; sizes: number[] } {
+  const tol = options.tol ?? 1e-3;
+  const maxIter = options.maxIter ?? 100;
+  if (!(tol > 0)) {
+    throw new Error(`tol: expected a positive number, got ${tol}`);
+  }
+  if (!Number.isInteger(maxIter) || maxIter < 1) {
+    throw new Error(`maxIter: expected a positive integer, got ${maxIter}`);
+  }
+  return {
+    tol,
+    maxIter,
+    sizes: shapes.map((s) => s.reduce((a, b) => a * b, 1)),
+  };
+}
+
 /**
  * The top eigenvalue λ_max of a symmetric H by power iteration from a seeded
  * Gaussian start, stopping when the Rayleigh quotient vᵀHv (||v|| = 1)
@@ -37,15 +57,7 @@ export function topEigenvalue(
   shapes: number[][],
   options: EigenOptions,
 ): EigenResult {
-  const tol = options.tol ?? 1e-3;
-  const maxIter = options.maxIter ?? 100;
-  if (!(tol > 0)) {
-    throw new Error(`tol: expected a positive number, got ${tol}`);
-  }
-  if (!Number.isInteger(maxIter) || maxIter < 1) {
-    throw new Error(`maxIter: expected a positive integer, got ${maxIter}`);
-  }
-  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const { tol, maxIter, sizes } = eigenSettings(options, shapes);
   const first = powerIteration(hvp, sizes, 0, options.rng, tol, maxIter);
   if (first.value >= 0) return first;
   const shift = first.value;
@@ -99,15 +111,7 @@ export function lanczosTopEigenvalue(
   shapes: number[][],
   options: EigenOptions,
 ): EigenResult {
-  const tol = options.tol ?? 1e-3;
-  const maxIter = options.maxIter ?? 100;
-  if (!(tol > 0)) {
-    throw new Error(`tol: expected a positive number, got ${tol}`);
-  }
-  if (!Number.isInteger(maxIter) || maxIter < 1) {
-    throw new Error(`maxIter: expected a positive integer, got ${maxIter}`);
-  }
-  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const { tol, maxIter, sizes } = eigenSettings(options, shapes);
   let q = normalize(
     sizes.map((n) =>
       Float64Array.from({ length: n }, () => options.rng.normal())
