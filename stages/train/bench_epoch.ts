@@ -8,7 +8,11 @@
 import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
-import { backendVersions, initWasmBackend, setMatMulPatch } from "./backend.ts";
+import {
+  backendVersions,
+  initWasmBackend,
+  setKernelPatches,
+} from "./backend.ts";
 import { meanLoss } from "./losses.ts";
 import { createModel, trainableVariables } from "./model.ts";
 import { createOptimizer } from "./optimizers.ts";
@@ -77,7 +81,7 @@ if (import.meta.main) {
   await initWasmBackend();
   console.log(JSON.stringify(backendVersions()));
   for (const on of [true, false, true, false]) {
-    setMatMulPatch(on);
+    setKernelPatches(on);
     const s = timeEpoch(n, 64, 0);
     console.log(
       `patched=${on} samples=${n} batch=64 epoch_wall_s=${

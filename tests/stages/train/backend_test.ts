@@ -4,9 +4,10 @@ import {
   assertBackend,
   backendVersions,
   initWasmBackend,
-  matMulPatched,
-  setMatMulPatch,
+  kernelsPatched,
+  setKernelPatches,
 } from "../../../stages/train/backend.ts";
+import { transposeLastTwo } from "../../../stages/train/wasm_kernels.ts";
 
 await initWasmBackend();
 
@@ -29,7 +30,7 @@ function bothWays(
   f: () => tf.Tensor | tf.Tensor[],
 ): [Float32Array[], Float32Array[]] {
   const run = (on: boolean) => {
-    setMatMulPatch(on);
+    setKernelPatches(on);
     return tf.tidy(() => {
       const out = f();
       return (Array.isArray(out) ? out : [out]).map((t) =>
@@ -55,7 +56,7 @@ Deno.test("initWasmBackend() is idempotent and leaves wasm active with the patch
   await initWasmBackend();
   await initWasmBackend();
   ok(tf.getBackend() === "wasm");
-  ok(matMulPatched());
+  ok(kernelsPatched());
   const v = backendVersions();
   ok(
     v.tfjs === tf.version_core && v.backend === "wasm" && v.simd === "true",
@@ -108,7 +109,7 @@ Deno.test("patched BatchMatMul equals the unpatched kernel and a float64 referen
     const [off, on] = bothWays(() => tf.matMul(x, y, ta, tb));
     ok(relErr(on[0]!, off[0]!) < 1e-6, `shapes ${sa} ${sb} ${ta} ${tb}`);
   }
-  setMatMulPatch(true);
+  setKernelPatches(true);
 });
 
 Deno.test("patched _FusedMatMul (bias, relu, transposes) equals the unfused float32 result", () => {
@@ -119,7 +120,7 @@ Deno.test("patched _FusedMatMul (bias, relu, transposes) equals the unfused floa
   const b = tf.randomNormal([5, 8], 0, 1, "float32", 6);
   const bias = tf.randomNormal([5], 0, 1, "float32", 7);
   const ref = tf.relu(tf.add(tf.matMul(a, b.transpose()), bias)).dataSync();
-  setMatMulPatch(true);
+  setKernelPatches(true);
   const at = a.transpose();
   for (
     const [ta, tb] of [[false, true], [true, false], [true, true]] as const
@@ -139,7 +140,7 @@ Deno.test("patched _FusedMatMul (bias, relu, transposes) equals the unfused floa
     tf.fused.matMul({ a: at, b, transposeA: true, transposeB: true })
   );
   ok(relErr(on[0]!, off[0]!) < 1e-6);
-  setMatMulPatch(true);
+  setKernelPatches(true);
 });
 
 Deno.test("patched kernels give the same dense-layer gradients and leak no buffers", () => {
@@ -166,4 +167,90 @@ Deno.test("patched kernels give the same dense-layer gradients and leak no buffe
       (before as unknown as { numDataBuffers: number }).numDataBuffers,
     "data buffers leaked",
   );
+});
+
+/** Exact equality of two float32 arrays (bit-identical, NaN-free inputs). */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+Deno.test("patched matmuls give the stock fast path's bits in either orientation", () => {
+  // The paper's layer-1 products at batch 64: forward (swapped when W is fresh,
+  // direct once W is reused), weight gradient (transposeA), input gradient
+  // (transposeB). The reference is the stock kernel without flags on explicitly
+  // transposed inputs (its flagged path is a different, blocked summation).
+  const x = tf.randomNormal([64, 784], 0, 1, "float32", 11);
+  const w = tf.randomNormal([784, 512], 0, 0.05, "float32", 12);
+  const dy = tf.randomNormal([64, 512], 0, 1, "float32", 13);
+  const products: Array<[string, () => tf.Tensor, () => tf.Tensor]> = [
+    ["forward, fresh W", () => tf.matMul(x, w), () => tf.matMul(x, w)],
+    ["forward, reused W", () => tf.matMul(x, w), () => tf.matMul(x, w)],
+    [
+      "weight gradient",
+      () => tf.matMul(x, dy, true, false),
+      () => tf.matMul(x.transpose(), dy),
+    ],
+    [
+      "input gradient",
+      () => tf.matMul(dy, w, false, true),
+      () => tf.matMul(dy, w.transpose()),
+    ],
+    [
+      "rank 3",
+      () => tf.matMul(x.reshape([1, 64, 784]), w.reshape([1, 784, 512])),
+      () => tf.matMul(x, w),
+    ],
+  ];
+  for (const [what, patched, reference] of products) {
+    setKernelPatches(false);
+    const want = tf.tidy(() => reference().dataSync() as Float32Array);
+    setKernelPatches(true);
+    const got = tf.tidy(() => patched().dataSync() as Float32Array);
+    ok(sameBits(got, want), what);
+  }
+  tf.dispose([x, w, dy]);
+});
+
+Deno.test("transposeLastTwo() pads power-of-two row counts and still equals a plain transpose", () => {
+  const backend = tf.backend();
+  const ops = {
+    transpose: tf.getKernel("Transpose", "wasm")!.kernelFunc,
+    pad: tf.getKernel("PadV2", "wasm")!.kernelFunc,
+    slice: tf.getKernel("Slice", "wasm")!.kernelFunc,
+  };
+  // [512, 256] and [2, 256, 384] take the padded route; [100, 30] the plain one.
+  for (const shape of [[512, 256], [2, 256, 384], [100, 30]]) {
+    const x = tf.randomNormal(shape, 0, 1, "float32", 14);
+    const r = shape.length;
+    const perm = [...shape.keys()];
+    [perm[r - 1], perm[r - 2]] = [r - 2, r - 1];
+    const want = tf.transpose(x, perm);
+    const info = transposeLastTwo(x, backend, ops);
+    const got = tf.engine().makeTensorFromTensorInfo(info);
+    ok(
+      JSON.stringify(got.shape) === JSON.stringify(want.shape),
+      `${got.shape}`,
+    );
+    ok(
+      sameBits(got.dataSync() as Float32Array, want.dataSync() as Float32Array),
+    );
+    tf.dispose([x, want, got]);
+  }
+});
+
+Deno.test("the patched Identity shares the buffer instead of copying it, and a clone outlives its source", () => {
+  const x = tf.randomNormal([300, 200], 0, 1, "float32", 15);
+  const values = x.dataSync().slice();
+  const y = tf.clone(x);
+  const wasm = tf.backend() as unknown as {
+    dataIdMap: { get(id: object): { memoryOffset: number } };
+  };
+  ok(
+    wasm.dataIdMap.get(y.dataId).memoryOffset ===
+      wasm.dataIdMap.get(x.dataId).memoryOffset,
+    "one buffer for both",
+  );
+  x.dispose();
+  ok(sameBits(y.dataSync() as Float32Array, values as Float32Array));
+  y.dispose();
 });
