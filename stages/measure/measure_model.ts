@@ -10,6 +10,7 @@ import { modelSharpness, sharpnessSubset } from "../metrics/sharpness_stage.ts";
 import { deriveTerms, heavyBallBeta, type Terms } from "../metrics/terms.ts";
 import type { OptimizerState } from "../train/checkpoint.ts";
 import type { LossName, OptimizerConfig } from "../train/contracts.ts";
+import { rowTensors } from "../train/data.ts";
 import { measureSnapshot } from "../train/measure.ts";
 import { trainableVariables } from "../train/model.ts";
 import { createOptimizer } from "../train/optimizers.ts";
@@ -85,8 +86,7 @@ export function measureModel(input: MeasureInput): MeasureReport {
   const d = input.images.length / n;
   const variables = trainableVariables(input.model);
   const batches = measureBatches(n, input.batch, input.shuffleSeed);
-  const images = tf.tensor2d(input.images, [n, d], "float32"); // [n, d]
-  const labels = tf.tensor1d(input.labels, "int32"); // [n]
+  const samples = { n, d, images: input.images, labels: input.labels };
   const optimizer = input.optimizerState
     ? createOptimizer(input.optimizer, variables)
     : null;
@@ -97,8 +97,7 @@ export function measureModel(input: MeasureInput): MeasureReport {
       variables,
       forward: (x) => input.model.apply(x, { training: false }) as tf.Tensor2D,
       loss: input.loss,
-      images,
-      labels,
+      samples,
       batches,
       preconditioner: pre,
     });
@@ -120,18 +119,7 @@ export function measureModel(input: MeasureInput): MeasureReport {
     if (input.sharpness) {
       const s = input.sharpness;
       const idx = sharpnessSubset(n, s.subset, s.seed);
-      const x = tf.tidy(() =>
-        tf.gather(
-          images,
-          tf.tensor1d(Int32Array.from(idx), "int32"),
-        ) as tf.Tensor2D
-      );
-      const y = tf.tidy(() =>
-        tf.gather(
-          labels,
-          tf.tensor1d(Int32Array.from(idx), "int32"),
-        ) as tf.Tensor1D
-      );
+      const { x, y } = rowTensors(samples, idx);
       try {
         const r = modelSharpness(input.model, x, y, {
           loss: input.loss,
@@ -178,7 +166,6 @@ export function measureModel(input: MeasureInput): MeasureReport {
     };
   } finally {
     optimizer?.dispose();
-    tf.dispose([images, labels]);
   }
 }
 

@@ -13,7 +13,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { LossName, Preconditioner, SnapshotSums } from "./contracts.ts";
-import { perSampleLoss } from "./losses.ts";
+import { autodiffGradient, type BatchGradient } from "./batch_gradient.ts";
+import { rowTensors, type Samples } from "./data.ts";
 
 /** ε of the perturbed one-norm when no optimizer supplies one (SCIENCE §2.6). */
 export const DEFAULT_ONE_NORM_EPS = 1e-8;
@@ -24,10 +25,13 @@ export interface SnapshotArgs {
   /** The network's outputs (logits) for a batch: [b, d] → [b, classes]. */
   forward: (x: tf.Tensor2D) => tf.Tensor2D;
   loss: LossName;
-  /** The whole training set, float32 pixels in [0, 1]: [N, d]. */
-  images: tf.Tensor2D;
-  /** Its int32 class labels: [N]. */
-  labels: tf.Tensor1D;
+  /**
+   * The batch pass (batch_gradient.ts), e.g. `mlpBackprop` for a model.ts
+   * MLP; default: automatic differentiation through `forward`.
+   */
+  gradient?: BatchGradient;
+  /** The whole training set (pixels in [0, 1] and class labels), on the host. */
+  samples: Samples;
   /** The epoch's partition of 0..N−1 into batches (SCIENCE §1.4); must cover each sample once. */
   batches: Uint32Array[];
   /** The optimizer's v (SCIENCE §2.5, §2.6), or null for SGD/GD. */
@@ -39,15 +43,13 @@ export interface SnapshotArgs {
  * the current weights, without changing them. Creates no lasting tensors.
  */
 export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
-  const { variables, forward, loss, images, labels, batches } = args;
-  const n = images.shape[0];
-  if (labels.shape[0] !== n) {
+  const { variables, forward, loss, samples, batches } = args;
+  const gradient = args.gradient ?? autodiffGradient(variables, forward, loss);
+  const { n, d } = samples;
+  if (samples.labels.length !== n || samples.images.length !== n * d) {
     throw new Error(
-      `labels: expected ${n} labels to match images, got ${labels.shape[0]}`,
+      `samples: expected ${n} labels and ${n} × ${d} pixels, got ${samples.labels.length} and ${samples.images.length}`,
     );
-  }
-  if (labels.dtype !== "int32") {
-    throw new Error(`labels: expected dtype int32, got ${labels.dtype}`);
   }
   checkPartition(batches, n);
   const m = batches.length;
@@ -95,15 +97,12 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
   let sumSG2 = 0;
   const losses = new Float32Array(n);
   const correct = new Uint8Array(n);
-  const labelData = labels.dataSync() as Int32Array; // [N]
+  const labelData = samples.labels; // [N]
 
   batches.forEach((batch, k) => {
     const { grads, perSample, predicted } = batchGradient(
-      variables,
-      forward,
-      loss,
-      images,
-      labels,
+      gradient,
+      samples,
       batch,
     );
     const lossData = perSample.dataSync() as Float32Array;
@@ -120,16 +119,6 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
     let off = 0;
     grads.forEach((gt, vi) => {
       const size = sizes[vi]!;
-      if (gt === null) {
-        // The variable does not reach the loss: g = 0 in its block.
-        for (let j = off; j < off + size; j++) {
-          const d = -mean[j]!;
-          mean[j]! += d / kk;
-          sumDev2 += d * -mean[j]!;
-        }
-        off += size;
-        return;
-      }
       const g = gt.dataSync() as Float32Array;
       gt.dispose();
       let a2 = 0;
@@ -194,36 +183,23 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
 
 /**
  * One forward + backward pass on a batch: the gradient of the batch mean
- * loss per variable (null where a variable does not reach the loss), and
- * the per-sample losses and predicted classes from the same forward pass.
+ * loss per variable, and the per-sample losses and predicted classes from
+ * the same forward pass.
  */
 function batchGradient(
-  variables: tf.Variable[],
-  forward: (x: tf.Tensor2D) => tf.Tensor2D,
-  loss: LossName,
-  images: tf.Tensor2D,
-  labels: tf.Tensor1D,
+  gradient: BatchGradient,
+  samples: Samples,
   batch: Uint32Array,
 ): {
-  grads: (tf.Tensor | null)[];
+  grads: tf.Tensor[];
   perSample: tf.Tensor1D;
   predicted: tf.Tensor1D;
 } {
-  let perSample: tf.Tensor1D | null = null;
-  let predicted: tf.Tensor1D | null = null;
-  const idx = tf.tensor1d(Int32Array.from(batch), "int32");
-  const x = tf.gather(images, idx) as tf.Tensor2D; // [b, d]
-  const y = tf.gather(labels, idx) as tf.Tensor1D; // [b]
-  const { value, grads } = tf.variableGrads(() => {
-    const outputs = forward(x); // [b, classes]
-    const ls = perSampleLoss(outputs, y, loss); // [b]
-    perSample = tf.keep(ls);
-    predicted = tf.keep(tf.argMax(outputs, 1) as tf.Tensor1D);
-    return tf.mean(ls) as tf.Scalar;
-  }, variables);
-  tf.dispose([value, idx, x, y]);
-  const ordered = variables.map((v) => grads[v.name] ?? null);
-  return { grads: ordered, perSample: perSample!, predicted: predicted! };
+  const { x, y } = rowTensors(samples, batch); // [b, d], [b]
+  const pass = gradient(x, y);
+  const predicted = tf.argMax(pass.logits, 1) as tf.Tensor1D; // [b]
+  tf.dispose([pass.loss, pass.logits, x, y]);
+  return { grads: pass.grads, perSample: pass.perSample, predicted };
 }
 
 /** Throws unless `batches` covers each of 0..n−1 exactly once (SCIENCE §1.4). */

@@ -6,6 +6,7 @@
  * back-propagation, which tfjs 4.22 gets wrong through softmax (SCIENCE §4.2).
  */
 import * as tf from "@tensorflow/tfjs";
+import type { BatchPass } from "./batch_gradient.ts";
 import { hvpFiniteDiff } from "./hvp.ts";
 
 /** What one penalized gradient evaluation returns; the caller disposes `grads`. */
@@ -24,23 +25,36 @@ export interface PenalizedGradients {
  * λ_e = 0 (then it is plain ∇ℓ_B). `lossFn` must compute ℓ_B from the
  * variables. The step h defaults to hvp.ts's 1e-3·max(1, ||w||) along the
  * unit vector ĝ = g/||g|| (its float32 error budget is documented there);
- * λ_e = η/4 mimics SGD's implicit term (SCIENCE §2.1).
+ * λ_e = η/4 mimics SGD's implicit term (SCIENCE §2.1). `pass`, when given,
+ * computes ℓ_B and ∇ℓ_B at w (e.g. by hand-written back-propagation, see
+ * batch_gradient.ts); the Hessian-vector product always differentiates
+ * `lossFn`.
  */
 export function penalizedGradients(
   variables: tf.Variable[],
   lossFn: () => tf.Scalar,
   lambda: number,
   h?: number,
+  pass?: () => BatchPass,
 ): PenalizedGradients {
   if (!(lambda >= 0) || !Number.isFinite(lambda)) {
     throw new Error(
       `train.explicit_penalty must be a finite number >= 0, got ${lambda}`,
     );
   }
-  const { value, grads: named } = tf.variableGrads(lossFn, variables);
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  const g = variables.map((v) => named[v.name] ?? tf.zerosLike(v));
+  let g: tf.Tensor[];
+  let loss: number;
+  if (pass) {
+    const p = pass();
+    loss = p.loss.dataSync()[0]!;
+    tf.dispose([p.loss, p.perSample, p.logits]);
+    g = p.grads;
+  } else {
+    const { value, grads: named } = tf.variableGrads(lossFn, variables);
+    loss = value.dataSync()[0]!;
+    value.dispose();
+    g = variables.map((v) => named[v.name] ?? tf.zerosLike(v));
+  }
   const gradNorm2 = tf.tidy(() =>
     tf.addN(g.map((t) => tf.sum(tf.square(t)))).dataSync()[0]!
   );

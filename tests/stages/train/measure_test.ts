@@ -66,6 +66,16 @@ function tinyData(seed: number) {
   return { images, labels };
 }
 
+/** The host view of the tensors that measureSnapshot cuts its batches from. */
+function samples(images: tf.Tensor2D, labels: tf.Tensor1D) {
+  return {
+    n: N,
+    d: D,
+    images: images.dataSync() as Float32Array,
+    labels: labels.dataSync() as Int32Array,
+  };
+}
+
 /** Cuts a seeded permutation of 0..N−1 into batches of the given sizes. */
 function partition(sizes: number[], seed: number): Uint32Array[] {
   const perm = Rng.fromSeed(`perm${seed}`).permutation(N);
@@ -154,8 +164,7 @@ for (
       variables: vars,
       forward,
       loss,
-      images,
-      labels,
+      samples: samples(images, labels),
       batches,
       preconditioner: pre,
     });
@@ -236,8 +245,7 @@ Deno.test("measureSnapshot() with unequal batches: ḡ differs from ∇C, which 
     variables: vars,
     forward,
     loss: "cross_entropy",
-    images,
-    labels,
+    samples: samples(images, labels),
     batches,
     preconditioner: null,
   });
@@ -293,8 +301,7 @@ Deno.test("measureSnapshot() leaves the weights unchanged and rejects a non-part
     variables: vars,
     forward,
     loss: "cross_entropy" as const,
-    images,
-    labels,
+    samples: samples(images, labels),
     preconditioner: null,
   };
   measureSnapshot({ ...args, batches: partition([N], 3) });
