@@ -66,6 +66,13 @@ export function autodiffGradient(
  *   ∂Ĉ/∂z_{l−1} = (∂Ĉ/∂z_l · W_lᵀ) ⊙ [z_{l−1} > 0]
  *
  * The ReLU derivative at exactly 0 is taken as 0, as tfjs and PyTorch do.
+ *
+ * Activations are kept transposed, [features, batch]: then every product
+ * takes the small activation matrix as its right operand as it is (the
+ * operand the WASM matmul packs, see matmul_plan.ts), the input gradient
+ * W_l·∂Ĉ/∂z_lᵀ needs no transpose at all, and only W_l (forward) and
+ * ∂Ĉ/∂z_l (weight gradient) are transposed. Each product sums the same terms
+ * in the same order as the row-major formulas above.
  */
 export function mlpBackprop(
   variables: tf.Variable[],
@@ -89,29 +96,31 @@ export function mlpBackprop(
   });
   return (x, y) => {
     const kept = tf.tidy(() => {
-      const inputs: tf.Tensor2D[] = []; // h_{l−1}, the input of layer l: [b, in_l]
-      const preacts: tf.Tensor2D[] = []; // z_l: [b, out_l]
-      let h = x;
+      const inputsT: tf.Tensor2D[] = []; // h_{l−1}ᵀ, the input of layer l: [in_l, b]
+      const preactsT: tf.Tensor2D[] = []; // z_lᵀ: [out_l, b]
+      let hT = tf.transpose(x) as tf.Tensor2D; // [d, b]
       for (let l = 0; l < layers; l++) {
-        inputs.push(h);
-        const z = tf.add(tf.matMul(h, kernels[l]!), biases[l]!) as tf.Tensor2D;
-        preacts.push(z);
-        h = l < layers - 1 ? tf.relu(z) : z;
+        inputsT.push(hT);
+        const bias = tf.reshape(biases[l]!, [-1, 1]); // [out, 1]
+        const zT = tf.add(tf.matMul(kernels[l]!, hT, true, false), bias); // [out, b]
+        preactsT.push(zT as tf.Tensor2D);
+        hT = (l < layers - 1 ? tf.relu(zT) : zT) as tf.Tensor2D;
       }
-      const logits = h; // [b, classes]
+      const logits = tf.transpose(hT) as tf.Tensor2D; // [b, classes]
       const n = logits.shape[0];
       const perSample = perSampleLoss(logits, y, loss); // [b], validates `loss`
       const onehot = tf.oneHot(tf.cast(y, "int32"), logits.shape[1]); // [b, classes]
-      let dz: tf.Tensor2D = loss === "cross_entropy" // ∂Ĉ/∂z_L
+      const dz = loss === "cross_entropy" // ∂Ĉ/∂z_L: [b, classes]
         ? tf.div(tf.sub(tf.softmax(logits), onehot), n)
         : tf.mul(tf.sub(logits, onehot), 2 / n);
+      let dzT = tf.transpose(dz) as tf.Tensor2D; // [classes, b]
       const grads: tf.Tensor[] = new Array(variables.length);
       for (let l = layers - 1; l >= 0; l--) {
-        grads[2 * l] = tf.matMul(inputs[l]!, dz, true, false); // [in, out]
-        grads[2 * l + 1] = tf.sum(dz, 0); // [out]
+        grads[2 * l] = tf.matMul(inputsT[l]!, dzT, false, true); // [in, out]
+        grads[2 * l + 1] = tf.sum(dzT, 1); // [out]
         if (l > 0) {
-          const dh = tf.matMul(dz, kernels[l]!, false, true); // [b, in]
-          dz = tf.mul(dh, tf.step(preacts[l - 1]!));
+          const dhT = tf.matMul(kernels[l]!, dzT); // [in, b]
+          dzT = tf.mul(dhT, tf.step(preactsT[l - 1]!));
         }
       }
       return [tf.mean(perSample), perSample, logits, ...grads];
