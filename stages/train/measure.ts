@@ -114,37 +114,16 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
     }
     tf.dispose([perSample, predicted]);
 
-    const weight = batch.length;
-    const kk = k + 1;
+    const step = { weight: batch.length, rate: 1 / (k + 1) };
     let off = 0;
-    grads.forEach((gt, vi) => {
-      const size = sizes[vi]!;
-      const g = gt.dataSync() as Float32Array;
+    grads.forEach((gt) => {
+      const sums = accumulate(readGradient(gt), off, step, mean, full, inv, s2);
       gt.dispose();
-      let a2 = 0;
-      let aDev = 0;
-      let aPre = 0;
-      let aSG = 0;
-      for (let j = 0; j < size; j++) {
-        const x = g[j]!;
-        const jj = off + j;
-        const x2 = x * x;
-        a2 += x2;
-        const d = x - mean[jj]!;
-        const mNew = mean[jj]! + d / kk;
-        mean[jj] = mNew;
-        aDev += d * (x - mNew);
-        full[jj]! += weight * x;
-        if (inv) {
-          aPre += x2 * inv[jj]!;
-          aSG += x2 * s2![jj]!;
-        }
-      }
-      sumG2 += a2;
-      sumDev2 += aDev;
-      sumPre += aPre;
-      sumSG2 += aSG;
-      off += size;
+      sumG2 += sums.g2;
+      sumDev2 += sums.dev2;
+      sumPre += sums.pre;
+      sumSG2 += sums.sg2;
+      off += gt.size;
     });
   });
 
@@ -179,6 +158,77 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
     correct,
     losses,
   };
+}
+
+/**
+ * Folds one batch gradient block g (coordinates off … off+|g|−1) into the
+ * running sums, in float64: Welford's update of the mean ḡ with rate 1/k,
+ * its deviation sum, the sample-weighted sum for ∇C, Σg², and with a
+ * preconditioner Σ g²/(√v+ε) and Σ (v·g)². Returns this block's shares.
+ */
+function accumulate(
+  g: Float32Array,
+  off: number,
+  step: { weight: number; rate: number },
+  mean: Float64Array,
+  full: Float64Array,
+  inv: Float64Array | null,
+  s2: Float64Array | null,
+): { g2: number; dev2: number; pre: number; sg2: number } {
+  const { weight, rate } = step;
+  let g2 = 0;
+  let dev2 = 0;
+  let pre = 0;
+  let sg2 = 0;
+  // Two copies of the loop, so the common case (no preconditioner) has no branch.
+  if (inv === null || s2 === null) {
+    for (let j = 0; j < g.length; j++) {
+      const x = g[j]!;
+      const jj = off + j;
+      g2 += x * x;
+      const m = mean[jj]!;
+      const d = x - m;
+      const next = m + d * rate;
+      mean[jj] = next;
+      dev2 += d * (x - next);
+      full[jj]! += weight * x;
+    }
+    return { g2, dev2, pre, sg2 };
+  }
+  for (let j = 0; j < g.length; j++) {
+    const x = g[j]!;
+    const jj = off + j;
+    const x2 = x * x;
+    g2 += x2;
+    const m = mean[jj]!;
+    const d = x - m;
+    const next = m + d * rate;
+    mean[jj] = next;
+    dev2 += d * (x - next);
+    full[jj]! += weight * x;
+    pre += x2 * inv[jj]!;
+    sg2 += x2 * s2[jj]!;
+  }
+  return { g2, dev2, pre, sg2 };
+}
+
+/** Backend internals that can lend a tensor's float32 data without copying it. */
+interface HeapBackend {
+  typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array;
+}
+
+/**
+ * A tensor's float32 values: a view into the WASM heap when the backend lends
+ * one (read it before the next tfjs call, which may move the heap), else a copy.
+ */
+function readGradient(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as HeapBackend;
+  if (
+    t.dtype === "float32" && typeof backend.typedArrayFromHeap === "function"
+  ) {
+    return backend.typedArrayFromHeap(t);
+  }
+  return t.dataSync() as Float32Array;
 }
 
 /**
