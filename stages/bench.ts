@@ -57,13 +57,21 @@ if (import.meta.main) {
   console.log(
     `cpu share during training: ${
       b.cpuShare.toFixed(2)
-    } (below 1: the machine was busy; epoch × share ≈ ${
-      (b.epochSeconds * Math.min(1, b.cpuShare)).toFixed(2)
-    } s on a free core)`,
+    } (below 1: other processes took the core; a throttled virtual CPU does not show here, the matmul speed below does)`,
   );
   console.log(
     `achieved: ${b.gflops.toFixed(2)} GFLOP/s (6·params·N, fastest epoch) = ${
       (b.gflops / b.matmulGflops).toFixed(2)
     } of a 1024³ matmul's ${b.matmulGflops.toFixed(2)} GFLOP/s`,
+  );
+  // The fraction of the large matmul's speed is steady across machine load; the
+  // absolute epoch time is not. Scaled to the one-core matmul speed the issue
+  // measured on these machines when idle, it predicts the idle epoch.
+  const idleGflops = 29;
+  console.log(
+    `at an idle core's ${idleGflops} GFLOP/s 1024³ matmul, this fraction gives an epoch of ${
+      (6 * b.params * b.samples / (b.gflops / b.matmulGflops * idleGflops) /
+        1e9).toFixed(2)
+    } s`,
   );
 }
