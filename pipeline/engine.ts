@@ -362,6 +362,11 @@ export class Engine {
         params: instance.params,
       }),
       scratchDir: `${this.project.cacheDir}/scratch/${key}`,
+      code: {
+        entries: [instance.stage.module, ...(instance.stage.sources ?? [])],
+        root: this.project.root,
+        files: this.fingerprint(instance.stage).files,
+      },
       lineage: ancestors(instance).map((u) => ({
         id: u.id,
         key: resultOf(u).key ?? "",

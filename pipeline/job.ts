@@ -13,6 +13,7 @@ import type {
   Stage,
   StageContext,
 } from "./stage.ts";
+import { codeFingerprint } from "./hash.ts";
 import { Rng } from "./rng.ts";
 import { Store } from "./store.ts";
 
@@ -56,6 +57,40 @@ export interface Job {
   lineage: LineageEntry[];
   /** The content-addressed store the inputs are read from. */
   storeDir: string;
+  /**
+   * The code the instance is keyed by: the fingerprint's entry files, the
+   * project root its names are relative to, and each file's hash when the
+   * run started. A job that imports the stage afresh (a Worker, a cluster
+   * job) checks it first (`checkJobCode`).
+   */
+  code?: { entries: string[]; root: string; files: Record<string, string> };
+}
+
+/**
+ * Throws unless the stage's code on disk is still the code the run started
+ * with. The engine fingerprints every stage when a run starts; a Worker or a
+ * cluster job imports its stage from disk later, so an edit in between would
+ * otherwise run new code and cache it under the old code's key.
+ */
+export function checkJobCode(job: Job): void {
+  if (job.code === undefined) return;
+  const now = codeFingerprint(job.code.entries, job.code.root).files;
+  const then = job.code.files;
+  const changed = [
+    ...Object.keys(then).filter((f) => now[f] !== then[f]).map((f) =>
+      now[f] === undefined ? `${f} (no longer imported)` : f
+    ),
+    ...Object.keys(now).filter((f) => then[f] === undefined).map((f) =>
+      `${f} (newly imported)`
+    ),
+  ].sort();
+  if (changed.length > 0) {
+    throw new Error(
+      `the code of stage '${job.stageName}' changed after the run started (${
+        changed.join(", ")
+      }); nothing was run or cached for it: run reproduce again`,
+    );
+  }
 }
 
 export interface JobHooks {

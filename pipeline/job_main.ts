@@ -10,7 +10,7 @@
  * JSON lines (see slurm/log_lines.ts). Exit code 0 on success, 1 on a stage
  * error, 2 on bad arguments.
  */
-import { findStage, type Job, runJob } from "./job.ts";
+import { checkJobCode, findStage, type Job, runJob } from "./job.ts";
 import { Store } from "./store.ts";
 import { writeFileAtomic } from "./fs.ts";
 import { formatEvent, type JobEvent } from "./slurm/log_lines.ts";
@@ -29,6 +29,7 @@ export async function runJobFile(
 ): Promise<JobResult> {
   try {
     const job = JSON.parse(await Deno.readTextFile(jobFile)) as Job;
+    checkJobCode(job);
     const stage = findStage(
       await import(job.module),
       job.stageName,

@@ -4,7 +4,7 @@
  * with the outputs (buffers transferred) or `error`.
  */
 /// <reference lib="deno.worker" />
-import { findStage, type Job, runJob } from "./job.ts";
+import { checkJobCode, findStage, type Job, runJob } from "./job.ts";
 
 const abort = new AbortController();
 
@@ -17,6 +17,7 @@ self.onmessage = async (
   }
   const { job } = event.data;
   try {
+    checkJobCode(job);
     const module = await import(job.module);
     const stage = findStage(module, job.stageName, job.module);
     const outputs = await runJob(stage, job, {
