@@ -18,7 +18,7 @@ import {
 import { initWasmBackend } from "../train/backend.ts";
 import { readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
-import { type DataSet, decodeTrainSet } from "../train/data.ts";
+import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { applyCell, cellOptimizer, itemCell } from "../train/items.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
@@ -123,16 +123,7 @@ function pairCurve(
   train: DataSet,
   loss: LossName,
 ): BarrierCurve {
-  const idx = barrierSubset(train.n, BARRIER_SUBSET);
-  const d = train.d;
-  const pixels = new Float32Array(idx.length * d);
-  const labels = new Int32Array(idx.length);
-  idx.forEach((i, r) => {
-    pixels.set(train.images.subarray(i * d, (i + 1) * d), r * d);
-    labels[r] = train.labels[i]!;
-  });
-  const x = tf.tensor2d(pixels, [idx.length, d], "float32"); // [subset, 784]
-  const y = tf.tensor1d(labels, "int32"); // [subset]
+  const { x, y } = rowTensors(train, barrierSubset(train.n, BARRIER_SUBSET)); // [subset, 784], [subset]
   try {
     const vars = trainableVariables(modelA);
     const read = (m: tf.LayersModel) =>

@@ -115,6 +115,7 @@ export function measureModel(input: MeasureInput): MeasureReport {
       traj_g2: NaN,
     };
     const { ir_trajectory: _, ...terms } = deriveTerms(raw, input.optimizer);
+    const { traj_g2: _t, ...rawSums } = raw; // no trajectory outside training
     let sharpness: MeasureReport["sharpness"] = null;
     if (input.sharpness) {
       const s = input.sharpness;
@@ -148,16 +149,7 @@ export function measureModel(input: MeasureInput): MeasureReport {
       batches: input.shuffleSeed === null
         ? "sequential: batch k holds samples k·B .. k·B+B−1 in dataset order"
         : `shuffled: Rng.fromSeed(${input.shuffleSeed}).permutation(n) cut every B`,
-      lr: input.lr,
-      m: sums.m,
-      sum_g2: sums.sumG2,
-      gbar2: sums.gbar2,
-      sum_dev2: sums.sumDev2,
-      full_grad2: sums.fullGrad2,
-      sum_pre: sums.sumPre,
-      sum_s_g2: sums.sumSG2,
-      one_norm: sums.oneNorm,
-      pre_scale: raw.pre_scale,
+      ...rawSums,
       terms,
       norm: Math.sqrt(variables.reduce((acc, v) => acc + sumSquares(v), 0)),
       loss: sums.loss,

@@ -16,7 +16,7 @@ import {
 import { initWasmBackend } from "../train/backend.ts";
 import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
-import { type DataSet, decodeTrainSet } from "../train/data.ts";
+import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { frozenReluMlpLoss, hvpOnArrays } from "../train/hvp.ts";
 import {
   applyCell,
@@ -115,16 +115,10 @@ export async function sharpnessSeries(
     | "method"
   >
 > {
-  const idx = sharpnessSubset(train.n, settings.subset, settings.seed);
-  const d = train.d;
-  const pixels = new Float32Array(idx.length * d);
-  const labels = new Int32Array(idx.length);
-  idx.forEach((i, r) => {
-    pixels.set(train.images.subarray(i * d, (i + 1) * d), r * d);
-    labels[r] = train.labels[i]!;
-  });
-  const x = tf.tensor2d(pixels, [idx.length, d], "float32"); // [subset, 784]
-  const y = tf.tensor1d(labels, "int32"); // [subset]
+  const { x, y } = rowTensors(
+    train,
+    sharpnessSubset(train.n, settings.subset, settings.seed),
+  ); // [subset, 784], [subset]
   const out = {
     epochs: [] as number[],
     sharpness: [] as number[],
