@@ -4,6 +4,7 @@
  * through softmax/logSoftmax/tanh, so second-order autodiff is never used.
  */
 import * as tf from "@tensorflow/tfjs";
+import { squaredNorm } from "./host_sums.ts";
 
 /** Default step along the unit direction v̂, in weight units: see `hvpFiniteDiff`. */
 export const DEFAULT_STEP = 3e-3;
@@ -44,7 +45,7 @@ export function hvpFiniteDiff(
       );
     }
   });
-  const vNorm = Math.sqrt(sumSquares(v));
+  const vNorm = Math.sqrt(squaredNorm(v));
   if (vNorm === 0) return variables.map((x) => tf.zerosLike(x));
   const step = h ?? DEFAULT_STEP;
   if (!(step > 0) || !Number.isFinite(step)) {
@@ -84,16 +85,6 @@ function gradientAt(
   const { value, grads } = tf.variableGrads(lossFn, variables);
   value.dispose();
   return variables.map((x) => grads[x.name] ?? tf.zerosLike(x));
-}
-
-/** Σ ||t||² over tensors, accumulated in float64. */
-function sumSquares(tensors: tf.Tensor[]): number {
-  let sum = 0;
-  for (const t of tensors) {
-    const data = t.dataSync();
-    for (let j = 0; j < data.length; j++) sum += data[j]! * data[j]!;
-  }
-  return sum;
 }
 
 /**

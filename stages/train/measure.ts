@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { LossName, Preconditioner, SnapshotSums } from "./contracts.ts";
 import { autodiffGradient, type BatchGradient } from "./batch_gradient.ts";
 import { rowTensors, type Samples } from "./data.ts";
+import { readFloat32 } from "./host_sums.ts";
 
 /** ε of the perturbed one-norm when no optimizer supplies one (SCIENCE §2.6). */
 export const DEFAULT_ONE_NORM_EPS = 1e-8;
@@ -117,7 +118,7 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
     const step = { weight: batch.length, rate: 1 / (k + 1) };
     let off = 0;
     grads.forEach((gt) => {
-      const sums = accumulate(readGradient(gt), off, step, mean, full, inv, s2);
+      const sums = accumulate(readFloat32(gt), off, step, mean, full, inv, s2);
       gt.dispose();
       sumG2 += sums.g2;
       sumDev2 += sums.dev2;
@@ -212,25 +213,6 @@ function accumulate(
   return { g2, dev2, pre, sg2 };
 }
 
-/** Backend internals that can lend a tensor's float32 data without copying it. */
-interface HeapBackend {
-  typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array;
-}
-
-/**
- * A tensor's float32 values: a view into the WASM heap when the backend lends
- * one (read it before the next tfjs call, which may move the heap), else a copy.
- */
-function readGradient(t: tf.Tensor): Float32Array {
-  const backend = tf.backend() as unknown as HeapBackend;
-  if (
-    t.dtype === "float32" && typeof backend.typedArrayFromHeap === "function"
-  ) {
-    return backend.typedArrayFromHeap(t);
-  }
-  return t.dataSync() as Float32Array;
-}
-
 /**
  * One forward + backward pass on a batch: the gradient of the batch mean
  * loss per variable, and the per-sample losses and predicted classes from
@@ -275,14 +257,4 @@ function checkPartition(batches: Uint32Array[], n: number): void {
   if (count !== n) {
     throw new Error(`batches: must cover all ${n} samples, got ${count}`);
   }
-}
-
-/** ||t||² summed over tensors, in float64 (SCIENCE §2.8: a step's own ||∇Ĉ_k(w_k)||²). */
-export function squaredNorm(tensors: tf.Tensor[]): number {
-  let sum = 0;
-  for (const t of tensors) {
-    const data = t.dataSync();
-    for (let j = 0; j < data.length; j++) sum += data[j]! * data[j]!;
-  }
-  return sum;
 }

@@ -5,7 +5,7 @@ import {
   throws,
 } from "node:assert/strict";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { measureSnapshot, squaredNorm } from "../../../stages/train/measure.ts";
+import { measureSnapshot } from "../../../stages/train/measure.ts";
 import { perSampleLoss } from "../../../stages/train/losses.ts";
 import type {
   LossName,
@@ -319,11 +319,4 @@ Deno.test("measureSnapshot() leaves the weights unchanged and rejects a non-part
     "must cover all 23",
   );
   tf.dispose([...vars, images, labels]);
-});
-
-Deno.test("squaredNorm() sums squares over tensors in float64", () => {
-  const a = tf.tensor1d([3, 4]);
-  const b = tf.tensor2d([[1, 2], [2, 0]]);
-  assertEquals(squaredNorm([a, b]), 9 + 16 + 1 + 4 + 4);
-  tf.dispose([a, b]);
 });
