@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { LossName } from "./contracts.ts";
-import { perSampleLoss } from "./losses.ts";
+import { lossAndOutputGradient, perSampleLoss } from "./losses.ts";
 
 /** What a batch pass returns; every tensor is new and owned by the caller. */
 export interface BatchPass {
@@ -107,12 +107,11 @@ export function mlpBackprop(
         hT = (l < layers - 1 ? tf.relu(zT) : zT) as tf.Tensor2D;
       }
       const logits = tf.transpose(hT) as tf.Tensor2D; // [b, classes]
-      const n = logits.shape[0];
-      const perSample = perSampleLoss(logits, y, loss); // [b], validates `loss`
-      const onehot = tf.oneHot(tf.cast(y, "int32"), logits.shape[1]); // [b, classes]
-      const dz = loss === "cross_entropy" // ∂Ĉ/∂z_L: [b, classes]
-        ? tf.div(tf.sub(tf.softmax(logits), onehot), n)
-        : tf.mul(tf.sub(logits, onehot), 2 / n);
+      const { perSample, dOutputs: dz } = lossAndOutputGradient(
+        logits,
+        y,
+        loss,
+      ); // [b], ∂Ĉ/∂z_L [b, classes]
       let dzT = tf.transpose(dz) as tf.Tensor2D; // [classes, b]
       const grads: tf.Tensor[] = new Array(variables.length);
       for (let l = layers - 1; l >= 0; l--) {

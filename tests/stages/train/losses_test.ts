@@ -4,6 +4,7 @@ import { initWasmBackend } from "../../../stages/train/backend.ts";
 import type { LossName } from "../../../stages/train/contracts.ts";
 import {
   errors,
+  lossAndOutputGradient,
   meanLoss,
   perSampleLoss,
 } from "../../../stages/train/losses.ts";
@@ -41,6 +42,39 @@ Deno.test("meanLoss() is the mean of the per-sample losses (SCIENCE §1.3)", () 
   close(
     meanLoss(outputs, labels, "cross_entropy").dataSync()[0]!,
     (ce[0]! + ce[1]! + ce[2]!) / 3,
+  );
+});
+
+Deno.test("lossAndOutputGradient() gives the per-sample losses and (softmax − onehot)/b or 2(f − onehot)/b", () => {
+  const b = 3;
+  const rows = outputs.arraySync();
+  const ys = [2, 1, 1];
+  for (const loss of ["cross_entropy", "squared"] as const) {
+    const { perSample, dOutputs } = lossAndOutputGradient(
+      outputs,
+      labels,
+      loss,
+    );
+    deepStrictEqual(
+      Array.from(perSample.dataSync()),
+      Array.from(perSampleLoss(outputs, labels, loss).dataSync()),
+    );
+    const got = dOutputs.arraySync();
+    rows.forEach((z, i) => {
+      const total = z.reduce((s, v) => s + Math.exp(v), 0);
+      z.forEach((v, j) => {
+        const target = j === ys[i] ? 1 : 0;
+        const want = loss === "cross_entropy"
+          ? (Math.exp(v) / total - target) / b
+          : (2 * (v - target)) / b;
+        close(got[i]![j]!, want);
+      });
+    });
+    tf.dispose([perSample, dOutputs]);
+  }
+  throws(
+    () => lossAndOutputGradient(outputs, labels, "hinge" as LossName),
+    /model\.loss must be one of cross_entropy, squared, got 'hinge'/,
   );
 });
 
