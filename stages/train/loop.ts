@@ -47,6 +47,7 @@ import {
   mlpBackprop,
 } from "./batch_gradient.ts";
 import { meanLoss, perSampleLoss } from "./losses.ts";
+import { squaredNorm } from "./host_sums.ts";
 import { measureSnapshot } from "./measure.ts";
 import { penalizedGradients } from "./penalty.ts";
 import {
@@ -293,23 +294,26 @@ export async function trainRun(
       for (const batch of batches) {
         hooks.signal?.throwIfAborted();
         const { x, y } = rowTensors(data.train, batch); // [b, 784], [b]
-        // ∇Ĉ_k(w) (SCIENCE §1.3), plus 2λ_e H_k ∇Ĉ_k when the explicit penalty is on (SCIENCE §5.2).
-        const { grads, loss: lossK, gradNorm2: g2K } = penalizedGradients(
-          vars,
-          () => meanLoss(forward(x, true), y, config.model.loss),
-          config.explicitPenalty,
-          undefined,
-          () => gradient(x, y),
-        );
-        tf.dispose([x, y]);
-        trajSum += g2K; // ||∇Ĉ_k(w_k)||² of the unpenalized batch loss
+        const pass = gradient(x, y); // Ĉ_k(w) and ∇Ĉ_k(w) (SCIENCE §1.3)
+        const lossK = pass.loss.dataSync()[0]!;
+        const g2K = squaredNorm(pass.grads); // ||∇Ĉ_k(w_k)||² of the unpenalized batch loss
+        tf.dispose([pass.loss, pass.perSample, pass.logits]);
+        trajSum += g2K;
         steps++;
         if (!isFinite(lossK) || !isFinite(g2K)) {
           // The loss is no longer finite: no update from it; the run ends at this epoch.
-          tf.dispose(grads);
+          tf.dispose([...pass.grads, x, y]);
           stepDiverged = true;
           break;
         }
+        // Plus 2λ_e H_k ∇Ĉ_k when the explicit penalty is on (SCIENCE §5.2).
+        const grads = penalizedGradients(
+          vars,
+          () => meanLoss(forward(x, true), y, config.model.loss),
+          pass.grads,
+          config.explicitPenalty,
+        );
+        tf.dispose([x, y]);
         optimizer.step(grads);
         tf.dispose(grads);
       }
