@@ -51,3 +51,30 @@ export function squaredNorm(tensors: tf.Tensor[]): number {
   }
   return sum;
 }
+
+/**
+ * Σ_j a_j·b_j over two tensors of the same size, in float64 (four running
+ * sums in a fixed order, as `squaredNorm`). SWATS's projection (SCIENCE §3)
+ * needs it: its float32 sums move γ_k by more than ε_switch.
+ */
+export function dot(a: tf.Tensor, b: tf.Tensor): number {
+  if (a.size !== b.size) {
+    throw new Error(
+      `dot: tensors must have the same size, got ${a.size} and ${b.size}`,
+    );
+  }
+  // Two heap views: neither read allocates, so the first stays valid.
+  const x = readFloat32(a);
+  const y = readFloat32(b);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const whole = x.length - (x.length % 4);
+  let j = 0;
+  for (; j < whole; j += 4) {
+    s0 += x[j]! * y[j]!;
+    s1 += x[j + 1]! * y[j + 1]!;
+    s2 += x[j + 2]! * y[j + 2]!;
+    s3 += x[j + 3]! * y[j + 3]!;
+  }
+  for (; j < x.length; j++) s0 += x[j]! * y[j]!;
+  return (s0 + s1) + (s2 + s3);
+}

@@ -13,6 +13,7 @@ import type {
   OptimizerName,
   Preconditioner,
 } from "./contracts.ts";
+import { dot, squaredNorm } from "./host_sums.ts";
 
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
   "gd",
@@ -481,8 +482,9 @@ class Adam extends Base {
 /**
  * SWATS (Keskar & Socher 2017; SCIENCE §3). Adam until the switch; at each
  * Adam step k with p_k the Adam step (over all variables as one vector) and
- * p_kᵀg_k ≠ 0: γ_k = p_kᵀp_k / (−p_kᵀg_k), λ_k = β₂λ_{k−1} + (1−β₂)γ_k; switch
- * when k > 1, Λ = λ_k/(1−β₂^k) > 0 and |Λ − γ_k| < ε_switch. After it, the
+ * p_kᵀg_k ≠ 0: γ_k = p_kᵀp_k / (−p_kᵀg_k), both dot products summed in
+ * float64 on the host, λ_k = β₂λ_{k−1} + (1−β₂)γ_k; switch when k > 1,
+ * Λ = λ_k/(1−β₂^k) > 0 and |Λ − γ_k| < ε_switch. After it, the
  * paper's SGD phase (Algorithm 1): v ← β₁v + g, w ← w − (1−β₁)Λ v, i.e.
  * PyTorch SGD with momentum β₁ and learning rate (1−β₁)Λ, which `lr()` returns.
  * The (1−β₁) factor matches the SGD step to the Adam step whose projection Λ
@@ -523,7 +525,10 @@ class Swats extends Base {
       });
       return;
     }
-    const dots: tf.Tensor[] = [];
+    // p_kᵀp_k and p_kᵀg_k in float64 on the host (SCIENCE §3): tfjs's float32
+    // Sum moved γ_k by 1e-6 to 1e-4 relative (measured), far above ε_switch.
+    let pp = 0;
+    let pg = 0;
     grads.forEach((g, i) => {
       const w = this.vars[i]!;
       const p = adamStep(
@@ -533,11 +538,11 @@ class Swats extends Base {
         this.c,
         this.t,
       );
+      pp += squaredNorm([p]);
+      pg += dot(p, g);
       w.assign(tf.add(w, p));
-      dots.push(tf.stack([tf.sum(tf.mul(p, p)), tf.sum(tf.mul(p, g))]));
     });
-    const [pp, pg] = tf.addN(dots).dataSync() as Float32Array;
-    if (pg === 0 || pg === undefined || pp === undefined) return;
+    if (pg === 0) return;
     const gamma = pp / -pg;
     this.lambda = beta2 * this.lambda + (1 - beta2) * gamma;
     const corrected = this.lambda / (1 - beta2 ** this.t);

@@ -1,7 +1,11 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { readFloat32, squaredNorm } from "../../../stages/train/host_sums.ts";
+import {
+  dot,
+  readFloat32,
+  squaredNorm,
+} from "../../../stages/train/host_sums.ts";
 
 await initWasmBackend();
 
@@ -33,4 +37,21 @@ Deno.test("readFloat32() returns the tensor's values (a heap view on WASM)", () 
   const t = tf.tensor2d([[1.5, -2], [0, 3.25]]);
   deepStrictEqual(Array.from(readFloat32(t)), [1.5, -2, 0, 3.25]);
   t.dispose();
+});
+
+Deno.test("dot() sums products in float64 over any length and rejects mismatched sizes", () => {
+  const a = tf.tensor2d([[1, 2, 3], [4, 5, -6]]); // one unrolled block + 2 left over
+  const b = tf.tensor1d([0.5, -1, 2, 0, 1, 1]);
+  strictEqual(dot(a, b), 0.5 - 2 + 6 + 0 + 5 - 6);
+  // 1e4 + 10,000 × 1e-4 in float64; float32 would drop every small product.
+  const big = new Float32Array(10001).fill(0.01);
+  big[0] = 100;
+  const x = tf.tensor1d(big);
+  const want = 1e4 + 10000 * Math.fround(0.01) ** 2;
+  ok(Math.abs(dot(x, x) - want) < 1e-8, `${dot(x, x)} vs ${want}`);
+  throws(
+    () => dot(a, x),
+    /^Error: dot: tensors must have the same size, got 6 and 10001$/,
+  );
+  tf.dispose([a, b, x]);
 });

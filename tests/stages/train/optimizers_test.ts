@@ -12,6 +12,7 @@ import type {
   OptimizerConfig,
 } from "../../../stages/train/contracts.ts";
 import { createOptimizer } from "../../../stages/train/optimizers.ts";
+import { Rng } from "../../../pipeline/rng.ts";
 
 await initWasmBackend();
 
@@ -293,6 +294,77 @@ Deno.test("createOptimizer() swats does not switch while the projection keeps mo
   strictEqual(opt.saveState().scalars.switch_step, 0);
   ok(opt.preconditioner() !== null);
   opt.dispose();
+});
+
+Deno.test("createOptimizer() swats decides its switch on float64 dot products where float32 sums disagree", () => {
+  // Step 1: g₁ over 16,384 coordinates (|g| in [0.5, 1.5], random signs); step 2:
+  // g₂ = g₁ with its first half times r = −0.9039857, found offline by bisection so
+  // that γ₂ = γ₁ in float64: |Λ₂ − γ₂| = β₂|γ₁ − γ₂|/(1+β₂) ≈ 8e-12, far below
+  // ε_switch = 1e-9. The sign flip changes the pattern of p, so a float32 Sum errs
+  // differently at the two steps and puts |Λ₂ − γ₂| near 8e-8: it would not switch.
+  const n = 16384, eta = 1e-3, b2 = 0.999, switchEps = 1e-9;
+  const rng = Rng.fromSeed("swats-float64-switch");
+  const g1 = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    g1[j] = rng.uniform(0.5, 1.5) * (rng.float() < 0.5 ? -1 : 1);
+  }
+  const g2 = g1.map((x, j) => (j < n / 2 ? x * -0.9006109 : x));
+  const w = tf.variable(tf.zeros([n]));
+  const opt = createOptimizer(
+    { name: "swats", lr: eta, switch_eps: switchEps },
+    [w],
+  );
+  // γ_k from p_k·p_k and p_k·g_k, in float64 (plain JS) and in float32 (tfjs Sum).
+  const gamma64: number[] = [];
+  const gamma32: number[] = [];
+  for (const g of [g1, g2]) {
+    const gt = tf.tensor1d(g);
+    w.assign(tf.zerosLike(w)); // Adam's step ignores w, so w after the step is p_k exactly
+    opt.step([gt]);
+    const p = w.dataSync() as Float32Array;
+    let pp = 0, pg = 0;
+    for (let j = 0; j < n; j++) {
+      pp += p[j]! * p[j]!;
+      pg += p[j]! * g[j]!;
+    }
+    gamma64.push(pp / -pg);
+    const [pp32, pg32] = tf.tidy(() =>
+      Array.from(
+        tf.stack([tf.sum(tf.mul(w, w)), tf.sum(tf.mul(w, gt))])
+          .dataSync(),
+      )
+    );
+    gamma32.push(pp32! / -pg32!);
+    gt.dispose();
+  }
+  /** SCIENCE §3's rule on a γ sequence: the switch step (0 = none) and Λ there. */
+  const decide = (gammas: number[]) => {
+    let lambda = 0;
+    for (const [i, gamma] of gammas.entries()) {
+      const k = i + 1;
+      lambda = b2 * lambda + (1 - b2) * gamma;
+      const big = lambda / (1 - b2 ** k);
+      if (k > 1 && big > 0 && Math.abs(big - gamma) < switchEps) {
+        return { step: k, big };
+      }
+    }
+    return { step: 0, big: NaN };
+  };
+  const want = decide(gamma64);
+  strictEqual(want.step, 2);
+  strictEqual(
+    decide(gamma32).step,
+    0,
+    "the case separates float32 from float64",
+  );
+  const sw = opt.saveState().scalars;
+  strictEqual(sw.switch_step, want.step);
+  ok(
+    Math.abs(sw.sgd_lr! - want.big) < 1e-12 * want.big,
+    `Λ ${sw.sgd_lr} vs ${want.big}`,
+  );
+  opt.dispose();
+  w.dispose();
 });
 
 Deno.test("preconditioner() returns RMSprop's s, Adam's bias-corrected v̂ and the (1+β₁)/(1−β₁) scale", () => {
