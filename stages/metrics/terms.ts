@@ -4,6 +4,7 @@
  * quantity that does not apply to an optimizer stays "not measured".
  */
 import type { OptimizerConfig } from "../train/contracts.ts";
+import { preconditionedScale } from "../train/preconditioned_scale.ts";
 import type { Quantity } from "./types.ts";
 
 /** SCIENCE §2.1: IR_sgd = η/(4m) Σ_k ||g_k||². */
@@ -46,7 +47,8 @@ export function irRmsPaper(lr: number, m: number, sumSG2: number): number {
 
 /**
  * SCIENCE §2.6, preconditioned term: scale · η/(4m) Σ_k Σ_j g_kj²/(√v_j + ε),
- * with scale = 1 for RMSprop and (1+β₁)/(1−β₁) for Adam (the record's `pre_scale`).
+ * with scale = (1+β₁)/(1−β₁) for Adam and (1+μ)/(1−μ)² for RMSprop with
+ * momentum μ (`preconditionedScale`).
  */
 export function irPreconditioned(
   lr: number,
@@ -76,6 +78,11 @@ export interface RawSums {
   sum_dev2: number;
   full_grad2: number;
   sum_pre: number;
+  /**
+   * The scale the optimizer reported. `deriveTerms` does not read it: it
+   * recomputes the scale from the config, so records written while RMSprop
+   * with momentum reported 1 still give the §2.6 term.
+   */
   pre_scale: number;
   sum_s_g2: number;
   one_norm: number;
@@ -134,7 +141,12 @@ export function deriveTerms(sums: RawSums, config: OptimizerConfig): Terms {
     // Only a heavy-ball run has this term; at β = 0 it would repeat ir_sgd.
     ir_momentum: beta > 0 ? irMomentum(lr, m, sums.sum_g2, beta) : NaN,
     ir_rms_paper: irRmsPaper(lr, m, sums.sum_s_g2),
-    ir_preconditioned: irPreconditioned(lr, m, sums.sum_pre, sums.pre_scale),
+    ir_preconditioned: irPreconditioned(
+      lr,
+      m,
+      sums.sum_pre,
+      preconditionedScale(config),
+    ),
     one_norm: sums.one_norm,
     ir_trajectory: irTrajectory(lr, sums.traj_g2),
   };

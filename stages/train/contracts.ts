@@ -48,7 +48,7 @@ export interface Preconditioner {
   /** v per variable: RMSprop's s, or Adam's bias-corrected v̂. */
   v: tf.Tensor[];
   eps: number;
-  /** (1+β₁)/(1−β₁) for Adam, 1 for RMSprop (SCIENCE §2.6). */
+  /** (1+β₁)/(1−β₁) for Adam, (1+μ)/(1−μ)² for RMSprop with momentum μ (SCIENCE §2.6; preconditioned_scale.ts). */
   scale: number;
 }
 

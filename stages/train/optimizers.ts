@@ -14,6 +14,7 @@ import type {
   Preconditioner,
 } from "./contracts.ts";
 import { dot, squaredNorm } from "./host_sums.ts";
+import { preconditionedScale } from "./preconditioned_scale.ts";
 
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
   "gd",
@@ -388,12 +389,14 @@ class RmsProp extends Base {
 
   /**
    * SCIENCE §2.6: v = s (centered: s − ḡ², the quantity under the root the
-   * update divides by), scale 1. The tensors belong to the optimizer and stay
-   * valid until the next step; do not dispose them.
+   * update divides by), scale (1+μ)/(1−μ)² (1 without momentum). The tensors
+   * belong to the optimizer and stay valid until the next step; do not
+   * dispose them.
    */
   preconditioner(): Preconditioner | null {
+    const scale = preconditionedScale(this.c);
     if (!this.c.centered) {
-      return { v: this.slots.get("square_avg")!, eps: this.c.eps, scale: 1 };
+      return { v: this.slots.get("square_avg")!, eps: this.c.eps, scale };
     }
     this.cache ??= this.vars.map((_, i) =>
       tf.keep(
@@ -405,7 +408,7 @@ class RmsProp extends Base {
         ),
       )
     );
-    return { v: this.cache, eps: this.c.eps, scale: 1 };
+    return { v: this.cache, eps: this.c.eps, scale };
   }
 }
 
@@ -474,7 +477,7 @@ class Adam extends Base {
     return {
       v: this.cache,
       eps: this.c.eps,
-      scale: (1 + this.c.beta1) / (1 - this.c.beta1),
+      scale: preconditionedScale(this.c),
     };
   }
 }
@@ -565,7 +568,7 @@ class Swats extends Base {
     return {
       v: this.cache,
       eps: this.c.eps,
-      scale: (1 + this.c.beta1) / (1 - this.c.beta1),
+      scale: preconditionedScale(this.c),
     };
   }
 

@@ -91,6 +91,23 @@ Deno.test("deriveTerms() gives every term of one snapshot from raw sums", () => 
   assertAlmostEquals(m.ir_momentum, 2.375, 1e-12);
 });
 
+Deno.test("deriveTerms() scales RMSprop-with-momentum's preconditioned term by (1+μ)/(1−μ)²", () => {
+  // η/(4m)·sum_pre = 0.1/16 · 40 = 0.25; μ = 0.5: (1.5)/(0.5²) = 6 → 1.5;
+  // μ = 0.9: 1.9/0.1² = 190 → 47.5. The record's pre_scale (1, as RMSprop
+  // reported before) is not read: old records derive the right term.
+  const mu5 = deriveTerms(SUMS, { name: "rmsprop", lr: 0.1, momentum: 0.5 });
+  assertAlmostEquals(mu5.ir_preconditioned, 1.5, 1e-12);
+  const mu9 = deriveTerms(SUMS, { name: "rmsprop", lr: 0.1, momentum: 0.9 });
+  assertAlmostEquals(mu9.ir_preconditioned, 47.5, 1e-10);
+  // Without momentum the factor is 1; Adam keeps (1+β₁)/(1−β₁) = 19 → 4.75.
+  const plain = deriveTerms(SUMS, { name: "rmsprop", lr: 0.1 });
+  assertAlmostEquals(plain.ir_preconditioned, 0.25, TOL);
+  const adam = deriveTerms(SUMS, { name: "adam", lr: 0.1 });
+  assertAlmostEquals(adam.ir_preconditioned, 4.75, 1e-12);
+  const b5 = deriveTerms(SUMS, { name: "adam", lr: 0.1, beta1: 0.5 });
+  assertAlmostEquals(b5.ir_preconditioned, 0.75, 1e-12); // 1.5/0.5 = 3
+});
+
 Deno.test("heavyBallBeta() reads SGD momentum, SWATS β₁, and is NaN for Adam", () => {
   assertEquals(heavyBallBeta({ name: "sgd", lr: 1 }), 0);
   assertEquals(heavyBallBeta({ name: "gd", lr: 1, momentum: 0.5 }), 0.5);

@@ -392,6 +392,27 @@ Deno.test("preconditioner() returns RMSprop's s, Adam's bias-corrected v̂ and t
   strictEqual(opt.preconditioner(), null);
 });
 
+Deno.test("preconditioner() scale is (1+μ)/(1−μ)² for RMSprop with momentum μ (SCIENCE §2.6)", () => {
+  const cases: Array<[OptimizerConfig, number]> = [
+    [{ name: "rmsprop", lr: 0.001, momentum: 0.5 }, 6], // 1.5/0.25
+    [{ name: "rmsprop", lr: 0.001, momentum: 0.9, centered: true }, 190], // 1.9/0.01
+    [{ name: "rmsprop", lr: 0.001, momentum: 0 }, 1],
+    [{ name: "swats", lr: 0.001, beta1: 0.5 }, 3], // (1+β₁)/(1−β₁), Adam phase
+  ];
+  for (const [config, scale] of cases) {
+    const vs = makeVars();
+    const opt = createOptimizer(config, vs);
+    run(opt, vs, 1);
+    const p = opt.preconditioner()!;
+    ok(
+      Math.abs(p.scale - scale) < 1e-12 * scale,
+      `${JSON.stringify(config)}: ${p.scale} vs ${scale}`,
+    );
+    opt.dispose();
+    for (const v of vs) v.dispose();
+  }
+});
+
 Deno.test("saveState()/loadState() resume bit-for-bit", () => {
   const configs: OptimizerConfig[] = [
     { name: "sgd", lr: 0.1, momentum: 0.9, nesterov: true },
