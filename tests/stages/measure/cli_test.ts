@@ -36,6 +36,12 @@ async function savedModel(): Promise<{ dir: string; model: tf.LayersModel }> {
     Rng.fromSeed("cli"),
   );
   const dir = await Deno.makeTempDir();
+  await saveModel(model, dir);
+  return { dir, model };
+}
+
+/** Writes model.json + weights.bin into `dir`, as tfjs's file handler lays them out. */
+async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   await model.save(tf.io.withSaveHandler(async (a) => {
     const json = {
       modelTopology: a.modelTopology,
@@ -51,7 +57,6 @@ async function savedModel(): Promise<{ dir: string; model: tf.LayersModel }> {
       modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON" },
     };
   }));
-  return { dir, model };
 }
 
 /** Plain per-batch gradients of the model, flattened to float64. */
@@ -238,4 +243,133 @@ Deno.test("parseMeasureArgs() documents every flag in --help and rejects bad val
     Array.from(shuffled[0]!),
     Array.from(Rng.fromSeed(3).permutation(10).slice(0, 4)),
   );
+});
+
+/** A Keras-convention classifier, 784-16-10 with a softmax on its last layer, seeded. */
+function kerasClassifier(last: "softmax" | "linear"): tf.Sequential {
+  const init = (seed: number) =>
+    tf.initializers.randomNormal({ mean: 0, stddev: 0.3, seed });
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({
+        inputShape: [784],
+        units: 16,
+        activation: "relu",
+        kernelInitializer: init(1),
+        biasInitializer: init(2),
+      }),
+      tf.layers.dense({
+        units: 10,
+        activation: last,
+        kernelInitializer: init(3),
+        biasInitializer: init(4),
+      }),
+    ],
+  });
+}
+
+Deno.test("runMeasure() of a saved softmax-ended model equals its linear twin: sums, terms, sharpness", async () => {
+  const softmax = kerasClassifier("softmax");
+  // The twin the test builds itself: same layers, linear last, same weights.
+  const linear = kerasClassifier("linear");
+  linear.setWeights(softmax.getWeights());
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/softmax`);
+  await Deno.mkdir(`${dir}/linear`);
+  await saveModel(softmax, `${dir}/softmax`);
+  await saveModel(linear, `${dir}/linear`);
+  // RMSprop with momentum 0.5 after two steps, for the §2.6 sum and its scale 6.
+  const vars = trainableVariables(linear);
+  const rms = createOptimizer(
+    { name: "rmsprop", lr: 0.01, momentum: 0.5 },
+    vars,
+  );
+  for (let s = 0; s < 2; s++) {
+    rms.step(vars.map((v, i) => tf.fill(v.shape, 0.01 * (i + 1) * (s + 1))));
+  }
+  await Deno.writeFile(
+    `${dir}/optimizer.bin`,
+    encodeOptimizerState(rms.saveState()),
+  );
+  rms.dispose();
+  linear.setWeights(softmax.getWeights()); // undo the steps
+
+  const measure = (which: string) =>
+    runMeasure(
+      parseMeasureArgs([
+        "--model",
+        `${dir}/${which}/model.json`,
+        "--count",
+        "100",
+        "--batch",
+        "32",
+        "--lr",
+        "0.1",
+        "--optimizer",
+        '{"name":"rmsprop","momentum":0.5}',
+        "--optimizer-state",
+        `${dir}/optimizer.bin`,
+        "--sharpness",
+        "--sharpness-subset",
+        "60",
+      ])!,
+    );
+  const a = await measure("softmax");
+  const b = await measure("linear");
+  const layer = softmax.layers[1]!.name;
+  assertEquals(a.final_activation, {
+    layer,
+    activation: "softmax",
+    loss_of: "logits",
+  });
+  assertEquals(b.final_activation.activation, "linear");
+  const close = (x: number, y: number, what: string) =>
+    assert(
+      Object.is(x, y) || Math.abs(x - y) <= 1e-6 * Math.abs(y),
+      `${what}: ${x} vs ${y}`,
+    );
+  for (
+    const key of [
+      "sum_g2",
+      "gbar2",
+      "sum_dev2",
+      "full_grad2",
+      "sum_pre",
+      "sum_s_g2",
+      "one_norm",
+      "pre_scale",
+      "norm",
+      "loss",
+      "error",
+    ] as const
+  ) close(a[key], b[key], key);
+  for (const [key, value] of Object.entries(b.terms)) {
+    close(a.terms[key as keyof typeof a.terms], value, key);
+  }
+  assert(a.sharpness !== null && b.sharpness !== null);
+  close(a.sharpness.value, b.sharpness.value, "sharpness");
+  assertEquals(a.sharpness.method, b.sharpness.method);
+  assert(rel(a.pre_scale, 6) < 1e-12, `pre_scale ${a.pre_scale}`); // 1.5/0.5²
+
+  // The loss is cross-entropy of the logits, and far from softmax applied twice.
+  const data = await loadMeasureData({
+    dataset: "mnist",
+    split: "train",
+    count: 100,
+    noise: 0,
+    seed: 0,
+  });
+  const [logitsLoss, twiceLoss] = tf.tidy(() => {
+    const x = tf.tensor2d(data.images, [100, 784]);
+    const y = tf.tensor1d(data.labels, "int32");
+    return [
+      meanLoss(linear.apply(x) as tf.Tensor2D, y, "cross_entropy"),
+      meanLoss(softmax.apply(x) as tf.Tensor2D, y, "cross_entropy"),
+    ].map((t) => t.dataSync()[0]!);
+  });
+  assert(rel(a.loss, logitsLoss!) < 1e-6, `${a.loss} vs ${logitsLoss}`);
+  assert(rel(a.loss, twiceLoss!) > 0.05, `${a.loss} vs ${twiceLoss}`);
+  softmax.dispose();
+  linear.dispose();
+  await Deno.remove(dir, { recursive: true });
 });
