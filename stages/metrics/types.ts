@@ -17,7 +17,7 @@ export type Quantity =
   | "ir_gd" // SCIENCE §2.3  η/4 ||∇C||²
   | "ir_momentum" // SCIENCE §2.4  (1+β)/(1−β)² · η/(4m) Σ_k ||g_k||²
   | "ir_rms_paper" // SCIENCE §2.5 paper's formula  η/(4m) Σ_k ||s ⊙ g_k||²
-  | "ir_preconditioned" // SCIENCE §2.6  η/(4m) Σ_k Σ_j g²/(√v+ε) (× (1+β₁)/(1−β₁) for Adam)
+  | "ir_preconditioned" // SCIENCE §2.6  η/(4m) Σ_k Σ_j g²/(√v+ε) (× (1+β₁)/(1−β₁) Adam, (1+μ)/(1−μ)² RMSprop momentum μ)
   | "one_norm" // SCIENCE §2.6  Σ_j √(ḡ_j² + ε)
   | "ir_trajectory" // SCIENCE §2.8 estimate  η/4 · mean_k ||∇Ĉ_k(w_k)||²
   | "ir_own" // the term that belongs to the run's optimizer (see `ownTerm`)
