@@ -162,6 +162,27 @@ Deno.test("finalActivation() reads Activation layers and calls a layer without o
     layers: [tf.layers.dense({ inputShape: [5], units: 3, name: "d" })],
   });
   assertEquals(finalActivation(plain), { layer: "d", activation: "linear" });
+  // A model used as a layer hides its activation: refused, not guessed.
+  const x = tf.input({ shape: [5] });
+  const nested = tf.model({
+    inputs: x,
+    outputs: model.apply(x) as tf.SymbolicTensor,
+  });
+  throws(
+    () => finalActivation(nested),
+    /^Error: --model: the output comes from the nested model '[^']+'; measure needs its layers at the top level$/,
+  );
+  const two = tf.model({
+    inputs: x,
+    outputs: [
+      plain.layers[0]!.apply(x) as tf.SymbolicTensor,
+      tf.layers.dense({ units: 2 }).apply(x) as tf.SymbolicTensor,
+    ],
+  });
+  throws(
+    () => finalActivation(two),
+    /^Error: --model: expected a model with one output, got 2$/,
+  );
   model.dispose();
   plain.dispose();
 });
