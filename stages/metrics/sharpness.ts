@@ -17,7 +17,7 @@ export interface EigenOptions {
    * ||Hv − λv|| ≤ tol·|λ| for the unit vector v of the estimate λ.
    */
   tol?: number;
-  /** At most this many products per power iteration (default 100). */
+  /** At most this many products (per phase of power iteration; default 100). */
   maxIter?: number;
 }
 

@@ -1,10 +1,11 @@
 /**
  * Hessian-vector products of a mean loss (SCIENCE §1.3, §4.2, §5.2).
  *
- * - `mlpHessian`: exact, for the Dense-ReLU MLP that model.ts builds, by
- *   forward-mode differentiation of the hand-written back-propagation of
- *   batch_gradient.ts (Pearlmutter's R-operator) with the ReLU gates of the
- *   current point. Used by the explicit penalty and by sharpness.
+ * - `mlpHessianAt` / `mlpHvp`: exact, for the Dense-ReLU MLP that model.ts
+ *   builds, by forward-mode differentiation of the hand-written
+ *   back-propagation of batch_gradient.ts (Pearlmutter's R-operator) with
+ *   the ReLU gates of the current point. Used by the explicit penalty and by
+ *   sharpness.
  * - `hvpFiniteDiff`: central differences of gradients, for models with no
  *   exact product (the CNN); its step and error are documented there.
  *
@@ -32,8 +33,12 @@ export const DEFAULT_STEP = 3e-3;
  * relative on quadratic, logistic and softmax closed forms, 3e-4 on a tiny
  * ReLU net. ReLU and max-pool kinks crossed within h make errors of O(1)
  * that do not shrink with h: on the 784-256-128-10 MLP (B = 50) the
- * penalized gradient g + 2λHg was 8.5–13% off at initialisation. Use
- * `mlpHessian` wherever the model is an MLP; this remains for the CNN.
+ * penalized gradient g + 2λHg was 8.5–13% off at initialisation (17% and
+ * 25% at the two points of tests/fixtures/hessian_reference.py), and
+ * even with the gates held the O(h²) term moved λ_max by 3.4e-3 on a
+ * well-fit network, more than sharpness's default tolerance. Use
+ * `mlpHessianAt`/`mlpHvp` wherever the model is an MLP; this remains for
+ * the CNN.
  *
  * The weights are restored exactly afterwards (from saved copies, never by
  * subtracting back). `lossFn` must read the variables; tensors in `v` are
