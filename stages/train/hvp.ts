@@ -168,6 +168,8 @@ export interface HessianAt {
  * kept transposed ([features, batch]) as in `mlpBackprop`, for the same WASM
  * reasons (matmul_plan.ts). Tested against PyTorch's full Hessian and double
  * back-propagation (tests/stages/train/hvp_test.ts, penalty_test.ts).
+ * The state is taken at construction: do not change `weights` before the
+ * last product.
  */
 export function mlpHessianAt(
   weights: tf.Tensor[],
