@@ -401,11 +401,20 @@ function sharpnessFigure(ctx: Ctx): FigureSpec | MissingFigure {
     ? "no stability line is drawn because no run is plain or heavy-ball SGD/GD"
     : "dashed lines are the edge-of-stability limits 2/η (GD/SGD) and (2+2β)/η (heavy ball), " +
       "drawn only for SGD/GD-type runs since adaptive methods are stable against a preconditioned limit";
+  // The residual bound of each value (SCIENCE §4.2), when the sharpness stage reported it.
+  const bounds = seriesOf(ctx.doc, "sharpness_residual", ctx.groups)
+    .flatMap((s) => s.mean)
+    .filter(Number.isFinite);
+  const boundText = bounds.length === 0
+    ? ""
+    : ` Each value lies within its residual bound (sharpness_residual, relative; largest mean over seeds here ${
+      Math.max(...bounds).toExponential(1)
+    }) of an eigenvalue of the Hessian.`;
   return {
     id,
     title,
     caption:
-      `Look at whether sharpness rises to its optimizer's limit and stays there; ${ruleText}.`,
+      `Look at whether sharpness rises to its optimizer's limit and stays there; ${ruleText}.${boundText}`,
     spec: { title, ...base, layer: withRules },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Sharpness (SCIENCE §4.2): the top Hessian eigenvalue by power iteration
- * and the trace by Hutchinson's estimator, over an abstract Hessian-vector
+ * or Lanczos, each stopping on a residual bound it reports, and the trace by
+ * Hutchinson's estimator, over an abstract Hessian-vector
  * product so that both are testable on known matrices. Vectors are one
  * Float32Array per parameter tensor; the arithmetic here is float64.
  */
@@ -11,18 +12,33 @@ export type Hvp = (v: Float32Array[]) => Float32Array[];
 
 export interface EigenOptions {
   rng: Rng;
-  /** Relative change of the Rayleigh quotient that stops the iteration (default 1e-3). */
+  /**
+   * Relative residual that stops the iteration (default 1e-3): stop when
+   * ||Hv − λv|| ≤ tol·|λ| for the unit vector v of the estimate λ.
+   */
   tol?: number;
-  /** At most this many products per power iteration (default 100). */
+  /** At most this many products (per phase of power iteration; default 100). */
   maxIter?: number;
 }
 
+/**
+ * An eigenvalue estimate λ and its residual bound. For symmetric H and a
+ * unit vector v, some eigenvalue λ_true lies within ||Hv − λv|| of λ (the
+ * Krylov–Weinberg bound; for a Ritz pair of Lanczos the residual is
+ * β_k·|e_kᵀs|): |λ − λ_true| ≤ residual·|λ|. λ_true is the nearest
+ * eigenvalue; from a random start it is the top one unless the start is
+ * (nearly) orthogonal to its eigenvector. The products' own error (float32
+ * rounding, or a finite-difference step) adds to this bound.
+ */
 export interface EigenResult {
   /** The largest (algebraic) eigenvalue estimate. */
   value: number;
   /** Hessian-vector products used, over both phases. */
   iterations: number;
+  /** Whether `residual` ≤ tol was reached within maxIter products. */
   converged: boolean;
+  /** ||Hv − λv|| / |λ| at the returned estimate (0 when H v = 0). */
+  residual: number;
 }
 
 /** Checked tolerance and iteration cap (SCIENCE §4.2 defaults 1e-3, 100), and the flat size of each shape. */
@@ -47,10 +63,14 @@ function eigenSettings(
 
 /**
  * The top eigenvalue λ_max of a symmetric H by power iteration from a seeded
- * Gaussian start, stopping when the Rayleigh quotient vᵀHv (||v|| = 1)
- * changes by at most tol·|λ| between iterations. Power iteration finds the
- * eigenvalue of largest magnitude; if that one is negative, a second run on
- * H − λ_dom·I (whose eigenvalues are ≥ 0) recovers λ_max = λ_dom + μ.
+ * Gaussian start, stopping when the residual of the Rayleigh quotient
+ * λ = vᵀHv (||v|| = 1) is small: ||Hv − λv|| ≤ tol·|λ| (SCIENCE §4.2), a
+ * bound on the error of λ (see `EigenResult`), not the change between
+ * iterations. Power iteration finds the eigenvalue of largest magnitude; if
+ * that one is negative, a second run on H − λ_dom·I (whose eigenvalues are
+ * all ≥ 0) recovers λ_max = λ_dom + μ; its residual ||Hv − (λ_dom + μ)v|| is
+ * the shifted run's, taken relative to |λ_max|. Converges like (λ₂/λ₁)^k: slow when the top eigenvalues
+ * cluster, where `lanczosTopEigenvalue` is the better choice.
  */
 export function topEigenvalue(
   hvp: Hvp,
@@ -62,14 +82,19 @@ export function topEigenvalue(
   if (first.value >= 0) return first;
   const shift = first.value;
   const second = powerIteration(hvp, sizes, shift, options.rng, tol, maxIter);
+  const value = shift + second.value;
+  const residual = value === 0
+    ? 0
+    : (second.residual * Math.abs(second.value)) / Math.abs(value);
   return {
-    value: shift + second.value,
+    value,
     iterations: first.iterations + second.iterations,
-    converged: first.converged && second.converged,
+    converged: residual <= tol,
+    residual,
   };
 }
 
-/** Power iteration on H − shift·I. */
+/** Power iteration on H − shift·I; `residual` is relative to the shifted estimate. */
 function powerIteration(
   hvp: Hvp,
   sizes: number[],
@@ -81,19 +106,33 @@ function powerIteration(
   let v = normalize(
     sizes.map((n) => Float64Array.from({ length: n }, () => rng.normal())),
   );
-  let previous = NaN;
+  let last: EigenResult = {
+    value: NaN,
+    iterations: 0,
+    converged: false,
+    residual: NaN,
+  };
   for (let it = 1; it <= maxIter; it++) {
     const hv = apply(hvp, v, shift);
     const lambda = dot(v, hv);
     const norm = Math.sqrt(dot(hv, hv));
-    if (norm === 0) return { value: 0, iterations: it, converged: true };
-    if (Math.abs(lambda - previous) <= tol * Math.abs(lambda)) {
-      return { value: lambda, iterations: it, converged: true };
+    if (norm === 0) {
+      return { value: 0, iterations: it, converged: true, residual: 0 };
     }
-    previous = lambda;
+    // ||Hv − λv||, summed directly (not as ||Hv||² − λ², which cancels).
+    let r2 = 0;
+    hv.forEach((block, i) => {
+      const vi = v[i]!;
+      for (let j = 0; j < block.length; j++) {
+        r2 += (block[j]! - lambda * vi[j]!) ** 2;
+      }
+    });
+    const residual = Math.sqrt(r2) / Math.abs(lambda);
+    last = { value: lambda, iterations: it, converged: false, residual };
+    if (residual <= tol) return { ...last, converged: true };
     v = hv.map((block) => block.map((x) => x / norm));
   }
-  return { value: previous, iterations: maxIter, converged: false };
+  return last;
 }
 
 /**
@@ -101,10 +140,13 @@ function powerIteration(
  * orthogonality only adds spurious copies of converged Ritz values, never a
  * larger one). Each step costs one product, like power iteration, but the
  * top Ritz value converges much faster when the top eigenvalues cluster.
- * Stops when the Ritz pair's residual ||Hy − θy|| = β_k|s_k| is at most
- * tol·|θ|: then some eigenvalue lies within tol·|θ| of θ. A Ritz
- * value never exceeds λ_max, so, like the Rayleigh quotient of power
- * iteration, the result is a lower bound up to the products' own error.
+ * Stops when the top Ritz pair's residual ||Hy − θy|| = β_k·|e_kᵀs| (s: the
+ * eigenvector of the tridiagonal T_k for θ) is at most tol·|θ| (SCIENCE
+ * §4.2): then an eigenvalue lies within that residual of θ (see
+ * `EigenResult`). A Ritz value never exceeds λ_max, so, like the Rayleigh
+ * quotient of power iteration, the result is a lower bound up to the
+ * products' own error. An exact invariant subspace (β_k = 0) stops with
+ * residual 0.
  */
 export function lanczosTopEigenvalue(
   hvp: Hvp,
@@ -120,7 +162,12 @@ export function lanczosTopEigenvalue(
   let qPrev: Float64Array[] | null = null;
   const alphas: number[] = [];
   const betas: number[] = [];
-  let previous = NaN;
+  let last: EigenResult = {
+    value: NaN,
+    iterations: 0,
+    converged: false,
+    residual: NaN,
+  };
   for (let k = 1; k <= maxIter; k++) {
     const w = apply(hvp, q, 0);
     const alpha = dot(w, q);
@@ -136,16 +183,38 @@ export function lanczosTopEigenvalue(
     const theta = tridiagonalMax(alphas, betas);
     const beta = Math.sqrt(dot(w, w));
     // ||H y − θ y|| = β_k·|s_k| for the Ritz vector y (s: top eigenvector of T_k).
-    const residual = beta * Math.abs(lastComponent(alphas, betas, theta));
-    if (residual <= tol * Math.abs(theta)) {
-      return { value: theta, iterations: k, converged: true };
-    }
-    previous = theta;
+    const bound = beta * Math.abs(lastComponent(alphas, betas, theta));
+    const residual = theta === 0 ? (bound === 0 ? 0 : Infinity) : bound /
+      Math.abs(theta);
+    last = { value: theta, iterations: k, converged: false, residual };
+    if (residual <= tol || beta === 0) return { ...last, converged: true };
     betas.push(beta);
     qPrev = q;
     q = w.map((block) => block.map((x) => x / beta));
   }
-  return { value: previous, iterations: maxIter, converged: false };
+  return last;
+}
+
+/**
+ * v ↦ D·H·D·v with D = diag(d): the operator whose top eigenvalue is the
+ * preconditioned sharpness λ₁(P^{-1/2} H P^{-1/2}) of SCIENCE §4.2.1 when
+ * d = P^{-1/2} (one Float32Array per parameter tensor, like v). Feed it to
+ * `topEigenvalue` or `lanczosTopEigenvalue`.
+ */
+export function scaledHvp(hvp: Hvp, d: Float32Array[]): Hvp {
+  const scale = (v: Float32Array[]) =>
+    v.map((block, i) => {
+      const di = d[i];
+      if (!di || di.length !== block.length) {
+        throw new Error(
+          `d: block ${i} has ${
+            di?.length ?? 0
+          } elements, expected ${block.length}`,
+        );
+      }
+      return block.map((x, j) => x * di[j]!);
+    });
+  return (v) => scale(hvp(scale(v)));
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * The sharpness stage (SCIENCE §4.2): the top Hessian eigenvalue of the
  * training loss C at each saved checkpoint of a run, on a fixed seeded
- * subset of the (noisy) training set, by power iteration on finite-difference
- * Hessian-vector products. One instance per training run.
+ * subset of the (noisy) training set, by the Lanczos iteration on exact
+ * Hessian-vector products for the MLP (R-operator, stages/train/hvp.ts) and
+ * finite-difference ones for other models, stopping on a residual bound that
+ * each value reports. One instance per training run.
  */
 import * as tf from "@tensorflow/tfjs";
 import { encodeJson } from "../../pipeline/artifact.ts";
@@ -17,7 +19,7 @@ import { initWasmBackend } from "../train/backend.ts";
 import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
 import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
-import { frozenReluMlpLoss, hvpOnArrays } from "../train/hvp.ts";
+import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
 import {
   applyCell,
   cellOptimizer,
@@ -30,7 +32,7 @@ import {
   type EigenResult,
   eosThreshold,
   hutchinsonTrace,
-  topEigenvalue,
+  lanczosTopEigenvalue,
 } from "./sharpness.ts";
 
 /** What one instance returns (read by the metrics stage's `SharpnessData`). */
@@ -40,8 +42,14 @@ export interface SharpnessOutput {
   sharpness: number[];
   /** Hessian-vector products used per checkpoint. */
   iterations: number[];
-  /** Whether the power iteration met its tolerance. */
+  /** Whether the residual bound met the tolerance (`metrics.sharpness.tol`) within `max_iter` products. */
   converged: boolean[];
+  /**
+   * The relative residual bound reached per checkpoint: an eigenvalue lies
+   * within residual·|sharpness| of the reported value (SCIENCE §4.2; see
+   * `EigenResult` in sharpness.ts), up to the products' own error.
+   */
+  residual: number[];
   /** Hutchinson's estimate of the Hessian trace per checkpoint, and its standard error; empty when off. */
   trace: number[];
   trace_stderr: number[];
@@ -50,12 +58,16 @@ export interface SharpnessOutput {
   /** Training samples the Hessian was taken on. */
   subset: number;
   /**
-   * How Hessian-vector products were taken: central differences of gradients
-   * with ReLU gates frozen (MLPs), plain (other models: ReLU/max-pool kinks
-   * add error), or none (disabled).
+   * How Hessian-vector products were taken: exact R-operator with the ReLU
+   * gates of the point (MLPs), central differences of gradients (other
+   * models: ReLU/max-pool kinks and the step add error, see hvp.ts), or none
+   * (disabled).
    */
-  method: "fd-frozen-relu" | "fd" | "none";
+  method: SharpnessMethod | "none";
 }
+
+/** How a sharpness value's Hessian-vector products were taken. */
+export type SharpnessMethod = "exact-relu-mlp" | "fd";
 
 /** Whether every layer is Dense, ReLU on all but the last, linear on the last. */
 export function isReluMlp(model: tf.LayersModel): boolean {
@@ -94,7 +106,7 @@ export function sharpnessSubset(
 }
 
 /**
- * λ_max at each checkpoint. The power iteration's start vector is seeded by
+ * λ_max at each checkpoint. The Lanczos start vector is seeded by
  * (seed, epoch), so a rerun reproduces every value.
  */
 export async function sharpnessSeries(
@@ -110,6 +122,7 @@ export async function sharpnessSeries(
     | "sharpness"
     | "iterations"
     | "converged"
+    | "residual"
     | "trace"
     | "trace_stderr"
     | "method"
@@ -124,6 +137,7 @@ export async function sharpnessSeries(
     sharpness: [] as number[],
     iterations: [] as number[],
     converged: [] as boolean[],
+    residual: [] as number[],
     trace: [] as number[],
     trace_stderr: [] as number[],
     method: "none" as SharpnessOutput["method"],
@@ -142,6 +156,7 @@ export async function sharpnessSeries(
         out.sharpness.push(result.value);
         out.iterations.push(result.iterations);
         out.converged.push(result.converged);
+        out.residual.push(result.residual);
         if (result.trace) {
           out.trace.push(result.trace.value);
           out.trace_stderr.push(result.trace.stderr);
@@ -158,9 +173,11 @@ export async function sharpnessSeries(
 }
 
 /**
- * λ_max of the Hessian of the mean loss of `model` on (x, y) by power
- * iteration (SCIENCE §4.2), starting from a vector seeded by `start`. MLPs
- * get finite differences with frozen ReLU gates, other models plain ones.
+ * λ_max of the Hessian of the mean loss of `model` on (x, y) by the Lanczos
+ * iteration (SCIENCE §4.2), starting from a vector seeded by `start`, with
+ * its residual bound. MLPs get the exact product (R-operator with the gates
+ * of the point); other models central differences of gradients (hvp.ts's
+ * step 3e-3, whose O(h²) error and kink jumps add to the reported bound).
  */
 export function modelSharpness(
   model: tf.LayersModel,
@@ -174,30 +191,36 @@ export function modelSharpness(
     traceSamples?: number;
   },
 ): EigenResult & {
-  method: "fd-frozen-relu" | "fd";
+  method: SharpnessMethod;
   trace?: { value: number; stderr: number };
 } {
   const variables = trainableVariables(model);
-  const lossOf = (outputs: tf.Tensor2D, labels: tf.Tensor1D) =>
-    meanLoss(outputs, labels, options.loss);
-  // C on the subset (SCIENCE §1.3: a mean over samples).
-  const frozen = isReluMlp(model)
-    ? frozenReluMlpLoss(variables, x, y, lossOf)
+  const exact = isReluMlp(model)
+    ? mlpHessianAt(variables, x, y, options.loss)
     : null;
-  const lossFn = frozen?.lossFn ??
-    (() =>
-      tf.tidy(() =>
-        lossOf(model.apply(x, { training: false }) as tf.Tensor2D, y)
-      ));
+  // C on the subset (SCIENCE §1.3: a mean over samples).
+  const lossFn = () =>
+    tf.tidy(() =>
+      meanLoss(
+        model.apply(x, { training: false }) as tf.Tensor2D,
+        y,
+        options.loss,
+      )
+    );
   try {
-    const hvp = hvpOnArrays(variables, lossFn);
+    const hvp = hvpOnArrays(
+      variables,
+      exact
+        ? (v) => exact.product(v)
+        : (v) => hvpFiniteDiff(variables, lossFn, v),
+    );
     const shapes = variables.map((v) => v.shape);
-    const result = topEigenvalue(hvp, shapes, {
+    const result = lanczosTopEigenvalue(hvp, shapes, {
       rng: Rng.fromSeed(options.start),
       tol: options.tol,
       maxIter: options.maxIter,
     });
-    const method = frozen ? "fd-frozen-relu" as const : "fd" as const;
+    const method: SharpnessMethod = exact ? "exact-relu-mlp" : "fd";
     if (!options.traceSamples) return { ...result, method };
     // Hutchinson's estimator with Rademacher vectors (SCIENCE §4.2), same HVP.
     const trace = hutchinsonTrace(hvp, shapes, {
@@ -210,7 +233,7 @@ export function modelSharpness(
       trace: { value: trace.value, stderr: trace.stderr },
     };
   } finally {
-    frozen?.dispose();
+    exact?.dispose();
   }
 }
 
@@ -288,6 +311,7 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
       sharpness: [],
       iterations: [],
       converged: [],
+      residual: [],
       trace: [],
       trace_stderr: [],
       eos,
@@ -309,9 +333,9 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
   series.converged.forEach((ok, i) => {
     if (!ok) {
       ctx.log.warn(
-        `epoch ${
-          series.epochs[i]
-        }: power iteration did not reach tol ${settings.tol} in ${settings.maxIter} products`,
+        `epoch ${series.epochs[i]}: sharpness residual bound ${
+          series.residual[i]!.toExponential(2)
+        } did not reach tol ${settings.tol} in ${settings.maxIter} products`,
       );
     }
   });

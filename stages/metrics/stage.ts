@@ -32,6 +32,8 @@ export interface SharpnessData {
   epochs: number[];
   sharpness: number[];
   iterations: number[];
+  /** Relative residual bound per epoch (absent in outputs made before it existed). */
+  residual?: number[];
   eos: number | null;
   /** Hutchinson trace estimates per epoch (absent or empty when not asked). */
   trace?: number[];
@@ -59,6 +61,7 @@ const QUANTITY_ORDER: readonly Quantity[] = [
   "norm_no_bias",
   "dist_init",
   "sharpness",
+  "sharpness_residual",
   "hessian_trace",
   "epoch_seconds",
 ];
@@ -156,6 +159,12 @@ export function mergeSharpness(runs: Run[], sharpness: InputValue[]): number {
       epochs: s.epochs,
       values: s.sharpness.map((v) => (typeof v === "number" ? v : NaN)),
     };
+    if (s.residual && s.residual.length === s.epochs.length) {
+      run.series.sharpness_residual = {
+        epochs: s.epochs,
+        values: s.residual.map((v) => (typeof v === "number" ? v : NaN)),
+      };
+    }
     if (s.trace && s.trace.length === s.epochs.length) {
       run.series.hessian_trace = {
         epochs: s.epochs,

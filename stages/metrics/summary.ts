@@ -29,6 +29,7 @@ const FINAL_QUANTITIES = [
   "ir_trajectory",
   "ir_own",
   "sharpness",
+  "sharpness_residual",
 ] as const satisfies readonly Quantity[];
 
 /** The value of a quantity at the last epoch where it is finite, and that epoch. */

@@ -25,6 +25,7 @@ export type Quantity =
   | "norm_no_bias"
   | "dist_init" // ||w − w₀||₂
   | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
+  | "sharpness_residual" // SCIENCE §4.2 its relative residual bound ||Hv − λv||/|λ|
   | "hessian_trace" // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
   | "epoch_seconds";
 

@@ -1,12 +1,23 @@
 /**
- * Hessian-vector products by central finite differences of gradients
- * (SCIENCE §4.2). tfjs 4.22's double back-propagation is silently wrong
- * through softmax/logSoftmax/tanh, so second-order autodiff is never used.
+ * Hessian-vector products of a mean loss (SCIENCE §1.3, §4.2, §5.2).
+ *
+ * - `mlpHessianAt` / `mlpHvp`: exact, for the Dense-ReLU MLP that model.ts
+ *   builds, by forward-mode differentiation of the hand-written
+ *   back-propagation of batch_gradient.ts (Pearlmutter's R-operator) with
+ *   the ReLU gates of the current point. Used by the explicit penalty and by
+ *   sharpness.
+ * - `hvpFiniteDiff`: central differences of gradients, for models with no
+ *   exact product (the CNN); its step and error are documented there.
+ *
+ * tfjs 4.22's double back-propagation is silently wrong through
+ * softmax/logSoftmax/tanh, so second-order autodiff is never used.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { LossName } from "./contracts.ts";
 import { squaredNorm } from "./host_sums.ts";
+import { lossAndOutputGradient } from "./losses.ts";
 
-/** Default step along the unit direction v̂, in weight units: see `hvpFiniteDiff`. */
+/** Default finite-difference step along the unit direction v̂, in weight units: see `hvpFiniteDiff`. */
 export const DEFAULT_STEP = 3e-3;
 
 /**
@@ -20,8 +31,14 @@ export const DEFAULT_STEP = 3e-3;
  * terms: a step of 1e-3·||w|| was 3% off on a linear softmax model with
  * ||w|| ≈ 73, 3e-3 was within 1e-4. Measured at h = 3e-3 (tests): ≤ 3e-5
  * relative on quadratic, logistic and softmax closed forms, 3e-4 on a tiny
- * ReLU net. ReLU kinks crossed within h make errors of O(1) that do not
- * shrink with h: differentiate `frozenReluMlpLoss` for MLPs.
+ * ReLU net. ReLU and max-pool kinks crossed within h make errors of O(1)
+ * that do not shrink with h: on the 784-256-128-10 MLP (B = 50) the
+ * penalized gradient g + 2λHg was 8.5–13% off at initialisation (17% and
+ * 25% at the two points of tests/fixtures/hessian_reference.py), and
+ * even with the gates held the O(h²) term moved λ_max by 3.4e-3 on a
+ * well-fit network, more than sharpness's default tolerance. Use
+ * `mlpHessianAt`/`mlpHvp` wherever the model is an MLP; this remains for
+ * the CNN.
  *
  * The weights are restored exactly afterwards (from saved copies, never by
  * subtracting back). `lossFn` must read the variables; tensors in `v` are
@@ -88,71 +105,242 @@ function gradientAt(
 }
 
 /**
- * The same product on plain arrays (one Float32Array per variable), the
- * shape `stages/metrics/sharpness.ts` iterates on.
+ * A tensor product v ↦ Hv on plain arrays (one Float32Array per weight), the
+ * shape `stages/metrics/sharpness.ts` iterates on; e.g.
+ * `hvpOnArrays(vars, (v) => hessian.product(v))`.
  */
 export function hvpOnArrays(
-  variables: tf.Variable[],
-  lossFn: () => tf.Scalar,
-  h?: number,
+  weights: tf.Tensor[],
+  product: (v: tf.Tensor[]) => tf.Tensor[],
 ): (v: Float32Array[]) => Float32Array[] {
   return (v) => {
     const tensors = v.map((data, i) =>
-      tf.tensor(data, variables[i]!.shape, "float32")
+      tf.tensor(data, weights[i]!.shape, "float32")
     );
-    const out = hvpFiniteDiff(variables, lossFn, tensors, h);
-    const arrays = out.map((t) => t.dataSync() as Float32Array);
-    tf.dispose([...tensors, ...out]);
-    return arrays;
+    try {
+      const out = product(tensors);
+      const arrays = out.map((t) => t.dataSync() as Float32Array);
+      tf.dispose(out);
+      return arrays;
+    } finally {
+      tf.dispose(tensors);
+    }
   };
 }
 
-/**
- * The mean loss of a Dense-ReLU MLP on (x, labels) with every ReLU gate
- * frozen at the current weights: h_l = (h_{l−1} W_l + b_l) ⊙ 1[z_l(w) > 0].
- * It equals the true loss at w and has the same gradient and (almost
- * everywhere) the same Hessian, but it is smooth, so finite differences of
- * its gradient do not jump at ReLU kinks. Without freezing, a step h along a
- * random unit direction of the 575k-parameter MLP flipped 19 gates of 500
- * samples at h = 1e-3 and made the central difference 2x asymmetric; with
- * freezing, λ_max agreed with tfjs's double back-propagation (correct for
- * ReLU + squared error) to 3e-6 and did not depend on h ∈ [1e-3, 1e-2].
- *
- * `variables` are [W₁, b₁, …, W_L, b_L] (model.ts order), ReLU after every
- * layer but the last. Call `dispose()` to free the masks.
- */
-export function frozenReluMlpLoss(
-  variables: tf.Variable[],
+/** H v on one batch: `v` aligned with the weights; new tensors the caller disposes. */
+export type BatchHvp = (
   x: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  lossOf: (outputs: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar,
-): { lossFn: () => tf.Scalar; dispose: () => void } {
-  if (variables.length === 0 || variables.length % 2 !== 0) {
+  y: tf.Tensor1D,
+  v: tf.Tensor[],
+) => tf.Tensor[];
+
+/** The Hessian of one batch's mean loss at fixed weights, ready for many products. */
+export interface HessianAt {
+  /** H v, `v` aligned with the weights (any shapes of the same sizes); new tensors. */
+  product(v: tf.Tensor[]): tf.Tensor[];
+  /** Frees the forward and backward state kept for the products. */
+  dispose(): void;
+}
+
+/**
+ * The exact Hessian of the mean loss Ĉ of a model.ts MLP on (x, y)
+ * (SCIENCE §1.3) at `weights` = [W_1, b_1, …, W_L, b_L], W_l [in, out].
+ *
+ * One forward and backward pass at w keeps, for each layer, its input
+ * h_{l−1}, its ReLU gate m_l = 1[z_l > 0] (hidden layers) and
+ * δ_l = ∂Ĉ/∂z_l (batch_gradient.ts's `mlpBackprop`, written out there).
+ * A product then applies Pearlmutter's R-operator R(·) = d/dt(·)(w + t v)|₀
+ * to that back-propagation, with v = (V_l, c_l):
+ *
+ *   forward   R(z_l) = R(h_{l−1}) W_l + h_{l−1} V_l + c_l,   R(h_0) = 0
+ *             R(h_l) = R(z_l) ⊙ m_l       (gates held: ReLU'' = 0 a.e.)
+ *   output    R(δ_L) = (p ⊙ R(f) − p (pᵀR(f))) / b      cross-entropy, p = softmax(f)
+ *                    = 2 R(f) / b                       squared error
+ *   backward  (Hv)_{W_l} = R(h_{l−1})ᵀ δ_l + h_{l−1}ᵀ R(δ_l)
+ *             (Hv)_{b_l} = Σ_rows R(δ_l)
+ *             R(δ_{l−1}) = (R(δ_l) W_lᵀ + δ_l V_lᵀ) ⊙ m_{l−1}
+ *
+ * This is Hv exactly (up to float32 rounding) wherever no pre-activation is
+ * exactly 0, i.e. almost everywhere; at 0 the gate is 0, as in tfjs's and
+ * PyTorch's ReLU gradient. Each product costs about two gradients' worth of
+ * matrix products, and no finite-difference step enters. Activations are
+ * kept transposed ([features, batch]) as in `mlpBackprop`, for the same WASM
+ * reasons (matmul_plan.ts). Tested against PyTorch's full Hessian and double
+ * back-propagation (tests/stages/train/hvp_test.ts, penalty_test.ts).
+ * The state is taken at construction: do not change `weights` before the
+ * last product.
+ */
+export function mlpHessianAt(
+  weights: tf.Tensor[],
+  x: tf.Tensor2D,
+  y: tf.Tensor1D,
+  loss: LossName,
+): HessianAt {
+  checkMlpWeights(weights);
+  const layers = weights.length / 2;
+  const kernels = weights.filter((_, i) => i % 2 === 0) as tf.Tensor2D[];
+  const biases = weights.filter((_, i) => i % 2 === 1) as tf.Tensor1D[];
+  const b = x.shape[0];
+  // State at w: inputs h_{l−1}ᵀ [in_l, b], gates m_lᵀ [out_l, b] (hidden),
+  // δ_lᵀ [out_l, b], and softmax(f)ᵀ [classes, b] for cross-entropy.
+  const state = tf.tidy(() => {
+    const inputsT: tf.Tensor2D[] = [];
+    const gatesT: tf.Tensor2D[] = [];
+    let hT = tf.transpose(x) as tf.Tensor2D; // [d, b]
+    for (let l = 0; l < layers; l++) {
+      inputsT.push(hT);
+      const bias = tf.reshape(biases[l]!, [-1, 1]); // [out, 1]
+      const zT = tf.add(tf.matMul(kernels[l]!, hT, true, false), bias); // [out, b]
+      if (l < layers - 1) {
+        gatesT.push(tf.step(zT) as tf.Tensor2D);
+        hT = tf.relu(zT) as tf.Tensor2D;
+      } else hT = zT as tf.Tensor2D;
+    }
+    const logits = tf.transpose(hT) as tf.Tensor2D; // [b, classes]
+    const { dOutputs } = lossAndOutputGradient(logits, y, loss); // ∂Ĉ/∂f [b, classes]
+    const deltasT: tf.Tensor2D[] = new Array(layers);
+    deltasT[layers - 1] = tf.transpose(dOutputs) as tf.Tensor2D;
+    for (let l = layers - 1; l > 0; l--) {
+      deltasT[l - 1] = tf.mul(
+        tf.matMul(kernels[l]!, deltasT[l]!),
+        gatesT[l - 1]!,
+      ) as tf.Tensor2D; // [in_l, b]
+    }
+    const probsT = loss === "cross_entropy"
+      ? [tf.transpose(tf.softmax(logits)) as tf.Tensor2D]
+      : [];
+    return [...inputsT, ...gatesT, ...deltasT, ...probsT] as tf.Tensor2D[];
+  });
+  const inputsT = state.slice(0, layers);
+  const gatesT = state.slice(layers, 2 * layers - 1);
+  const deltasT = state.slice(2 * layers - 1, 3 * layers - 1);
+  const probsT = state[3 * layers - 1] ?? null;
+  return {
+    product(v: tf.Tensor[]): tf.Tensor[] {
+      checkDirection(weights, v);
+      return tf.tidy(() => {
+        const dir = v.map((t, i) => tf.reshape(t, weights[i]!.shape));
+        const dirKernels = dir.filter((_, i) => i % 2 === 0) as tf.Tensor2D[];
+        const dirBiases = dir.filter((_, i) => i % 2 === 1);
+        // Forward: R(h_{l−1})ᵀ per layer input (null for the data), then R(f)ᵀ.
+        const rInputsT: Array<tf.Tensor2D | null> = [];
+        let rhT: tf.Tensor2D | null = null;
+        for (let l = 0; l < layers; l++) {
+          rInputsT.push(rhT);
+          let rzT = tf.add(
+            tf.matMul(dirKernels[l]!, inputsT[l]!, true, false), // V_lᵀ h_{l−1}ᵀ
+            tf.reshape(dirBiases[l]!, [-1, 1]),
+          ); // [out, b]
+          if (rhT) rzT = tf.add(rzT, tf.matMul(kernels[l]!, rhT, true, false));
+          rhT = (l < layers - 1 ? tf.mul(rzT, gatesT[l]!) : rzT) as tf.Tensor2D;
+        }
+        const rfT = rhT!; // [classes, b]
+        let rdT: tf.Tensor2D = probsT
+          ? tf.div(
+            tf.sub(
+              tf.mul(probsT, rfT),
+              tf.mul(probsT, tf.sum(tf.mul(probsT, rfT), 0, true)),
+            ),
+            b,
+          )
+          : tf.mul(rfT, 2 / b);
+        const out: tf.Tensor[] = new Array(weights.length);
+        for (let l = layers - 1; l >= 0; l--) {
+          let gw = tf.matMul(inputsT[l]!, rdT, false, true); // h_{l−1}ᵀ R(δ_l) [in, out]
+          const rIn = rInputsT[l];
+          if (rIn) gw = tf.add(gw, tf.matMul(rIn, deltasT[l]!, false, true));
+          out[2 * l] = gw;
+          out[2 * l + 1] = tf.sum(rdT, 1); // [out]
+          if (l > 0) {
+            rdT = tf.mul(
+              tf.add(
+                tf.matMul(kernels[l]!, rdT),
+                tf.matMul(dirKernels[l]!, deltasT[l]!),
+              ),
+              gatesT[l - 1]!,
+            ) as tf.Tensor2D; // R(δ_{l−1})ᵀ [in_l, b]
+          }
+        }
+        return out;
+      });
+    },
+    dispose: () => tf.dispose(state),
+  };
+}
+
+/** (weights, batch, v) → Hv: `mlpHessianAt` for a single product. */
+export function mlpHvp(
+  weights: tf.Tensor[],
+  x: tf.Tensor2D,
+  y: tf.Tensor1D,
+  v: tf.Tensor[],
+  loss: LossName,
+): tf.Tensor[] {
+  const hessian = mlpHessianAt(weights, x, y, loss);
+  try {
+    return hessian.product(v);
+  } finally {
+    hessian.dispose();
+  }
+}
+
+/** The exact batch product of a model.ts MLP at its variables' current values. */
+export function mlpBatchHvp(
+  variables: tf.Variable[],
+  loss: LossName,
+): BatchHvp {
+  checkMlpWeights(variables);
+  return (x, y, v) => mlpHvp(variables, x, y, v, loss);
+}
+
+/**
+ * The finite-difference batch product (`hvpFiniteDiff`, step `h`) of
+ * `lossOf(x, y)`, a function of the variables: for models with no exact
+ * product (the CNN).
+ */
+export function finiteDiffBatchHvp(
+  variables: tf.Variable[],
+  lossOf: (x: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar,
+  h?: number,
+): BatchHvp {
+  return (x, y, v) => hvpFiniteDiff(variables, () => lossOf(x, y), v, h);
+}
+
+/** Throws unless `weights` are [kernel [in, out], bias [out]] pairs that chain. */
+function checkMlpWeights(weights: tf.Tensor[]): void {
+  if (weights.length === 0 || weights.length % 2 !== 0) {
     throw new Error(
-      `variables: expected [kernel, bias] pairs of a Dense MLP, got ${variables.length} tensors`,
+      `weights: expected [kernel, bias] pairs of a Dense MLP, got ${weights.length} tensors`,
     );
   }
-  const layers = variables.length / 2;
-  // Masks at the current weights: [n, units] per hidden layer.
-  const masks = tf.tidy(() => {
-    const out: tf.Tensor[] = [];
-    let h: tf.Tensor = x;
-    for (let l = 0; l < layers - 1; l++) {
-      const z = tf.add(tf.matMul(h, variables[2 * l]!), variables[2 * l + 1]!);
-      const m = tf.cast(tf.greater(z, 0), "float32");
-      out.push(m);
-      h = tf.mul(z, m);
+  for (let l = 0; l < weights.length / 2; l++) {
+    const w = weights[2 * l]!;
+    const b = weights[2 * l + 1]!;
+    const previous = l > 0 ? weights[2 * l - 2]!.shape[1] : w.shape[0];
+    if (
+      w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1] ||
+      w.shape[0] !== previous
+    ) {
+      throw new Error(
+        `weights: layer ${l} needs a kernel [${previous}, out] and a bias [out], got [${w.shape}] and [${b.shape}]`,
+      );
     }
-    return out;
+  }
+}
+
+/** Throws unless `v` has one tensor per weight, of the same size. */
+function checkDirection(weights: tf.Tensor[], v: tf.Tensor[]): void {
+  if (v.length !== weights.length) {
+    throw new Error(
+      `v: expected ${weights.length} tensors (one per weight), got ${v.length}`,
+    );
+  }
+  v.forEach((t, i) => {
+    if (t.size !== weights[i]!.size) {
+      throw new Error(
+        `v[${i}]: expected ${weights[i]!.size} elements, got ${t.size}`,
+      );
+    }
   });
-  const lossFn = () =>
-    tf.tidy(() => {
-      let h: tf.Tensor = x; // [n, d]
-      for (let l = 0; l < layers; l++) {
-        h = tf.add(tf.matMul(h, variables[2 * l]!), variables[2 * l + 1]!);
-        if (l < layers - 1) h = tf.mul(h, masks[l]!);
-      }
-      return lossOf(h as tf.Tensor2D, labels); // outputs [n, classes]
-    });
-  return { lossFn, dispose: () => tf.dispose(masks) };
 }

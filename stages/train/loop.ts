@@ -50,6 +50,7 @@ import { meanLoss, perSampleLoss } from "./losses.ts";
 import { squaredNorm } from "./host_sums.ts";
 import { measureSnapshot } from "./measure.ts";
 import { penalizedGradients } from "./penalty.ts";
+import { type BatchHvp, finiteDiffBatchHvp, mlpBatchHvp } from "./hvp.ts";
 import {
   createModel,
   layerIndexOfVariable,
@@ -151,6 +152,13 @@ export async function trainRun(
     const gradient: BatchGradient = config.model.arch === "mlp"
       ? mlpBackprop(vars, config.model.loss)
       : autodiffGradient(vars, (x) => forward(x, true), config.model.loss);
+    // H_k v for the explicit penalty (SCIENCE §5.2): exact for the MLP, finite differences otherwise.
+    const hessian: BatchHvp = config.model.arch === "mlp"
+      ? mlpBatchHvp(vars, config.model.loss)
+      : finiteDiffBatchHvp(
+        vars,
+        (x, y) => meanLoss(forward(x, true), y, config.model.loss),
+      );
     const fingerprint = runFingerprint(config, data, hooks.identity ?? "");
 
     /** The measured row of `epoch` at the current weights (SCIENCE §2, §4). */
@@ -308,8 +316,7 @@ export async function trainRun(
         }
         // Plus 2λ_e H_k ∇Ĉ_k when the explicit penalty is on (SCIENCE §5.2).
         const grads = penalizedGradients(
-          vars,
-          () => meanLoss(forward(x, true), y, config.model.loss),
+          (v) => hessian(x, y, v),
           pass.grads,
           config.explicitPenalty,
         );

@@ -147,6 +147,22 @@ Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, no
   assertEquals(rules.map((r) => r.group), ["sgd", "sgd-m0.9"]);
   assertAlmostEquals(rules[0]!.threshold!, 2 / 0.05, 1e-9); // 40
   assertAlmostEquals(rules[1]!.threshold!, (2 + 2 * 0.9) / 0.01, 1e-6); // 380
+  // The caption carries the residual bound when the doc has one (SCIENCE §4.2).
+  const bound = Math.max(
+    ...doc.series.filter((s) => s.quantity === "sharpness_residual")
+      .flatMap((s) => s.mean),
+  );
+  assert(
+    f.caption.includes(
+      `largest mean over seeds here ${bound.toExponential(1)}`,
+    ),
+    f.caption,
+  );
+  const without = buildFigures({
+    ...doc,
+    series: doc.series.filter((s) => s.quantity !== "sharpness_residual"),
+  }).figures.find((x) => x.id === "sharpness")!;
+  assert(!without.caption.includes("residual"), without.caption);
 });
 
 Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ axis", () => {

@@ -9,11 +9,22 @@ import {
   hutchinsonTrace,
   type Hvp,
   lanczosTopEigenvalue,
+  scaledHvp,
   topEigenvalue,
   tridiagonalMax,
 } from "../../../stages/metrics/sharpness.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { hvpOnArrays } from "../../../stages/train/hvp.ts";
+import {
+  hvpFiniteDiff,
+  hvpOnArrays,
+  mlpHessianAt,
+} from "../../../stages/train/hvp.ts";
+import {
+  createModel,
+  trainableVariables,
+} from "../../../stages/train/model.ts";
+import { modelSharpness } from "../../../stages/metrics/sharpness_stage.ts";
+import { reference, splitTheta } from "../../fixtures/hessian_reference.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 
 /** An exact product with a dense symmetric matrix, vectors split into blocks of `sizes`. */
@@ -106,9 +117,10 @@ Deno.test("topEigenvalue() finds λ_max of a rotated known spectrum; Hutchinson 
     rng: Rng.fromSeed(0),
   });
   assert(loose.converged && loose.iterations < tight.iterations);
-  // Rayleigh quotients approach λ_max from below; tol 1e-3 stops within a few 1e-3.
+  // Rayleigh quotients approach λ_max from below, within the residual bound.
+  assert(loose.residual <= 1e-3, `residual ${loose.residual}`);
   assert(
-    loose.value <= 9 + 1e-6 && loose.value > 9 * (1 - 1e-2),
+    loose.value <= 9 + 1e-6 && 9 - loose.value <= loose.residual * loose.value,
     `λ = ${loose.value}`,
   );
   const diag = [[5, 0, 0], [0, -1, 0], [0, 0, 3]];
@@ -140,7 +152,124 @@ Deno.test("topEigenvalue() returns λ_max, not the dominant negative eigenvalue"
   );
   assertEquals(capped.converged, false);
   assertEquals(capped.iterations, 3);
+  assert(capped.residual > 1e-12 && Number.isFinite(capped.residual));
 });
+
+Deno.test("topEigenvalue() and lanczosTopEigenvalue() stop on the residual, which bounds the error even when λ₂ = 0.92·λ₁", () => {
+  // Issue 15: stopping on the change between iterations at tol 1e-3 left
+  // λ_max 4.9e-3 off on such a spectrum. The residual ||Hv − λv|| ≤ tol·|λ|
+  // bounds the distance to an eigenvalue, here the top one.
+  const lambdas = [
+    1,
+    0.92,
+    0.9,
+    ...Array.from({ length: 57 }, (_, i) => 0.85 * Math.exp(-i / 8) - 0.05),
+  ];
+  const A = withSpectrum(lambdas, "gap-0.92");
+  for (
+    const [name, find] of [["power", topEigenvalue], [
+      "lanczos",
+      lanczosTopEigenvalue,
+    ]] as const
+  ) {
+    for (const tol of [1e-2, 1e-3, 1e-4]) {
+      const r = find(denseHvp(A, [60]), [[60]], {
+        rng: Rng.fromSeed(11),
+        tol,
+        maxIter: 1000,
+      });
+      assert(
+        r.converged && r.residual <= tol,
+        `${name} tol ${tol}: ${r.residual}`,
+      );
+      assert(
+        Math.abs(r.value - 1) <= r.residual * r.value + 1e-7,
+        `${name} tol ${tol}: λ = ${r.value}, bound ${r.residual}`,
+      );
+    }
+  }
+});
+
+Deno.test("scaledHvp() gives D·H·D, whose top eigenvalue is the preconditioned sharpness (SCIENCE §4.2.1)", () => {
+  const A = withSpectrum([5, 2, 1, -1], "pre");
+  const d = [Float32Array.from([0.5, 2]), Float32Array.from([1, 0.25])];
+  const flatD = [0.5, 2, 1, 0.25];
+  const dense = A.map((row, i) => row.map((a, j) => flatD[i]! * a * flatD[j]!));
+  const r = lanczosTopEigenvalue(
+    scaledHvp(denseHvp(A, [2, 2]), d),
+    [[2], [2]],
+    {
+      rng: Rng.fromSeed(12),
+      tol: 1e-7,
+    },
+  );
+  const want = jacobiEigenvalues(dense)[0]!;
+  assert(Math.abs(r.value - want) < 1e-5 * want, `${r.value} vs ${want}`);
+  throws(
+    () => scaledHvp(denseHvp(A, [2, 2]), [d[0]!])([d[0]!, d[1]!]),
+    /d: block 1 has 0 elements, expected 2/,
+  );
+});
+
+for (const loss of ["cross_entropy", "squared"] as const) {
+  Deno.test(`modelSharpness() on a small trained ReLU MLP (${loss}) is within its reported bound of numpy's top eigenvalue`, async () => {
+    await initWasmBackend();
+    const s = reference.sharpness;
+    const { top } = s[loss];
+    const model = createModel({
+      arch: "mlp",
+      hidden: s.dims.slice(1, -1),
+      loss,
+      inputSize: s.dims[0]!,
+      classes: s.dims.at(-1)!,
+    }, Rng.fromSeed(0));
+    const weights = splitTheta(s.theta, s.dims).map((w) =>
+      tf.tensor(w.data, w.shape)
+    );
+    model.setWeights(weights);
+    const x = tf.tensor2d(s.x);
+    const y = tf.tensor1d(s.y, "int32");
+    // Products carry float32 rounding: allow 1e-5·λ beyond the bound.
+    const slack = 1e-5 * top[0]!;
+    for (const tol of [1e-3, 1e-6]) {
+      const r = modelSharpness(model, x, y, {
+        loss,
+        tol,
+        maxIter: 100,
+        start: "fixture",
+      });
+      assertEquals(r.method, "exact-relu-mlp");
+      assert(r.converged && r.residual <= tol, `tol ${tol}: ${r.residual}`);
+      assert(
+        Math.abs(r.value - top[0]!) <= r.residual * Math.abs(r.value) + slack,
+        `tol ${tol}: ${r.value} ± ${r.residual} vs eigvalsh ${top[0]} (next ${
+          top[1]
+        })`,
+      );
+    }
+    // Power iteration on the same exact product: within its bound when it
+    // converges; when the top pair clusters (λ₂/λ₁ = 0.97 for squared error)
+    // it says it did not within 100 products.
+    const vars = trainableVariables(model);
+    const hessian = mlpHessianAt(vars, x, y, loss);
+    const power = topEigenvalue(
+      hvpOnArrays(vars, (v) => hessian.product(v)),
+      vars.map((v) => v.shape),
+      { rng: Rng.fromSeed(13), tol: 1e-3, maxIter: 100 },
+    );
+    hessian.dispose();
+    assertEquals(power.converged, power.residual <= 1e-3);
+    if (power.converged) {
+      assert(
+        Math.abs(power.value - top[0]!) <= power.residual * power.value + slack,
+        `power ${power.value} ± ${power.residual} vs ${top[0]}`,
+      );
+    }
+    if (top[1]! / top[0]! > 0.95) assertEquals(power.converged, false);
+    tf.dispose([...weights, x, y]);
+    model.dispose();
+  });
+}
 
 Deno.test("hutchinsonTrace() lands within 4 standard errors of tr A, from the variance 2Σ_{i≠j}A_ij²", () => {
   const lambdas = [4, 3, -1, 2, 0.5];
@@ -211,7 +340,7 @@ Deno.test("topEigenvalue() on a tiny ReLU net with cross-entropy matches a dense
   const shapes = vars.map((v) => v.shape);
   const sizes = vars.map((v) => v.size);
   const P = sizes.reduce((a, b) => a + b, 0); // 31
-  const hvp = hvpOnArrays(vars, lossFn);
+  const hvp = hvpOnArrays(vars, (v) => hvpFiniteDiff(vars, lossFn, v));
   // Dense Hessian column by column: H e_j.
   const columns: number[][] = [];
   for (let j = 0; j < P; j++) {
@@ -237,14 +366,17 @@ Deno.test("topEigenvalue() on a tiny ReLU net with cross-entropy matches a dense
   assert(asym < 1e-3 * scale, `FD Hessian asymmetry ${asym} vs ${scale}`);
   const sym = H.map((r, i) => r.map((h, j) => (h + H[j]![i]!) / 2));
   const eig = jacobiEigenvalues(sym);
+  // Finite-difference products are noisy at ~1e-4 (hvp.ts): a residual of
+  // 1e-3 is reachable, a much tighter one need not be.
   const top = topEigenvalue(hvp, shapes, {
     rng: Rng.fromSeed(5),
-    tol: 1e-7,
+    tol: 1e-3,
     maxIter: 500,
   });
-  assert(top.converged);
+  assert(top.converged, `residual ${top.residual}`);
   assert(
-    Math.abs(top.value - eig[0]!) < 1e-3 * Math.abs(eig[0]!),
+    Math.abs(top.value - eig[0]!) <= top.residual * top.value +
+        1e-3 * Math.abs(eig[0]!),
     `${top.value} vs Jacobi ${eig[0]}`,
   );
   const trace = eig.reduce((a, b) => a + b, 0);

@@ -75,6 +75,7 @@ function sharpness(): InputValue[] {
       epochs: [0, 5],
       sharpness: [1 + seed, 3 + seed],
       iterations: [10, 12],
+      residual: [1e-4 * (1 + seed), 3e-4],
       eos: 2000,
     }),
   }));
@@ -154,6 +155,19 @@ Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to en
   assertEquals(sharp.epochs, [0, 5]);
   assertEquals(sharp.mean, [1.5, 3.5]);
   assertEquals(series(doc, "adam", "sharpness"), undefined);
+  // Its residual bound travels beside it, into the series and the summary.
+  const bound = series(doc, "sgd", "sharpness_residual")!;
+  assertEquals(bound.epochs, [0, 5]);
+  assertAlmostEquals(bound.mean[0]!, 1.5e-4, 1e-18);
+  assertAlmostEquals(
+    doc.summaries[0]!.numbers["final_sharpness_residual"]!.mean,
+    3e-4,
+    1e-18,
+  );
+  assertEquals(
+    Object.keys(doc.summaries[0]!.numbers).indexOf("final_sharpness_residual"),
+    Object.keys(doc.summaries[0]!.numbers).indexOf("final_sharpness") + 1,
+  );
 
   assertEquals(doc.summaries.map((s) => s.group), ["sgd", "adam", "rmsprop"]);
   const sgd = doc.summaries[0]!;

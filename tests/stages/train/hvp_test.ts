@@ -6,11 +6,19 @@ import {
 } from "node:assert/strict";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import {
-  frozenReluMlpLoss,
   hvpFiniteDiff,
   hvpOnArrays,
+  mlpBatchHvp,
+  mlpHessianAt,
+  mlpHvp,
 } from "../../../stages/train/hvp.ts";
+import type { LossName } from "../../../stages/train/contracts.ts";
 import { Rng } from "../../../pipeline/rng.ts";
+import {
+  reference as torchReference,
+  splitTheta,
+  type TinyCase,
+} from "../../fixtures/hessian_reference.ts";
 
 await initWasmBackend();
 
@@ -168,7 +176,7 @@ Deno.test("hvpOnArrays() wraps the product for plain arrays; zero v gives zero; 
     tf.tidy(() =>
       tf.sum(tf.mul(tf.tensor1d([3, 5]), tf.square(a))) as tf.Scalar
     );
-  const hvp = hvpOnArrays([a], lossFn);
+  const hvp = hvpOnArrays([a], (v) => hvpFiniteDiff([a], lossFn, v));
   // H = diag(6, 10).
   assertClose(hvp([Float32Array.from([1, -1])])[0]!, [6, -10], 1e-4, "diag");
   assertEquals(Array.from(hvp([new Float32Array(2)])[0]!), [0, 0]);
@@ -180,7 +188,7 @@ Deno.test("hvpOnArrays() wraps the product for plain arrays; zero v gives zero; 
   tf.dispose([a, bad]);
 });
 
-Deno.test("frozenReluMlpLoss() removes the kink error that plain finite differences make next to a ReLU gate", () => {
+Deno.test("mlpHvp() is exact next to a ReLU gate, where plain finite differences make an O(1) error", () => {
   const rng = Rng.fromSeed("kink");
   const n = 6;
   const xData = Array.from(
@@ -232,20 +240,232 @@ Deno.test("frozenReluMlpLoss() removes the kink error that plain finite differen
       vars,
     ),
   );
-  const frozen = frozenReluMlpLoss(vars, x, labels, squared);
-  assertEquals(frozen.lossFn().dataSync()[0], plain().dataSync()[0]);
-  assertClose(
-    flat(hvpFiniteDiff(vars, frozen.lossFn, v)),
-    reference,
-    5e-4,
-    "frozen",
-  );
+  const exact = mlpHvp(vars, x, labels, v, "squared");
+  assertClose(flat(exact), reference, 1e-5, "R-operator");
   const kinked = flat(hvpFiniteDiff(vars, plain, v));
   const err = Math.max(...kinked.map((k, i) => Math.abs(k - reference[i]!)));
   assert(
     err > 0.1 * Math.max(...reference.map(Math.abs)),
     `plain FD error ${err} should be large`,
   );
-  frozen.dispose();
-  tf.dispose([...vars, ...v, x, labels]);
+  tf.dispose([...vars, ...v, ...exact, x, labels]);
+});
+
+/** Weights of a fixture net as tensors, its batch, and the float64 Hessian. */
+function tinyNet(c: TinyCase) {
+  const weights = splitTheta(c.theta, c.dims).map((w) =>
+    tf.tensor(w.data, w.shape)
+  );
+  const x = tf.tensor2d(c.x);
+  const y = tf.tensor1d(c.y, "int32");
+  return { weights, x, y };
+}
+
+/** ||a − b|| / ||b|| in float64. */
+function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += b[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+/** Seeded directions split like `weights`, plus their flat float32 values. */
+function directions(weights: tf.Tensor[], count: number, seed: string) {
+  const rng = Rng.fromSeed(seed);
+  return Array.from({ length: count }, () => {
+    const v = weights.map((w) =>
+      tf.tensor(
+        Float32Array.from({ length: w.size }, () => rng.normal()),
+        w.shape,
+      )
+    );
+    return { v, flat: flat(v) };
+  });
+}
+
+for (const c of torchReference.tiny) {
+  Deno.test(
+    `mlpHvp() equals PyTorch's float64 Hessian times v on a ${
+      c.dims.join("-")
+    } ReLU net with biases, ${c.loss}`,
+    () => {
+      const { weights, x, y } = tinyNet(c);
+      for (const { v, flat: vf } of directions(weights, 4, `tiny:${c.loss}`)) {
+        const want = c.hessian.map((row) =>
+          row.reduce((s, h, j) => s + h * vf[j]!, 0)
+        );
+        const got = mlpHvp(weights, x, y, v, c.loss);
+        const err = relNorm(flat(got), want);
+        assert(err < 2e-6, `||Hv − H_torch v|| / ||H_torch v|| = ${err}`);
+        tf.dispose([...got, ...v]);
+      }
+      tf.dispose([...weights, x, y]);
+    },
+  );
+}
+
+/**
+ * ∇Ĉ in float64 on the host for a Dense-ReLU MLP (flat parameters, the
+ * fixture's layout), and whether any ReLU gate differs from `gates`: an
+ * implementation independent of the tfjs code under test.
+ */
+function hostGradient(
+  theta: Float64Array,
+  dims: number[],
+  xs: number[][],
+  ys: number[],
+  loss: LossName,
+): { grad: Float64Array; gates: string } {
+  const L = dims.length - 1;
+  const offsets: number[] = [];
+  let k = 0;
+  for (let l = 0; l < L; l++) {
+    offsets.push(k);
+    k += dims[l]! * dims[l + 1]! + dims[l + 1]!;
+  }
+  const W = (l: number, i: number, o: number) =>
+    theta[offsets[l]! + i * dims[l + 1]! + o]!;
+  const B = (l: number, o: number) =>
+    theta[offsets[l]! + dims[l]! * dims[l + 1]! + o]!;
+  const grad = new Float64Array(theta.length);
+  let gates = "";
+  const n = xs.length;
+  xs.forEach((x0, s) => {
+    const hs: number[][] = [x0];
+    const zs: number[][] = [];
+    for (let l = 0; l < L; l++) {
+      const h = hs[l]!;
+      const z = Array.from(
+        { length: dims[l + 1]! },
+        (_, o) => h.reduce((acc, hi, i) => acc + hi * W(l, i, o), B(l, o)),
+      );
+      zs.push(z);
+      if (l < L - 1) {
+        gates += z.map((v) => (v > 0 ? "1" : "0")).join("");
+        hs.push(z.map((v) => Math.max(v, 0)));
+      }
+    }
+    const f = zs[L - 1]!;
+    let delta: number[];
+    if (loss === "cross_entropy") {
+      const m = Math.max(...f);
+      const e = f.map((v) => Math.exp(v - m));
+      const sum = e.reduce((a, b) => a + b, 0);
+      delta = e.map((v, i) => (v / sum - (i === ys[s] ? 1 : 0)) / n);
+    } else delta = f.map((v, i) => (2 * (v - (i === ys[s] ? 1 : 0))) / n);
+    for (let l = L - 1; l >= 0; l--) {
+      const h = hs[l]!;
+      h.forEach((hi, i) =>
+        delta.forEach((d, o) =>
+          grad[offsets[l]! + i * dims[l + 1]! + o]! += hi * d
+        )
+      );
+      delta.forEach((d, o) =>
+        grad[offsets[l]! + dims[l]! * dims[l + 1]! + o]! += d
+      );
+      if (l > 0) {
+        const zPrev = zs[l - 1]!;
+        delta = h.map((_, i) =>
+          zPrev[i]! > 0 ? delta.reduce((a, d, o) => a + d * W(l, i, o), 0) : 0
+        );
+      }
+    }
+  });
+  return { grad, gates };
+}
+
+Deno.test("mlpHvp() agrees with central differences of a float64 gradient, whose error falls as h²", () => {
+  // The deepest tiny net with cross-entropy: curvature changes with w, so the
+  // central difference has a truncation error (h²/6)·∇³Ĉ[v, v, ·].
+  const c = torchReference.tiny.find((t) =>
+    t.dims.length === 4 && t.loss === "cross_entropy"
+  )!;
+  const { weights, x, y } = tinyNet(c);
+  const { v, flat: vf } = directions(weights, 1, "fd-steps")[0]!;
+  const vNorm = Math.hypot(...vf);
+  const rop = flat(mlpHvp(weights, x, y, v, c.loss));
+  const theta = Float64Array.from(c.theta);
+  const at = (t: number) =>
+    hostGradient(
+      theta.map((w, i) => w + t * vf[i]! / vNorm),
+      c.dims,
+      c.x,
+      c.y,
+      c.loss,
+    );
+  const gates = at(0).gates;
+  const errors: number[] = [];
+  for (const h of [4e-2, 2e-2, 1e-2, 5e-3]) {
+    const plus = at(h);
+    const minus = at(-h);
+    // No gate flips within ±h: the difference sees one smooth piece.
+    assertEquals([plus.gates, minus.gates], [gates, gates]);
+    const fd = plus.grad.map((g, i) => (g - minus.grad[i]!) * vNorm / (2 * h));
+    errors.push(relNorm(rop, fd));
+  }
+  // Halving h divides the error by about 4 (O(h²)), down to 1e-5 or less.
+  for (let i = 1; i < errors.length; i++) {
+    const ratio = errors[i - 1]! / errors[i]!;
+    assert(ratio > 3.5 && ratio < 4.5, `errors ${errors}: ratio ${ratio}`);
+  }
+  assert(errors.at(-1)! < 1e-4, `errors ${errors}`);
+  tf.dispose([...weights, ...v, x, y]);
+});
+
+Deno.test("mlpHessianAt() serves many products from one state, leaks nothing, and names bad inputs", () => {
+  const c = torchReference.tiny[1]!;
+  const { weights, x, y } = tinyNet(c);
+  const dirs = directions(weights, 3, "state");
+  const before = tf.memory().numTensors;
+  const hessian = mlpHessianAt(weights, x, y, c.loss);
+  for (const { v } of dirs) {
+    const once = mlpHvp(weights, x, y, v, c.loss);
+    const again = hessian.product(v);
+    assertEquals(flat(again), flat(once));
+    tf.dispose([...once, ...again]);
+  }
+  hessian.dispose();
+  assertEquals(tf.memory().numTensors, before);
+  // A flat direction of the right sizes works; wrong counts and sizes throw.
+  const flatV = dirs[0]!.v.map((t) => tf.reshape(t, [-1]));
+  const viaFlat = mlpHvp(weights, x, y, flatV, c.loss);
+  const viaShaped = mlpHvp(weights, x, y, dirs[0]!.v, c.loss);
+  assertEquals(flat(viaFlat), flat(viaShaped));
+  throws(
+    () => mlpHvp(weights, x, y, dirs[0]!.v.slice(1), c.loss),
+    /v: expected 4 tensors \(one per weight\), got 3/,
+  );
+  throws(
+    () => mlpHvp(weights.slice(0, 3), x, y, dirs[0]!.v, c.loss),
+    /weights: expected \[kernel, bias\] pairs of a Dense MLP, got 3 tensors/,
+  );
+  throws(
+    () =>
+      mlpHvp(
+        [weights[2]!, weights[3]!, weights[0]!, weights[1]!],
+        x,
+        y,
+        dirs[0]!.v,
+        c.loss,
+      ),
+    /weights: layer 1 needs a kernel \[2, out\] and a bias \[out\], got \[3,4\] and \[4\]/,
+  );
+  // The loop's form reads the variables' current values.
+  const vars = weights.map((w) => tf.variable(w));
+  const batchHvp = mlpBatchHvp(vars, c.loss);
+  const fromVars = batchHvp(x, y, dirs[0]!.v);
+  assertEquals(flat(fromVars), flat(viaShaped));
+  tf.dispose([
+    ...viaFlat,
+    ...viaShaped,
+    ...flatV,
+    ...fromVars,
+    ...vars,
+    ...weights,
+    ...dirs.flatMap((d) => d.v),
+    x,
+    y,
+  ]);
 });

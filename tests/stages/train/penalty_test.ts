@@ -3,6 +3,14 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { penalizedGradients } from "../../../stages/train/penalty.ts";
+import { mlpBackprop } from "../../../stages/train/batch_gradient.ts";
+import { hvpFiniteDiff, mlpBatchHvp } from "../../../stages/train/hvp.ts";
+import {
+  penaltyBatch,
+  penaltyPoint,
+  reference,
+  splitTheta,
+} from "../../fixtures/hessian_reference.ts";
 
 await initWasmBackend();
 
@@ -56,12 +64,19 @@ Deno.test("penalizedGradients() on least squares equals g + 2λ·(2/n)XᵀX g in
     tf.mean(
       tf.square(tf.sub(tf.squeeze(tf.matMul(xt, tf.reshape(w, [d, 1]))), yt)),
     ) as tf.Scalar;
-  const out = penalizedGradients([w], lossFn, gradientOf([w], lossFn), lambda);
+  const fd = (v: tf.Tensor[]) => hvpFiniteDiff([w], lossFn, v);
+  const out = penalizedGradients(fd, gradientOf([w], lossFn), lambda);
   assertClose(out[0]!.dataSync(), want, 1e-4, "penalized gradient");
   assertClose(w.dataSync(), w0, 1e-7, "weights restored");
   // λ = 0 hands back the plain gradient itself.
   const plain = gradientOf([w], lossFn);
-  const same = penalizedGradients([w], lossFn, plain, 0);
+  const same = penalizedGradients(
+    () => {
+      throw new Error("no product at λ = 0");
+    },
+    plain,
+    0,
+  );
   strictEqual(same[0], plain[0]);
   assertClose(same[0]!.dataSync(), g, 1e-5, "plain gradient");
 });
@@ -74,7 +89,11 @@ Deno.test("penalizedGradients() on L = Σ w⁴/4 (non-constant H) equals w³ + 2
     tf.div(tf.add(tf.sum(tf.pow(a, 4)), tf.sum(tf.pow(b, 4))), 4) as tf.Scalar;
   const lambda = 0.05;
   const g = gradientOf([a, b], lossFn);
-  const out = penalizedGradients([a, b], lossFn, g, lambda);
+  const out = penalizedGradients(
+    (v) => hvpFiniteDiff([a, b], lossFn, v),
+    g,
+    lambda,
+  );
   strictEqual(out.length, 2);
   ok(g.every((t) => t.isDisposed), "the unpenalized gradient is consumed");
   const want = (w: number[]) => w.map((x) => x ** 3 + 6 * lambda * x ** 5);
@@ -87,11 +106,51 @@ Deno.test("penalizedGradients() rejects a negative or non-finite λ", () => {
   throws(
     () =>
       penalizedGradients(
-        [w],
-        () => tf.sum(w) as tf.Scalar,
+        (v) => v.map((t) => tf.zerosLike(t)),
         [tf.onesLike(w)],
         -1,
       ),
     /train\.explicit_penalty must be a finite number >= 0, got -1/,
   );
 });
+
+for (const point of reference.penalty.points) {
+  Deno.test(`penalizedGradients() on the explicit-reg MLP (784-256-128-10, B = 50, λ_e = 0.0125) equals PyTorch double back-propagation at ${point.name}`, () => {
+    // The loop's path: g by mlpBackprop, H g by mlpBatchHvp, both on the variables.
+    const { dims, lambda, batch } = reference.penalty;
+    const { theta, penalized } = penaltyPoint(point);
+    const vars = splitTheta(theta, dims).map((w) =>
+      tf.variable(tf.tensor(w.data, w.shape))
+    );
+    const { pixels, labels } = penaltyBatch();
+    const x = tf.tensor2d(pixels, [batch, dims[0]!]);
+    const y = tf.tensor1d(labels, "int32");
+    const pass = mlpBackprop(vars, "cross_entropy")(x, y);
+    ok(
+      Math.abs(pass.loss.dataSync()[0]! - point.loss) < 1e-5 * point.loss,
+      `loss ${pass.loss.dataSync()[0]} vs ${point.loss}`,
+    );
+    tf.dispose([pass.loss, pass.perSample, pass.logits]);
+    const hessian = mlpBatchHvp(vars, "cross_entropy");
+    const out = penalizedGradients(
+      (v) => hessian(x, y, v),
+      pass.grads,
+      lambda,
+    );
+    const got = out.flatMap((t) => Array.from(t.dataSync()));
+    let d2 = 0;
+    for (let i = 0; i < got.length; i++) d2 += (got[i]! - penalized[i]!) ** 2;
+    const err = Math.sqrt(d2);
+    // ≤ 1e-3 of the whole gradient (issue 15), and ≤ 1% of the penalty's own
+    // part 2λHg, so that an error in Hg alone cannot hide behind g.
+    ok(
+      err <= 1e-3 * point.norm_penalized,
+      `||a − b|| / ||b|| = ${err / point.norm_penalized}`,
+    );
+    ok(
+      err <= 1e-2 * point.norm_penalty_term,
+      `||a − b|| / ||2λHg|| = ${err / point.norm_penalty_term}`,
+    );
+    tf.dispose([...out, ...vars, x, y]);
+  });
+}
