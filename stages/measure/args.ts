@@ -53,7 +53,8 @@ Usage: deno task measure --model PATH/model.json [flags]
   --optimizer-state FILE  a checkpoint's optimizer.bin: v (RMSprop s, Adam v̂) for the §2.5 and §2.6 terms
   --sharpness             also the top Hessian eigenvalue (SCIENCE §4.2)
   --sharpness-subset N    samples for the Hessian: a seeded subset of the N measured (default 1000)
-  --sharpness-tol T       relative tolerance of the power iteration (default 0.001)
+  --sharpness-tol T       stop when the residual ||Hv − λv|| ≤ T·|λ|, which bounds the relative error
+                          of λ (default 0.001); the report gives the residual reached
   --sharpness-max-iter K  at most K Hessian-vector products (default 100)
   --shuffle-seed S        cut a permutation Rng.fromSeed(S) of the samples into batches; without it
                           batch k holds samples k·B .. k·B+B−1 in dataset order, so any framework

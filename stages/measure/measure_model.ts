@@ -67,7 +67,7 @@ export interface MeasureReport {
   loss: number;
   error: number;
   sharpness:
-    | (Pick<EigenResult, "value" | "iterations" | "converged"> & {
+    | (Pick<EigenResult, "value" | "iterations" | "converged" | "residual"> & {
       subset: number;
       method: string;
       eos: number;
@@ -173,6 +173,7 @@ function measureOutputs(
           value: r.value,
           iterations: r.iterations,
           converged: r.converged,
+          residual: r.residual,
           subset: idx.length,
           method: r.method,
           eos: input.optimizer.name === "gd" || input.optimizer.name === "sgd"

@@ -349,6 +349,11 @@ Deno.test("runMeasure() of a saved softmax-ended model equals its linear twin: s
   assert(a.sharpness !== null && b.sharpness !== null);
   close(a.sharpness.value, b.sharpness.value, "sharpness");
   assertEquals(a.sharpness.method, b.sharpness.method);
+  // The reported residual is the bound the tolerance promises (SCIENCE §4.2).
+  assert(
+    a.sharpness.converged && a.sharpness.residual <= 1e-3,
+    `residual ${a.sharpness.residual}`,
+  );
   assert(rel(a.pre_scale, 6) < 1e-12, `pre_scale ${a.pre_scale}`); // 1.5/0.5²
 
   // The loss is cross-entropy of the logits, and far from softmax applied twice.
