@@ -228,7 +228,7 @@ function pct(level: number): string {
   return `${Number((100 * level).toFixed(2))}%`;
 }
 
-/** "mean −0.045, 95% interval [−0.06, −0.03] (n = 5)" or, with one seed, no interval. */
+/** "<value>: mean −0.045, 95% interval [−0.06, −0.03] (n = 5 seeds)"; with one seed, no interval. For logs. */
 export function describeComparison(c: Comparison): string {
   const interval = c.low === null || c.high === null
     ? "no interval with one seed"
@@ -294,9 +294,8 @@ function decided(
 ): Claim {
   const verdict = allVerdict(comparisons.map((c) => c.verdict));
   const descriptive = comparisons.every((c) => c.n < MIN_SEEDS);
-  const evidence = `${lead} ${
-    comparisons.map(describeComparison).join("; ")
-  }. ${ruleSentence(comparisons, verdict)}`;
+  // The per-seed values, means and intervals are in `comparisons`, beside this.
+  const evidence = `${lead} ${ruleSentence(comparisons, verdict)}`;
   return {
     ...base,
     verdict,
