@@ -260,8 +260,8 @@ function ruleSentence(comparisons: Comparison[], verdict: Verdict): string {
       ? "an interval lies on the other side of zero, so the data contradict the claim"
       : "it lies on the other side of zero, so the data contradict the claim",
     inconclusive: several
-      ? "no interval lies on the wrong side and not every one on the claimed side, so it is inconclusive"
-      : "it contains zero (or n < 3), so it is inconclusive",
+      ? "none lies on the other side of zero, but not every comparison holds (its interval contains zero, or it has fewer than 3 seeds), so it is inconclusive"
+      : "it contains zero, so it is inconclusive",
     "not measured": "",
   };
   return `${how}: ${outcome[verdict]}.`;

@@ -235,7 +235,12 @@ Deno.test("cellClaims() carries n, the per-seed values, the mean and the interva
     describeComparison(adam!),
     "final test error, SGD − Adam: mean -0.15, 97.5% interval [-0.329, 0.0291] (n = 3 seeds)",
   );
-  assert(claim.evidence.includes("Bonferroni"), claim.evidence);
+  assert(
+    claim.evidence.includes(
+      "Each interval is at 97.5% (Bonferroni: 95% jointly); the claim holds when every comparison does and fails when any does: none lies on the other side of zero, but not every comparison holds",
+    ),
+    claim.evidence,
+  );
 });
 
 Deno.test("cellClaims() on one seed: inconclusive, descriptive, no interval", () => {
@@ -348,7 +353,14 @@ Deno.test("evaluateClaims() evaluates each sweep cell and suffixes its ids", () 
   ]);
   const claims = evaluateClaims(runs);
   assertEquals(claims.length, 8);
-  assertEquals(byId(claims, "ir_sgd_exceeds_rmsprop_paper").verdict, "holds");
+  const paper = byId(claims, "ir_sgd_exceeds_rmsprop_paper");
+  assertEquals(paper.verdict, "holds");
+  assert(
+    paper.evidence.endsWith(
+      "The interval is at 95%: it lies on the claimed side of zero, so the claim holds.",
+    ),
+    paper.evidence,
+  );
   assertEquals(
     byId(claims, "ir_sgd_exceeds_rmsprop_paper@batch_size=16").verdict,
     "fails",
