@@ -1,30 +1,56 @@
 /**
- * The seed paper's conclusions as statements evaluated on the data. A verdict
- * is computed here from the runs, never written by hand; the evidence
- * sentence quotes the numbers (means over seeds) whichever way they fall.
+ * The seed paper's conclusions as statements tested on the data (SCIENCE
+ * §7.1). A verdict is computed here from the runs, never written by hand.
  *
  * Who is compared: within one sweep cell, plain SGD is the first optimizer
  * named "sgd" without momentum; RMSprop and Adam are the first named
- * "rmsprop" and "adam" (in the experiment's order). Runs are paired by seed.
+ * "rmsprop" and "adam" (in the experiment's order).
  *
- * Rules:
- * - Term claims (1, 2): per seed, the fraction of epochs ≥ 1 where both terms
- *   are finite and SGD's is strictly larger. holds if that fraction is ≥ 90%
- *   for every paired seed, fails if ≤ 10% for every paired seed, mixed
- *   otherwise. Epoch 0 (initial weights; RMSprop's s is still 0) is excluded.
- * - Final-value claims (3, 4): per seed, SGD's final value against each
- *   adaptive method present. holds if for every seed SGD is strictly below
- *   all of them, fails if for every seed SGD is at or above all of them,
- *   mixed otherwise. Seeds where a final value is missing (e.g. diverged)
- *   are left out and counted in the numbers.
- * - "not measured" when an optimizer needed is absent, or no seed pairs
- *   with a measured value.
+ * The unit of evidence is the seed. Runs of the same seed share the initial
+ * weights and the batch order, so each claim is a set of paired comparisons,
+ * SGD against one other optimizer, with one value per seed:
+ * - Term claims (1, 2), about every epoch: per seed, the mean over the second
+ *   half of training (epochs e with E/2 < e ≤ E, E the last epoch of both
+ *   runs) of log₁₀(SGD's ir_sgd / RMSprop's term), epochs where a term is not
+ *   finite and positive left out. Claimed side: positive. Epochs are never
+ *   counted one by one: they are not independent.
+ * - Final-value claims (3, 4): per seed, SGD's final value minus the other's,
+ *   once per adaptive method present. Claimed side: negative.
+ * A seed with a diverged run or no value is left out of that comparison and
+ * counted as skipped.
+ *
+ * Verdict (stages/metrics/paired.ts): a Student-t interval for the mean
+ * per-seed value. One comparison: holds when n ≥ 3 and its 95% interval lies
+ * entirely on the claimed side of zero, fails when entirely on the other
+ * side, inconclusive otherwise. Against k > 1 optimizers ("lower than Adam's
+ * and RMSprop's"), each interval is at 1 − 0.05/k (Bonferroni, so all k cover
+ * together with ≥ 95%); the claim holds when every comparison holds, fails
+ * when any fails (SGD is then significantly on the wrong side of one of
+ * them), and is inconclusive otherwise. With fewer than 3 seeds the verdict is
+ * inconclusive and the numbers are descriptive. The old "mixed" verdict is
+ * gone: whatever is neither "holds" nor "fails" is "inconclusive".
+ * "not measured" when an optimizer needed is absent, or no seed pairs with a
+ * value.
  */
 import { stat } from "./aggregate.ts";
+import {
+  allVerdict,
+  CONFIDENCE,
+  MIN_SEEDS,
+  perComparisonLevel,
+  sideVerdict,
+  tInterval,
+} from "./paired.ts";
 import type { Run } from "./runs.ts";
 import { groupLabel } from "./runs.ts";
 import { runSummary } from "./summary.ts";
-import type { Claim, Quantity, Verdict } from "./types.ts";
+import type {
+  Claim,
+  ClaimedSide,
+  Comparison,
+  Quantity,
+  Verdict,
+} from "./types.ts";
 
 /** The runs of one sweep cell that the claims compare. */
 export interface Contenders {
@@ -32,11 +58,6 @@ export interface Contenders {
   rmsprop: Run[];
   adam: Run[];
 }
-
-/** Percent of measured epochs at or above which a term claim holds for a seed. */
-export const TERM_HOLD_PERCENT = 90;
-/** Percent of measured epochs at or below which a term claim fails for a seed. */
-export const TERM_FAIL_PERCENT = 10;
 
 function firstLabel(runs: Run[], accept: (run: Run) => boolean): Run[] {
   const first = runs.find(accept);
@@ -65,116 +86,185 @@ export function fmt(x: number): string {
     : x.toExponential(2);
 }
 
-function pct(x: number): string {
-  return `${Number((100 * x).toFixed(1))}%`;
-}
-
-/** Per-seed result of a term comparison. */
-export interface TermSeed {
+/** One seed's value of a paired comparison. */
+export interface SeedValue {
   seed: number;
-  /** Epochs ≥ 1 where both terms are finite. */
-  measured: number;
-  /** Of those, epochs where a's term > b's. */
-  above: number;
+  value: number;
 }
 
-/** Pairs runs by seed and counts, epoch by epoch, where a's `qa` exceeds b's `qb`. */
-export function compareTerms(
-  a: Run[],
-  b: Run[],
-  qa: Quantity,
-  qb: Quantity,
-): TermSeed[] {
-  const out: TermSeed[] = [];
-  for (const ra of a) {
-    const rb = b.find((r) => r.seed === ra.seed);
-    const sa = ra.series[qa];
-    const sb = rb?.series[qb];
-    if (!sa || !sb) continue;
-    const byEpoch = new Map<number, number>();
-    for (let i = 0; i < sb.epochs.length; i++) {
-      byEpoch.set(sb.epochs[i]!, sb.values[i]!);
-    }
-    let measured = 0;
-    let above = 0;
-    for (let i = 0; i < sa.epochs.length; i++) {
-      const e = sa.epochs[i]!;
-      const va = sa.values[i]!;
-      const vb = byEpoch.get(e) ?? NaN;
-      if (!(e >= 1) || !Number.isFinite(va) || !Number.isFinite(vb)) continue;
-      measured++;
-      if (va > vb) above++;
-    }
-    if (measured > 0) out.push({ seed: ra.seed, measured, above });
+/** Per-seed values of one comparison, the seeds left out, and the epochs averaged (term claims). */
+export interface PairedValues {
+  values: SeedValue[];
+  skipped: number;
+  /** The epoch windows [from, to] the term values average over, one per distinct window. */
+  windows: Array<[number, number]>;
+}
+
+function byEpoch(
+  series: { epochs: ArrayLike<number>; values: ArrayLike<number> },
+) {
+  const out = new Map<number, number>();
+  for (let i = 0; i < series.epochs.length; i++) {
+    out.set(series.epochs[i]!, series.values[i]!);
   }
   return out;
 }
 
-/** The verdict of a term claim from per-seed fractions (see the module doc). */
-export function termVerdict(seeds: TermSeed[]): Verdict {
-  if (seeds.length === 0) return "not measured";
-  // Integer comparisons: 9 of 10 is exactly 90%, with no rounding of 0.9.
-  if (seeds.every((s) => 100 * s.above >= TERM_HOLD_PERCENT * s.measured)) {
-    return "holds";
-  }
-  if (seeds.every((s) => 100 * s.above <= TERM_FAIL_PERCENT * s.measured)) {
-    return "fails";
-  }
-  return "mixed";
-}
-
-/** How SGD's final value sits against each adaptive method's, per seed. */
-export interface FinalSeed {
-  seed: number;
-  sgd: number;
-  others: Record<string, number>;
-}
-
-/** The verdict of a final-value claim "SGD's value is below every other's" (see the module doc). */
-export function finalVerdict(seeds: FinalSeed[]): Verdict {
-  if (seeds.length === 0) return "not measured";
-  const below = (s: FinalSeed) =>
-    Object.values(s.others).every((v) => s.sgd < v);
-  const atOrAbove = (s: FinalSeed) =>
-    Object.values(s.others).every((v) => s.sgd >= v);
-  if (seeds.every(below)) return "holds";
-  if (seeds.every(atOrAbove)) return "fails";
-  return "mixed";
-}
-
-function finalValue(run: Run, key: string): number {
-  return runSummary(run)[key] ?? NaN;
-}
-
-type Adaptive = "adam" | "rmsprop";
-const ADAPTIVE: readonly Adaptive[] = ["adam", "rmsprop"];
-
-/** The final value of `key` per seed where SGD and every present adaptive method have one. */
-export function pairFinals(
-  c: Contenders,
-  key: string,
-): { seeds: FinalSeed[]; skipped: number; compared: Adaptive[] } {
-  const others = ADAPTIVE.filter((n) => c[n].length > 0);
-  const seeds: FinalSeed[] = [];
+/**
+ * Per seed, the mean over the second half of training of log₁₀(a's `qa` /
+ * b's `qb`) (see the module doc): one number per seed, never a count of epochs.
+ */
+export function termLogRatios(
+  a: Run[],
+  b: Run[],
+  qa: Quantity,
+  qb: Quantity,
+): PairedValues {
+  const values: SeedValue[] = [];
+  const windows = new Map<string, [number, number]>();
   let skipped = 0;
-  for (const run of c.sgd) {
-    const sgd = finalValue(run, key);
-    const values: Record<string, number> = {};
-    let complete = Number.isFinite(sgd);
-    for (const name of others) {
-      const peer = c[name].find((r) => r.seed === run.seed);
-      const v = peer ? finalValue(peer, key) : NaN;
-      if (!Number.isFinite(v)) complete = false;
-      values[name] = v;
+  for (const ra of a) {
+    const rb = b.find((r) => r.seed === ra.seed);
+    if (!rb) continue;
+    const sa = ra.series[qa];
+    const sb = rb.series[qb];
+    if (
+      ra.status !== "ok" || rb.status !== "ok" || !sa || !sb ||
+      sa.epochs.length === 0 || sb.epochs.length === 0
+    ) {
+      skipped++;
+      continue;
     }
-    if (complete) seeds.push({ seed: run.seed, sgd, others: values });
+    const last = Math.min(
+      Math.max(...Array.from(sa.epochs)),
+      Math.max(...Array.from(sb.epochs)),
+    );
+    const vb = byEpoch(sb);
+    let sum = 0;
+    let count = 0;
+    let from = Infinity;
+    for (let i = 0; i < sa.epochs.length; i++) {
+      const e = sa.epochs[i]!;
+      if (!(e > last / 2 && e <= last)) continue;
+      const x = sa.values[i]!;
+      const y = vb.get(e) ?? NaN;
+      if (!(x > 0 && y > 0 && Number.isFinite(x) && Number.isFinite(y))) {
+        continue;
+      }
+      sum += Math.log10(x / y);
+      count++;
+      from = Math.min(from, e);
+    }
+    if (count === 0) {
+      skipped++;
+      continue;
+    }
+    values.push({ seed: ra.seed, value: sum / count });
+    windows.set(`${from}-${last}`, [from, last]);
+  }
+  return { values, skipped, windows: [...windows.values()] };
+}
+
+const summaries = new WeakMap<Run, Record<string, number>>();
+
+/** A run's summary number `key` (runSummary, computed once per run). */
+function finalValue(run: Run, key: string): number {
+  let summary = summaries.get(run);
+  if (!summary) {
+    summary = runSummary(run);
+    summaries.set(run, summary);
+  }
+  return summary[key] ?? NaN;
+}
+
+/** Per seed, a's final `key` minus b's (a diverged run has no final value: skipped). */
+export function finalDifferences(
+  a: Run[],
+  b: Run[],
+  key: string,
+): PairedValues {
+  const values: SeedValue[] = [];
+  let skipped = 0;
+  for (const ra of a) {
+    const rb = b.find((r) => r.seed === ra.seed);
+    if (!rb) continue;
+    const d = finalValue(ra, key) - finalValue(rb, key);
+    if (Number.isFinite(d)) values.push({ seed: ra.seed, value: d });
     else skipped++;
   }
-  return { seeds, skipped, compared: others };
+  return { values, skipped, windows: [] };
 }
 
-function meanOf(values: number[]): number {
-  return stat(values).mean;
+/** A paired comparison from per-seed values: interval at `level`, verdict on the claimed side. */
+export function pairedComparison(
+  a: string,
+  b: string,
+  value: string,
+  paired: PairedValues,
+  level: number,
+  claimed: ClaimedSide,
+): Comparison | null {
+  if (paired.values.length === 0) return null;
+  const values = paired.values.map((s) => s.value);
+  const interval = tInterval(values, level);
+  return {
+    a,
+    b,
+    value,
+    seeds: paired.values.map((s) => s.seed),
+    values,
+    skipped: paired.skipped,
+    n: interval.n,
+    mean: interval.mean,
+    sd: interval.sd,
+    level,
+    low: interval.low,
+    high: interval.high,
+    verdict: sideVerdict(interval, claimed),
+  };
+}
+
+function pct(level: number): string {
+  return `${Number((100 * level).toFixed(2))}%`;
+}
+
+/** "<value>: mean −0.045, 95% interval [−0.06, −0.03] (n = 5 seeds)"; with one seed, no interval. For logs. */
+export function describeComparison(c: Comparison): string {
+  const interval = c.low === null || c.high === null
+    ? "no interval with one seed"
+    : `${pct(c.level)} interval [${fmt(c.low)}, ${fmt(c.high)}]`;
+  return `${c.value}: mean ${fmt(c.mean)}, ${interval} (n = ${c.n} seed${
+    c.n === 1 ? "" : "s"
+  }${c.skipped > 0 ? `, ${c.skipped} left out` : ""})`;
+}
+
+/** The closing sentence: what the intervals say, or why they cannot decide. */
+function ruleSentence(comparisons: Comparison[], verdict: Verdict): string {
+  const n = Math.max(...comparisons.map((c) => c.n));
+  if (n < MIN_SEEDS) {
+    return `With ${n} seed${n === 1 ? "" : "s"} (fewer than ${MIN_SEEDS}) ` +
+      `these numbers are descriptive and the verdict is inconclusive ` +
+      `(SCIENCE §7.1).`;
+  }
+  const several = comparisons.length > 1;
+  const how = several
+    ? `Each interval is at ${pct(comparisons[0]!.level)} (Bonferroni: ${
+      pct(CONFIDENCE)
+    } jointly); the claim holds when every comparison does and fails when any does`
+    : `The interval is at ${pct(CONFIDENCE)}`;
+  const outcome: Record<Verdict, string> = {
+    holds: several
+      ? "every interval lies on the claimed side of zero, so the claim holds"
+      : "it lies on the claimed side of zero, so the claim holds",
+    fails: several
+      ? "an interval lies on the other side of zero, so the data contradict the claim"
+      : "it lies on the other side of zero, so the data contradict the claim",
+    inconclusive: several
+      ? "none lies on the other side of zero, but not every comparison holds (its interval contains zero, or it has fewer than 3 seeds), so it is inconclusive"
+      : "it contains zero, so it is inconclusive",
+    "not measured": "",
+  };
+  return `${how}: ${outcome[verdict]}.`;
 }
 
 function cellSuffix(cell: Run["cell"]): { id: string; words: string } {
@@ -189,6 +279,50 @@ const NAMES: Record<string, string> = {
   rmsprop: "RMSprop",
   adam: "Adam",
 };
+
+function meanOf(values: number[]): number {
+  return stat(values).mean;
+}
+
+/** A claim whose comparisons are done: its verdict, and whether it is descriptive. */
+function decided(
+  base: { id: string; statement: string },
+  claimed: ClaimedSide,
+  comparisons: Comparison[],
+  lead: string,
+  numbers: Record<string, number>,
+): Claim {
+  const verdict = allVerdict(comparisons.map((c) => c.verdict));
+  const descriptive = comparisons.every((c) => c.n < MIN_SEEDS);
+  // The per-seed values, means and intervals are in `comparisons`, beside this.
+  const evidence = `${lead} ${ruleSentence(comparisons, verdict)}`;
+  return {
+    ...base,
+    verdict,
+    evidence,
+    numbers,
+    claimed,
+    comparisons,
+    descriptive,
+  };
+}
+
+function notMeasured(
+  base: { id: string; statement: string },
+  claimed: ClaimedSide,
+  evidence: string,
+  numbers: Record<string, number> = {},
+): Claim {
+  return {
+    ...base,
+    verdict: "not measured",
+    evidence,
+    numbers,
+    claimed,
+    comparisons: [],
+    descriptive: true,
+  };
+}
 
 /** Claims 1 and 2: SGD's ir_sgd against RMSprop's term `rmsTerm`. */
 function termClaim(
@@ -211,73 +345,55 @@ function termClaim(
       c.rmsprop.length === 0 ? "RMSprop" : "",
     ]
       .filter(Boolean).join(" and ");
-    return {
-      ...base,
-      verdict: "not measured",
-      evidence: `Not measured: ${absent} not in this experiment.`,
-      numbers: {},
-    };
+    return notMeasured(
+      base,
+      "positive",
+      `Not measured: ${absent} not in this experiment.`,
+    );
   }
-  const seeds = compareTerms(c.sgd, c.rmsprop, "ir_sgd", rmsTerm);
-  const verdict = termVerdict(seeds);
-  if (verdict === "not measured") {
-    return {
-      ...base,
-      verdict,
-      evidence:
-        `Not measured: no seed has both SGD's ir_sgd and RMSprop's ${rmsTerm} ` +
-        `at any epoch ≥ 1.`,
-      numbers: {},
-    };
+  const paired = termLogRatios(c.sgd, c.rmsprop, "ir_sgd", rmsTerm);
+  const window = paired.windows.length === 1
+    ? `epochs ${paired.windows[0]![0]}–${paired.windows[0]![1]}`
+    : "the second half of each run's epochs";
+  const comparison = pairedComparison(
+    c.sgd[0]!.label,
+    c.rmsprop[0]!.label,
+    `log₁₀(SGD's ir_sgd / RMSprop's ${rmsTerm}), mean over ${window}`,
+    paired,
+    CONFIDENCE,
+    "positive",
+  );
+  if (comparison === null) {
+    return notMeasured(
+      base,
+      "positive",
+      `Not measured: no seed has both SGD's ir_sgd and RMSprop's ${rmsTerm} ` +
+        `finite and positive in the second half of training` +
+        `${paired.skipped > 0 ? ` (${paired.skipped} seed(s) left out)` : ""}.`,
+    );
   }
-  const fractions = seeds.map((s) => s.above / s.measured);
   const sgdFinal = meanOf(c.sgd.map((r) => finalValue(r, "final_ir_sgd")));
   const rmsFinal = meanOf(
     c.rmsprop.map((r) => finalValue(r, `final_${rmsTerm}`)),
   );
-  const ratio = sgdFinal / rmsFinal;
-  const above = seeds.reduce((n, s) => n + s.above, 0);
-  const measured = seeds.reduce((n, s) => n + s.measured, 0);
   const lrNote = c.sgd[0]!.optimizer.lr === c.rmsprop[0]!.optimizer.lr
     ? `both at η = ${fmt(c.sgd[0]!.optimizer.lr)}`
     : `η = ${fmt(c.sgd[0]!.optimizer.lr)} for SGD and ${
       fmt(c.rmsprop[0]!.optimizer.lr)
     } for RMSprop`;
-  const verdictWords: Record<Verdict, string> = {
-    holds: "so the claim holds",
-    fails: "so the data contradict the claim",
-    mixed: "so the data neither confirm nor contradict it",
-    "not measured": "",
-  };
-  const spread = seeds.length === 1
-    ? pct(fractions[0]!)
-    : `per seed ${pct(Math.min(...fractions))} to ${
-      pct(Math.max(...fractions))
-    }`;
-  const evidence =
-    `SGD's term exceeded RMSprop's ${rmsTerm} in ${above} of ${measured} ` +
-    `measured epochs over ${seeds.length} seed(s) (${spread}; ${lrNote}); final values, ` +
-    `means over seeds: ` +
-    `SGD ${fmt(sgdFinal)} against RMSprop ${fmt(rmsFinal)} (ratio ${
-      fmt(ratio)
-    }), ` +
-    `${verdictWords[verdict]}.`;
-  return {
-    ...base,
-    verdict,
-    evidence,
-    numbers: {
-      seeds: seeds.length,
-      epochs_measured: measured,
-      epochs_sgd_above: above,
-      fraction_min: Math.min(...fractions),
-      fraction_max: Math.max(...fractions),
-      sgd_final_mean: sgdFinal,
-      rmsprop_final_mean: rmsFinal,
-      ratio_final: ratio,
-    },
-  };
+  const lead = `Final values, means over seeds: SGD ${fmt(sgdFinal)} against ` +
+    `RMSprop ${
+      fmt(rmsFinal)
+    } (${lrNote}). Claimed: the per-seed log-ratio is above zero.`;
+  return decided(base, "positive", [comparison], lead, {
+    sgd_final_mean: sgdFinal,
+    rmsprop_final_mean: rmsFinal,
+    ratio_final: sgdFinal / rmsFinal,
+  });
 }
+
+type Adaptive = "adam" | "rmsprop";
+const ADAPTIVE: readonly Adaptive[] = ["adam", "rmsprop"];
 
 /** Claims 3 and 4: SGD's final value of `key` below Adam's and RMSprop's. */
 function finalClaim(
@@ -293,7 +409,7 @@ function finalClaim(
     id: `${id}${suffix.id}`,
     statement: `${statement}${suffix.words}.`,
   };
-  const { seeds, skipped, compared } = pairFinals(c, key);
+  const compared = ADAPTIVE.filter((n) => c[n].length > 0);
   const missing = ADAPTIVE.filter((n) => c[n].length === 0).map((n) =>
     NAMES[n]
   );
@@ -303,55 +419,53 @@ function finalClaim(
       ...(compared.length === 0 ? missing : []),
     ]
       .filter(Boolean).join(" and ");
-    return {
-      ...base,
-      verdict: "not measured",
-      evidence: `Not measured: ${absent} not in this experiment.`,
-      numbers: {},
-    };
+    return notMeasured(
+      base,
+      "negative",
+      `Not measured: ${absent} not in this experiment.`,
+    );
   }
-  const verdict = finalVerdict(seeds);
-  if (verdict === "not measured") {
-    return {
-      ...base,
-      verdict,
-      evidence: `Not measured: no seed has a final ${what} for SGD and ` +
+  const level = perComparisonLevel(compared.length);
+  const pairs = compared.map((name) => ({
+    name,
+    paired: finalDifferences(c.sgd, c[name], key),
+  }));
+  const comparisons = pairs.flatMap(({ name, paired }) => {
+    const one = pairedComparison(
+      c.sgd[0]!.label,
+      c[name][0]!.label,
+      `final ${what}, SGD − ${NAMES[name]}`,
+      paired,
+      level,
+      "negative",
+    );
+    return one ? [one] : [];
+  });
+  if (comparisons.length < compared.length) {
+    const skipped = pairs.reduce((n, p) => n + p.paired.skipped, 0);
+    return notMeasured(
+      base,
+      "negative",
+      `Not measured: no seed has a final ${what} for both SGD and ` +
         `${
-          compared.map((n) => NAMES[n]).join(" and ")
+          pairs.filter((p) => p.paired.values.length === 0)
+            .map((p) => NAMES[p.name]).join(" and ")
         } (${skipped} seed(s) lacked one, e.g. diverged).`,
-      numbers: { seeds_skipped: skipped },
-    };
+      { seeds_skipped: skipped },
+    );
   }
   const numbers: Record<string, number> = {
-    seeds: seeds.length,
-    seeds_skipped: skipped,
-    sgd_mean: meanOf(seeds.map((s) => s.sgd)),
+    sgd_mean: meanOf(c.sgd.map((r) => finalValue(r, key))),
   };
   for (const name of compared) {
-    numbers[`${name}_mean`] = meanOf(seeds.map((s) => s.others[name]!));
+    numbers[`${name}_mean`] = meanOf(c[name].map((r) => finalValue(r, key)));
   }
-  const belowAll =
-    seeds.filter((s) => Object.values(s.others).every((v) => s.sgd < v)).length;
   const values = [`SGD ${fmt(numbers["sgd_mean"]!)}`]
     .concat(compared.map((n) => `${NAMES[n]} ${fmt(numbers[`${n}_mean`]!)}`))
     .join(", ");
-  const verdictWords: Record<Verdict, string> = {
-    holds: "the claim holds",
-    fails: "the data contradict the claim",
-    mixed: "the result differs between seeds or between the adaptive methods",
-    "not measured": "",
-  };
-  let evidence =
-    `Final ${what}, means over ${seeds.length} seed(s): ${values}; SGD was below ` +
-    `${
-      compared.length > 1 ? "both" : "it"
-    } in ${belowAll} of ${seeds.length} seed(s), so ` +
-    `${verdictWords[verdict]}.`;
+  let lead = `Final ${what}, means over seeds: ${values}.`;
   if (missing.length > 0) {
-    evidence += ` ${missing.join(" and ")} not in this experiment.`;
-  }
-  if (skipped > 0) {
-    evidence += ` ${skipped} seed(s) without a final value were left out.`;
+    lead += ` ${missing.join(" and ")} not in this experiment.`;
   }
   if (key === "final_norm") {
     // A small norm can just mean "did not move": say how far each went from w₀.
@@ -361,15 +475,18 @@ function finalClaim(
     numbers["sgd_dist_init_mean"] = moved[0]!;
     compared.forEach((n, i) => numbers[`${n}_dist_init_mean`] = moved[i + 1]!);
     if (moved.every(Number.isFinite)) {
-      evidence +=
+      lead +=
         ` Distance from the initial weights ||w − w₀||: SGD ${
           fmt(moved[0]!)
         }, ` +
-        compared.map((n, i) => `${NAMES[n]} ${fmt(moved[i + 1]!)}`).join(", ") +
+        compared.map((n, i) => `${NAMES[n]} ${fmt(moved[i + 1]!)}`).join(
+          ", ",
+        ) +
         ".";
     }
   }
-  return { ...base, verdict, evidence, numbers };
+  lead += " Claimed: each per-seed difference is below zero.";
+  return decided(base, "negative", comparisons, lead, numbers);
 }
 
 /** The four claims for the runs of one sweep cell. */

@@ -14,7 +14,7 @@ import {
 } from "../../pipeline/stage.ts";
 import type { OptimizerConfig } from "../train/contracts.ts";
 import { aggregateSeries } from "./aggregate.ts";
-import { evaluateClaims } from "./claims.ts";
+import { describeComparison, evaluateClaims } from "./claims.ts";
 import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
@@ -312,10 +312,15 @@ function run(ctx: StageContext) {
     const list = decodeJson<BarrierEntry[]>(barriers);
     if (list.length > 0) doc.barriers = list;
   }
-  ctx.log.info(
-    `${runs.length} runs in ${doc.summaries.length} groups; claims: ` +
-      doc.claims.map((c) => `${c.id} ${c.verdict}`).join(", "),
-  );
+  ctx.log.info(`${runs.length} runs in ${doc.summaries.length} groups`);
+  for (const c of doc.claims) {
+    ctx.log.info(
+      `claim ${c.id}: ${c.verdict}` +
+        (c.comparisons.length > 0
+          ? ` (${c.comparisons.map(describeComparison).join("; ")})`
+          : ""),
+    );
+  }
   return { metrics: encodeJson(doc) };
 }
 

@@ -43,17 +43,69 @@ export interface Series {
   count: number[];
 }
 
-/** A verdict computed from the data, never written by hand. */
-export type Verdict = "holds" | "fails" | "mixed" | "not measured";
+/**
+ * A claim's verdict, a statistic computed from the data (SCIENCE §7.1), never
+ * written by hand: "holds"/"fails" need ≥ 3 seeds and an interval on one side
+ * of zero; everything else that was measured is "inconclusive".
+ */
+export type Verdict = "holds" | "fails" | "inconclusive" | "not measured";
+
+/**
+ * A known answer's verdict: a deterministic check of the machinery against a
+ * closed-form answer within float tolerances (SCIENCE §6), not a statistic
+ * over seeds. "partly holds": the main prediction holds, a secondary one not.
+ */
+export type KnownVerdict = "holds" | "partly holds" | "fails";
+
+/** Which side of zero a claim puts the mean paired difference on. */
+export type ClaimedSide = "positive" | "negative";
+
+/**
+ * One paired comparison of a claim (SCIENCE §7.1): one value per seed, from
+ * the runs of `a` and `b` that share that seed (initial weights and batch
+ * order), and a Student-t interval for their mean.
+ */
+export interface Comparison {
+  /** Optimizer labels; each value compares a's run with b's run of the same seed. */
+  a: string;
+  b: string;
+  /** What one per-seed value is, in words (e.g. "final test error, SGD − Adam"). */
+  value: string;
+  /** The seeds used, and their values in the same order. */
+  seeds: number[];
+  values: number[];
+  /** Seeds where both optimizers ran but a value is missing (diverged, not measured). */
+  skipped: number;
+  /** Number of seeds used (values.length). */
+  n: number;
+  /** Mean of the per-seed values: the effect size. */
+  mean: number;
+  /** Sample standard deviation; null with one seed. */
+  sd: number | null;
+  /** Two-sided level of [low, high] (0.95, or Bonferroni-adjusted for several comparisons). */
+  level: number;
+  /** Student-t interval for the mean; null with one seed. */
+  low: number | null;
+  high: number | null;
+  /** This comparison alone: "inconclusive" whenever n < 3. */
+  verdict: Exclude<Verdict, "not measured">;
+}
 
 export interface Claim {
   id: string;
   /** The paper's statement, in words. */
   statement: string;
   verdict: Verdict;
-  /** One sentence with the numbers behind the verdict. */
+  /** A few sentences with the numbers behind the verdict and the rule applied. */
   evidence: string;
+  /** Descriptive numbers (means over seeds of each optimizer's values). */
   numbers: Record<string, number>;
+  /** The side of zero the claim puts every comparison's mean on. */
+  claimed: ClaimedSide;
+  /** The paired comparisons behind the verdict; [] when not measured. */
+  comparisons: Comparison[];
+  /** True when no comparison has 3 seeds: the numbers describe, they test nothing. */
+  descriptive: boolean;
 }
 
 /** Per-group summary numbers, aggregated over seeds. */
@@ -73,7 +125,7 @@ export interface KnownAnswer {
   /** What theory predicts, in words. */
   expected: string;
   rows: Array<Record<string, number | string>>;
-  verdict: Verdict;
+  verdict: KnownVerdict;
 }
 
 export interface MetricsDoc {

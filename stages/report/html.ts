@@ -39,6 +39,11 @@ export function fmt(x: number): string {
     : String(Number(x.toPrecision(4)));
 }
 
+/** A confidence level as a percentage: 0.975 → "97.5%". */
+export function pct(level: number): string {
+  return `${Number((100 * level).toFixed(2))}%`;
+}
+
 function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9_]+/g, "-").replace(/^-|-$/g, "");
 }
@@ -131,6 +136,7 @@ export function renderReport(
     })),
     csp: csp(scripts),
     fmt,
+    pct,
     slug,
     raw: {
       css: assertInlineSafe(assets.css, "style"),

@@ -55,7 +55,38 @@ Deno.test("renderReport() has every section and one chart container per figure",
     (markup.match(/<tr id="claim-/g) ?? []).length,
     metrics.claims.length,
   );
-  assert(markup.includes('<span class="verdict verdict-mixed">mixed</span>'));
+  // Each claim shows its verdict, and each paired comparison its n, per-seed
+  // values, mean and interval (SCIENCE §7.1); the fixture's term claim has
+  // log-ratios 8.7, 9.1, 8.9: mean 8.9, sd 0.2, half-width t_{0.975,2}·0.2/√3.
+  assert(
+    markup.includes(
+      '<span class="verdict verdict-inconclusive">inconclusive</span>',
+    ),
+  );
+  const terms = markup.slice(
+    markup.indexOf('<tr id="claim-ir_sgd_exceeds_rmsprop_paper">'),
+  );
+  const row = terms.slice(0, terms.indexOf("</tr>"));
+  assert(
+    row.includes("<span>seed 0: 8.7</span> <span>seed 1: 9.1</span>"),
+    row,
+  );
+  assert(
+    row.includes(
+      "mean <strong>8.9</strong>, 95% interval [8.403, 9.397], n = 3",
+    ),
+    row,
+  );
+  assert(row.includes('<span class="verdict verdict-holds">holds</span>'));
+  assert(row.includes("(claimed &gt; 0)"), row);
+  assert(markup.includes("97.5% interval ["), "Bonferroni level shown");
+  const norm = markup.slice(markup.indexOf('<tr id="claim-sgd_smaller_norm">'));
+  assert(
+    norm.slice(0, norm.indexOf("</tr>")).includes(
+      "descriptive: n &lt; 3 seeds",
+    ),
+  );
+  assert(norm.includes("n = 2 (1 left out)"));
   assert(
     markup.includes("<code>deno task reproduce --experiment paper</code>"),
   );
