@@ -15,6 +15,7 @@ import { buildGraph, drawGraph } from "./graph.ts";
 import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { writeFileAtomic } from "./fs.ts";
+import { fileBytes, runProvenance } from "./provenance.ts";
 import type { Executor } from "./executor.ts";
 
 /** What the wiring module provides. */
@@ -289,12 +290,21 @@ async function writeResultFiles(
   const byName = new Map<string, Stage>(
     def.project.stages.map((s) => [s.name, s]),
   );
+  const byId = new Map(results.map((r) => [r.id, r]));
   for (const result of results) {
-    const files = byName.get(result.stage)?.files;
-    if (!files || !result.outputs) continue;
+    const stage = byName.get(result.stage);
+    const files = stage?.files;
+    if (!stage || !files || !result.outputs) continue;
     for (const [output, fileName] of Object.entries(files)) {
-      const bytes = await engine.store.get(result.outputs[output]!);
-      if (!bytes) continue;
+      const cached = await engine.store.get(result.outputs[output]!);
+      if (!cached) continue;
+      // Wall times and hosts join the written copy only (Stage.stamp).
+      const bytes = await fileBytes(stage, output, cached, () =>
+        runProvenance(
+          engine.store,
+          result,
+          (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
+        ));
       const path = `${def.outDir}/${experiment}/${fileName}`;
       await writeFileAtomic(path, bytes);
       written.push(path);
@@ -343,10 +353,17 @@ async function publish(
   const target = dir ?? `publish/${experiment}`;
   const stage = def.project.stages.find((s) => s.name === "report");
   for (const [output, fileName] of Object.entries(stage?.files ?? {})) {
-    const bytes = await engine.store.get(report.outputs[output]!);
-    if (!bytes) {
+    const cached = await engine.store.get(report.outputs[output]!);
+    if (!cached) {
       throw new Error(`Report output '${output}' is missing from the cache`);
     }
+    // The status walk for "report" lists exactly the report's lineage before it.
+    const bytes = await fileBytes(
+      stage!,
+      output,
+      cached,
+      () => runProvenance(engine.store, report, lines.slice(0, -1)),
+    );
     await writeFileAtomic(`${target}/${fileName}`, bytes);
   }
   console.log(`Published: ${target}/index.html`);

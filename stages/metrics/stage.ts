@@ -60,7 +60,6 @@ const QUANTITY_ORDER: readonly Quantity[] = [
   "dist_init",
   "sharpness",
   "hessian_trace",
-  "epoch_seconds",
 ];
 
 function asObject(value: Json | undefined): Record<string, Json> {

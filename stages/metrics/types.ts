@@ -25,8 +25,7 @@ export type Quantity =
   | "norm_no_bias"
   | "dist_init" // ||w − w₀||₂
   | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
-  | "hessian_trace" // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
-  | "epoch_seconds";
+  | "hessian_trace"; // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
 
 /** One quantity of one group, aggregated over seeds per epoch. */
 export interface Series {
