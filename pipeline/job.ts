@@ -124,11 +124,9 @@ export function mergeFacts(facts: RunFacts, more: RunFacts): RunFacts {
 /** This machine as a run's provenance: `name (os arch, N cores)`. */
 export function describeHost(): string {
   let name = "unknown host";
-  try {
-    name = Deno.hostname();
-  } catch {
-    // No --allow-sys=hostname: the platform still says something.
-  }
+  // Asked first, so a run without --allow-sys=hostname never prompts.
+  const allowed = Deno.permissions.querySync({ name: "sys", kind: "hostname" });
+  if (allowed.state === "granted") name = Deno.hostname();
   return `${name} (${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores)`;
 }
 
