@@ -476,7 +476,7 @@ function provenanceOf(
 }
 
 /** Every instance `instance` reads from, transitively, in post-order. */
-export function ancestors(instance: Instance): Instance[] {
+function ancestors(instance: Instance): Instance[] {
   const out: Instance[] = [];
   const seen = new Set<Instance>();
   const visit = (i: Instance) => {
