@@ -15,6 +15,8 @@ import { buildGraph, drawGraph } from "./graph.ts";
 import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { writeFileAtomic } from "./fs.ts";
+import { fileBytes, runProvenance } from "./provenance.ts";
+import { checkReproduction, describeCheck } from "./check.ts";
 import type { Executor } from "./executor.ts";
 
 /** What the wiring module provides. */
@@ -50,6 +52,13 @@ Options:
   --set KEY=VALUE     override a param, e.g. --set train.epochs=5 --set seeds=0,1,2
   --force             rerun every requested instance even if cached
   --dry-run           show what would run, run nothing
+  --check             rerun the cached instances (each from its cached inputs,
+                      in a scratch folder) and compare every output's hash with
+                      the cached one, like 'nix build --check'; names each
+                      instance and output that differs. Caches nothing and
+                      leaves the lock file alone. Exit 0 when all match, 1 when
+                      one differs, fails, or is not cached yet (run reproduce
+                      first: what is not cached cannot be checked)
   --jobs N            instances at once (default: number of cores)
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
@@ -106,6 +115,7 @@ export async function runCli(
         set: { type: "string", multiple: true },
         force: { type: "boolean" },
         "dry-run": { type: "boolean" },
+        check: { type: "boolean" },
         jobs: { type: "string" },
         why: { type: "boolean" },
         mermaid: { type: "boolean" },
@@ -168,6 +178,26 @@ export async function runCli(
           ? undefined
           : parseJobs(values.jobs);
         const executorName = values.executor ?? "local";
+        if (values.check && command === "report") {
+          throw new UsageError(
+            "'report' does not take --check: use 'deno task reproduce --check report'",
+          );
+        }
+        if (values.check) {
+          const clash = values.force
+            ? "--force"
+            : values["dry-run"]
+            ? "--dry-run"
+            : executorName !== "local"
+            ? `--executor ${executorName}`
+            : undefined;
+          if (clash) {
+            throw new UsageError(
+              `--check cannot be combined with ${clash}: it reruns locally and caches nothing`,
+            );
+          }
+          return await check(engine, params, targets, jobs);
+        }
         let executor: Executor | undefined;
         if (executorName !== "local") {
           if (!def.executor) {
@@ -278,6 +308,43 @@ async function reproduce(
   }
 }
 
+/**
+ * `reproduce --check`: reruns the cached instances and compares hashes
+ * (pipeline/check.ts); exit 0 only when every instance reproduced.
+ */
+async function check(
+  engine: Engine,
+  params: Json,
+  targets: string[],
+  jobs: number | undefined,
+): Promise<number> {
+  const encoder = new TextEncoder();
+  const reporter = createReporter(
+    (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    Deno.stdout.isTerminal(),
+  );
+  const abort = new AbortController();
+  const onSignal = () => {
+    reporter.line("Interrupted: stopping the check (the cache is untouched)");
+    abort.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const results = await checkReproduction(engine, {
+      params,
+      targets,
+      reporter,
+      signal: abort.signal,
+      ...(jobs === undefined ? {} : { jobs }),
+    });
+    const { lines, ok } = describeCheck(results);
+    for (const line of lines) console.log(line);
+    return ok ? 0 : 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
 /** Writes the declared result files of finished instances into `<outDir>/<experiment>/`. */
 async function writeResultFiles(
   def: CliDefinition,
@@ -289,12 +356,21 @@ async function writeResultFiles(
   const byName = new Map<string, Stage>(
     def.project.stages.map((s) => [s.name, s]),
   );
+  const byId = new Map(results.map((r) => [r.id, r]));
   for (const result of results) {
-    const files = byName.get(result.stage)?.files;
-    if (!files || !result.outputs) continue;
+    const stage = byName.get(result.stage);
+    const files = stage?.files;
+    if (!stage || !files || !result.outputs) continue;
     for (const [output, fileName] of Object.entries(files)) {
-      const bytes = await engine.store.get(result.outputs[output]!);
-      if (!bytes) continue;
+      const cached = await engine.store.get(result.outputs[output]!);
+      if (!cached) continue;
+      // Wall times and hosts join the written copy only (Stage.stamp).
+      const bytes = await fileBytes(stage, output, cached, () =>
+        runProvenance(
+          engine.store,
+          result,
+          (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
+        ));
       const path = `${def.outDir}/${experiment}/${fileName}`;
       await writeFileAtomic(path, bytes);
       written.push(path);
@@ -343,10 +419,17 @@ async function publish(
   const target = dir ?? `publish/${experiment}`;
   const stage = def.project.stages.find((s) => s.name === "report");
   for (const [output, fileName] of Object.entries(stage?.files ?? {})) {
-    const bytes = await engine.store.get(report.outputs[output]!);
-    if (!bytes) {
+    const cached = await engine.store.get(report.outputs[output]!);
+    if (!cached) {
       throw new Error(`Report output '${output}' is missing from the cache`);
     }
+    // The status walk for "report" lists exactly the report's lineage before it.
+    const bytes = await fileBytes(
+      stage!,
+      output,
+      cached,
+      () => runProvenance(engine.store, report, lines.slice(0, -1)),
+    );
     await writeFileAtomic(`${target}/${fileName}`, bytes);
   }
   console.log(`Published: ${target}/index.html`);

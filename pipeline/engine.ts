@@ -8,10 +8,10 @@
 import type { Json, Stage } from "./stage.ts";
 import { codeFingerprint, type Fingerprint, hashJson } from "./hash.ts";
 import { buildGraph, type Instance, plan } from "./graph.ts";
-import { Store } from "./store.ts";
+import { type RunEntry, Store } from "./store.ts";
 import { type LockEntry, readLock, writeLock } from "./lock.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
-import type { Job } from "./job.ts";
+import { type Job, mergeFacts, type RunFacts } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
 
 /** Where a project keeps its cache and lock, and its stages. */
@@ -47,6 +47,8 @@ export interface InstanceResult {
   outputs?: Record<string, string>;
   seconds?: number;
   error?: Error;
+  /** Ids of every instance this one reads from, transitively, in post-order. */
+  lineage?: string[];
 }
 
 /** One error for a run in which instances failed; it keeps every cause. */
@@ -177,7 +179,11 @@ export class Engine {
           results.get(u)!
         ),
       );
-      const base = { id: instance.id, stage: instance.stage.name };
+      const base = {
+        id: instance.id,
+        stage: instance.stage.name,
+        lineage: ancestors(instance).map((u) => u.id),
+      };
       const blocked = upstream.find((r) =>
         r.outcome === "failed" || r.outcome === "skipped"
       );
@@ -192,10 +198,7 @@ export class Engine {
       const inputHashes = inputHashesOf(instance, (u) => resultOf(u));
       const parts = this.keyParts(instance, inputHashes);
       const key = cacheKey(parts);
-      const entryOf = (
-        outputs: Record<string, string>,
-        seconds: number,
-      ): LockEntry => ({
+      const entryOf = (run: RunEntry): LockEntry => ({
         stage: instance.stage.name,
         item: instance.item,
         key,
@@ -203,8 +206,8 @@ export class Engine {
         inputs: inputHashes,
         code: parts.code.files,
         versions: parts.versions,
-        outputs,
-        seconds,
+        outputs: run.outputs,
+        ...provenanceOf(run),
       });
       const cached = options.force ? undefined : await this.store.getRun(key);
       if (cached) {
@@ -213,9 +216,7 @@ export class Engine {
         const recorded = previous &&
           previous.key === key &&
           JSON.stringify(previous.outputs) === JSON.stringify(cached.outputs);
-        if (!recorded) {
-          await saveLock(entryOf(cached.outputs, cached.seconds), instance.id);
-        }
+        if (!recorded) await saveLock(entryOf(cached), instance.id);
         return {
           ...base,
           outcome: "cached",
@@ -234,19 +235,25 @@ export class Engine {
         reporter.state(instance.id, "running");
         const started = performance.now();
         const job = this.makeJob(instance, key, resultOf);
+        let facts: RunFacts = {};
         const outputs = await executor.execute(instance.stage, job, {
           log: (level, message) => reporter.log(instance.id, level, message),
           progress: (done, total) =>
             reporter.progress(instance.id, done, total),
+          facts: (more) => facts = mergeFacts(facts, more),
           signal,
         });
         const seconds = (performance.now() - started) / 1000;
-        await this.store.putRun(key, {
+        // Wall time, date, host and timings go to the run cache and the lock
+        // entry: provenance beside the outputs, never inside their bytes.
+        const run: RunEntry = {
           outputs,
           seconds,
           finished: new Date().toISOString(),
-        });
-        await saveLock(entryOf(outputs, seconds), instance.id);
+          ...facts,
+        };
+        await this.store.putRun(key, run);
+        await saveLock(entryOf(run), instance.id);
         await Deno.remove(job.scratchDir, { recursive: true }).catch(() => {});
         reporter.state(instance.id, "done", `in ${formatDuration(seconds)}`);
         return { ...base, outcome: "ran", key, outputs, seconds };
@@ -370,7 +377,6 @@ export class Engine {
       lineage: ancestors(instance).map((u) => ({
         id: u.id,
         key: resultOf(u).key ?? "",
-        seconds: resultOf(u).seconds ?? 0,
         params: u.params,
         versions: runtimeVersions(u.stage),
       })),
@@ -457,6 +463,18 @@ export function explain(
   return reasons;
 }
 
+/** A run cache entry's provenance fields, as a lock entry holds them. */
+function provenanceOf(
+  run: RunEntry,
+): Pick<LockEntry, "seconds" | "finished" | "host" | "timings"> {
+  return {
+    seconds: run.seconds,
+    ...(run.finished === undefined ? {} : { finished: run.finished }),
+    ...(run.host === undefined ? {} : { host: run.host }),
+    ...(run.timings === undefined ? {} : { timings: run.timings }),
+  };
+}
+
 /** Every instance `instance` reads from, transitively, in post-order. */
 function ancestors(instance: Instance): Instance[] {
   const out: Instance[] = [];
@@ -476,7 +494,7 @@ function ancestors(instance: Instance): Instance[] {
 }
 
 /** Upstream output hashes per input: one hash, or a list for `select: "all"`. */
-function inputHashesOf(
+export function inputHashesOf(
   instance: Instance,
   resultOf: (u: Instance) => InstanceResult,
 ): Record<string, string | string[]> {

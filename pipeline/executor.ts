@@ -77,7 +77,8 @@ function runInWorker(
       if (message.type === "log") hooks.log(message.level, message.message);
       else if (message.type === "progress") {
         hooks.progress(message.done, message.total);
-      } else if (message.type === "done") {
+      } else if (message.type === "facts") hooks.facts?.(message.facts);
+      else if (message.type === "done") {
         finish();
         resolve(message.outputs);
       } else if (message.type === "error") {

@@ -97,6 +97,37 @@ export interface JobHooks {
   log(level: "info" | "warn", message: string): void;
   progress(done: number, total: number): void;
   signal: AbortSignal;
+  /** Provenance of the run (host, timings), recorded outside the content hash. */
+  facts?(facts: RunFacts): void;
+}
+
+/**
+ * What a run reports about itself besides its outputs: where it ran and the
+ * stage's `ctx.timings`. Later reports merge into earlier ones.
+ */
+export interface RunFacts {
+  host?: string;
+  timings?: Record<string, number>;
+}
+
+/** Merges `more` into `facts` (timings by name). */
+export function mergeFacts(facts: RunFacts, more: RunFacts): RunFacts {
+  return {
+    ...facts,
+    ...(more.host === undefined ? {} : { host: more.host }),
+    ...(more.timings === undefined
+      ? {}
+      : { timings: { ...facts.timings, ...more.timings } }),
+  };
+}
+
+/** This machine as a run's provenance: `name (os arch, N cores)`. */
+export function describeHost(): string {
+  let name = "unknown host";
+  // Asked first, so a run without --allow-sys=hostname never prompts.
+  const allowed = Deno.permissions.querySync({ name: "sys", kind: "hostname" });
+  if (allowed.state === "granted") name = Deno.hostname();
+  return `${name} (${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores)`;
 }
 
 /** Finds a stage exported by a module, by its declared name. */
@@ -122,6 +153,7 @@ export async function runJob(
   hooks: JobHooks,
 ): Promise<Outputs> {
   await Deno.mkdir(job.scratchDir, { recursive: true });
+  hooks.facts?.({ host: describeHost() });
   const inputs = await loadInputs(job);
   const log: Logger = {
     info: (message) => hooks.log("info", message),
@@ -133,6 +165,16 @@ export async function runJob(
     rng: Rng.fromSeed(job.seed),
     log,
     progress: (done, total) => hooks.progress(done, total),
+    timings(values) {
+      for (const [name, value] of Object.entries(values)) {
+        if (typeof value !== "number") {
+          throw new Error(
+            `ctx.timings: '${name}' must be a number, got ${typeof value}`,
+          );
+        }
+      }
+      hooks.facts?.({ timings: { ...values } });
+    },
     input(name) {
       const values = inputs[name];
       if (!values) {

@@ -5,19 +5,26 @@
  *
  * Reads the Job (plain JSON), runs the stage, puts each output into the store
  * at job.storeDir (atomic, content-addressed), then writes
- * `{ "outputs": { name: hash } }` or `{ "error": message, … }` to RESULTFILE
+ * `{ "outputs": { name: hash }, "facts": { host, timings } }` or `{ "error": message, … }` to RESULTFILE
  * through a temp file and a rename. Progress and log events go to stdout as
  * JSON lines (see slurm/log_lines.ts). Exit code 0 on success, 1 on a stage
  * error, 2 on bad arguments.
  */
-import { checkJobCode, findStage, type Job, runJob } from "./job.ts";
+import {
+  checkJobCode,
+  findStage,
+  type Job,
+  mergeFacts,
+  type RunFacts,
+  runJob,
+} from "./job.ts";
 import { Store } from "./store.ts";
 import { writeFileAtomic } from "./fs.ts";
 import { formatEvent, type JobEvent } from "./slurm/log_lines.ts";
 
 /** What a job leaves for the executor. */
 export type JobResult =
-  | { outputs: Record<string, string> }
+  | { outputs: Record<string, string>; facts?: RunFacts }
   | { error: string; name: string; stack: string };
 
 const emit = (event: JobEvent) => console.log(formatEvent(event));
@@ -35,9 +42,11 @@ export async function runJobFile(
       job.stageName,
       job.module,
     );
+    let facts: RunFacts = {};
     const outputs = await runJob(stage, job, {
       log: (level, message) => emit({ type: "log", level, message }),
       progress: (done, total) => emit({ type: "progress", done, total }),
+      facts: (more) => facts = mergeFacts(facts, more),
       signal,
     });
     const store = new Store(
@@ -48,7 +57,7 @@ export async function runJobFile(
     for (const name of stage.outputs) {
       hashes[name] = await store.put(outputs[name]!);
     }
-    return { outputs: hashes };
+    return { outputs: hashes, facts };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     return { error: e.message, name: e.name, stack: e.stack ?? "" };

@@ -18,7 +18,15 @@ export interface LockEntry {
   code: Record<string, string>;
   versions: Record<string, string>;
   outputs: Record<string, string>;
+  /**
+   * Provenance of the run that produced `outputs`: wall time, when it ended,
+   * where, and the stage's own timings. Not content-hashed: two runs with the
+   * same outputs may differ here.
+   */
   seconds: number;
+  finished?: string;
+  host?: string;
+  timings?: Record<string, number>;
 }
 
 export interface LockFile {

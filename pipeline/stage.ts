@@ -58,6 +58,14 @@ export interface StageContext {
   log: Logger;
   /** Reports progress of long work (e.g. epochs) for the bar and ETA. */
   progress(done: number, total: number): void;
+  /**
+   * Reports wall-time facts about this run (e.g. mean seconds per epoch),
+   * merged by name. The engine records them in the lock entry and the run
+   * cache, never in an output: outputs hold results only, so that their
+   * hashes confirm a reproduction. The engine always supplies it; it is
+   * optional only so that hand-made contexts (tests) need not.
+   */
+  timings?(values: Record<string, number>): void;
   /** The one upstream artifact of a `select: "match"` input. */
   input(name: string): Uint8Array;
   /** All upstream artifacts of a `select: "all"` input. */
@@ -66,9 +74,11 @@ export interface StageContext {
   scratchDir: string;
   signal: AbortSignal;
   /**
-   * The instances this one was built from, transitively, with their keys and
-   * wall times: descriptive provenance for reports, not part of the key (the
-   * inputs' hashes already are).
+   * The instances this one was built from, transitively, with their keys,
+   * params and versions: descriptive provenance for reports, not part of the
+   * key (the inputs' hashes already are). It holds no wall times, hosts or
+   * dates, which would make an output differ between identical runs; a stage
+   * adds those to a file as it is written, with `Stage.stamp`.
    */
   lineage?: LineageEntry[];
 }
@@ -76,7 +86,6 @@ export interface StageContext {
 export interface LineageEntry {
   id: string;
   key: string;
-  seconds: number;
   params: Params;
   /** Runtime versions in that instance's key (Deno, and e.g. tfjs and backend). */
   versions: Record<string, string>;
@@ -108,9 +117,36 @@ export interface Stage {
   versions?: Record<string, string>;
   /** Outputs the CLI also writes as files into the experiment's results folder: output → file name. */
   files?: Record<string, string>;
+  /**
+   * Adds run provenance (wall times, hosts, dates) to one of `files` as the
+   * CLI writes or publishes it. The cached output stays free of them, so its
+   * hash is the same on every rerun and machine; only the written copy
+   * carries them. Returns the bytes to write (`bytes` when nothing to add).
+   */
+  stamp?(output: string, bytes: Uint8Array, runs: RunProvenance): Uint8Array;
   /** Run in a Worker so CPU-heavy instances use separate cores. */
   heavy?: boolean;
   run(ctx: StageContext): Promise<Outputs> | Outputs;
+}
+
+/** What the engine recorded about one instance's run, outside any content hash. */
+export interface RunRecord {
+  id: string;
+  key: string;
+  /** Wall time of the run that produced the cached outputs. */
+  seconds: number;
+  /** When it finished (ISO 8601), if known. */
+  finished?: string;
+  /** Where it ran, e.g. `node7 (linux x86_64, 2 cores)`, if known. */
+  host?: string;
+  /** What the stage reported through `ctx.timings`. */
+  timings?: Record<string, number>;
+}
+
+/** The run records of an instance and of everything it was built from (post-order). */
+export interface RunProvenance {
+  instance: RunRecord;
+  lineage: RunRecord[];
 }
 
 /** Declares a stage; a typed identity that documents intent at the call site. */

@@ -10,8 +10,11 @@ import { readFileIfExists, writeFileAtomic } from "./fs.ts";
 /** What a finished instance produced, recorded under its key. */
 export interface RunEntry {
   outputs: Record<string, string>;
+  /** Provenance of the run, never part of an output's bytes: wall time, end, host, stage timings. */
   seconds: number;
   finished: string;
+  host?: string;
+  timings?: Record<string, number>;
 }
 
 /** True for a SHA-256 in lower-case hex: the only names objects and run entries may have. */

@@ -1,6 +1,6 @@
 /**
  * Worker entry: runs one job in its own thread so CPU-heavy instances use
- * separate cores. Messages: in `{ job }`; out `log`, `progress`, then `done`
+ * separate cores. Messages: in `{ job }`; out `log`, `progress`, `facts`, then `done`
  * with the outputs (buffers transferred) or `error`.
  */
 /// <reference lib="deno.worker" />
@@ -25,6 +25,7 @@ self.onmessage = async (
         self.postMessage({ type: "log", level, message }),
       progress: (done, total) =>
         self.postMessage({ type: "progress", done, total }),
+      facts: (facts) => self.postMessage({ type: "facts", facts }),
       signal: abort.signal,
     });
     const buffers = Object.values(outputs).map((o) => o.buffer as ArrayBuffer);

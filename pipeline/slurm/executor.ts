@@ -393,6 +393,7 @@ export class SlurmExecutor implements Executor {
     const outputs = Object.fromEntries(
       task.stage.outputs.map((n) => [n, result.outputs[n]!]),
     );
+    if (result.facts) task.hooks.facts?.(result.facts);
     this.#settle(task, { outputs });
   }
 

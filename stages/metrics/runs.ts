@@ -44,7 +44,6 @@ const PASS_THROUGH = [
   "norm",
   "norm_no_bias",
   "dist_init",
-  "epoch_seconds",
 ] as const satisfies readonly Quantity[];
 
 /** "sgd" or "sgd · batch_size=16, lr=0.1" (keys by their last dotted segment, sorted). */

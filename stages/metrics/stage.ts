@@ -63,7 +63,6 @@ const QUANTITY_ORDER: readonly Quantity[] = [
   "sharpness",
   "sharpness_residual",
   "hessian_trace",
-  "epoch_seconds",
 ];
 
 function asObject(value: Json | undefined): Record<string, Json> {

@@ -26,8 +26,7 @@ export type Quantity =
   | "dist_init" // ||w − w₀||₂
   | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
   | "sharpness_residual" // SCIENCE §4.2 its relative residual bound ||Hv − λv||/|λ|
-  | "hessian_trace" // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
-  | "epoch_seconds";
+  | "hessian_trace"; // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
 
 /** One quantity of one group, aggregated over seeds per epoch. */
 export interface Series {

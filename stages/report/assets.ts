@@ -15,6 +15,8 @@ export const TEMPLATE_FILES: Record<string, URL> = {
   "@known": new URL("partials/known.eta", REPORTS),
   "@provenance": new URL("partials/provenance.eta", REPORTS),
   "@reproduce": new URL("partials/reproduce.eta", REPORTS),
+  /** Rendered when the report is written out (`stampReport`), not into the cached HTML. */
+  "@run_provenance": new URL("partials/run_provenance.eta", REPORTS),
 };
 
 export const CSS_FILE = new URL("static/report.css", REPORTS);

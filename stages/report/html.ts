@@ -12,11 +12,15 @@ import type { ChartsDoc } from "../charts/stage.ts";
 import { type Assets, loadAssets } from "./assets.ts";
 import { assertInlineSafe, jsonForScript, safeSvg } from "./escape.ts";
 
-/** What the engine knows about the run, rendered when given. */
+/**
+ * What the engine knows about the run that is the same on every rerun:
+ * versions and the cache key of every instance the report was built from.
+ * Wall times and hosts are not here (they would change the report's hash on
+ * every run); `stampReport` adds them to the written file.
+ */
 export interface Provenance {
   versions: Record<string, string>;
-  machine: Record<string, string | number>;
-  stages: Array<{ instance: string; key: string; seconds: number }>;
+  stages: Array<{ instance: string; key: string }>;
 }
 
 /** Everything the report shows. */

@@ -1,7 +1,9 @@
 /**
- * Provenance for the report: the engine's lineage (every upstream instance
- * with its cache key, wall time and runtime versions) plus a description of
- * the machine that rendered the report.
+ * Provenance for the report's cached HTML: the engine's lineage (every
+ * upstream instance with its cache key and runtime versions) and the
+ * renderer's Deno versions. Only what is the same on every rerun and every
+ * machine goes here; wall times and hosts are stamped into the written file
+ * (stamp.ts).
  */
 import type { LineageEntry } from "../../pipeline/stage.ts";
 import type { Provenance } from "./html.ts";
@@ -12,7 +14,6 @@ import type { Provenance } from "./html.ts";
  */
 export function provenanceFromLineage(
   lineage: LineageEntry[],
-  machine: Provenance["machine"],
   runtime: Record<string, string> = {},
 ): Provenance {
   const seen = new Map<string, Set<string>>();
@@ -30,36 +31,11 @@ export function provenanceFromLineage(
   }
   return {
     versions,
-    machine,
-    stages: lineage.map((e) => ({
-      instance: e.id,
-      key: e.key,
-      seconds: e.seconds,
-    })),
+    stages: lineage.map((e) => ({ instance: e.id, key: e.key })),
   };
 }
 
-/**
- * The machine rendering the report (training may have run elsewhere, e.g. on
- * a cluster: the stage keys identify those results). Memory only when the
- * process may read it (`--allow-sys=systemMemoryInfo`).
- */
-export function describeMachine(): Provenance["machine"] {
-  const machine: Provenance["machine"] = {
-    "rendered on": `${Deno.build.os} ${Deno.build.arch}`,
-    cores: navigator.hardwareConcurrency,
-  };
-  const canRead = Deno.permissions.querySync({
-    name: "sys",
-    kind: "systemMemoryInfo",
-  });
-  machine.memory = canRead.state === "granted"
-    ? `${(Deno.systemMemoryInfo().total / 2 ** 30).toFixed(1)} GiB`
-    : "not readable (no --allow-sys=systemMemoryInfo)";
-  return machine;
-}
-
-/** Deno's own versions, always known to the renderer. */
+/** Deno's own versions, always known to the renderer (its Deno version is in the report's key). */
 export function runtimeVersions(): Record<string, string> {
   return {
     deno: Deno.version.deno,

@@ -15,11 +15,8 @@ import { SOURCE_URLS } from "./assets.ts";
 import { metricsCsv } from "./csv.ts";
 import { type Provenance, renderReport } from "./html.ts";
 import { PUBLISHED_FILES } from "./publish.ts";
-import {
-  describeMachine,
-  provenanceFromLineage,
-  runtimeVersions,
-} from "./provenance.ts";
+import { provenanceFromLineage, runtimeVersions } from "./provenance.ts";
+import { stampReport } from "./stamp.ts";
 
 /** Param subtrees shown as the experiment's settings. */
 export const SETTINGS_PARAMS = [
@@ -44,12 +41,14 @@ const REPORT_VERSIONS = {
 
 /**
  * Provenance from the engine's lineage: every instance the report was built
- * from, with its cache key and wall time, the runtime versions in their keys,
- * and the machine this report was rendered on. Undefined without lineage.
+ * from, with its cache key, and the runtime versions in their keys.
+ * Undefined without lineage. Wall times and hosts are stamped in when the
+ * report is written out (stamp.ts), so the cached report is the same bytes
+ * on every rerun.
  */
 export function provenanceOf(lineage: LineageEntry[]): Provenance | undefined {
   if (lineage.length === 0) return undefined;
-  return provenanceFromLineage(lineage, describeMachine(), {
+  return provenanceFromLineage(lineage, {
     ...runtimeVersions(),
     ...REPORT_VERSIONS,
   });
@@ -75,6 +74,7 @@ export const reportStage = defineStage({
   versions: REPORT_VERSIONS,
   outputs: ["html", "metrics_csv", "metrics_json"],
   files: PUBLISHED_FILES,
+  stamp: stampReport,
   run(ctx) {
     const metrics = decodeJson<MetricsDoc>(ctx.input("metrics"));
     const charts = decodeJson<ChartsDoc>(ctx.input("charts"));

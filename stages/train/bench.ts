@@ -106,8 +106,10 @@ export async function benchEpoch(
     explicitPenalty: 0,
   }, data);
   const cpuShare = (cpuSeconds() - cpu0) / (performance.now() / 1000 - wall0);
-  const times = Array.from(result.columns.epoch_seconds!.subarray(1));
-  const snapshots = Array.from(result.columns.snapshot_seconds!.subarray(1));
+  const times = [...result.seconds.epoch.values()];
+  // Snapshots after a training epoch (row 0's, at the initial weights, is left out).
+  const snapshots = [...result.seconds.snapshot].filter(([epoch]) => epoch > 0)
+    .map(([, seconds]) => seconds);
   const epochSeconds = Math.min(...times);
   const flops = 6 * result.params * n;
   return {

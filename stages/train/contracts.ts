@@ -107,6 +107,8 @@ export interface SnapshotSums {
 /**
  * Columns of the per-epoch record (Float64Array each, one row per epoch,
  * row 0 = the initial weights). NaN where a quantity does not apply.
+ * Results only: wall times go to the run's provenance (`ctx.timings`), so a
+ * rerun gives the same record bytes and hash.
  */
 export const RECORD_COLUMNS = [
   "epoch",
@@ -132,8 +134,6 @@ export const RECORD_COLUMNS = [
   "one_norm",
   "pre_scale",
   "traj_g2",
-  "epoch_seconds",
-  "snapshot_seconds",
 ] as const;
 export type RecordColumn = typeof RECORD_COLUMNS[number];
 // Per-layer norms are extra columns named `norm_layer_<i>` (weights and bias of layer i).

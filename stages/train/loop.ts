@@ -115,6 +115,12 @@ export interface TrainResult {
   batchSize: number;
   /** Weights at the end (the last finished epoch), in `trainableVariables` order. */
   finalWeights: Float32Array[];
+  /**
+   * Wall seconds by epoch of this process's training steps and snapshots
+   * (not those of resumed epochs). Kept out of the record: its hash must name
+   * results only, and wall times differ on every run.
+   */
+  seconds: { epoch: Map<number, number>; snapshot: Map<number, number> };
 }
 
 /** Rows per forward chunk of the cheap evaluation. */
@@ -160,6 +166,10 @@ export async function trainRun(
         (x, y) => meanLoss(forward(x, true), y, config.model.loss),
       );
     const fingerprint = runFingerprint(config, data, hooks.identity ?? "");
+    const seconds = {
+      epoch: new Map<number, number>(),
+      snapshot: new Map<number, number>(),
+    };
 
     /** The measured row of `epoch` at the current weights (SCIENCE §2, §4). */
     const measureRow = (
@@ -195,7 +205,7 @@ export async function trainRun(
           batches,
           preconditioner: pre,
         });
-        row.snapshot_seconds = (performance.now() - t0) / 1000;
+        seconds.snapshot.set(epoch, (performance.now() - t0) / 1000);
         Object.assign(row, {
           sum_g2: s.sumG2,
           gbar2: s.gbar2,
@@ -248,6 +258,7 @@ export async function trainRun(
       layers,
       batchSize,
       finalWeights: state.weights,
+      seconds,
     });
     /** Checkpoint (if scheduled) and resume state after a finished epoch. */
     const endEpoch = async (epoch: number): Promise<void> => {
@@ -324,7 +335,7 @@ export async function trainRun(
         optimizer.step(grads);
         tf.dispose(grads);
       }
-      const epochSeconds = (performance.now() - tEpoch) / 1000;
+      seconds.epoch.set(epoch, (performance.now() - tEpoch) / 1000);
       state.weights = readWeights(vars);
       if (stepDiverged) {
         appendRow(state.rows, {
@@ -332,7 +343,6 @@ export async function trainRun(
           lr: optimizer.lr(),
           m: batches.length,
           traj_g2: trajSum / steps,
-          epoch_seconds: epochSeconds,
           ...weightNorms(state.weights, w0, layerOf, isBias),
         });
         log(`diverged in epoch ${epoch}: a mini-batch loss was not finite`);
@@ -340,7 +350,6 @@ export async function trainRun(
       }
       const row = measureRow(epoch, batches, state.weights);
       row.traj_g2 = trajSum / steps;
-      row.epoch_seconds = epochSeconds;
       appendRow(state.rows, row);
       if (!isFinite(row.train_loss!)) {
         log(

@@ -64,10 +64,13 @@ export function validateModelConfig(config: ModelConfig): void {
  * - cnn: reshape to [s, s, 1], conv 3x3x16 relu, maxpool 2, conv 3x3x32 relu,
  *   maxpool 2, flatten, Dense(classes, linear). `hidden` is ignored.
  * Weights and biases are drawn from `rng` (see `pytorchInit`).
+ * Model and layers are named explicitly: tfjs's default names count the
+ * models made so far in the process (`dense_Dense3`), which would make a
+ * checkpoint's model.json, and so its hash, depend on what ran before.
  */
 export function createModel(config: ModelConfig, rng: Rng): tf.LayersModel {
   validateModelConfig(config);
-  const model = tf.sequential();
+  const model = tf.sequential({ name: config.arch });
   const zeros = {
     kernelInitializer: "zeros",
     biasInitializer: "zeros",
@@ -77,6 +80,7 @@ export function createModel(config: ModelConfig, rng: Rng): tf.LayersModel {
       model.add(tf.layers.dense({
         units,
         activation: "relu",
+        name: `dense_${i}`,
         ...zeros,
         ...(i === 0 ? { inputShape: [config.inputSize] } : {}),
       }));
@@ -84,6 +88,7 @@ export function createModel(config: ModelConfig, rng: Rng): tf.LayersModel {
     model.add(tf.layers.dense({
       units: config.classes,
       activation: "linear",
+      name: "logits",
       ...zeros,
       ...(config.hidden.length === 0 ? { inputShape: [config.inputSize] } : {}),
     }));
@@ -93,6 +98,7 @@ export function createModel(config: ModelConfig, rng: Rng): tf.LayersModel {
       tf.layers.reshape({
         targetShape: [side, side, 1],
         inputShape: [config.inputSize],
+        name: "image",
       }),
     );
     model.add(
@@ -100,24 +106,27 @@ export function createModel(config: ModelConfig, rng: Rng): tf.LayersModel {
         filters: 16,
         kernelSize: 3,
         activation: "relu",
+        name: "conv_0",
         ...zeros,
       }),
     );
-    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(tf.layers.maxPooling2d({ poolSize: 2, name: "pool_0" }));
     model.add(
       tf.layers.conv2d({
         filters: 32,
         kernelSize: 3,
         activation: "relu",
+        name: "conv_1",
         ...zeros,
       }),
     );
-    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tf.layers.flatten());
+    model.add(tf.layers.maxPooling2d({ poolSize: 2, name: "pool_1" }));
+    model.add(tf.layers.flatten({ name: "flatten" }));
     model.add(
       tf.layers.dense({
         units: config.classes,
         activation: "linear",
+        name: "logits",
         ...zeros,
       }),
     );

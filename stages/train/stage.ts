@@ -1,7 +1,9 @@
 /**
  * The training stage: one instance per optimizer × seed × sweep cell
  * (items.ts). Reads the noisy training set and the clean test set, trains
- * (loop.ts), and returns the per-epoch record and the checkpoints.
+ * (loop.ts), and returns the per-epoch record and the checkpoints: results
+ * only, bit for bit the same on every rerun. Its wall times go to
+ * `ctx.timings`.
  */
 import { createHash } from "node:crypto";
 import { decodeJson } from "../../pipeline/artifact.ts";
@@ -20,6 +22,7 @@ import {
 } from "./items.ts";
 import { type TrainConfig, trainRun } from "./loop.ts";
 import { encodeRecord, type RecordMeta } from "./record.ts";
+import { timingSummary } from "./timings.ts";
 
 export const trainStage = defineStage({
   name: "train",
@@ -79,6 +82,8 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
   if (result.status === "diverged") {
     ctx.log.warn(`diverged at epoch ${result.divergedEpoch}`);
   }
+  // Wall times are provenance (lock entry, run cache), not part of the record.
+  ctx.timings?.(timingSummary(result.seconds));
   const meta: RecordMeta = {
     status: result.status,
     diverged_epoch: result.divergedEpoch,

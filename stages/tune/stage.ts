@@ -10,6 +10,7 @@ import { encodeJson } from "../../pipeline/artifact.ts";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { decodeTrainSet } from "../train/data.ts";
 import { trainRun } from "../train/loop.ts";
+import { timingSummary } from "../train/timings.ts";
 import { trainConfig } from "../train/stage.ts";
 import type { TuneResult } from "./choose.ts";
 import { optimizerLabel, readTuning, tuneItems } from "./items.ts";
@@ -89,6 +90,7 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
     const v = column?.[column.length - 1];
     return v !== undefined && Number.isFinite(v) ? v : null;
   };
+  ctx.timings?.(timingSummary(result.seconds));
   const diverged = result.status === "diverged";
   const out: TuneResult = {
     optimizer: label,

@@ -3,6 +3,8 @@ import { Engine, PipelineError } from "../../pipeline/engine.ts";
 import { heavyStage } from "./fixtures/heavy_stage.ts";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Reporter } from "../../pipeline/progress.ts";
+import { describeHost } from "../../pipeline/job.ts";
+import { readLock } from "../../pipeline/lock.ts";
 
 function recorder() {
   const events: string[] = [];
@@ -44,6 +46,15 @@ Deno.test("a heavy stage runs in a Worker and its progress and logs reach the re
     "log heavy finished",
     "done heavy",
   ]);
+  // The Worker's host and ctx.timings reach the run cache and the lock entry, not the output.
+  const run = await engine.store.getRun(result!.key!);
+  assertEquals([run?.host, run?.timings], [describeHost(), { steps: 3 }]);
+  const entry = (await readLock(`${root}/l`)).experiments.t!.heavy!;
+  assertEquals(
+    [entry.host, entry.timings, entry.seconds, entry.finished],
+    [run!.host, run!.timings, run!.seconds, run!.finished],
+  );
+  assertEquals(Number.isNaN(Date.parse(entry.finished!)), false);
 });
 
 Deno.test("an error thrown in a Worker fails the instance with its message", async () => {

@@ -4,7 +4,7 @@
  * stdout, two runs of one job at once, SIGTERM, bad arguments.
  */
 import { assert, assertEquals } from "../assert.ts";
-import type { Job } from "../../pipeline/job.ts";
+import { describeHost, type Job } from "../../pipeline/job.ts";
 import { sha256 } from "../../pipeline/hash.ts";
 import { encodeJson } from "../../pipeline/artifact.ts";
 import { jobPermissions } from "../../pipeline/slurm/sbatch.ts";
@@ -67,8 +67,10 @@ Deno.test("job_main stores the outputs, names them in the result file and prints
   const out = await spawn(job, `${job.dir}/result.json`).output();
   assertEquals(out.code, 0);
   const expected = sha256(encodeJson({ n: 2, inWorker: false }));
+  // The run's host and the stage's timings travel beside the outputs, for the lock entry.
   assertEquals(JSON.parse(await Deno.readTextFile(`${job.dir}/result.json`)), {
     outputs: { out: expected },
+    facts: { host: describeHost(), timings: { steps: 2 } },
   });
   const stored = await Deno.readFile(
     `${job.cache}/objects/${expected.slice(0, 2)}/${expected.slice(2)}`,

@@ -93,7 +93,7 @@ Deno.test("renderReport() has every section and one chart container per figure",
   assert(
     markup.includes("<code>train.batch_size</code></td><td><code>64</code>"),
   );
-  assert(markup.includes("<td><code>9f2c4e1a</code></td><td>12.5</td>"));
+  assert(markup.includes("<td><code>9f2c4e1a</code></td></tr>"));
   assert(markup.includes("Wilson et al. construction"));
 });
 
@@ -258,6 +258,7 @@ Deno.test("reportStage lists its templates and assets as sources", () => {
     "partials/known.eta",
     "partials/provenance.eta",
     "partials/reproduce.eta",
+    "partials/run_provenance.eta",
     "static/report.css",
     "static/report_client.js",
   ]);

@@ -68,8 +68,12 @@ export function tinyContext(
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
   } = {},
-): StageContext & { progressCalls: Array<[number, number]> } {
+): StageContext & {
+  progressCalls: Array<[number, number]>;
+  timingCalls: Array<Record<string, number>>;
+} {
   const progressCalls: Array<[number, number]> = [];
+  const timingCalls: Array<Record<string, number>> = [];
   return {
     params,
     item,
@@ -78,6 +82,9 @@ export function tinyContext(
     progress(done, total) {
       progressCalls.push([done, total]);
       options.onProgress?.(done, total);
+    },
+    timings(values) {
+      timingCalls.push(values);
     },
     input(name) {
       if (name === "train") return bundles.train;
@@ -92,6 +99,7 @@ export function tinyContext(
     signal: options.signal ?? new AbortController().signal,
     lineage: [],
     progressCalls,
+    timingCalls,
   };
 }
 
