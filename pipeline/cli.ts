@@ -1,7 +1,9 @@
 /**
- * The command line: `reproduce`, `status`, `dag`, `report` and `publish`.
- * It knows nothing about neural networks: the wiring module hands it the
- * project, an experiment loader and where results go.
+ * The command line: `reproduce`, `status`, `dag`, `report` and `publish`,
+ * plus the commands the wiring module adds (`commands`, each in its own
+ * module under pipeline/commands/ or stages/commands/). It knows nothing
+ * about neural networks: the wiring module hands it the project, an
+ * experiment loader and where results go.
  */
 import { parseArgs } from "node:util";
 import type { Json, Stage } from "./stage.ts";
@@ -16,6 +18,7 @@ import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { writeFileAtomic } from "./fs.ts";
 import type { Executor } from "./executor.ts";
+import { variantName } from "./commands/variant.ts";
 
 /** What the wiring module provides. */
 export interface CliDefinition {
@@ -26,12 +29,25 @@ export interface CliDefinition {
   loadExperiment(name: string, sets: string[]): Promise<Json>;
   /** Folder for results (`<outDir>/<experiment>/…`). */
   outDir: string;
+  /** More commands, by name: each parses its own arguments and answers --help. */
+  commands?: Record<string, Command>;
+  /**
+   * The stages `report` reruns (default: only "report"); everything they
+   * read must already be cached, or `report` says what is missing.
+   */
+  reportStages?: string[];
   /** Builds a non-local executor by name (e.g. "slurm") from the parsed options. */
   executor?(
     name: string,
     options: Record<string, string | undefined>,
     engine: Engine,
   ): Executor;
+}
+
+/** A command in its own module: its help text and its run function (returns the exit code). */
+export interface Command {
+  help: string;
+  run(def: CliDefinition, args: string[]): Promise<number>;
 }
 
 /** A user error: printed as one line, exit code 2. */
@@ -49,6 +65,8 @@ Options:
   --experiment NAME   experiment file experiments/NAME.json (default: paper)
   --set KEY=VALUE     override a param, e.g. --set train.epochs=5 --set seeds=0,1,2
   --force             rerun every requested instance even if cached
+  --force-stage S     rerun only stage S (or instance id S), not its upstream;
+                      repeatable
   --dry-run           show what would run, run nothing
   --jobs N            instances at once (default: number of cores)
   --executor NAME     local (default) or slurm
@@ -64,18 +82,20 @@ Lists each stage instance as fresh or stale; with --why, what changed
 Prints the stage graph (with fan-out counts); --mermaid prints a Mermaid flowchart.`,
   report: `deno task report [--experiment NAME] [--set KEY=VALUE]
 
-Re-renders the charts and the report from cached metrics (runs what is stale
-up to the report stage, which after a template edit is only charts and report).`,
-  publish: `deno task publish [DIR] [--experiment NAME]
+Re-renders the charts and the report from cached metrics. It never trains:
+when something upstream is not cached it says what, and how to compute it.
+Results go to reports/out/NAME/ (a --set variant: reports/out/NAME/VARIANT/).`,
+  publish: `deno task publish [DIR] [--experiment NAME] [--set KEY=VALUE]
 
-Writes a static folder (index.html, metrics.csv, metrics.json) ready for any
-static host, from the report of the experiment (default DIR: publish/NAME).`,
+Writes a static folder (index.html, metrics.csv, metrics.json, runs.csv, ...)
+ready for any static host, from the report of the experiment
+(default DIR: publish/NAME, or publish/NAME/VARIANT for a --set variant).`,
 };
 
 const GENERAL =
   `implicit-reg: a reproducible pipeline studying optimizers' implicit regularization
 
-Commands: reproduce, status, dag, report, publish (each answers --help)`;
+Commands: reproduce, status, dag, report, publish`;
 
 /** Runs a command line; returns the exit code. */
 export async function runCli(
@@ -83,14 +103,19 @@ export async function runCli(
   argv: string[],
 ): Promise<number> {
   const [command, ...rest] = argv;
+  const extra = Object.keys(def.commands ?? {});
   if (!command || command === "-h" || command === "--help") {
-    console.log(GENERAL);
+    console.log(
+      `${GENERAL}${extra.map((c) => `, ${c}`).join("")} (each answers --help)`,
+    );
     return 0;
   }
+  const own = def.commands?.[command];
+  if (own) return await runCommand(def, own, rest);
   if (!(command in HELP)) {
     console.error(
       `Unknown command '${command}': use one of ${
-        Object.keys(HELP).join(", ")
+        [...Object.keys(HELP), ...extra].join(", ")
       }`,
     );
     return 2;
@@ -105,6 +130,7 @@ export async function runCli(
         experiment: { type: "string" },
         set: { type: "string", multiple: true },
         force: { type: "boolean" },
+        "force-stage": { type: "string", multiple: true },
         "dry-run": { type: "boolean" },
         jobs: { type: "string" },
         why: { type: "boolean" },
@@ -143,6 +169,10 @@ export async function runCli(
       throw new UsageError((error as Error).message);
     }
     const engine = new Engine(def.project);
+    const sets = values.set ?? [];
+    const variant = sets.length === 0
+      ? ""
+      : variantName(await def.loadExperiment(experiment, []), params);
     switch (command) {
       case "dag":
         console.log(
@@ -161,9 +191,18 @@ export async function runCli(
           values.why ?? false,
         );
       case "publish":
-        return await publish(def, engine, experiment, params, positionals[0]);
+        return await publish(
+          def,
+          engine,
+          { experiment, variant, params },
+          positionals[0],
+        );
       default: {
-        const targets = command === "report" ? ["report"] : positionals;
+        const reportStages = def.reportStages ?? ["report"];
+        if (command === "report") {
+          await needCached(engine, experiment, params, reportStages, sets);
+        }
+        const targets = command === "report" ? reportStages : positionals;
         const jobs = values.jobs === undefined
           ? undefined
           : parseJobs(values.jobs);
@@ -181,9 +220,14 @@ export async function runCli(
             cpusPerTask: values["cpus-per-task"],
           }, engine);
         }
-        return await reproduce(def, engine, experiment, params, {
+        return await reproduce(def, engine, { experiment, variant, params }, {
           targets,
           force: values.force ?? false,
+          forceStages: checkForceStages(
+            def,
+            params,
+            values["force-stage"] ?? [],
+          ),
           dryRun: values["dry-run"] ?? false,
           ...(jobs === undefined ? {} : { jobs }),
           ...(executor ? { executor } : {}),
@@ -210,9 +254,94 @@ function parseJobs(text: string): number {
   return n;
 }
 
+/** Runs a command from `def.commands`: --help, then its run; errors as one line. */
+async function runCommand(
+  def: CliDefinition,
+  command: Command,
+  args: string[],
+): Promise<number> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(def, args);
+  } catch (error) {
+    if (error instanceof PipelineError) {
+      console.error(error.message);
+      return 1;
+    }
+    console.error(`error: ${(error as Error).message.split("\n")[0]}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+/** `--force-stage` values, each a stage name or an instance id of the graph. */
+function checkForceStages(
+  def: CliDefinition,
+  params: Json,
+  names: string[],
+): string[] {
+  if (names.length === 0) return names;
+  const graph = buildGraph(def.project.stages, params);
+  for (const name of names) {
+    const known = graph.stages.some((s) => s.name === name) ||
+      graph.instances.some((i) => i.id === name);
+    if (!known) {
+      throw new UsageError(
+        `--force-stage '${name}' is neither a stage (${
+          graph.stages.map((s) => s.name).join(", ")
+        }) nor an instance id (see 'deno task status')`,
+      );
+    }
+  }
+  return names;
+}
+
+/**
+ * Refuses to go on when anything the `stages` read is not cached: `report`
+ * re-renders, it never trains. The error names what is missing.
+ */
+async function needCached(
+  engine: Engine,
+  experiment: string,
+  params: Json,
+  stages: string[],
+  sets: string[],
+): Promise<void> {
+  const lines = await engine.status(experiment, params, stages);
+  const missing = lines.filter((l) =>
+    !l.fresh && !stages.some((s) => l.id === s || l.id.startsWith(`${s}[`))
+  );
+  if (missing.length === 0) return;
+  const shown = missing.slice(0, 3).map((l) => l.id).join(", ");
+  throw new UsageError(
+    `The report of '${experiment}' needs ${missing.length} instance(s) that are not cached (${shown}${
+      missing.length > 3 ? ", ..." : ""
+    }): run 'deno task reproduce --experiment ${experiment}${
+      sets.map((s) => ` --set ${s}`).join("")
+    }' first`,
+  );
+}
+
+/** The experiment a command works on, and its results folder's variant ("" for the plain one). */
+interface Target {
+  experiment: string;
+  variant: string;
+  params: Json;
+}
+
+/** `<outDir>/<experiment>` or `<outDir>/<experiment>/<variant>`. */
+export function resultsDir(base: string, target: Target): string {
+  return `${base}/${target.experiment}${
+    target.variant ? `/${target.variant}` : ""
+  }`;
+}
+
 interface ReproduceOptions {
   targets: string[];
   force: boolean;
+  forceStages: string[];
   dryRun: boolean;
   jobs?: number;
   executor?: Executor;
@@ -221,10 +350,10 @@ interface ReproduceOptions {
 async function reproduce(
   def: CliDefinition,
   engine: Engine,
-  experiment: string,
-  params: Json,
+  target: Target,
   options: ReproduceOptions,
 ): Promise<number> {
+  const { experiment, params } = target;
   const tty = Deno.stdout.isTerminal();
   const encoder = new TextEncoder();
   const reporter = createReporter(
@@ -251,6 +380,9 @@ async function reproduce(
       params,
       targets: options.targets,
       force: options.force,
+      ...(options.forceStages.length
+        ? { forceStages: options.forceStages }
+        : {}),
       dryRun: options.dryRun,
       reporter,
       signal: abort.signal,
@@ -259,7 +391,7 @@ async function reproduce(
     });
     const written = options.dryRun
       ? []
-      : await writeResultFiles(def, engine, experiment, results);
+      : await writeResultFiles(def, engine, target, results);
     const ran = results.filter((r) => r.outcome === "ran").length;
     const cached = results.filter((r) => r.outcome === "cached").length;
     const wouldRun = results.filter((r) => r.outcome === "would run").length;
@@ -278,11 +410,11 @@ async function reproduce(
   }
 }
 
-/** Writes the declared result files of finished instances into `<outDir>/<experiment>/`. */
+/** Writes the declared result files of finished instances into `<outDir>/<experiment>[/<variant>]/`. */
 async function writeResultFiles(
   def: CliDefinition,
   engine: Engine,
-  experiment: string,
+  target: Target,
   results: InstanceResult[],
 ): Promise<string[]> {
   const written: string[] = [];
@@ -295,7 +427,7 @@ async function writeResultFiles(
     for (const [output, fileName] of Object.entries(files)) {
       const bytes = await engine.store.get(result.outputs[output]!);
       if (!bytes) continue;
-      const path = `${def.outDir}/${experiment}/${fileName}`;
+      const path = `${resultsDir(def.outDir, target)}/${fileName}`;
       await writeFileAtomic(path, bytes);
       written.push(path);
     }
@@ -326,29 +458,36 @@ async function status(
   return 0;
 }
 
+/** Writes the result files of the report and of every stage it reads (e.g. runs.csv) into one folder. */
 async function publish(
   def: CliDefinition,
   engine: Engine,
-  experiment: string,
-  params: Json,
+  target: Target,
   dir: string | undefined,
 ): Promise<number> {
-  const lines = await engine.status(experiment, params, ["report"]);
+  const { experiment } = target;
+  const lines = await engine.status(experiment, target.params, ["report"]);
   const report = lines.at(-1);
   if (!report?.fresh || !report.outputs) {
     throw new UsageError(
       `The report of '${experiment}' is not up to date: run 'deno task reproduce --experiment ${experiment}' first`,
     );
   }
-  const target = dir ?? `publish/${experiment}`;
-  const stage = def.project.stages.find((s) => s.name === "report");
-  for (const [output, fileName] of Object.entries(stage?.files ?? {})) {
-    const bytes = await engine.store.get(report.outputs[output]!);
-    if (!bytes) {
-      throw new Error(`Report output '${output}' is missing from the cache`);
+  const folder = dir ?? resultsDir("publish", target);
+  const byId = new Map(lines.map((l) => [l.id, l]));
+  for (const stage of def.project.stages) {
+    const line = byId.get(stage.name);
+    if (!stage.files || !line?.outputs) continue;
+    for (const [output, fileName] of Object.entries(stage.files)) {
+      const bytes = await engine.store.get(line.outputs[output]!);
+      if (!bytes) {
+        throw new Error(
+          `Output '${stage.name}.${output}' is missing from the cache`,
+        );
+      }
+      await writeFileAtomic(`${folder}/${fileName}`, bytes);
     }
-    await writeFileAtomic(`${target}/${fileName}`, bytes);
   }
-  console.log(`Published: ${target}/index.html`);
+  console.log(`Published: ${folder}/index.html`);
   return 0;
 }

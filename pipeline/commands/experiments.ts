@@ -1,0 +1,138 @@
+/**
+ * `deno task experiments`: every experiment file with its description, its
+ * state (fresh, stale, never run) and, when its results are cached, its
+ * headline numbers. What a headline is belongs to the project: the wiring
+ * module passes a reader for one result output.
+ */
+import { parseArgs } from "node:util";
+import type { CliDefinition, Command } from "../cli.ts";
+import { UsageError } from "../cli.ts";
+import { Engine } from "../engine.ts";
+import type { Json } from "../stage.ts";
+import {
+  cachedResult,
+  experimentState,
+  type ResultOutput,
+  type State,
+} from "./state.ts";
+
+/** The headline of a result: one short line per item (e.g. per optimizer group). */
+export interface HeadlineReader extends ResultOutput {
+  headline(bytes: Uint8Array): string[];
+}
+
+export interface ExperimentRow {
+  name: string;
+  description: string;
+  state: State | "invalid";
+  /** Instances not cached, of all. */
+  stale: number;
+  total: number;
+  /** Headline lines; empty when no result is cached. */
+  headline: string[];
+  /** True when the headline comes from older params or code (the lock's last run). */
+  headlineStale: boolean;
+  error?: string;
+}
+
+/** One row per experiment file, in name order. */
+export async function listExperiments(
+  def: CliDefinition,
+  reader: HeadlineReader,
+): Promise<ExperimentRow[]> {
+  const engine = new Engine(def.project, () => {});
+  const rows: ExperimentRow[] = [];
+  for (const name of def.experiments()) {
+    let params: Json;
+    try {
+      params = await def.loadExperiment(name, []);
+    } catch (error) {
+      rows.push({
+        name,
+        description: "",
+        state: "invalid",
+        stale: 0,
+        total: 0,
+        headline: [],
+        headlineStale: false,
+        error: (error as Error).message.split("\n")[0]!,
+      });
+      continue;
+    }
+    const state = await experimentState(engine, name, params);
+    const result = await cachedResult(engine, name, state, reader);
+    const description = (params as { experiment?: { description?: string } })
+      .experiment?.description ?? "";
+    rows.push({
+      name,
+      description,
+      state: state.state,
+      stale: state.stale,
+      total: state.total,
+      headline: result ? reader.headline(result.bytes) : [],
+      headlineStale: result ? !result.fresh : false,
+    });
+  }
+  return rows;
+}
+
+/** First sentence of a description, cut to `width` characters. */
+function short(text: string, width: number): string {
+  const sentence = text.split(/(?<=\.)\s(?=[A-Z])/)[0] ?? "";
+  return sentence.length > width
+    ? `${sentence.slice(0, width - 1)}…`
+    : sentence;
+}
+
+/** The rows as text: name, state, description, then indented headline lines. */
+export function formatExperiments(rows: ExperimentRow[]): string {
+  const width = Math.max(...rows.map((r) => r.name.length), 4);
+  const lines: string[] = [];
+  for (const row of rows) {
+    const state = row.state === "stale"
+      ? `stale (${row.stale}/${row.total})`
+      : row.state;
+    lines.push(
+      `${row.name.padEnd(width)}  ${state.padEnd(15)}  ${
+        row.error ?? short(row.description, 70)
+      }`,
+    );
+    const pad = " ".repeat(width + 2);
+    if (row.headlineStale && row.headline.length > 0) {
+      lines.push(`${pad}last run (older params or code):`);
+    }
+    for (const h of row.headline) lines.push(`${pad}${h}`);
+  }
+  return lines.join("\n");
+}
+
+export const HELP = `deno task experiments [--json]
+
+Lists every experiment file (experiments/*.json) with its description and its
+state at its defaults: fresh (every instance cached for the current params and
+code), stale (n/N instances not cached) or never run; with the headline
+numbers of its results when cached (marked when they are the last run's, from
+older params or code). --json prints the rows as JSON.`;
+
+/** The command, given how to read headline numbers from a result output. */
+export function experimentsCommand(reader: HeadlineReader): Command {
+  return {
+    help: HELP,
+    async run(def: CliDefinition, args: string[]): Promise<number> {
+      let json: boolean;
+      try {
+        json = parseArgs({ args, options: { json: { type: "boolean" } } })
+          .values.json ?? false;
+      } catch (error) {
+        throw new UsageError(
+          `${(error as Error).message} (see 'deno task experiments --help')`,
+        );
+      }
+      const rows = await listExperiments(def, reader);
+      console.log(
+        json ? JSON.stringify(rows, null, 2) : formatExperiments(rows),
+      );
+      return 0;
+    },
+  };
+}
