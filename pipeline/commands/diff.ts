@@ -116,7 +116,7 @@ export function diffSides(
 /** A number in 4 significant digits; blank when absent. */
 function num(v: number | undefined): string {
   if (v === undefined) return "";
-  if (!Number.isFinite(v)) return String(v);
+  if (v === 0 || !Number.isFinite(v)) return String(v);
   return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5
     ? String(Number(v.toPrecision(4)))
     : v.toExponential(3);

@@ -254,7 +254,7 @@ export const exportCommand: Command = {
         throw new UsageError(
           `Cannot write to '${out}' (${
             (error as Error).message.split("\n")[0]
-          }): the export task may write under exports/ only; for another folder run 'deno run --allow-read=.,/usr/share/datasets --allow-write=${out} stages/main.ts export --out ${out} ...'`,
+          }): the export task may write under exports/ only; for another folder run 'deno run --allow-read=.,/usr/share/datasets,${out} --allow-write=${out} stages/main.ts export --out ${out} ...'`,
         );
       }
       throw error;

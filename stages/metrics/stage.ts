@@ -18,7 +18,7 @@ import { evaluateClaims } from "./claims.ts";
 import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
-import { metricsSchema, runsCsv } from "./tidy.ts";
+import { metricsSchema, runsCsv, runsParquet } from "./tidy.ts";
 import type {
   BarrierEntry,
   KnownAnswer,
@@ -311,6 +311,7 @@ function run(ctx: StageContext) {
   return {
     metrics: encodeJson(doc),
     runs_csv: encodeText(runsCsv(runs, QUANTITY_ORDER)),
+    runs_parquet: runsParquet(runs, QUANTITY_ORDER),
     schema: encodeText(
       JSON.stringify(metricsSchema(runs, QUANTITY_ORDER), null, 2) + "\n",
     ),
@@ -328,8 +329,14 @@ export const metricsStage = defineStage({
     tuning: { stage: "select", output: "lr", select: "all" },
     barriers: { stage: "barrier", output: "barriers" },
   },
-  outputs: ["metrics", "runs_csv", "schema"],
+  outputs: ["metrics", "runs_csv", "runs_parquet", "schema"],
   // Tidy per-seed data and its dictionary, beside the report (tidy.ts).
-  files: { runs_csv: "runs.csv", schema: "metrics.schema.json" },
+  files: {
+    runs_csv: "runs.csv",
+    runs_parquet: "runs.parquet",
+    schema: "metrics.schema.json",
+  },
+  // The parquet writer's version shapes runs.parquet's bytes.
+  versions: { "hyparquet-writer": "0.17.0" },
   run,
 });

@@ -1,11 +1,13 @@
 /**
- * Tidy exports beside the report: `runs.csv`, one row per run × epoch (each
+ * Tidy exports beside the report: `runs.csv` (and the same table as
+ * `runs.parquet`), one row per run × epoch (each
  * seed its own row, nothing averaged), with a column for every swept param,
  * the optimizer, its lr and the seed, and one for every recorded quantity;
  * and `metrics.schema.json`, the data dictionary of `runs.csv` and
  * `metrics.csv`: each column's description and unit, and the conventions
  * (epoch 0, empty fields, the std's n − 1).
  */
+import { type ColumnSource, parquetWriteBuffer } from "hyparquet-writer";
 import type { Run } from "./runs.ts";
 import type { Quantity } from "./types.ts";
 
@@ -181,29 +183,35 @@ export function measuredQuantities(
   return order.filter((q) => runs.some((r) => r.series[q] !== undefined));
 }
 
+/** A cell of runs.csv: undefined (or NaN) when not measured. */
+export type TidyValue = string | number | boolean | undefined;
+
 /**
- * runs.csv: one row per run and epoch (the union of the epochs its series
- * cover), columns = identity, swept params, status, epoch, quantities.
+ * The rows of runs.csv: one per run and epoch (the union of the epochs its
+ * series cover); columns = identity, swept params, status, epoch, quantities.
  */
-export function runsCsv(runs: Run[], order: readonly Quantity[]): string {
+export function runsTable(
+  runs: Run[],
+  order: readonly Quantity[],
+): { columns: string[]; rows: TidyValue[][] } {
   const swept = sweptParams(runs);
   const quantities = measuredQuantities(runs, order);
-  const header = [
+  const columns = [
     ...Object.keys(ID_COLUMNS),
     ...swept,
     ...Object.keys(TAIL_COLUMNS),
     ...quantities,
   ];
-  const lines = [header.map(field).join(",")];
+  const rows: TidyValue[][] = [];
   for (const run of runs) {
-    const rows = new Map<number, Map<Quantity, number>>();
+    const byEpoch = new Map<number, Map<Quantity, number>>();
     for (const q of quantities) {
       const s = run.series[q];
       if (!s) continue;
       for (let i = 0; i < s.epochs.length; i++) {
         const epoch = s.epochs[i]!;
-        if (!rows.has(epoch)) rows.set(epoch, new Map());
-        rows.get(epoch)!.set(q, s.values[i]!);
+        if (!byEpoch.has(epoch)) byEpoch.set(epoch, new Map());
+        byEpoch.get(epoch)!.set(q, s.values[i]!);
       }
     }
     const id = [
@@ -215,15 +223,53 @@ export function runsCsv(runs: Run[], order: readonly Quantity[]): string {
       ...swept.map((p) => run.cell[p]),
       run.status,
     ];
-    for (const epoch of [...rows.keys()].sort((a, b) => a - b)) {
-      const values = rows.get(epoch)!;
-      lines.push(
-        [...id, epoch, ...quantities.map((q) => values.get(q))].map(field)
-          .join(","),
-      );
+    for (const epoch of [...byEpoch.keys()].sort((a, b) => a - b)) {
+      const values = byEpoch.get(epoch)!;
+      rows.push([...id, epoch, ...quantities.map((q) => values.get(q))]);
     }
   }
-  return lines.join("\n") + "\n";
+  return { columns, rows };
+}
+
+/** runs.csv (RFC 4180; non-finite numbers as empty fields). */
+export function runsCsv(runs: Run[], order: readonly Quantity[]): string {
+  const { columns, rows } = runsTable(runs, order);
+  return [columns, ...rows].map((r) => r.map(field).join(",")).join("\n") +
+    "\n";
+}
+
+/**
+ * runs.parquet: the same table, one typed column each (DOUBLE for numbers,
+ * BOOLEAN, else STRING; a value not measured is null), written by the
+ * pure-JS hyparquet-writer.
+ */
+export function runsParquet(
+  runs: Run[],
+  order: readonly Quantity[],
+): Uint8Array {
+  const { columns, rows } = runsTable(runs, order);
+  const columnData: ColumnSource[] = columns.map((name, j) => {
+    const values = rows.map((r) => r[j]);
+    const present = values.filter((v) =>
+      v !== undefined && !(typeof v === "number" && !Number.isFinite(v))
+    );
+    const type = present.length > 0 && present.every((v) =>
+        typeof v === "number"
+      )
+      ? "DOUBLE"
+      : present.length > 0 && present.every((v) => typeof v === "boolean")
+      ? "BOOLEAN"
+      : "STRING";
+    const data = values.map((v) =>
+      v === undefined || (typeof v === "number" && !Number.isFinite(v))
+        ? null
+        : type === "STRING"
+        ? String(v)
+        : v
+    );
+    return { name, data, type, nullable: true };
+  });
+  return new Uint8Array(parquetWriteBuffer({ columnData }));
 }
 
 /** The data dictionary of runs.csv and metrics.csv. */
@@ -251,7 +297,7 @@ export function metricsSchema(
     },
     "runs.csv": {
       description:
-        "one row per training run × epoch; each seed is its own row, nothing averaged",
+        "one row per training run × epoch; each seed is its own row, nothing averaged; runs.parquet holds the same table (typed columns, null where the CSV field is empty)",
       columns: { ...ID_COLUMNS, ...swept, ...TAIL_COLUMNS, ...qs },
     },
     "metrics.csv": {

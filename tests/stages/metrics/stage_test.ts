@@ -109,7 +109,12 @@ function context(inputs: { sharpness?: InputValue[]; known?: KnownAnswer[] }): {
 async function runStage(inputs: Parameters<typeof context>[0]) {
   const { ctx, warnings } = context(inputs);
   const out = await metricsStage.run(ctx);
-  assertEquals(Object.keys(out), ["metrics", "runs_csv", "schema"]);
+  assertEquals(Object.keys(out), [
+    "metrics",
+    "runs_csv",
+    "runs_parquet",
+    "schema",
+  ]);
   const text = new TextDecoder().decode(out["metrics"]);
   const runsCsv = new TextDecoder().decode(out["runs_csv"]);
   return {

@@ -1,8 +1,11 @@
 import { assert, assertEquals } from "../../assert.ts";
+import { parquetReadObjects } from "hyparquet";
 import {
   metricsSchema,
   QUANTITY_INFO,
   runsCsv,
+  runsParquet,
+  runsTable,
 } from "../../../stages/metrics/tidy.ts";
 import type { Quantity } from "../../../stages/metrics/types.ts";
 import { fixtureRun, SGD } from "./_runs.ts";
@@ -65,4 +68,26 @@ Deno.test("metricsSchema() describes every runs.csv column with a unit, and stat
   for (const [q, info] of Object.entries(QUANTITY_INFO)) {
     assert(info.description.length > 0 && info.unit.length > 0, q);
   }
+});
+
+Deno.test("runsParquet() holds the same table as runs.csv, read back by hyparquet, with null where nothing was measured", async () => {
+  const runs = sweep();
+  const bytes = runsParquet(runs, ORDER);
+  const rows = await parquetReadObjects({
+    file: bytes.buffer.slice(
+      bytes.byteOffset,
+      bytes.byteOffset + bytes.byteLength,
+    ) as ArrayBuffer,
+  });
+  const { columns, rows: table } = runsTable(runs, ORDER);
+  assertEquals(rows.length, 9);
+  assertEquals(Object.keys(rows[0]!), columns);
+  assertEquals(
+    rows.map((r) => columns.map((c) => r[c])),
+    table.map((r) => r.map((v) => v === undefined ? null : v)),
+  );
+  assertEquals(rows[2]!["sharpness"], 7.5);
+  assertEquals(rows[2]!["group"], "sgd · lr=0.1");
+  // Deterministic bytes: the output is content-hashed.
+  assertEquals(runsParquet(runs, ORDER), bytes);
 });
