@@ -18,7 +18,11 @@ import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { writeFileAtomic } from "./fs.ts";
 import type { Executor } from "./executor.ts";
-import { variantName } from "./commands/variant.ts";
+import { resultsDir, type Target, variantName } from "./commands/variant.ts";
+import { checkForceStages, needCached } from "./commands/guards.ts";
+import { UsageError } from "./usage_error.ts";
+
+export { UsageError };
 
 /** What the wiring module provides. */
 export interface CliDefinition {
@@ -48,11 +52,6 @@ export interface CliDefinition {
 export interface Command {
   help: string;
   run(def: CliDefinition, args: string[]): Promise<number>;
-}
-
-/** A user error: printed as one line, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
 }
 
 const HELP: Record<string, string> = {
@@ -224,7 +223,7 @@ export async function runCli(
           targets,
           force: values.force ?? false,
           forceStages: checkForceStages(
-            def,
+            def.project.stages,
             params,
             values["force-stage"] ?? [],
           ),
@@ -274,68 +273,6 @@ async function runCommand(
     console.error(`error: ${(error as Error).message.split("\n")[0]}`);
     return error instanceof UsageError ? 2 : 1;
   }
-}
-
-/** `--force-stage` values, each a stage name or an instance id of the graph. */
-function checkForceStages(
-  def: CliDefinition,
-  params: Json,
-  names: string[],
-): string[] {
-  if (names.length === 0) return names;
-  const graph = buildGraph(def.project.stages, params);
-  for (const name of names) {
-    const known = graph.stages.some((s) => s.name === name) ||
-      graph.instances.some((i) => i.id === name);
-    if (!known) {
-      throw new UsageError(
-        `--force-stage '${name}' is neither a stage (${
-          graph.stages.map((s) => s.name).join(", ")
-        }) nor an instance id (see 'deno task status')`,
-      );
-    }
-  }
-  return names;
-}
-
-/**
- * Refuses to go on when anything the `stages` read is not cached: `report`
- * re-renders, it never trains. The error names what is missing.
- */
-async function needCached(
-  engine: Engine,
-  experiment: string,
-  params: Json,
-  stages: string[],
-  sets: string[],
-): Promise<void> {
-  const lines = await engine.status(experiment, params, stages);
-  const missing = lines.filter((l) =>
-    !l.fresh && !stages.some((s) => l.id === s || l.id.startsWith(`${s}[`))
-  );
-  if (missing.length === 0) return;
-  const shown = missing.slice(0, 3).map((l) => l.id).join(", ");
-  throw new UsageError(
-    `The report of '${experiment}' needs ${missing.length} instance(s) that are not cached (${shown}${
-      missing.length > 3 ? ", ..." : ""
-    }): run 'deno task reproduce --experiment ${experiment}${
-      sets.map((s) => ` --set ${s}`).join("")
-    }' first`,
-  );
-}
-
-/** The experiment a command works on, and its results folder's variant ("" for the plain one). */
-interface Target {
-  experiment: string;
-  variant: string;
-  params: Json;
-}
-
-/** `<outDir>/<experiment>` or `<outDir>/<experiment>/<variant>`. */
-export function resultsDir(base: string, target: Target): string {
-  return `${base}/${target.experiment}${
-    target.variant ? `/${target.variant}` : ""
-  }`;
 }
 
 interface ReproduceOptions {

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import type { CliDefinition, Command } from "../cli.ts";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../usage_error.ts";
 import { Engine } from "../engine.ts";
 import { buildGraph } from "../graph.ts";
 import type { LockEntry } from "../lock.ts";

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { CliDefinition, Command } from "../cli.ts";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../usage_error.ts";
 import { Engine } from "../engine.ts";
 import type { Json } from "../stage.ts";
 import {

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import type { CliDefinition, Command } from "../cli.ts";
-import { UsageError } from "../cli.ts";
+import { UsageError } from "../usage_error.ts";
 import { Engine } from "../engine.ts";
 import { readLock } from "../lock.ts";
 import { acquireRunLock } from "../run_lock.ts";

@@ -85,3 +85,17 @@ export function variantName(base: Json, params: Json): string {
   if (safe.length <= MAX_VARIANT_LENGTH) return safe;
   return `${safe.slice(0, MAX_VARIANT_LENGTH - 9)}~${sha256(text).slice(0, 8)}`;
 }
+
+/** The experiment a command works on, and its results folder's variant ("" for the plain one). */
+export interface Target {
+  experiment: string;
+  variant: string;
+  params: Json;
+}
+
+/** `<outDir>/<experiment>` or `<outDir>/<experiment>/<variant>`. */
+export function resultsDir(base: string, target: Target): string {
+  return `${base}/${target.experiment}${
+    target.variant ? `/${target.variant}` : ""
+  }`;
+}

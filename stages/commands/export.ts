@@ -11,11 +11,11 @@
 import { parseArgs } from "node:util";
 import type * as tf from "@tensorflow/tfjs";
 import type { CliDefinition, Command } from "../../pipeline/cli.ts";
-import { resultsDir, UsageError } from "../../pipeline/cli.ts";
+import { UsageError } from "../../pipeline/cli.ts";
 import { Engine } from "../../pipeline/engine.ts";
 import { writeFileAtomic } from "../../pipeline/fs.ts";
 import { encodeJson } from "../../pipeline/artifact.ts";
-import { variantName } from "../../pipeline/commands/variant.ts";
+import { resultsDir, variantName } from "../../pipeline/commands/variant.ts";
 import type { Json } from "../../pipeline/stage.ts";
 import { readCheckpoints } from "../train/checkpoint.ts";
 
