@@ -172,6 +172,8 @@ Removes cache objects, run entries, scratch folders and temp files that no
 lock entry and no current experiment (every experiments/*.json at its
 defaults) refers to. --dry-run prints what it would free and removes nothing.
 Waits for no run: if one is going on, gc stops and says so.
+The scratch folder of an interrupted run of a current experiment is kept: the
+next reproduce resumes from it.
 Results of --set variants are kept only while the lock names them (the last
 variant run of each experiment).`;
 
@@ -228,8 +230,15 @@ export const gcCommand: Command = {
           plan.counts.run === 1 ? "y" : "ies"
         }, ${plan.counts.scratch} scratch folder(s), ${plan.counts.tmp} temp file(s)`;
       if (dryRun) {
+        // Objects and run entries are many and named by hash: counted, not listed.
         for (const item of plan.remove) {
-          console.log(`would remove ${item.kind} ${item.path}`);
+          if (item.kind === "scratch" || item.kind === "tmp") {
+            console.log(
+              `would remove ${item.kind} ${item.path} (${
+                formatBytes(item.bytes)
+              })`,
+            );
+          }
         }
         console.log(
           `Would free ${
