@@ -18,7 +18,13 @@ import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { writeFileAtomic } from "./fs.ts";
 import type { Executor } from "./executor.ts";
-import { resultsDir, type Target, variantName } from "./commands/variant.ts";
+import {
+  resultsDir,
+  type Target,
+  VARIANT_FILE,
+  variantName,
+  type VariantRecord,
+} from "./commands/variant.ts";
 import { checkForceStages, needCached } from "./commands/guards.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -193,7 +199,7 @@ export async function runCli(
         return await publish(
           def,
           engine,
-          { experiment, variant, params },
+          { experiment, variant, params, sets },
           positionals[0],
         );
       default: {
@@ -219,7 +225,12 @@ export async function runCli(
             cpusPerTask: values["cpus-per-task"],
           }, engine);
         }
-        return await reproduce(def, engine, { experiment, variant, params }, {
+        return await reproduce(def, engine, {
+          experiment,
+          variant,
+          params,
+          sets,
+        }, {
           targets,
           force: values.force ?? false,
           forceStages: checkForceStages(
@@ -368,6 +379,18 @@ async function writeResultFiles(
       await writeFileAtomic(path, bytes);
       written.push(path);
     }
+  }
+  if (target.variant && written.length > 0) {
+    // Names the overrides, so gc keeps these results and experiments lists them.
+    const record: VariantRecord = {
+      experiment: target.experiment,
+      variant: target.variant,
+      sets: target.sets ?? [],
+    };
+    await writeFileAtomic(
+      `${resultsDir(def.outDir, target)}/${VARIANT_FILE}`,
+      JSON.stringify(record, null, 2) + "\n",
+    );
   }
   return written;
 }

@@ -15,6 +15,7 @@ import {
   type ResultOutput,
   type State,
 } from "./state.ts";
+import { recordedVariants } from "./variant.ts";
 
 /** The headline of a result: one short line per item (e.g. per optimizer group). */
 export interface HeadlineReader extends ResultOutput {
@@ -33,6 +34,58 @@ export interface ExperimentRow {
   /** True when the headline comes from older params or code (the lock's last run). */
   headlineStale: boolean;
   error?: string;
+  /** `--set` variants with a results folder (reports/out/NAME/VARIANT/). */
+  variants: VariantRow[];
+}
+
+export interface VariantRow {
+  variant: string;
+  sets: string[];
+  /** Fresh, or stale when not every instance is cached; invalid when its --set values no longer load. */
+  state: "fresh" | "stale" | "invalid";
+  stale: number;
+  total: number;
+  /** Headline lines when its results are cached for the current code. */
+  headline: string[];
+}
+
+/** The variants of an experiment that have a results folder, with their state and headline. */
+async function variantRows(
+  def: CliDefinition,
+  engine: Engine,
+  reader: HeadlineReader,
+  name: string,
+): Promise<VariantRow[]> {
+  const rows: VariantRow[] = [];
+  for (const v of await recordedVariants(def.outDir, name)) {
+    let params: Json;
+    try {
+      params = await def.loadExperiment(name, v.sets);
+    } catch {
+      rows.push({
+        variant: v.variant,
+        sets: v.sets,
+        state: "invalid",
+        stale: 0,
+        total: 0,
+        headline: [],
+      });
+      continue;
+    }
+    const state = await experimentState(engine, name, params);
+    const line = state.lines.find((l) => l.id === reader.stage);
+    const hash = line?.fresh ? line.outputs?.[reader.output] : undefined;
+    const bytes = hash ? await engine.store.get(hash) : undefined;
+    rows.push({
+      variant: v.variant,
+      sets: v.sets,
+      state: state.stale === 0 ? "fresh" : "stale",
+      stale: state.stale,
+      total: state.total,
+      headline: bytes ? reader.headline(bytes) : [],
+    });
+  }
+  return rows;
 }
 
 /** One row per experiment file, in name order. */
@@ -56,6 +109,7 @@ export async function listExperiments(
         headline: [],
         headlineStale: false,
         error: (error as Error).message.split("\n")[0]!,
+        variants: [],
       });
       continue;
     }
@@ -71,6 +125,7 @@ export async function listExperiments(
       total: state.total,
       headline: result ? reader.headline(result.bytes) : [],
       headlineStale: result ? !result.fresh : false,
+      variants: await variantRows(def, engine, reader, name),
     });
   }
   return rows;
@@ -102,6 +157,15 @@ export function formatExperiments(rows: ExperimentRow[]): string {
       lines.push(`${pad}last run (older params or code):`);
     }
     for (const h of row.headline) lines.push(`${pad}${h}`);
+    for (const v of row.variants) {
+      const vs = v.state === "stale"
+        ? `stale (${v.stale}/${v.total})`
+        : v.state;
+      lines.push(
+        `${pad}variant ${v.variant}: ${vs}  (--set ${v.sets.join(" --set ")})`,
+      );
+      for (const h of v.headline) lines.push(`${pad}  ${h}`);
+    }
   }
   return lines.join("\n");
 }
@@ -112,7 +176,9 @@ Lists every experiment file (experiments/*.json) with its description and its
 state at its defaults: fresh (every instance cached for the current params and
 code), stale (n/N instances not cached) or never run; with the headline
 numbers of its results when cached (marked when they are the last run's, from
-older params or code). --json prints the rows as JSON.`;
+older params or code). Below each, its --set variants that have a results
+folder (reports/out/NAME/VARIANT/), each with its state and headline.
+--json prints the rows as JSON.`;
 
 /** The command, given how to read headline numbers from a result output. */
 export function experimentsCommand(reader: HeadlineReader): Command {

@@ -2,7 +2,8 @@
  * `deno task gc [--dry-run]`: removes what nothing refers to any more. An
  * object, a run entry or a scratch folder is kept when a lock entry (any
  * experiment, any variant last run) or an instance of a current experiment
- * (every experiment file at its defaults) names its key or hash; everything
+ * (every experiment file at its defaults, and every `--set` variant with a
+ * results folder, reports/out/NAME/VARIANT/) names its key or hash; everything
  * else in `.cache/objects`, `.cache/runs`, `.cache/scratch` and `.cache/tmp`
  * goes. It holds the run lock, so it never races a run.
  */
@@ -14,6 +15,7 @@ import { readLock } from "../lock.ts";
 import { acquireRunLock } from "../run_lock.ts";
 import { isHash, type RunEntry } from "../store.ts";
 import type { Json } from "../stage.ts";
+import { recordedVariants } from "./variant.ts";
 
 /** What gc would remove, with sizes in bytes. */
 export interface GcPlan {
@@ -174,8 +176,8 @@ defaults) refers to. --dry-run prints what it would free and removes nothing.
 Waits for no run: if one is going on, gc stops and says so.
 The scratch folder of an interrupted run of a current experiment is kept: the
 next reproduce resumes from it.
-Results of --set variants are kept only while the lock names them (the last
-variant run of each experiment).`;
+The results of a --set variant are kept while its results folder
+(reports/out/NAME/VARIANT/) exists; delete the folder to let gc take them.`;
 
 export const gcCommand: Command = {
   help: HELP,
@@ -206,6 +208,25 @@ export const gcCommand: Command = {
           }): fix it first`,
         );
       }
+    }
+    // Variants with a results folder are kept too (delete the folder to let them go).
+    const dropped: string[] = [];
+    for (const { experiment } of [...current]) {
+      for (const v of await recordedVariants(def.outDir, experiment)) {
+        try {
+          current.push({
+            experiment,
+            params: await def.loadExperiment(experiment, v.sets),
+          });
+        } catch {
+          dropped.push(`${experiment}/${v.variant}`);
+        }
+      }
+    }
+    for (const name of dropped) {
+      console.log(
+        `Variant ${name} no longer loads with its --set values: its results are not kept`,
+      );
     }
     const release = dryRun
       ? async () => {}

@@ -91,6 +91,8 @@ export interface Target {
   experiment: string;
   variant: string;
   params: Json;
+  /** The `--set` overrides as given (recorded in a variant's folder). */
+  sets?: string[];
 }
 
 /** `<outDir>/<experiment>` or `<outDir>/<experiment>/<variant>`. */
@@ -98,4 +100,51 @@ export function resultsDir(base: string, target: Target): string {
   return `${base}/${target.experiment}${
     target.variant ? `/${target.variant}` : ""
   }`;
+}
+
+/** What a variant's results folder records about it: `<folder>/variant.json`. */
+export interface VariantRecord {
+  experiment: string;
+  variant: string;
+  /** The `--set` overrides that make it, as given. */
+  sets: string[];
+}
+
+/** The record file of a variant's results folder. */
+export const VARIANT_FILE = "variant.json";
+
+/**
+ * The variants of `experiment` that have a results folder under `outDir`,
+ * from their `variant.json`; a folder without a readable one is skipped.
+ */
+export async function recordedVariants(
+  outDir: string,
+  experiment: string,
+): Promise<VariantRecord[]> {
+  const dir = `${outDir}/${experiment}`;
+  const found: VariantRecord[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return found;
+    throw error;
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory) continue;
+    try {
+      const record = JSON.parse(
+        await Deno.readTextFile(`${dir}/${entry.name}/${VARIANT_FILE}`),
+      ) as VariantRecord;
+      if (
+        Array.isArray(record.sets) &&
+        record.sets.every((s) => typeof s === "string")
+      ) {
+        found.push({ experiment, variant: entry.name, sets: record.sets });
+      }
+    } catch {
+      // Not a variant folder (or a damaged record): nothing to keep for it.
+    }
+  }
+  return found;
 }

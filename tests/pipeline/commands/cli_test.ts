@@ -75,6 +75,7 @@ Deno.test("a --set variant writes its own results folder; the plain run and a re
   assertEquals(listFiles(out), [
     "a.x=2/index.html",
     "a.x=2/runs.csv",
+    "a.x=2/variant.json",
     "index.html",
     "runs.csv",
   ]);

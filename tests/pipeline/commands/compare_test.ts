@@ -68,6 +68,27 @@ Deno.test("experiments lists each file as never run, fresh with its headline, or
   assert(!text.includes("Second sentence"), "first sentence only");
 });
 
+Deno.test("experiments lists each --set variant that has a results folder, with its state and headline", async () => {
+  const { cli } = await cliProject(commands);
+  await cli(["reproduce", "--set", "a.x=2"]);
+  const rows = JSON.parse(
+    (await cli(["experiments", "--json"])).out,
+  ) as ExperimentRow[];
+  const test = rows.find((r) => r.name === "test")!;
+  assertEquals(test.state, "stale", "the plain experiment was not run");
+  assertEquals(test.variants.length, 1);
+  const v = test.variants[0]!;
+  assertEquals([v.variant, v.sets, v.state, v.stale], [
+    "a.x=2",
+    ["a.x=2"],
+    "fresh",
+    0,
+  ]);
+  assert(/^length \d+$/.test(v.headline[0]!), v.headline[0]);
+  const text = (await cli(["experiments"])).out;
+  assert(text.includes("variant a.x=2: fresh  (--set a.x=2)"), text);
+});
+
 Deno.test("diffSides() lists differing params and b − a for final and best", () => {
   const d = diffSides(
     {

@@ -67,6 +67,36 @@ Deno.test("gc removes what no lock entry and no current experiment names, and --
   assert(again.out.startsWith("Freed 0 B"), again.out);
 });
 
+Deno.test("gc keeps a --set variant's results while its results folder exists", async () => {
+  const { p, def, cli } = await cliProject({ gc: gcCommand });
+  const cache = def.project.cacheDir;
+  await cli(["reproduce", "--set", "a.x=2"]);
+  await cli(["reproduce"]); // the lock names the plain run now
+  assertEquals(count(`${cache}/objects`), 12);
+  const record = JSON.parse(
+    Deno.readTextFileSync(`${p.root}/out/test/a.x=2/variant.json`),
+  );
+  assertEquals(record, {
+    experiment: "test",
+    variant: "a.x=2",
+    sets: ["a.x=2"],
+  });
+  await cli(["gc"]);
+  assertEquals(
+    count(`${cache}/objects`),
+    12,
+    "the variant's folder keeps them",
+  );
+  p.runs.length = 0;
+  await cli(["reproduce", "--set", "a.x=2"]);
+  assertEquals(p.runs, []);
+  await cli(["reproduce"]);
+  // The user deletes the variant's folder: gc takes its results.
+  Deno.removeSync(`${p.root}/out/test/a.x=2`, { recursive: true });
+  await cli(["gc"]);
+  assertEquals(count(`${cache}/objects`), 6);
+});
+
 Deno.test("gc refuses while a run holds the run lock, and removes nothing", async () => {
   const { def, cli } = await cliProject({ gc: gcCommand });
   await cli(["reproduce"]);
