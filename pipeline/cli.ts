@@ -1,7 +1,9 @@
 /**
- * The command line: `reproduce`, `status`, `dag`, `report` and `publish`.
- * It knows nothing about neural networks: the wiring module hands it the
- * project, an experiment loader and where results go.
+ * The command line: `reproduce`, `status`, `dag`, `report` and `publish`,
+ * plus the commands the wiring module adds (`commands`, each in its own
+ * module under pipeline/commands/ or stages/commands/). It knows nothing
+ * about neural networks: the wiring module hands it the project, an
+ * experiment loader and where results go.
  */
 import { parseArgs } from "node:util";
 import type { Json, Stage } from "./stage.ts";
@@ -18,6 +20,17 @@ import { writeFileAtomic } from "./fs.ts";
 import { fileBytes, runProvenance } from "./provenance.ts";
 import { checkReproduction, describeCheck } from "./check.ts";
 import type { Executor } from "./executor.ts";
+import {
+  resultsDir,
+  type Target,
+  VARIANT_FILE,
+  variantName,
+  type VariantRecord,
+} from "./commands/variant.ts";
+import { checkForceStages, needCached } from "./commands/guards.ts";
+import { UsageError } from "./usage_error.ts";
+
+export { UsageError };
 
 /** What the wiring module provides. */
 export interface CliDefinition {
@@ -28,6 +41,13 @@ export interface CliDefinition {
   loadExperiment(name: string, sets: string[]): Promise<Json>;
   /** Folder for results (`<outDir>/<experiment>/…`). */
   outDir: string;
+  /** More commands, by name: each parses its own arguments and answers --help. */
+  commands?: Record<string, Command>;
+  /**
+   * The stages `report` reruns (default: only "report"); everything they
+   * read must already be cached, or `report` says what is missing.
+   */
+  reportStages?: string[];
   /** Builds a non-local executor by name (e.g. "slurm") from the parsed options. */
   executor?(
     name: string,
@@ -36,9 +56,10 @@ export interface CliDefinition {
   ): Executor;
 }
 
-/** A user error: printed as one line, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
+/** A command in its own module: its help text and its run function (returns the exit code). */
+export interface Command {
+  help: string;
+  run(def: CliDefinition, args: string[]): Promise<number>;
 }
 
 const HELP: Record<string, string> = {
@@ -51,6 +72,8 @@ Options:
   --experiment NAME   experiment file experiments/NAME.json (default: paper)
   --set KEY=VALUE     override a param, e.g. --set train.epochs=5 --set seeds=0,1,2
   --force             rerun every requested instance even if cached
+  --force-stage S     rerun only stage S (or instance id S), not its upstream;
+                      repeatable
   --dry-run           show what would run, run nothing
   --check             rerun the cached instances (each from its cached inputs,
                       in a scratch folder) and compare every output's hash with
@@ -73,18 +96,20 @@ Lists each stage instance as fresh or stale; with --why, what changed
 Prints the stage graph (with fan-out counts); --mermaid prints a Mermaid flowchart.`,
   report: `deno task report [--experiment NAME] [--set KEY=VALUE]
 
-Re-renders the charts and the report from cached metrics (runs what is stale
-up to the report stage, which after a template edit is only charts and report).`,
-  publish: `deno task publish [DIR] [--experiment NAME]
+Re-renders the charts and the report from cached metrics. It never trains:
+when something upstream is not cached it says what, and how to compute it.
+Results go to reports/out/NAME/ (a --set variant: reports/out/NAME/VARIANT/).`,
+  publish: `deno task publish [DIR] [--experiment NAME] [--set KEY=VALUE]
 
-Writes a static folder (index.html, metrics.csv, metrics.json) ready for any
-static host, from the report of the experiment (default DIR: publish/NAME).`,
+Writes a static folder (index.html, metrics.csv, metrics.json, runs.csv, ...)
+ready for any static host, from the report of the experiment
+(default DIR: publish/NAME, or publish/NAME/VARIANT for a --set variant).`,
 };
 
 const GENERAL =
   `implicit-reg: a reproducible pipeline studying optimizers' implicit regularization
 
-Commands: reproduce, status, dag, report, publish (each answers --help)`;
+Commands: reproduce, status, dag, report, publish`;
 
 /** Runs a command line; returns the exit code. */
 export async function runCli(
@@ -92,14 +117,19 @@ export async function runCli(
   argv: string[],
 ): Promise<number> {
   const [command, ...rest] = argv;
+  const extra = Object.keys(def.commands ?? {});
   if (!command || command === "-h" || command === "--help") {
-    console.log(GENERAL);
+    console.log(
+      `${GENERAL}${extra.map((c) => `, ${c}`).join("")} (each answers --help)`,
+    );
     return 0;
   }
+  const own = def.commands?.[command];
+  if (own) return await runCommand(def, own, rest);
   if (!(command in HELP)) {
     console.error(
       `Unknown command '${command}': use one of ${
-        Object.keys(HELP).join(", ")
+        [...Object.keys(HELP), ...extra].join(", ")
       }`,
     );
     return 2;
@@ -114,6 +144,7 @@ export async function runCli(
         experiment: { type: "string" },
         set: { type: "string", multiple: true },
         force: { type: "boolean" },
+        "force-stage": { type: "string", multiple: true },
         "dry-run": { type: "boolean" },
         check: { type: "boolean" },
         jobs: { type: "string" },
@@ -153,6 +184,10 @@ export async function runCli(
       throw new UsageError((error as Error).message);
     }
     const engine = new Engine(def.project);
+    const sets = values.set ?? [];
+    const variant = sets.length === 0
+      ? ""
+      : variantName(await def.loadExperiment(experiment, []), params);
     switch (command) {
       case "dag":
         console.log(
@@ -171,9 +206,18 @@ export async function runCli(
           values.why ?? false,
         );
       case "publish":
-        return await publish(def, engine, experiment, params, positionals[0]);
+        return await publish(
+          def,
+          engine,
+          { experiment, variant, params, sets },
+          positionals[0],
+        );
       default: {
-        const targets = command === "report" ? ["report"] : positionals;
+        const reportStages = def.reportStages ?? ["report"];
+        if (command === "report") {
+          await needCached(engine, experiment, params, reportStages, sets);
+        }
+        const targets = command === "report" ? reportStages : positionals;
         const jobs = values.jobs === undefined
           ? undefined
           : parseJobs(values.jobs);
@@ -211,9 +255,19 @@ export async function runCli(
             cpusPerTask: values["cpus-per-task"],
           }, engine);
         }
-        return await reproduce(def, engine, experiment, params, {
+        return await reproduce(def, engine, {
+          experiment,
+          variant,
+          params,
+          sets,
+        }, {
           targets,
           force: values.force ?? false,
+          forceStages: checkForceStages(
+            def.project.stages,
+            params,
+            values["force-stage"] ?? [],
+          ),
           dryRun: values["dry-run"] ?? false,
           ...(jobs === undefined ? {} : { jobs }),
           ...(executor ? { executor } : {}),
@@ -240,9 +294,32 @@ function parseJobs(text: string): number {
   return n;
 }
 
+/** Runs a command from `def.commands`: --help, then its run; errors as one line. */
+async function runCommand(
+  def: CliDefinition,
+  command: Command,
+  args: string[],
+): Promise<number> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(def, args);
+  } catch (error) {
+    if (error instanceof PipelineError) {
+      console.error(error.message);
+      return 1;
+    }
+    console.error(`error: ${(error as Error).message.split("\n")[0]}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
 interface ReproduceOptions {
   targets: string[];
   force: boolean;
+  forceStages: string[];
   dryRun: boolean;
   jobs?: number;
   executor?: Executor;
@@ -251,10 +328,10 @@ interface ReproduceOptions {
 async function reproduce(
   def: CliDefinition,
   engine: Engine,
-  experiment: string,
-  params: Json,
+  target: Target,
   options: ReproduceOptions,
 ): Promise<number> {
+  const { experiment, params } = target;
   const tty = Deno.stdout.isTerminal();
   const encoder = new TextEncoder();
   const reporter = createReporter(
@@ -281,6 +358,9 @@ async function reproduce(
       params,
       targets: options.targets,
       force: options.force,
+      ...(options.forceStages.length
+        ? { forceStages: options.forceStages }
+        : {}),
       dryRun: options.dryRun,
       reporter,
       signal: abort.signal,
@@ -289,7 +369,7 @@ async function reproduce(
     });
     const written = options.dryRun
       ? []
-      : await writeResultFiles(def, engine, experiment, results);
+      : await writeResultFiles(def, engine, target, results);
     const ran = results.filter((r) => r.outcome === "ran").length;
     const cached = results.filter((r) => r.outcome === "cached").length;
     const wouldRun = results.filter((r) => r.outcome === "would run").length;
@@ -345,11 +425,11 @@ async function check(
   }
 }
 
-/** Writes the declared result files of finished instances into `<outDir>/<experiment>/`. */
+/** Writes the declared result files of finished instances into `<outDir>/<experiment>[/<variant>]/`. */
 async function writeResultFiles(
   def: CliDefinition,
   engine: Engine,
-  experiment: string,
+  target: Target,
   results: InstanceResult[],
 ): Promise<string[]> {
   const written: string[] = [];
@@ -371,10 +451,22 @@ async function writeResultFiles(
           result,
           (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
         ));
-      const path = `${def.outDir}/${experiment}/${fileName}`;
+      const path = `${resultsDir(def.outDir, target)}/${fileName}`;
       await writeFileAtomic(path, bytes);
       written.push(path);
     }
+  }
+  if (target.variant && written.length > 0) {
+    // Names the overrides, so gc keeps these results and experiments lists them.
+    const record: VariantRecord = {
+      experiment: target.experiment,
+      variant: target.variant,
+      sets: target.sets ?? [],
+    };
+    await writeFileAtomic(
+      `${resultsDir(def.outDir, target)}/${VARIANT_FILE}`,
+      JSON.stringify(record, null, 2) + "\n",
+    );
   }
   return written;
 }
@@ -402,36 +494,44 @@ async function status(
   return 0;
 }
 
+/** Writes the result files of the report and of every stage it reads (e.g. runs.csv) into one folder. */
 async function publish(
   def: CliDefinition,
   engine: Engine,
-  experiment: string,
-  params: Json,
+  target: Target,
   dir: string | undefined,
 ): Promise<number> {
-  const lines = await engine.status(experiment, params, ["report"]);
+  const { experiment } = target;
+  const lines = await engine.status(experiment, target.params, ["report"]);
   const report = lines.at(-1);
   if (!report?.fresh || !report.outputs) {
     throw new UsageError(
       `The report of '${experiment}' is not up to date: run 'deno task reproduce --experiment ${experiment}' first`,
     );
   }
-  const target = dir ?? `publish/${experiment}`;
-  const stage = def.project.stages.find((s) => s.name === "report");
-  for (const [output, fileName] of Object.entries(stage?.files ?? {})) {
-    const cached = await engine.store.get(report.outputs[output]!);
-    if (!cached) {
-      throw new Error(`Report output '${output}' is missing from the cache`);
+  const folder = dir ?? resultsDir("publish", target);
+  const byId = new Map(lines.map((l) => [l.id, l]));
+  for (const stage of def.project.stages) {
+    const line = byId.get(stage.name);
+    if (!stage.files || !line?.outputs) continue;
+    for (const [output, fileName] of Object.entries(stage.files)) {
+      const cached = await engine.store.get(line.outputs[output]!);
+      if (!cached) {
+        throw new Error(
+          `Output '${stage.name}.${output}' is missing from the cache`,
+        );
+      }
+      // Wall times and hosts join the written copy only (Stage.stamp); the
+      // status walk for the report lists exactly its lineage before it.
+      const bytes = await fileBytes(
+        stage,
+        output,
+        cached,
+        () => runProvenance(engine.store, report, lines.slice(0, -1)),
+      );
+      await writeFileAtomic(`${folder}/${fileName}`, bytes);
     }
-    // The status walk for "report" lists exactly the report's lineage before it.
-    const bytes = await fileBytes(
-      stage!,
-      output,
-      cached,
-      () => runProvenance(engine.store, report, lines.slice(0, -1)),
-    );
-    await writeFileAtomic(`${target}/${fileName}`, bytes);
   }
-  console.log(`Published: ${target}/index.html`);
+  console.log(`Published: ${folder}/index.html`);
   return 0;
 }

@@ -30,6 +30,8 @@ export interface RunOptions {
   /** Stage names to bring up to date (with what they need); all when empty. */
   targets?: string[];
   force?: boolean;
+  /** Stage names or instance ids to rerun even if cached; their upstream is restored from the cache. */
+  forceStages?: string[];
   dryRun?: boolean;
   jobs?: number;
   executor?: Executor;
@@ -209,7 +211,11 @@ export class Engine {
         outputs: run.outputs,
         ...provenanceOf(run),
       });
-      const cached = options.force ? undefined : await this.store.getRun(key);
+      const forced = options.force ||
+        (options.forceStages ?? []).some((s) =>
+          s === instance.id || s === instance.stage.name
+        );
+      const cached = forced ? undefined : await this.store.getRun(key);
       if (cached) {
         reporter.state(instance.id, "cached");
         const previous = entries[instance.id];

@@ -7,6 +7,11 @@ import { SlurmExecutor } from "../pipeline/slurm/executor.ts";
 import { parseResources } from "../pipeline/slurm/sbatch.ts";
 import { STAGES } from "./mod.ts";
 import { loadExperimentFile } from "./experiment.ts";
+import { gcCommand } from "../pipeline/commands/gc.ts";
+import { experimentsCommand } from "../pipeline/commands/experiments.ts";
+import { diffCommand } from "../pipeline/commands/diff.ts";
+import { exportCommand } from "./commands/export.ts";
+import { metricsDiffReader, metricsHeadline } from "./commands/results.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const experimentsDir = `${root}/experiments`;
@@ -31,6 +36,14 @@ if (import.meta.main) {
     loadExperiment: (name, sets) =>
       loadExperimentFile(experimentsDir, name, sets),
     outDir: `${root}/reports/out`,
+    // `report` re-renders: it reruns these, and needs everything else cached.
+    reportStages: ["charts", "report"],
+    commands: {
+      experiments: experimentsCommand(metricsHeadline),
+      diff: diffCommand(metricsDiffReader),
+      export: exportCommand,
+      gc: gcCommand,
+    },
     executor(name, options, engine) {
       if (name !== "slurm") {
         throw new UsageError(

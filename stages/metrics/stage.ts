@@ -4,7 +4,7 @@
  * merges sharpness (§4.2), aggregates over seeds (§7), summarises each group
  * and evaluates the paper's claims. Output: `MetricsDoc` as JSON.
  */
-import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
+import { decodeJson, encodeJson, encodeText } from "../../pipeline/artifact.ts";
 import {
   defineStage,
   type InputValue,
@@ -18,6 +18,7 @@ import { describeComparison, evaluateClaims } from "./claims.ts";
 import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
+import { metricsSchema, runsCsv, runsParquet } from "./tidy.ts";
 import type {
   BarrierEntry,
   KnownAnswer,
@@ -320,7 +321,14 @@ function run(ctx: StageContext) {
           : ""),
     );
   }
-  return { metrics: encodeJson(doc) };
+  return {
+    metrics: encodeJson(doc),
+    runs_csv: encodeText(runsCsv(runs, QUANTITY_ORDER)),
+    runs_parquet: runsParquet(runs, QUANTITY_ORDER),
+    schema: encodeText(
+      JSON.stringify(metricsSchema(runs, QUANTITY_ORDER), null, 2) + "\n",
+    ),
+  };
 }
 
 export const metricsStage = defineStage({
@@ -334,6 +342,14 @@ export const metricsStage = defineStage({
     tuning: { stage: "select", output: "lr", select: "all" },
     barriers: { stage: "barrier", output: "barriers" },
   },
-  outputs: ["metrics"],
+  outputs: ["metrics", "runs_csv", "runs_parquet", "schema"],
+  // Tidy per-seed data and its dictionary, beside the report (tidy.ts).
+  files: {
+    runs_csv: "runs.csv",
+    runs_parquet: "runs.parquet",
+    schema: "metrics.schema.json",
+  },
+  // The parquet writer's version shapes runs.parquet's bytes.
+  versions: { "hyparquet-writer": "0.17.0" },
   run,
 });

@@ -110,9 +110,20 @@ function context(inputs: { sharpness?: InputValue[]; known?: KnownAnswer[] }): {
 async function runStage(inputs: Parameters<typeof context>[0]) {
   const { ctx, warnings } = context(inputs);
   const out = await metricsStage.run(ctx);
-  assertEquals(Object.keys(out), ["metrics"]);
+  assertEquals(Object.keys(out), [
+    "metrics",
+    "runs_csv",
+    "runs_parquet",
+    "schema",
+  ]);
   const text = new TextDecoder().decode(out["metrics"]);
-  return { doc: decodeJson<MetricsDoc>(out["metrics"]!), text, warnings };
+  const runsCsv = new TextDecoder().decode(out["runs_csv"]);
+  return {
+    doc: decodeJson<MetricsDoc>(out["metrics"]!),
+    text,
+    warnings,
+    runsCsv,
+  };
 }
 
 function series(
@@ -124,10 +135,12 @@ function series(
 }
 
 Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to end", async () => {
-  const { doc, text } = await runStage({
+  const { doc, text, runsCsv } = await runStage({
     sharpness: sharpness(),
     known: KNOWN,
   });
+  // runs.csv: one row per run × epoch (3 optimizers × 2 seeds × 6 rows), plus the header.
+  assertEquals(runsCsv.trimEnd().split("\n").length, 1 + 3 * 2 * 6);
   assertEquals(doc.experiment, "paper");
   assertEquals(doc.lr, { sgd: 0.001, adam: 0.001, rmsprop: 0.001 });
   assertEquals(doc.optimizers?.["adam"], {
