@@ -14,7 +14,7 @@ import {
 import { buildGraph, drawGraph } from "./graph.ts";
 import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
-import { writeFileAtomic } from "./fs.ts";
+import { absolutePath, writeFileAtomic } from "./fs.ts";
 import type { Executor } from "./executor.ts";
 
 /** What the wiring module provides. */
@@ -26,6 +26,12 @@ export interface CliDefinition {
   loadExperiment(name: string, sets: string[]): Promise<Json>;
   /** Folder for results (`<outDir>/<experiment>/…`). */
   outDir: string;
+  /**
+   * The command line that runs `task` with `args` and may also write `dir`
+   * (a task's permissions are fixed in deno.json): quoted in the error when a
+   * command is asked to write outside them.
+   */
+  commandWriting?(task: string, dir: string, args: string[]): string;
   /** Builds a non-local executor by name (e.g. "slurm") from the parsed options. */
   executor?(
     name: string,
@@ -333,6 +339,19 @@ async function publish(
   params: Json,
   dir: string | undefined,
 ): Promise<number> {
+  const target = dir ?? `publish/${experiment}`;
+  const allowed = Deno.permissions.querySync({
+    name: "write",
+    path: absolutePath(target),
+  }).state === "granted";
+  if (!allowed) {
+    const args = [target, "--experiment", experiment];
+    const command = def.commandWriting?.("publish", target, args) ??
+      `deno run --allow-write=${target} … publish ${args.join(" ")}`;
+    throw new UsageError(
+      `Cannot publish to '${target}': the publish task may write only under publish/; publish there, or grant this folder: ${command}`,
+    );
+  }
   const lines = await engine.status(experiment, params, ["report"]);
   const report = lines.at(-1);
   if (!report?.fresh || !report.outputs) {
@@ -340,7 +359,6 @@ async function publish(
       `The report of '${experiment}' is not up to date: run 'deno task reproduce --experiment ${experiment}' first`,
     );
   }
-  const target = dir ?? `publish/${experiment}`;
   const stage = def.project.stages.find((s) => s.name === "report");
   for (const [output, fileName] of Object.entries(stage?.files ?? {})) {
     const bytes = await engine.store.get(report.outputs[output]!);

@@ -24,6 +24,7 @@ import {
   itemCell,
   trainItems,
 } from "../train/items.ts";
+import { trainForeach } from "../train/params.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
 import {
@@ -336,7 +337,7 @@ export const sharpnessStage = defineStage({
     "metrics.sharpness.trace_samples",
     "model.loss",
   ],
-  foreach: { params: ["optimizers", "seeds", "matrix"], items: trainItems },
+  foreach: { ...trainForeach, items: trainItems },
   inputs: {
     checkpoints: { stage: "train", output: "checkpoints" },
     train: { stage: "noise", output: "train" },
