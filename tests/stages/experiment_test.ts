@@ -295,3 +295,23 @@ Deno.test("experimentParams() applies sets in order, validates, and records the 
     "deno task reproduce --experiment smoke --set train.epochs=2 --set train.epochs=3 --set optimizers.1.lr=0.01",
   );
 });
+
+Deno.test("--set of a scalar where a list stands means a list of one: seeds=0 is seeds=[0]", () => {
+  const seeds = (set: string) =>
+    (experimentParams("x", SMOKE, [set]) as { seeds: number[] }).seeds;
+  assertEquals(seeds("seeds=0"), [0]);
+  assertEquals(seeds("seeds=[0]"), [0]);
+  assertEquals(seeds("seeds=7"), [7]);
+  assertEquals(seeds("seeds=0,1,2"), [0, 1, 2]);
+  const tree = experimentParams("x", SMOKE, [
+    "model.hidden=64",
+    "train.epochs=5",
+  ]) as { model: { hidden: number[] }; train: { epochs: number } };
+  assertEquals(tree.model.hidden, [64]);
+  assertEquals(tree.train.epochs, 5, "a scalar param stays a scalar");
+  assertEquals(
+    assertThrows(() => experimentParams("x", SMOKE, ["seeds=-1"]), Error)
+      .message,
+    "Experiment 'x': seeds.0: at least 0 (got -1)",
+  );
+});
