@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Json } from "../pipeline/stage.ts";
 import { dataSection } from "./download/config.ts";
-import { sharpnessFields } from "./metrics/sharpness_params.ts";
+import { metricsFields } from "./metrics/params.ts";
 import { noiseFields } from "./noise/config.ts";
 import { issueMessage } from "./params.ts";
 import {
@@ -31,12 +31,7 @@ export const experimentSchema = z.strictObject({
   optimizers: optimizersSchema,
   seeds: seedsSchema,
   matrix: matrixSchema,
-  metrics: z.strictObject({
-    sharpness: z.strictObject(sharpnessFields),
-    known_answers: z.boolean(),
-    /** Loss barrier between same-seed runs of different optimizers (stages/barrier). */
-    barrier: z.boolean().default(false),
-  }),
+  metrics: z.strictObject(metricsFields),
   /**
    * Per-optimizer learning-rate tuning on a held-out split (SCIENCE §7;
    * stages/tune). Optional: absent means disabled.
