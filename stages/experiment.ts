@@ -43,11 +43,13 @@ export type Experiment = z.infer<typeof experimentSchema>;
 
 /**
  * At most this many train instances (optimizers × seeds × matrix cells). Each
- * is a Worker run with its own record, checkpoints, sharpness instance and two
- * lock entries (about 5 KB each); 4,096 of them is a 40 MB lock file and,
- * even at the smoke experiment's second a run, over an hour on 2 cores.
- * Bigger sweeps belong in several experiments (or a cluster), and a cap
- * computed before expanding keeps a typo (32,768 cells) from eating memory.
+ * is a Worker run with its own record, checkpoints, a sharpness instance and
+ * two lock entries (a train entry is about 3 KB of the lock file): 4,096 make
+ * a lock file of about 25 MB that every run rewrites, and even at the smoke
+ * experiment's 3–18 s a training, 3.5 hours or more on 2 cores. Bigger sweeps
+ * belong in several experiments (or a cluster). The cap is computed from the
+ * product of the list lengths before anything is expanded, so a typo (32,768
+ * cells) fails at once instead of filling memory.
  */
 export const MAX_TRAIN_INSTANCES = 4096;
 
