@@ -16,7 +16,7 @@ import {
 import { buildGraph, drawGraph } from "./graph.ts";
 import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
-import { writeFileAtomic } from "./fs.ts";
+import { absolutePath, writeFileAtomic } from "./fs.ts";
 import { fileBytes, runProvenance } from "./provenance.ts";
 import { checkReproduction, describeCheck } from "./check.ts";
 import type { Executor } from "./executor.ts";
@@ -48,6 +48,12 @@ export interface CliDefinition {
    * read must already be cached, or `report` says what is missing.
    */
   reportStages?: string[];
+  /**
+   * The command line that runs `task` with `args` and may also write `dir`
+   * (a task's permissions are fixed in deno.json): quoted in the error when a
+   * command is asked to write outside them.
+   */
+  commandWriting?(task: string, dir: string, args: string[]): string;
   /** Builds a non-local executor by name (e.g. "slurm") from the parsed options. */
   executor?(
     name: string,
@@ -502,6 +508,24 @@ async function publish(
   dir: string | undefined,
 ): Promise<number> {
   const { experiment } = target;
+  const folder = dir ?? resultsDir("publish", target);
+  const allowed = Deno.permissions.querySync({
+    name: "write",
+    path: absolutePath(folder),
+  }).state === "granted";
+  if (!allowed) {
+    const args = [
+      folder,
+      "--experiment",
+      experiment,
+      ...(target.sets ?? []).flatMap((s) => ["--set", s]),
+    ];
+    const command = def.commandWriting?.("publish", folder, args) ??
+      `deno run --allow-write=${folder} … publish ${args.join(" ")}`;
+    throw new UsageError(
+      `Cannot publish to '${folder}': the publish task may write only under publish/; publish there, or grant this folder: ${command}`,
+    );
+  }
   const lines = await engine.status(experiment, target.params, ["report"]);
   const report = lines.at(-1);
   if (!report?.fresh || !report.outputs) {
@@ -509,7 +533,6 @@ async function publish(
       `The report of '${experiment}' is not up to date: run 'deno task reproduce --experiment ${experiment}' first`,
     );
   }
-  const folder = dir ?? resultsDir("publish", target);
   const byId = new Map(lines.map((l) => [l.id, l]));
   for (const stage of def.project.stages) {
     const line = byId.get(stage.name);

@@ -264,6 +264,8 @@ export class Engine {
         reporter.state(instance.id, "done", `in ${formatDuration(seconds)}`);
         return { ...base, outcome: "ran", key, outputs, seconds };
       } catch (error) {
+        // Resume state stays for the next attempt; an empty folder does not.
+        await Deno.remove(this.scratchDir(key)).catch(() => {});
         const e = error instanceof Error ? error : new Error(String(error));
         reporter.state(instance.id, "failed", e.message.split("\n")[0]);
         return { ...base, outcome: "failed", key, error: e };
@@ -345,6 +347,11 @@ export class Engine {
     return order.map((i) => lines.get(i)!);
   }
 
+  /** The folder an instance keeps resumable state in, per key. */
+  scratchDir(key: string): string {
+    return `${this.project.cacheDir}/scratch/${key}`;
+  }
+
   /** The job for an instance: declared params and the hashes of its upstream outputs. */
   makeJob(
     instance: Instance,
@@ -374,7 +381,7 @@ export class Engine {
         item: instance.item,
         params: instance.params,
       }),
-      scratchDir: `${this.project.cacheDir}/scratch/${key}`,
+      scratchDir: this.scratchDir(key),
       code: {
         entries: [instance.stage.module, ...(instance.stage.sources ?? [])],
         root: this.project.root,

@@ -3,7 +3,14 @@
  * resolved to upstream instances, and the post-order walk of a requested
  * subgraph (dependencies before dependents, like DVC's planner).
  */
-import type { InputSpec, Item, Json, Params, Stage } from "./stage.ts";
+import {
+  type InputSpec,
+  type Item,
+  type Json,
+  type Params,
+  parseParams,
+  type Stage,
+} from "./stage.ts";
 import { canonicalJson, sha256 } from "./hash.ts";
 
 /** One stage run for one item. */
@@ -45,6 +52,15 @@ function pickParams(tree: Json, paths: string[], stage: string): Params {
     params[path] = getParam(tree, path, stage);
   }
   return params;
+}
+
+/** The params a stage's fan-out is listed from, parsed by its schema when it has one. */
+function foreachParams(tree: Json, stage: Stage): Params {
+  const foreach = stage.foreach!;
+  const picked = pickParams(tree, foreach.params, stage.name);
+  return foreach.schema
+    ? parseParams(foreach.schema, picked, `Stage '${stage.name}' fan-out`)
+    : picked;
 }
 
 /** A short readable label for an item: `optimizer=sgd,seed=0`. */
@@ -116,8 +132,13 @@ export function buildGraph(stages: Stage[], tree: Json): Graph {
   const instances: Instance[] = [];
   for (const stage of order) {
     const params = pickParams(tree, stage.params, stage.name);
+    // Parsed here, before anything runs, so a bad value fails the whole run
+    // up front, naming the stage (the job parses again for the typed value).
+    if (stage.schema) {
+      parseParams(stage.schema, params, `Stage '${stage.name}' params`);
+    }
     const items = stage.foreach
-      ? stage.foreach.items(pickParams(tree, stage.foreach.params, stage.name))
+      ? stage.foreach.items(foreachParams(tree, stage))
       : [{}];
     const own: Instance[] = [];
     const ids = new Set<string>();

@@ -13,6 +13,8 @@ import type {
   Stage,
   StageContext,
 } from "./stage.ts";
+import { parseParams } from "./stage.ts";
+import { checkWritePath, ensureDir } from "./fs.ts";
 import { codeFingerprint } from "./hash.ts";
 import { Rng } from "./rng.ts";
 import { Store } from "./store.ts";
@@ -152,15 +154,22 @@ export async function runJob(
   job: Job,
   hooks: JobHooks,
 ): Promise<Outputs> {
-  await Deno.mkdir(job.scratchDir, { recursive: true });
+  // Through the write check: a symlink must not lead the stage's scratch
+  // folder out of the cache.
+  await ensureDir(job.scratchDir);
+  checkWritePath(job.scratchDir);
   hooks.facts?.({ host: describeHost() });
   const inputs = await loadInputs(job);
   const log: Logger = {
     info: (message) => hooks.log("info", message),
     warn: (message) => hooks.log("warn", message),
   };
+  // The one parse at the stage's boundary: run receives the typed value.
+  const params = stage.schema
+    ? parseParams(stage.schema, job.params, `Stage '${stage.name}' params`)
+    : job.params;
   const ctx: StageContext = {
-    params: job.params,
+    params,
     item: job.item,
     rng: Rng.fromSeed(job.seed),
     log,

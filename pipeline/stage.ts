@@ -47,10 +47,57 @@ export interface Logger {
   warn(message: string): void;
 }
 
+/**
+ * A schema that parses a stage's declared params (dotted path → value) into
+ * the typed value its run function receives: the validating half of the
+ * Standard Schema interface (https://standardschema.dev), which zod 4 schemas
+ * implement, so the engine needs no schema library of its own.
+ */
+export interface ParamsSchema<P> {
+  readonly "~standard": {
+    validate(value: unknown): ParseResult<P> | Promise<ParseResult<P>>;
+  };
+}
+
+/** What a `ParamsSchema` returns: the parsed value, or the issues that stop it. */
+export type ParseResult<P> =
+  | { readonly value: P; readonly issues?: undefined }
+  | {
+    readonly issues: ReadonlyArray<{
+      readonly message: string;
+      readonly path?:
+        | ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>
+        | undefined;
+    }>;
+  };
+
+/**
+ * Parses `value` with a stage's schema; throws one line naming the stage, the
+ * first bad param path and the rule it breaks.
+ */
+export function parseParams<P>(
+  schema: ParamsSchema<P>,
+  value: unknown,
+  what: string,
+): P {
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) {
+    throw new Error(`${what}: the params schema must parse synchronously`);
+  }
+  if (result.issues === undefined) return result.value;
+  const issue = result.issues[0]!;
+  const path = (issue.path ?? []).map((p) =>
+    String(typeof p === "object" && p !== null && "key" in p ? p.key : p)
+  ).join(".");
+  throw new Error(
+    `${what}: ${path || "(params)"}: ${issue.message}`.replace(/\s+/g, " "),
+  );
+}
+
 /** Everything a run function receives. */
-export interface StageContext {
-  /** Values of the declared param paths only. */
-  params: Params;
+export interface StageContext<P = Params> {
+  /** Values of the declared param paths only, as the stage's schema parsed them. */
+  params: P;
   /** This instance's fan-out item (`{}` when not fanned out). */
   item: Item;
   /** A generator seeded from the stage name, item and declared params. */
@@ -96,12 +143,18 @@ export interface LineageEntry {
  * (`export const trainStage = defineStage({...})`) and has no side effects at
  * import time: Workers and cluster jobs import it by URL and find it by name.
  */
-export interface Stage {
+export interface Stage<P = Params, F = Params> {
   name: string;
   /** `import.meta.url` of the module that defines the stage: its source and local imports are fingerprinted. */
   module: string;
   /** Dotted param paths the stage reads, e.g. `"train.lr"`. Only these reach it or its key. */
   params: string[];
+  /**
+   * Parses the declared params (dotted path → value, the form they are hashed
+   * in) into what `run` receives. The engine parses once per instance before
+   * anything runs, and again in the job, so a stage never re-validates them.
+   */
+  schema?: ParamsSchema<P>;
   inputs?: Record<string, InputSpec>;
   /** Names of the outputs `run` returns. */
   outputs: string[];
@@ -110,7 +163,12 @@ export interface Stage {
    * and are NOT part of an instance's key: the item is, so editing one
    * optimizer's entry reruns only that optimizer's instances.
    */
-  foreach?: { params: string[]; items: (params: Params) => Item[] };
+  foreach?: {
+    params: string[];
+    /** Parses the foreach params before `items` sees them. */
+    schema?: ParamsSchema<F>;
+    items(params: F): Item[];
+  };
   /** Extra files (URLs, e.g. templates) hashed into the code fingerprint with the module. */
   sources?: string[];
   /** Runtime versions that change results (e.g. tfjs, backend); part of the key. */
@@ -126,7 +184,7 @@ export interface Stage {
   stamp?(output: string, bytes: Uint8Array, runs: RunProvenance): Uint8Array;
   /** Run in a Worker so CPU-heavy instances use separate cores. */
   heavy?: boolean;
-  run(ctx: StageContext): Promise<Outputs> | Outputs;
+  run(ctx: StageContext<P>): Promise<Outputs> | Outputs;
 }
 
 /** What the engine recorded about one instance's run, outside any content hash. */
@@ -149,7 +207,12 @@ export interface RunProvenance {
   lineage: RunRecord[];
 }
 
-/** Declares a stage; a typed identity that documents intent at the call site. */
-export function defineStage(stage: Stage): Stage {
-  return stage;
+/**
+ * Declares a stage: typed against its schemas here, at the call site, and
+ * returned as the engine sees every stage (params as plain JSON until parsed).
+ */
+export function defineStage<P = Params, F = Params>(
+  stage: Stage<P, F>,
+): Stage {
+  return stage as unknown as Stage;
 }

@@ -6,109 +6,52 @@
  */
 import { z } from "zod";
 import type { Json } from "../pipeline/stage.ts";
+import { dataSection } from "./download/config.ts";
+import { metricsFields } from "./metrics/params.ts";
+import { noiseFields } from "./noise/config.ts";
+import { issueMessage } from "./params.ts";
+import {
+  matrixSchema,
+  modelSection,
+  optimizersSchema,
+  seedsSchema,
+  trainFields,
+} from "./train/params.ts";
+import { NO_TUNING, tuningSection } from "./tune/params.ts";
 
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const seed = int(0, 2 ** 31 - 1);
+export { MAX_PARAMETERS } from "./train/params.ts";
 
-const optimizerSchema = z.strictObject({
-  name: z.enum(["gd", "sgd", "rmsprop", "adam", "swats"]),
-  lr: z.number().gt(0).max(10),
-  momentum: z.number().min(0).lt(1).optional(),
-  nesterov: z.boolean().optional(),
-  alpha: z.number().gt(0).lt(1).optional(),
-  eps: z.number().gt(0).lt(1).optional(),
-  centered: z.boolean().optional(),
-  beta1: z.number().min(0).lt(1).optional(),
-  beta2: z.number().min(0).lt(1).optional(),
-  weight_decay: z.number().min(0).max(1).optional(),
-  switch_eps: z.number().gt(0).lt(1).optional(),
-  label: z.string().regex(
-    /^[\w.+-]{1,40}$/,
-    "must be 1–40 letters, digits or . _ + -",
-  ).optional(),
-});
-
-/** The `tuning` section an experiment without one gets: off. */
-const NO_TUNING = {
-  enabled: false,
-  lrs: [0.001],
-  epochs: 1,
-  validation_size: 1,
-  seed: 0,
-};
-
-const sweepValue = z.union([
-  z.number(),
-  z.string().max(100),
-  z.boolean(),
-  z.array(z.number()).max(32),
-]);
-
+/** The experiment file, composed from the sections the stages own. */
 export const experimentSchema = z.strictObject({
   description: z.string().max(4000),
-  data: z.strictObject({
-    dataset: z.enum(["mnist", "fashion-mnist"]),
-    source: z.enum(["package", "url", "system"]),
-    train_size: int(1, 60000),
-    test_size: int(1, 10000),
-    subset: z.enum(["first", "stratified"]),
-    subset_seed: seed,
-  }),
-  noise: z.strictObject({
-    label_rate: z.number().min(0).lt(1),
-    input_std: z.number().min(0).max(10),
-    seed,
-  }),
-  model: z.strictObject({
-    arch: z.enum(["mlp", "cnn"]),
-    hidden: z.array(int(1, 8192)).max(16),
-    loss: z.enum(["cross_entropy", "squared"]),
-  }),
-  train: z.strictObject({
-    epochs: int(1, 10000),
-    batch_size: int(1, 60000),
-    snapshot_every: int(1, 10000),
-    checkpoint_epochs: z.array(int(0, 10000)).max(1000),
-    weight_decay: z.number().min(0).max(1),
-    explicit_penalty: z.number().min(0).max(100),
-  }),
-  optimizers: z.array(optimizerSchema).min(1).max(32),
-  seeds: z.array(seed).min(1).max(32),
-  matrix: z.record(
-    z.string().regex(/^[a-z_]+(\.[a-z_0-9]+)+$/, "must be a dotted param path"),
-    z.array(sweepValue).min(1).max(64),
-  ),
-  metrics: z.strictObject({
-    sharpness: z.strictObject({
-      enabled: z.boolean(),
-      subset: int(1, 60000),
-      tol: z.number().gt(0).lt(1),
-      max_iter: int(1, 10000),
-      seed,
-      /** Rademacher samples for Hutchinson's Hessian-trace estimate (SCIENCE §4.2); 0 = off. */
-      trace_samples: int(0, 1000).default(0),
-    }),
-    known_answers: z.boolean(),
-    /** Loss barrier between same-seed runs of different optimizers (stages/barrier). */
-    barrier: z.boolean().default(false),
-  }),
+  data: dataSection,
+  noise: z.strictObject(noiseFields),
+  model: modelSection,
+  train: z.strictObject(trainFields),
+  optimizers: optimizersSchema,
+  seeds: seedsSchema,
+  matrix: matrixSchema,
+  metrics: z.strictObject(metricsFields),
   /**
    * Per-optimizer learning-rate tuning on a held-out split (SCIENCE §7;
    * stages/tune). Optional: absent means disabled.
    */
-  tuning: z.strictObject({
-    enabled: z.boolean(),
-    lrs: z.array(z.number().gt(0).max(10)).min(1).max(32),
-    epochs: int(1, 10000),
-    validation_size: int(1, 59999),
-    seed,
-  }).default(NO_TUNING),
+  tuning: tuningSection,
 });
 
 export type Experiment = z.infer<typeof experimentSchema>;
 
-/** Parameters a machine of 24 GiB can train with weights, gradients and optimizer state. */
-export const MAX_PARAMETERS = 50_000_000;
+/**
+ * At most this many train instances (optimizers × seeds × matrix cells). Each
+ * is a Worker run with its own record, checkpoints, a sharpness instance and
+ * two lock entries (a train entry is about 3 KB of the lock file): 4,096 make
+ * a lock file of about 25 MB that every run rewrites, and even at the smoke
+ * experiment's 3–18 s a training, 3.5 hours or more on 2 cores. Bigger sweeps
+ * belong in several experiments (or a cluster). The cap is computed from the
+ * product of the list lengths before anything is expanded, so a typo (32,768
+ * cells) fails at once instead of filling memory.
+ */
+export const MAX_TRAIN_INSTANCES = 4096;
 
 /** Nesting deeper than this is refused before anything recurses into it (a stack overflow is no error message). */
 export const MAX_DEPTH = 32;
@@ -157,17 +100,27 @@ function tooDeep(
 
 /** One-line description of the first schema problem: the field, what is allowed, what was given. */
 function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
-  const path = issue.path.map(String).join(".") || "(top level)";
+  const path = issue.path.map((p) => {
+    const text = String(p);
+    return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+  }).join(".") || "(top level)";
   let got: unknown = value;
   for (const part of issue.path) {
     got = (got as Record<PropertyKey, unknown> | undefined)
       ?.[part as PropertyKey];
   }
-  const shown = issue.code === "unrecognized_keys" ? "" : ` (got ${show(got)})`;
-  return `${path}: ${issue.message}${shown}`;
+  // Custom rules (a cross-field check) say what they saw in their message;
+  // a bad record key is named by the path.
+  const plain = issue.code === "unrecognized_keys" ||
+    issue.code === "custom" || issue.code === "invalid_key";
+  const shown = plain ? "" : ` (got ${show(got)})`;
+  const message = issue.code === "invalid_key"
+    ? issue.issues[0]?.message ?? issue.message
+    : issue.message;
+  return `${path}: ${message}${shown}`;
 }
 
-/** Validates a parsed experiment; throws one line naming the first bad field. */
+/** Validates a parsed experiment and every cell of its sweep; throws one line naming the first bad field. */
 export function validateExperiment(name: string, value: unknown): Experiment {
   const deep = tooDeep(value, MAX_DEPTH);
   if (deep) {
@@ -177,54 +130,104 @@ export function validateExperiment(name: string, value: unknown): Experiment {
       }: nested deeper than ${MAX_DEPTH} levels`,
     );
   }
-  const result = experimentSchema.safeParse(value);
-  if (!result.success) {
+  const problem = checkFile(value);
+  if (typeof problem === "string") {
+    throw failure(`Experiment '${name}': ${problem}`);
+  }
+  const experiment = problem.experiment;
+  const paths = Object.keys(experiment.matrix).sort();
+  const lists = paths.map((p) => experiment.matrix[p]!);
+  // The product before anything is expanded: a huge sweep fails at once.
+  const cells = lists.reduce((n, list) => n * list.length, 1);
+  const instances = experiment.optimizers.length * experiment.seeds.length *
+    cells;
+  if (instances > MAX_TRAIN_INSTANCES) {
     throw failure(
-      `Experiment '${name}': ${describeIssue(result.error.issues[0]!, value)}`,
+      `Experiment '${name}': matrix: ${
+        [
+          `${experiment.optimizers.length} optimizers`,
+          `${experiment.seeds.length} seeds`,
+          ...paths.map((p, i) => `${lists[i]!.length} ${p}`),
+        ].join(" × ")
+      } = ${fmt(instances)} train instances; at most ${
+        fmt(MAX_TRAIN_INSTANCES)
+      }`,
     );
   }
+  if (experiment.tuning.enabled && paths.includes("optimizer.lr")) {
+    throw failure(
+      `Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`,
+    );
+  }
+  // Every cell is validated like a file of its own, in the train stage's order.
+  for (let index = 0; index < cells; index++) {
+    const cell: Record<string, Json> = {};
+    let rest = index;
+    for (let k = paths.length - 1; k >= 0; k--) {
+      const list = lists[k]!;
+      cell[paths[k]!] = list[rest % list.length]! as Json;
+      rest = Math.floor(rest / list.length);
+    }
+    const result = checkFile(applyCell(value, cell));
+    if (typeof result === "string") {
+      const shown = Object.entries(cell).map(([p, v]) => `${p}=${show(v)}`)
+        .join(", ");
+      const hint = ("optimizer.label" in cell || "optimizer.name" in cell) &&
+          result.includes("two entries are labelled")
+        ? " (a sweep of optimizer.label or .name gives every optimizer the same value: their runs would be averaged as one)"
+        : "";
+      throw failure(
+        `Experiment '${name}': matrix cell ${
+          index + 1
+        } (${shown}): ${result}${hint}`,
+      );
+    }
+  }
+  return experiment;
+}
+
+/** A count with thousands separators: 262,144. */
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** The experiment tree with a sweep cell applied: `optimizer.<field>` to every optimizer. */
+function applyCell(value: unknown, cell: Record<string, Json>): unknown {
+  const tree = structuredClone(value) as Record<string, Json>;
+  for (const [path, v] of Object.entries(cell)) {
+    const [section, field] = path.split(".") as [string, string];
+    if (section === "optimizer") {
+      for (const o of tree["optimizers"] as Record<string, Json>[]) {
+        o[field] = structuredClone(v);
+      }
+    } else {
+      (tree[section] as Record<string, Json>)[field] = structuredClone(v);
+    }
+  }
+  tree["matrix"] = {};
+  return tree;
+}
+
+/** The parsed experiment, or one line naming the first bad field (without the experiment's name). */
+function checkFile(value: unknown): { experiment: Experiment } | string {
+  const result = experimentSchema.safeParse(value, { error: issueMessage });
+  if (!result.success) return describeIssue(result.error.issues[0]!, value);
   const experiment = result.data;
-  const sizes = [784, ...experiment.model.hidden, 10];
-  let parameters = 0;
-  for (let i = 1; i < sizes.length; i++) {
-    parameters += sizes[i - 1]! * sizes[i]! + sizes[i]!;
-  }
-  if (experiment.model.arch === "mlp" && parameters > MAX_PARAMETERS) {
-    throw failure(
-      `Experiment '${name}': model.hidden: ${
-        experiment.model.hidden.join("-")
-      } needs ${parameters.toExponential(2)} parameters; at most ${
-        MAX_PARAMETERS.toExponential(0)
-      } fit this machine`,
-    );
-  }
   const labels = experiment.optimizers.map((o) => o.label ?? o.name);
   const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
   if (duplicate) {
-    throw failure(
-      `Experiment '${name}': optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`,
-    );
+    return `optimizers: two entries are labelled '${duplicate}'; give each a distinct "label"`;
   }
-  if (experiment.tuning.enabled) {
-    if (experiment.tuning.validation_size >= experiment.data.train_size) {
-      throw failure(
-        `Experiment '${name}': tuning.validation_size: must be below data.train_size (${experiment.data.train_size}) so samples remain to train on (got ${experiment.tuning.validation_size})`,
-      );
-    }
-    if (Object.keys(experiment.matrix).includes("optimizer.lr")) {
-      throw failure(
-        `Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`,
-      );
-    }
+  if (
+    experiment.tuning.enabled &&
+    experiment.tuning.validation_size >= experiment.data.train_size
+  ) {
+    return `tuning.validation_size: must be below data.train_size (${experiment.data.train_size}) so samples remain to train on (got ${experiment.tuning.validation_size})`;
   }
   if (new Set(experiment.seeds).size !== experiment.seeds.length) {
-    throw failure(
-      `Experiment '${name}': seeds: values must be distinct (got ${
-        JSON.stringify(experiment.seeds)
-      })`,
-    );
+    return `seeds: values must be distinct (got ${
+      JSON.stringify(experiment.seeds)
+    })`;
   }
-  return experiment;
+  return { experiment };
 }
 
 /** Parses a `--set` value: JSON if it parses, a comma list of JSON-or-strings, else the string. */
@@ -290,7 +293,7 @@ export function applySet(tree: Json, assignment: string): Json {
         }`,
       );
     }
-    node[index] = value;
+    node[index] = listed(node[index], value);
   } else {
     const obj = node as Record<string, Json>;
     if (!Object.hasOwn(obj, last) && path.length > 1) {
@@ -300,9 +303,17 @@ export function applySet(tree: Json, assignment: string): Json {
         }': ${Object.keys(obj).join(", ")})`,
       );
     }
-    obj[last] = value;
+    obj[last] = listed(Object.hasOwn(obj, last) ? obj[last] : undefined, value);
   }
   return copy;
+}
+
+/** A scalar set where a list stands becomes a list of one (`--set seeds=0` is `seeds=[0]`). */
+function listed(current: Json | undefined, value: Json): Json {
+  return Array.isArray(current) && !Array.isArray(value) && value !== null &&
+      typeof value !== "object"
+    ? [value]
+    : value;
 }
 
 /**

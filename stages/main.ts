@@ -23,6 +23,32 @@ function experiments(): string[] {
     .sort();
 }
 
+/**
+ * A deno.json task's command with `dir` added to what it may read and write,
+ * e.g. `deno run --allow-read=.,DIR --allow-write=.cache,publish,DIR … publish DIR`.
+ */
+export function commandWriting(
+  tasks: Record<string, string>,
+  task: string,
+  dir: string,
+  args: string[],
+): string {
+  const command = (tasks[task] ?? `deno run stages/main.ts ${task}`)
+    .split(/\s+/).map((word) =>
+      /^--allow-(read|write)=/.test(word) ? `${word},${dir}` : word
+    );
+  return [...command, ...args].join(" ");
+}
+
+function tasks(): Record<string, string> {
+  try {
+    const config = JSON.parse(Deno.readTextFileSync(`${root}/deno.json`));
+    return (config as { tasks?: Record<string, string> }).tasks ?? {};
+  } catch {
+    return {};
+  }
+}
+
 if (import.meta.main) {
   const code = await runCli({
     project: {
@@ -44,6 +70,8 @@ if (import.meta.main) {
       export: exportCommand,
       gc: gcCommand,
     },
+    commandWriting: (task, dir, args) =>
+      commandWriting(tasks(), task, dir, args),
     executor(name, options, engine) {
       if (name !== "slurm") {
         throw new UsageError(

@@ -19,10 +19,14 @@ import { initWasmBackend } from "../train/backend.ts";
 import { readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
 import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
-import { applyCell, cellOptimizer, itemCell } from "../train/items.ts";
+import { cellOptimizer, itemCell } from "../train/items.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
 import { type BarrierCurve, barrierCurve, DEFAULT_TS } from "./interpolate.ts";
+import { z } from "zod";
+import { metricsFields } from "../metrics/params.ts";
+import { declareParams, pick, under } from "../params.ts";
+import { modelFields } from "../train/params.ts";
 import { barrierPairs, type RunRef } from "./pairs.ts";
 
 /** Training samples the loss is averaged over, drawn once per experiment. */
@@ -36,11 +40,17 @@ export interface BarrierResult extends BarrierCurve {
   cell: Json;
 }
 
+const barrierParams = declareParams({
+  ...under("metrics", pick(metricsFields, ["barrier"])),
+  ...under("model", pick(modelFields, ["loss"])),
+});
+type BarrierParams = z.infer<typeof barrierParams.schema>;
+
 export const barrierStage = defineStage({
   name: "barrier",
   module: import.meta.url,
   heavy: true,
-  params: ["metrics.barrier", "model.loss"],
+  ...barrierParams,
   inputs: {
     checkpoints: { stage: "train", output: "checkpoints", select: "all" },
     train: { stage: "noise", output: "train" },
@@ -71,8 +81,10 @@ export function runRef(item: InputValue["item"]): RunRef {
   };
 }
 
-async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
-  if (ctx.params["metrics.barrier"] !== true) {
+async function run(
+  ctx: StageContext<BarrierParams>,
+): Promise<Record<string, Uint8Array>> {
+  if (!ctx.params["metrics.barrier"]) {
     return { barriers: encodeJson([]) };
   }
   const runs = ctx.inputAll("checkpoints");
@@ -97,8 +109,9 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
         `barrier: run ${a.label} or ${b.label} has no checkpoint`,
       );
     }
-    const params = applyCell(ctx.params, itemCell(runs[i]!.item));
-    const loss = (params["model.loss"] ?? "cross_entropy") as LossName;
+    // A sweep may override the loss; every cell was validated with the experiment.
+    const cell = itemCell(runs[i]!.item);
+    const loss = (cell["model.loss"] ?? ctx.params["model.loss"]) as LossName;
     const curve = pairCurve(
       await ca.load(),
       await cb.load(),

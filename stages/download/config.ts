@@ -1,21 +1,11 @@
 /**
- * The download stage's params, normalized once at the boundary: loose JSON in,
- * a typed config out, a one-line error on the first bad field.
+ * The download stage's params (SCIENCE §1.1): one schema per field, composed
+ * into the experiment schema and parsed once at the stage's boundary.
  */
-import type { Params } from "../../pipeline/stage.ts";
+import { z } from "zod";
+import { declareParams, int, seed, under } from "../params.ts";
 import type { DatasetName } from "./checksums.ts";
 import type { SourceName } from "./sources.ts";
-import type { SubsetMode } from "./subset.ts";
-
-export interface DownloadConfig {
-  dataset: DatasetName;
-  source: SourceName;
-  /** Validated against the split's size once the files are read. */
-  trainSize: unknown;
-  testSize: unknown;
-  subset: SubsetMode;
-  subsetSeed: number | string;
-}
 
 /** Sources each dataset can come from. */
 export const SOURCES: Record<DatasetName, SourceName[]> = {
@@ -23,50 +13,32 @@ export const SOURCES: Record<DatasetName, SourceName[]> = {
   "fashion-mnist": ["system", "url"],
 };
 
-/** Reads `data.*` params with defaults (mnist, package/system, 10000/10000, first, seed 0). */
-export function parseDownloadParams(params: Params): DownloadConfig {
-  const dataset = params["data.dataset"] ?? "mnist";
-  if (dataset !== "mnist" && dataset !== "fashion-mnist") {
-    throw new Error(
-      `data.dataset must be "mnist" or "fashion-mnist", got ${
-        JSON.stringify(dataset)
-      }`,
-    );
-  }
-  const allowed = SOURCES[dataset];
-  const source = params["data.source"] ?? allowed[0]!;
-  if (!allowed.includes(source as SourceName)) {
-    throw new Error(
-      `data.source for ${dataset} must be one of ${
-        allowed.map((s) => JSON.stringify(s)).join(", ")
-      }, got ${JSON.stringify(source)}`,
-    );
-  }
-  const subset = params["data.subset"] ?? "first";
-  if (subset !== "first" && subset !== "stratified") {
-    throw new Error(
-      `data.subset must be "first" or "stratified", got ${
-        JSON.stringify(subset)
-      }`,
-    );
-  }
-  const subsetSeed = params["data.subset_seed"] ?? 0;
-  if (
-    !(typeof subsetSeed === "string" ||
-      (typeof subsetSeed === "number" && Number.isInteger(subsetSeed)))
-  ) {
-    throw new Error(
-      `data.subset_seed must be an integer or a string, got ${
-        JSON.stringify(subsetSeed)
-      }`,
-    );
-  }
-  return {
-    dataset,
-    source: source as SourceName,
-    trainSize: params["data.train_size"] ?? 10000,
-    testSize: params["data.test_size"] ?? 10000,
-    subset,
-    subsetSeed,
-  };
-}
+/** The `data` section's fields. */
+export const dataFields = {
+  dataset: z.enum(["mnist", "fashion-mnist"]),
+  source: z.enum(["package", "url", "system"]),
+  train_size: int(1, 60000),
+  test_size: int(1, 10000),
+  subset: z.enum(["first", "stratified"]),
+  subset_seed: seed,
+};
+
+/** The `data` section: its fields, and a source the dataset can come from. */
+export const dataSection = z.strictObject(dataFields).superRefine(
+  (data, ctx) => {
+    const allowed = SOURCES[data.dataset];
+    if (!allowed.includes(data.source)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["source"],
+        input: data.source,
+        message: `${data.dataset} comes from ${
+          allowed.map((s) => JSON.stringify(s)).join(" or ")
+        }`,
+      });
+    }
+  },
+);
+
+export const downloadParams = declareParams(under("data", dataFields));
+export type DownloadParams = z.infer<typeof downloadParams.schema>;

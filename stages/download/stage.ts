@@ -14,7 +14,7 @@ import {
   type DatasetChecksums,
   type DatasetName,
 } from "./checksums.ts";
-import { parseDownloadParams } from "./config.ts";
+import { type DownloadParams, downloadParams } from "./config.ts";
 import {
   FASHION_SYSTEM_DIR,
   fetchMirrorFile,
@@ -38,9 +38,17 @@ export interface DownloadDeps {
  */
 export function createDownloadRun(
   deps: DownloadDeps = {},
-): (ctx: StageContext) => Promise<Outputs> {
+): (ctx: StageContext<DownloadParams>) => Promise<Outputs> {
   return async (ctx) => {
-    const config = parseDownloadParams(ctx.params);
+    const p = ctx.params;
+    const config = {
+      dataset: p["data.dataset"],
+      source: p["data.source"],
+      trainSize: p["data.train_size"],
+      testSize: p["data.test_size"],
+      subset: p["data.subset"],
+      subsetSeed: p["data.subset_seed"],
+    };
     const checksums = deps.checksums?.[config.dataset] ??
       CHECKSUMS[config.dataset];
     const mirrors = deps.mirrors?.[config.dataset] ?? MIRRORS[config.dataset];
@@ -91,7 +99,7 @@ function encodeSplit(
     source: SourceName;
     split: SplitName;
     subset: "first" | "stratified";
-    subsetSeed: number | string;
+    subsetSeed: number;
   },
 ): Uint8Array {
   return encodeBundle(
@@ -117,14 +125,7 @@ function encodeSplit(
 export const downloadStage = defineStage({
   name: "download",
   module: import.meta.url,
-  params: [
-    "data.dataset",
-    "data.source",
-    "data.train_size",
-    "data.test_size",
-    "data.subset",
-    "data.subset_seed",
-  ],
+  ...downloadParams,
   outputs: ["train", "test"],
   run: createDownloadRun(),
 });

@@ -5,7 +5,10 @@
  * (an empty list when `metrics.known_answers` is false).
  */
 import { encodeJson } from "../../pipeline/artifact.ts";
+import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
+import { metricsFields } from "../metrics/params.ts";
+import { declareParams, pick, under } from "../params.ts";
 import type { KnownAnswer } from "../metrics/types.ts";
 import { initWasmBackend } from "../train/backend.ts";
 import {
@@ -14,15 +17,15 @@ import {
   wilsonExperiment,
 } from "./experiments.ts";
 
-async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
+const knownParams = declareParams(
+  under("metrics", pick(metricsFields, ["known_answers"])),
+);
+type KnownParams = z.infer<typeof knownParams.schema>;
+
+async function run(
+  ctx: StageContext<KnownParams>,
+): Promise<Record<string, Uint8Array>> {
   const enabled = ctx.params["metrics.known_answers"];
-  if (typeof enabled !== "boolean") {
-    throw new Error(
-      `metrics.known_answers must be true or false, got ${
-        JSON.stringify(enabled)
-      }`,
-    );
-  }
   if (!enabled) return { known: encodeJson([] satisfies KnownAnswer[]) };
   await initWasmBackend();
   const experiments = [
@@ -43,7 +46,7 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
 export const knownStage = defineStage({
   name: "known",
   module: import.meta.url,
-  params: ["metrics.known_answers"],
+  ...knownParams,
   outputs: ["known"],
   versions: { tfjs: "4.22.0", backend: "wasm" },
   heavy: false,

@@ -7,12 +7,12 @@
  * each value reports. One instance per training run.
  */
 import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
 import { encodeJson } from "../../pipeline/artifact.ts";
 import { Rng } from "../../pipeline/rng.ts";
 import {
   defineStage,
   type Item,
-  type Params,
   type StageContext,
 } from "../../pipeline/stage.ts";
 import { initWasmBackend } from "../train/backend.ts";
@@ -20,12 +20,10 @@ import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
 import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
-import {
-  applyCell,
-  cellOptimizer,
-  itemCell,
-  trainItems,
-} from "../train/items.ts";
+import { cellOptimizer, itemCell, trainItems } from "../train/items.ts";
+import { modelFields, trainForeach } from "../train/params.ts";
+import { declareParams, pick, under } from "../params.ts";
+import { sharpnessFields } from "./params.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
 import {
@@ -252,57 +250,36 @@ export function runThreshold(item: Item): number {
   return NaN;
 }
 
-/** Reads and checks the declared params (cell overrides applied). */
+/** The sharpness stage's declared params: its section and the loss. */
+const sharpnessParams = declareParams({
+  ...under("metrics.sharpness", sharpnessFields),
+  ...under("model", pick(modelFields, ["loss"])),
+});
+export type SharpnessParams = z.infer<typeof sharpnessParams.schema>;
+
+/**
+ * The settings from the parsed params, with a sweep cell's `model.loss`
+ * applied (every cell was validated with the experiment).
+ */
 export function sharpnessSettings(
-  params: Params,
+  params: SharpnessParams,
   item: Item,
 ): SharpnessSettings & { enabled: boolean } {
-  const p = applyCell(params, itemCell(item));
-  const enabled = p["metrics.sharpness.enabled"] ?? true;
-  if (typeof enabled !== "boolean") {
-    throw new Error(
-      `metrics.sharpness.enabled: expected true or false, got ${
-        JSON.stringify(enabled)
-      }`,
-    );
-  }
-  const int = (path: string, fallback: number, min: number): number => {
-    const v = p[path] ?? fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      throw new Error(
-        `${path}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`,
-      );
-    }
-    return v;
-  };
-  const tol = p["metrics.sharpness.tol"] ?? 1e-3;
-  if (typeof tol !== "number" || !(tol > 0)) {
-    throw new Error(
-      `metrics.sharpness.tol: expected a positive number, got ${
-        JSON.stringify(tol)
-      }`,
-    );
-  }
-  const loss = p["model.loss"] ?? "cross_entropy";
-  if (loss !== "cross_entropy" && loss !== "squared") {
-    throw new Error(
-      `model.loss: expected cross_entropy or squared, got ${
-        JSON.stringify(loss)
-      }`,
-    );
-  }
+  const cell = itemCell(item);
   return {
-    enabled,
-    subset: int("metrics.sharpness.subset", 1000, 1),
-    tol,
-    maxIter: int("metrics.sharpness.max_iter", 100, 1),
-    seed: int("metrics.sharpness.seed", 0, 0),
-    traceSamples: int("metrics.sharpness.trace_samples", 0, 0),
-    loss,
+    enabled: params["metrics.sharpness.enabled"],
+    subset: params["metrics.sharpness.subset"],
+    tol: params["metrics.sharpness.tol"],
+    maxIter: params["metrics.sharpness.max_iter"],
+    seed: params["metrics.sharpness.seed"],
+    traceSamples: params["metrics.sharpness.trace_samples"],
+    loss: (cell["model.loss"] ?? params["model.loss"]) as LossName,
   };
 }
 
-async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
+async function run(
+  ctx: StageContext<SharpnessParams>,
+): Promise<Record<string, Uint8Array>> {
   const settings = sharpnessSettings(ctx.params, ctx.item);
   const eos = runThreshold(ctx.item);
   if (!settings.enabled) {
@@ -351,16 +328,8 @@ export const sharpnessStage = defineStage({
   name: "sharpness",
   module: import.meta.url,
   heavy: true,
-  params: [
-    "metrics.sharpness.enabled",
-    "metrics.sharpness.subset",
-    "metrics.sharpness.tol",
-    "metrics.sharpness.max_iter",
-    "metrics.sharpness.seed",
-    "metrics.sharpness.trace_samples",
-    "model.loss",
-  ],
-  foreach: { params: ["optimizers", "seeds", "matrix"], items: trainItems },
+  ...sharpnessParams,
+  foreach: { ...trainForeach, items: trainItems },
   inputs: {
     checkpoints: { stage: "train", output: "checkpoints" },
     train: { stage: "noise", output: "train" },

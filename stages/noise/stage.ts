@@ -16,12 +16,16 @@ import {
   type Json,
   type StageContext,
 } from "../../pipeline/stage.ts";
-import { parseNoiseParams } from "./config.ts";
+import { type NoiseParams, noiseParams } from "./config.ts";
 import { addInputNoise } from "./input.ts";
 import { corruptLabels } from "./labels.ts";
 
-function run(ctx: StageContext): Record<string, Uint8Array> {
-  const config = parseNoiseParams(ctx.params);
+function run(ctx: StageContext<NoiseParams>): Record<string, Uint8Array> {
+  const config = {
+    labelRate: ctx.params["noise.label_rate"],
+    inputStd: ctx.params["noise.input_std"],
+    seed: ctx.params["noise.seed"],
+  };
   const upstream = decodeBundle(ctx.input("train"));
   const images = upstream.columns.images;
   const labels = upstream.columns.labels;
@@ -72,7 +76,7 @@ function run(ctx: StageContext): Record<string, Uint8Array> {
 export const noiseStage = defineStage({
   name: "noise",
   module: import.meta.url,
-  params: ["noise.label_rate", "noise.input_std", "noise.seed"],
+  ...noiseParams,
   inputs: { train: { stage: "download", output: "train" } },
   outputs: ["train"],
   run,

@@ -3,6 +3,7 @@
  * metrics.json) for `deno task publish [DIR]`. Each file is written to a
  * temporary name and renamed, so a reader never sees a partial file.
  */
+import { ensureDir, writeFileAtomic } from "../../pipeline/fs.ts";
 import type { Outputs } from "../../pipeline/stage.ts";
 
 /** Output name of the report stage → file name in the published folder. */
@@ -17,7 +18,7 @@ export async function publish(
   dir: string,
   outputs: Outputs,
 ): Promise<string[]> {
-  await Deno.mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const written: string[] = [];
   for (const [output, name] of Object.entries(PUBLISHED_FILES)) {
     const bytes = outputs[output];
@@ -27,14 +28,7 @@ export async function publish(
       );
     }
     const path = `${dir.replace(/\/+$/, "")}/${name}`;
-    const tmp = `${path}.${Deno.pid}.tmp`;
-    try {
-      await Deno.writeFile(tmp, bytes);
-      await Deno.rename(tmp, path);
-    } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
-      throw err;
-    }
+    await writeFileAtomic(path, bytes);
     written.push(path);
   }
   return written;

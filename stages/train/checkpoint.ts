@@ -17,6 +17,7 @@ import {
   encodeBundle,
   encodeJson,
 } from "../../pipeline/artifact.ts";
+import { checkWritePath } from "../../pipeline/fs.ts";
 import type { Json } from "../../pipeline/stage.ts";
 import type { Optimizer } from "./contracts.ts";
 
@@ -213,6 +214,7 @@ export async function writeAtomic(
   bytes: Uint8Array,
 ): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}`;
+  checkWritePath(tmp);
   await Deno.writeFile(tmp, bytes);
   await Deno.rename(tmp, path);
 }

@@ -3,28 +3,9 @@
  * cell, and the helpers that turn an item back into concrete settings.
  */
 import type { Item, Json, Params } from "../../pipeline/stage.ts";
+import type { OptimizerParams, TrainForeach } from "./params.ts";
 
-/** Optimizer names the project implements (SCIENCE §3). */
-export const OPTIMIZER_NAMES = [
-  "gd",
-  "sgd",
-  "rmsprop",
-  "adam",
-  "swats",
-] as const;
-
-/** Params of the train stage a sweep cell may override (besides `optimizer.<field>`). */
-export const SWEEPABLE = [
-  "model.arch",
-  "model.hidden",
-  "model.loss",
-  "train.epochs",
-  "train.batch_size",
-  "train.snapshot_every",
-  "train.checkpoint_epochs",
-  "train.weight_decay",
-  "train.explicit_penalty",
-] as const;
+export { OPTIMIZER_NAMES, SWEEPABLE } from "./params.ts";
 
 /** A sweep cell: dotted param path → value, e.g. `{ "train.batch_size": 16 }`. */
 export type Cell = Record<string, Json>;
@@ -32,15 +13,16 @@ export type Cell = Record<string, Json>;
 /**
  * Lists the instances: `optimizers` × `seeds` × the Cartesian product of
  * `matrix` (a single empty cell when the matrix is empty), in that nesting
- * order. Each optimizer config gets `label` defaulted to its name.
+ * order. Each optimizer config gets `label` defaulted to its name. The params
+ * were parsed by the stage's fan-out schema (params.ts), and every cell was
+ * validated with the experiment before anything ran.
  */
-export function trainItems(params: Params): Item[] {
-  const optimizers = readOptimizers(params["optimizers"]);
-  const seeds = readSeeds(params["seeds"]);
-  const cells = matrixCells(params["matrix"] ?? {});
+export function trainItems(params: TrainForeach): Item[] {
+  const optimizers = labelled(params.optimizers);
+  const cells = matrixCells(params.matrix);
   const items: Item[] = [];
   for (const optimizer of optimizers) {
-    for (const seed of seeds) {
+    for (const seed of params.seeds) {
       for (const cell of cells) items.push({ optimizer, seed, cell });
     }
   }
@@ -48,25 +30,10 @@ export function trainItems(params: Params): Item[] {
 }
 
 /** The Cartesian product of a sweep matrix's value lists, keys in sorted order. */
-export function matrixCells(matrix: Json): Cell[] {
-  if (matrix === null || typeof matrix !== "object" || Array.isArray(matrix)) {
-    throw new Error(
-      `matrix: expected an object mapping param paths to lists of values, got ${
-        JSON.stringify(matrix)
-      }`,
-    );
-  }
+export function matrixCells(matrix: Record<string, readonly Json[]>): Cell[] {
   let cells: Cell[] = [{}];
   for (const path of Object.keys(matrix).sort()) {
-    const values = matrix[path];
-    if (!Array.isArray(values) || values.length === 0) {
-      throw new Error(
-        `matrix.${path}: expected a non-empty list of values, got ${
-          JSON.stringify(values)
-        }`,
-      );
-    }
-    checkSweepPath(path);
+    const values = matrix[path]!;
     cells = cells.flatMap((cell) =>
       values.map((value) => ({ ...cell, [path]: value }))
     );
@@ -81,7 +48,6 @@ export function matrixCells(matrix: Json): Cell[] {
 export function applyCell(params: Params, cell: Cell): Params {
   const out: Params = { ...params };
   for (const [path, value] of Object.entries(cell)) {
-    checkSweepPath(path);
     if (!path.startsWith("optimizer.")) out[path] = value;
   }
   return out;
@@ -135,77 +101,14 @@ export function itemLabel(item: Item): string {
   return parts.join(" · ");
 }
 
-function checkSweepPath(path: string): void {
-  if (path.startsWith("optimizer.") && path.length > "optimizer.".length) {
-    return;
-  }
-  if ((SWEEPABLE as readonly string[]).includes(path)) return;
-  throw new Error(
-    `matrix: '${path}' cannot be swept by the train stage; allowed: ${
-      SWEEPABLE.join(", ")
-    }, optimizer.<field>`,
-  );
-}
-
 /**
- * The experiment's optimizer configs, checked, with `label` defaulted to the
- * name: the form train, tune and select items carry.
+ * The experiment's optimizer configs (already parsed) with `label` defaulted
+ * to the name: the form train, tune and select items carry.
  */
-export function readOptimizers(
-  value: Json | undefined,
+export function labelled(
+  optimizers: readonly OptimizerParams[],
 ): Array<{ [key: string]: Json }> {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new Error(
-      `optimizers: expected a non-empty list of optimizer configs, got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return value.map((entry, i) => {
-    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-      throw new Error(
-        `optimizers[${i}]: expected an object like {"name": "sgd", "lr": 0.001}, got ${
-          JSON.stringify(entry)
-        }`,
-      );
-    }
-    const name = entry["name"];
-    if (
-      typeof name !== "string" ||
-      !(OPTIMIZER_NAMES as readonly string[]).includes(name)
-    ) {
-      throw new Error(
-        `optimizers[${i}].name: expected one of ${
-          OPTIMIZER_NAMES.join(", ")
-        }, got ${JSON.stringify(name)}`,
-      );
-    }
-    const lr = entry["lr"];
-    if (typeof lr !== "number" || !(lr > 0) || !Number.isFinite(lr)) {
-      throw new Error(
-        `optimizers[${i}].lr: expected a positive finite number, got ${
-          JSON.stringify(lr)
-        }`,
-      );
-    }
-    return { ...entry, label: entry["label"] ?? name };
-  });
-}
-
-function readSeeds(value: Json | undefined): number[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new Error(
-      `seeds: expected a non-empty list of integers, got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return value.map((seed, i) => {
-    if (typeof seed !== "number" || !Number.isInteger(seed)) {
-      throw new Error(
-        `seeds[${i}]: expected an integer, got ${JSON.stringify(seed)}`,
-      );
-    }
-    return seed;
-  });
+  return optimizers.map((o) =>
+    ({ ...o, label: o.label ?? o.name }) as { [key: string]: Json }
+  );
 }

@@ -15,6 +15,7 @@ import type {
 } from "./contracts.ts";
 import { dot, squaredNorm } from "./host_sums.ts";
 import { preconditionedScale } from "./preconditioned_scale.ts";
+import { OPTIMIZER_DEFAULTS } from "./params.ts";
 
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
   "gd",
@@ -23,27 +24,6 @@ export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
   "adam",
   "swats",
 ];
-
-/** Config fields each optimizer accepts (besides name, lr, weight_decay, label). */
-const FIELDS: Record<OptimizerName, readonly string[]> = {
-  gd: ["momentum", "nesterov"],
-  sgd: ["momentum", "nesterov"],
-  rmsprop: ["momentum", "alpha", "eps", "centered"],
-  adam: ["beta1", "beta2", "eps"],
-  swats: ["beta1", "beta2", "eps", "switch_eps"],
-};
-const COMMON = ["name", "lr", "weight_decay", "label"];
-/** PyTorch's defaults of the optional fields. */
-const DEFAULTS: Record<string, unknown> = {
-  momentum: 0,
-  nesterov: false,
-  alpha: 0.99,
-  eps: 1e-8,
-  centered: false,
-  beta1: 0.9,
-  beta2: 0.999,
-  switch_eps: 1e-9,
-};
 
 /** A config with PyTorch's defaults filled in. */
 export interface ResolvedConfig {
@@ -61,101 +41,29 @@ export interface ResolvedConfig {
   label: string;
 }
 
-/** Validates a config (one-line errors naming the field) and fills in defaults. */
+/**
+ * Fills in PyTorch's defaults. The config was parsed by the optimizer schema
+ * (stages/train/params.ts: fields, ranges, which fields apply, Nesterov's
+ * rule) when the experiment was loaded, so nothing is checked again here.
+ */
 export function resolveOptimizerConfig(
   config: OptimizerConfig,
 ): ResolvedConfig {
-  const name = config.name;
-  if (!OPTIMIZER_NAMES.includes(name)) {
-    throw new Error(
-      `optimizers[].name must be one of ${
-        OPTIMIZER_NAMES.join(", ")
-      }, got '${name}'`,
-    );
-  }
-  // Unknown keys (typos) are errors; a known field that does not apply to this
-  // optimizer is accepted only at its default (e.g. a sweep's momentum 0 on adam).
-  for (const [key, value] of Object.entries(config)) {
-    if (COMMON.includes(key) || FIELDS[name].includes(key)) continue;
-    const all = [...COMMON, ...FIELDS[name]].join(", ");
-    if (!(key in DEFAULTS)) {
-      throw new Error(
-        `optimizers[].${key} is not an optimizer field (allowed for '${name}': ${all})`,
-      );
-    }
-    if (value !== undefined && value !== DEFAULTS[key]) {
-      throw new Error(
-        `optimizers[].${key} does not apply to '${name}' (allowed: ${all}), got ${
-          JSON.stringify(value)
-        }`,
-      );
-    }
-  }
-  const num = (
-    field: keyof OptimizerConfig,
-    value: unknown,
-    lo: number,
-    hi: number,
-    loOpen: boolean,
-    hiOpen: boolean,
-  ) => {
-    const ok = typeof value === "number" && Number.isFinite(value) &&
-      (loOpen ? value > lo : value >= lo) &&
-      (hiOpen ? value < hi : value <= hi);
-    if (!ok) {
-      const range = `${loOpen ? "(" : "["}${lo}, ${hi}${hiOpen ? ")" : "]"}`;
-      throw new Error(
-        `optimizers[].${field} must be a finite number in ${range}, got ${
-          JSON.stringify(value)
-        }`,
-      );
-    }
-    return value as number;
+  const d = OPTIMIZER_DEFAULTS;
+  return {
+    name: config.name,
+    lr: config.lr,
+    momentum: config.momentum ?? d.momentum,
+    nesterov: config.nesterov ?? d.nesterov,
+    alpha: config.alpha ?? d.alpha,
+    eps: config.eps ?? d.eps,
+    centered: config.centered ?? d.centered,
+    beta1: config.beta1 ?? d.beta1,
+    beta2: config.beta2 ?? d.beta2,
+    weight_decay: config.weight_decay ?? 0,
+    switch_eps: config.switch_eps ?? d.switch_eps,
+    label: config.label ?? config.name,
   };
-  const bool = (field: keyof OptimizerConfig, value: unknown) => {
-    if (typeof value !== "boolean") {
-      throw new Error(
-        `optimizers[].${field} must be true or false, got ${
-          JSON.stringify(value)
-        }`,
-      );
-    }
-    return value;
-  };
-  const r: ResolvedConfig = {
-    name,
-    lr: num("lr", config.lr, 0, Infinity, true, true),
-    momentum: num("momentum", config.momentum ?? 0, 0, 1, false, true),
-    nesterov: bool("nesterov", config.nesterov ?? false),
-    alpha: num("alpha", config.alpha ?? 0.99, 0, 1, false, true),
-    eps: num("eps", config.eps ?? 1e-8, 0, Infinity, false, true),
-    centered: bool("centered", config.centered ?? false),
-    beta1: num("beta1", config.beta1 ?? 0.9, 0, 1, false, true),
-    beta2: num("beta2", config.beta2 ?? 0.999, 0, 1, false, true),
-    weight_decay: num(
-      "weight_decay",
-      config.weight_decay ?? 0,
-      0,
-      Infinity,
-      false,
-      true,
-    ),
-    switch_eps: num(
-      "switch_eps",
-      config.switch_eps ?? 1e-9,
-      0,
-      Infinity,
-      true,
-      true,
-    ),
-    label: config.label ?? name,
-  };
-  if (r.nesterov && r.momentum === 0) {
-    throw new Error(
-      `optimizers[].nesterov needs momentum > 0 (PyTorch's rule), got momentum ${r.momentum}`,
-    );
-  }
-  return r;
 }
 
 /** Creates the optimizer named in the config over `variables` (their order is the gradients' order). */

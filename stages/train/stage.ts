@@ -7,11 +7,11 @@
  */
 import { createHash } from "node:crypto";
 import { decodeJson } from "../../pipeline/artifact.ts";
-import type { Json, Params, StageContext } from "../../pipeline/stage.ts";
-import { defineStage } from "../../pipeline/stage.ts";
+import type { Item, Json, Params, StageContext } from "../../pipeline/stage.ts";
+import { defineStage, parseParams } from "../../pipeline/stage.ts";
 import { backendVersions } from "./backend.ts";
-import { DEFAULT_CHECKPOINT_EPOCHS, encodeCheckpoints } from "./checkpoint.ts";
-import type { LossName, ModelConfig, OptimizerConfig } from "./contracts.ts";
+import { encodeCheckpoints } from "./checkpoint.ts";
+import type { OptimizerConfig } from "./contracts.ts";
 import { CLASSES, decodeTestSet, decodeTrainSet, IMAGE_SIZE } from "./data.ts";
 import {
   applyCell,
@@ -21,25 +21,21 @@ import {
   trainItems,
 } from "./items.ts";
 import { type TrainConfig, trainRun } from "./loop.ts";
+import {
+  type TrainForeach,
+  trainForeach,
+  type TrainParams,
+  trainParams,
+} from "./params.ts";
 import { encodeRecord, type RecordMeta } from "./record.ts";
 import { timingSummary } from "./timings.ts";
 
-export const trainStage = defineStage({
+export const trainStage = defineStage<TrainParams, TrainForeach>({
   name: "train",
   module: import.meta.url,
   heavy: true,
-  params: [
-    "model.arch",
-    "model.hidden",
-    "model.loss",
-    "train.epochs",
-    "train.batch_size",
-    "train.snapshot_every",
-    "train.checkpoint_epochs",
-    "train.weight_decay",
-    "train.explicit_penalty",
-  ],
-  foreach: { params: ["optimizers", "seeds", "matrix"], items: trainItems },
+  ...trainParams,
+  foreach: { ...trainForeach, items: trainItems },
   inputs: {
     train: { stage: "noise", output: "train" },
     test: { stage: "download", output: "test" },
@@ -52,7 +48,9 @@ export const trainStage = defineStage({
 });
 
 /** Trains one instance and packs its record and checkpoints. */
-async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
+async function run(
+  ctx: StageContext<TrainParams>,
+): Promise<Record<string, Uint8Array>> {
   const selected = decodeJson<{ lr: number; tuned: boolean }>(ctx.input("lr"));
   const config = trainConfig(
     ctx.params,
@@ -112,76 +110,51 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
 
 /**
  * The run's config from the declared params and the item: the cell's
- * overrides applied, `train.weight_decay` merged into the optimizer unless
- * the optimizer sets its own `weight_decay`.
+ * overrides applied (and parsed by the stage's one schema: every cell was
+ * validated with the experiment, so this is the typed view, not a check).
  */
 export function trainConfig(
-  declared: Params,
-  item: Record<string, Json>,
+  declared: TrainParams | Params,
+  item: Item,
   tunedLr?: number,
 ): TrainConfig {
-  const params = applyCell(declared, itemCell(item));
+  const params = parseParams(
+    trainParams.schema,
+    applyCell(declared as unknown as Params, itemCell(item)),
+    "train params with the sweep cell",
+  );
   const optimizer = cellOptimizer(item) as unknown as OptimizerConfig;
   if (tunedLr !== undefined) optimizer.lr = tunedLr;
-  const weightDecay = num(params, "train.weight_decay", 0);
+  return loopConfig(params, optimizer, item["seed"] as number);
+}
+
+/**
+ * The loop's config from parsed params: `train.weight_decay` merged into the
+ * optimizer unless the optimizer sets its own `weight_decay`.
+ */
+export function loopConfig(
+  params: TrainParams,
+  optimizer: OptimizerConfig,
+  seed: number,
+): TrainConfig {
+  const weightDecay = params["train.weight_decay"];
   if (optimizer.weight_decay === undefined && weightDecay !== 0) {
-    optimizer.weight_decay = weightDecay;
-  }
-  const seed = item["seed"];
-  if (typeof seed !== "number" || !Number.isInteger(seed)) {
-    throw new Error(
-      `item.seed: expected an integer, got ${JSON.stringify(seed)}`,
-    );
-  }
-  const hidden = params["model.hidden"];
-  if (!Array.isArray(hidden) || !hidden.every((h) => typeof h === "number")) {
-    throw new Error(
-      `model.hidden: expected a list of widths, got ${JSON.stringify(hidden)}`,
-    );
-  }
-  const model: ModelConfig = {
-    arch: str(params, "model.arch", "mlp") as ModelConfig["arch"],
-    hidden: hidden as number[],
-    loss: str(params, "model.loss", "cross_entropy") as LossName,
-    inputSize: IMAGE_SIZE,
-    classes: CLASSES,
-  };
-  const checkpointEpochs = params["train.checkpoint_epochs"] ??
-    DEFAULT_CHECKPOINT_EPOCHS;
-  if (
-    !Array.isArray(checkpointEpochs) ||
-    !checkpointEpochs.every((e) => Number.isInteger(e))
-  ) {
-    throw new Error(
-      `train.checkpoint_epochs: expected a list of epoch numbers, got ${
-        JSON.stringify(checkpointEpochs)
-      }`,
-    );
+    optimizer = { ...optimizer, weight_decay: weightDecay };
   }
   return {
-    model,
+    model: {
+      arch: params["model.arch"],
+      hidden: params["model.hidden"],
+      loss: params["model.loss"],
+      inputSize: IMAGE_SIZE,
+      classes: CLASSES,
+    },
     optimizer,
     seed,
-    epochs: num(params, "train.epochs"),
-    batchSize: num(params, "train.batch_size"),
-    snapshotEvery: num(params, "train.snapshot_every", 1),
-    checkpointEpochs: checkpointEpochs as number[],
-    explicitPenalty: num(params, "train.explicit_penalty", 0),
+    epochs: params["train.epochs"],
+    batchSize: params["train.batch_size"],
+    snapshotEvery: params["train.snapshot_every"],
+    checkpointEpochs: params["train.checkpoint_epochs"],
+    explicitPenalty: params["train.explicit_penalty"],
   };
-}
-
-function num(params: Params, path: string, fallback?: number): number {
-  const v = params[path] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new Error(`${path}: expected a number, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function str(params: Params, path: string, fallback: string): string {
-  const v = params[path] ?? fallback;
-  if (typeof v !== "string") {
-    throw new Error(`${path}: expected a string, got ${JSON.stringify(v)}`);
-  }
-  return v;
 }

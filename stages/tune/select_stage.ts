@@ -7,9 +7,22 @@
  * and adding an optimizer never invalidates the others' cached runs.
  */
 import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
+import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
+import { declareParams, pick, under } from "../params.ts";
+import { tuningFields } from "./params.ts";
 import { chooseLr, type TunedLr, type TuneResult } from "./choose.ts";
-import { optimizerLabel, selectItems } from "./items.ts";
+import {
+  optimizerLabel,
+  type SelectForeach,
+  selectForeach,
+  selectItems,
+} from "./items.ts";
+
+const selectParams = declareParams(
+  under("tuning", pick(tuningFields, ["enabled"])),
+);
+type SelectParams = z.infer<typeof selectParams.schema>;
 
 /** The select stage's output "lr". */
 export interface SelectedLr extends TunedLr {
@@ -32,7 +45,7 @@ export function selectLr(
   return { optimizer: label, tuned: true, ...chooseLr(label, own) };
 }
 
-function run(ctx: StageContext): Record<string, Uint8Array> {
+function run(ctx: StageContext<SelectParams>): Record<string, Uint8Array> {
   const optimizer = ctx.item["optimizer"] as Record<string, unknown>;
   const label = optimizerLabel(ctx.item["optimizer"]);
   const configured = optimizer["lr"];
@@ -44,11 +57,6 @@ function run(ctx: StageContext): Record<string, Uint8Array> {
     );
   }
   const enabled = ctx.params["tuning.enabled"];
-  if (typeof enabled !== "boolean") {
-    throw new Error(
-      `tuning.enabled: expected true or false, got ${JSON.stringify(enabled)}`,
-    );
-  }
   const results = ctx.inputAll("results").map((v) =>
     decodeJson<TuneResult>(v.data)
   );
@@ -61,11 +69,11 @@ function run(ctx: StageContext): Record<string, Uint8Array> {
   return { lr: encodeJson(selected) };
 }
 
-export const selectStage = defineStage({
+export const selectStage = defineStage<SelectParams, SelectForeach>({
   name: "select",
   module: import.meta.url,
-  params: ["tuning.enabled"],
-  foreach: { params: ["optimizers"], items: selectItems },
+  ...selectParams,
+  foreach: { ...selectForeach, items: selectItems },
   inputs: { results: { stage: "tune", output: "result", select: "all" } },
   outputs: ["lr"],
   run,

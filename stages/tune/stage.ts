@@ -7,53 +7,63 @@
  */
 import { createHash } from "node:crypto";
 import { encodeJson } from "../../pipeline/artifact.ts";
+import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
+import { declareParams, pick, under } from "../params.ts";
 import { decodeTrainSet } from "../train/data.ts";
 import { trainRun } from "../train/loop.ts";
 import { timingSummary } from "../train/timings.ts";
-import { trainConfig } from "../train/stage.ts";
+import { loopConfig } from "../train/stage.ts";
+import type { OptimizerConfig } from "../train/contracts.ts";
+import { modelFields, trainFields } from "../train/params.ts";
+import { tuningFields } from "./params.ts";
 import type { TuneResult } from "./choose.ts";
-import { optimizerLabel, readTuning, tuneItems } from "./items.ts";
+import {
+  optimizerLabel,
+  type TuneForeach,
+  tuneForeach,
+  tuneItems,
+} from "./items.ts";
 import { holdOut } from "./split.ts";
 
-export const tuneStage = defineStage({
+/**
+ * The model and training settings of the final runs, and the tuning run's
+ * length, split and seed. Not the whole "tuning" section: a new candidate lr
+ * adds an instance without rerunning the others (the lr is in the item).
+ */
+const tuneParams = declareParams({
+  ...under("model", modelFields),
+  ...under(
+    "train",
+    pick(trainFields, ["batch_size", "weight_decay", "explicit_penalty"]),
+  ),
+  ...under("tuning", pick(tuningFields, ["epochs", "validation_size", "seed"])),
+});
+type TuneParams = z.infer<typeof tuneParams.schema>;
+
+export const tuneStage = defineStage<TuneParams, TuneForeach>({
   name: "tune",
   module: import.meta.url,
   heavy: true,
-  params: [
-    "model.arch",
-    "model.hidden",
-    "model.loss",
-    "train.batch_size",
-    "train.weight_decay",
-    "train.explicit_penalty",
-    // Not the whole "tuning" section: a new candidate lr adds an instance
-    // without rerunning the others (the lr is in the item).
-    "tuning.epochs",
-    "tuning.validation_size",
-    "tuning.seed",
-  ],
-  foreach: { params: ["optimizers", "tuning"], items: tuneItems },
+  ...tuneParams,
+  foreach: { ...tuneForeach, items: tuneItems },
   inputs: { train: { stage: "noise", output: "train" } },
   versions: { tfjs: "4.22.0", backend: "wasm" },
   outputs: ["result"],
   run,
 });
 
-async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
-  const lr = ctx.item["lr"];
-  if (typeof lr !== "number" || !(lr > 0)) {
-    throw new Error(
-      `item.lr: expected a positive number, got ${JSON.stringify(lr)}`,
-    );
-  }
-  const tuning = readTuning({
-    enabled: true,
-    lrs: [lr],
-    epochs: ctx.params["tuning.epochs"] ?? NaN,
-    validation_size: ctx.params["tuning.validation_size"] ?? NaN,
-    seed: ctx.params["tuning.seed"] ?? NaN,
-  });
+async function run(
+  ctx: StageContext<TuneParams>,
+): Promise<Record<string, Uint8Array>> {
+  // The item was listed by tuneItems from the parsed params.
+  const lr = ctx.item["lr"] as number;
+  const p = ctx.params;
+  const tuning = {
+    epochs: p["tuning.epochs"],
+    validation_size: p["tuning.validation_size"],
+    seed: p["tuning.seed"],
+  };
   const optimizer = ctx.item["optimizer"];
   const label = optimizerLabel(optimizer);
   const bytes = ctx.input("train");
@@ -63,16 +73,21 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
   );
   // The train stage's own config logic (weight decay merge, model), with the
   // tuning run's length; only row 0 takes the costly IR snapshot.
-  const config = trainConfig({
-    ...ctx.params,
-    "train.epochs": tuning.epochs,
-    "train.snapshot_every": tuning.epochs + 1,
-    "train.checkpoint_epochs": [],
-  }, {
-    optimizer: { ...(optimizer as Record<string, never>), lr },
-    seed: tuning.seed,
-    cell: {},
-  });
+  const config = loopConfig(
+    {
+      "model.arch": p["model.arch"],
+      "model.hidden": p["model.hidden"],
+      "model.loss": p["model.loss"],
+      "train.batch_size": p["train.batch_size"],
+      "train.weight_decay": p["train.weight_decay"],
+      "train.explicit_penalty": p["train.explicit_penalty"],
+      "train.epochs": tuning.epochs,
+      "train.snapshot_every": tuning.epochs + 1,
+      "train.checkpoint_epochs": [],
+    },
+    { ...(optimizer as unknown as OptimizerConfig), lr },
+    tuning.seed,
+  );
   ctx.log.info(
     `tuning ${label} at lr ${lr}: ${tuning.epochs} epochs on ${train.n}, validating on ${validation.n}`,
   );

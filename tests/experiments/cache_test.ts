@@ -11,9 +11,21 @@ import {
   tempProject,
 } from "../pipeline/_project.ts";
 import type { InstanceResult } from "../../pipeline/engine.ts";
-import type { Json, Stage } from "../../pipeline/stage.ts";
+import type { Item, Json, ParamsSchema, Stage } from "../../pipeline/stage.ts";
 import { trainItems } from "../../stages/train/items.ts";
-import { selectItems, tuneItems } from "../../stages/tune/items.ts";
+import { trainForeach } from "../../stages/train/params.ts";
+import {
+  selectForeach,
+  selectItems,
+  tuneForeach,
+  tuneItems,
+} from "../../stages/tune/items.ts";
+
+/** A stage's typed fan-out (params, schema, items) as the engine's Stage holds it. */
+const fanOut = <F>(
+  declared: { params: string[]; schema: ParamsSchema<F> },
+  items: (params: F) => Item[],
+) => ({ ...declared, items }) as unknown as NonNullable<Stage["foreach"]>;
 
 /** noise → tune[opt × lr] → select[opt] → train[opt × seed × cell] → metrics. */
 function stages(p: TempProject): Stage[] {
@@ -24,19 +36,19 @@ function stages(p: TempProject): Stage[] {
     fakeStage(p, "tune", {
       module: module("tune"),
       params: ["tuning.epochs"],
-      foreach: { params: ["optimizers", "tuning"], items: tuneItems },
+      foreach: fanOut(tuneForeach, tuneItems),
       inputs: { train: { stage: "noise", output: "out" } },
     }),
     fakeStage(p, "select", {
       module: module("select"),
       params: ["tuning.enabled"],
-      foreach: { params: ["optimizers"], items: selectItems },
+      foreach: fanOut(selectForeach, selectItems),
       inputs: { results: { stage: "tune", output: "out", select: "all" } },
     }),
     fakeStage(p, "train", {
       module: module("train"),
       params: ["train.batch_size"],
-      foreach: { params: ["optimizers", "seeds", "matrix"], items: trainItems },
+      foreach: fanOut(trainForeach, trainItems),
       inputs: {
         train: { stage: "noise", output: "out" },
         lr: { stage: "select", output: "out" },

@@ -482,3 +482,152 @@ Deno.test("the command line turns hostile experiments into one line, exit 1 or 2
     assertEquals(ran.runs, [], `${label}: no stage ran`);
   }
 });
+
+/** `n` distinct values for a swept path (lrs, epochs or batch sizes; every one valid alone). */
+const values = (n: number, from = 1) =>
+  Array.from({ length: n }, (_, i) => from + i);
+
+/** Hostile sweeps: each is refused by the command line in one line, before anything runs. */
+const MATRICES: Array<{ label: string; tree: Json; error: string }> = [
+  {
+    label: "an epoch count past the cap in the third cell",
+    tree: { "train.epochs": [1, 2, 1000000000] },
+    error:
+      "Experiment 'smoke': matrix cell 3 (train.epochs=1000000000): train.epochs: at most 10000 (got 1000000000)",
+  },
+  {
+    label: "a model five times the parameter cap",
+    tree: { "model.hidden": [[8192, 8192, 8192]] },
+    error:
+      "Experiment 'smoke': matrix cell 1 (model.hidden=[8192,8192,8192]): model.hidden: 8192-8192-8192 needs 1.41e+8 parameters; at most 5e+7 fit this machine",
+  },
+  {
+    label: "an lr above the range",
+    tree: { "optimizer.lr": [1000] },
+    error:
+      "Experiment 'smoke': matrix cell 1 (optimizer.lr=1000): optimizers.0.lr: at most 10 (got 1000)",
+  },
+  {
+    label: "a negative lr (once only caught inside a Worker)",
+    tree: { "optimizer.lr": [0.1, -1] },
+    error:
+      "Experiment 'smoke': matrix cell 2 (optimizer.lr=-1): optimizers.0.lr: above 0 (got -1)",
+  },
+  {
+    label: "a label that is HTML",
+    tree: { "optimizer.label": ["<img src=x onerror=alert(1)>"] },
+    error:
+      'Experiment \'smoke\': matrix cell 1 (optimizer.label="<img src=x onerror=alert(1)>"): optimizers.0.label: must be 1–40 letters, digits or . _ + - (got "<img src=x onerror=alert(1)>")',
+  },
+  {
+    label: "a label sweep that would average SGD and Adam runs as one group",
+    tree: { "optimizer.label": ["a", "b"] },
+    error:
+      "Experiment 'smoke': matrix cell 1 (optimizer.label=\"a\"): optimizers: two entries are labelled 'a'; give each a distinct \"label\" (a sweep of optimizer.label or .name gives every optimizer the same value: their runs would be averaged as one)",
+  },
+  {
+    label: "a path no stage sweeps",
+    tree: { "data.train_size": [5] },
+    error:
+      "Experiment 'smoke': matrix.data.train_size: cannot be swept; allowed: model.<arch|hidden|loss>, train.<epochs|batch_size|snapshot_every|checkpoint_epochs|weight_decay|explicit_penalty>, optimizer.<field>",
+  },
+  {
+    label: "32,768 cells",
+    tree: {
+      "optimizer.lr": values(64).map((v) => v / 100),
+      "train.epochs": values(64),
+      "train.batch_size": values(8),
+    },
+    error:
+      "Experiment 'smoke': matrix: 3 optimizers × 2 seeds × 64 optimizer.lr × 8 train.batch_size × 64 train.epochs = 196,608 train instances; at most 4,096",
+  },
+  {
+    label: "262,144 cells",
+    tree: {
+      "optimizer.lr": values(64).map((v) => v / 100),
+      "train.epochs": values(64),
+      "train.batch_size": values(64),
+    },
+    error:
+      "Experiment 'smoke': matrix: 3 optimizers × 2 seeds × 64 optimizer.lr × 64 train.batch_size × 64 train.epochs = 1,572,864 train instances; at most 4,096",
+  },
+  {
+    label: "16.7 million cells",
+    tree: {
+      "optimizer.lr": values(64).map((v) => v / 100),
+      "train.epochs": values(64),
+      "train.batch_size": values(64),
+      "train.snapshot_every": values(64),
+    },
+    error:
+      "Experiment 'smoke': matrix: 3 optimizers × 2 seeds × 64 optimizer.lr × 64 train.batch_size × 64 train.epochs × 64 train.snapshot_every = 100,663,296 train instances; at most 4,096",
+  },
+];
+
+Deno.test("each hostile matrix gets one line naming its cell, exit 2, before anything runs or is written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ir-hostile-" });
+  for (const [i, { label, tree, error }] of MATRICES.entries()) {
+    await Deno.writeTextFile(
+      `${dir}/m${i}.json`,
+      JSON.stringify({ ...(SMOKE as Record<string, Json>), matrix: tree }),
+    );
+    for (const command of ["reproduce", "status", "dag"]) {
+      const ran = await cli(dir, [command, "--experiment", `m${i}`]);
+      assertEquals(ran.code, 2, `${label}: ${command} exits 2`);
+      assertEquals(
+        ran.errors,
+        [`error: ${error.replace("'smoke'", `'m${i}'`)}`],
+        `${label}: ${command}`,
+      );
+      assertEquals(ran.runs, [], `${label}: nothing ran`);
+      assertEquals(ran.cacheEntries, [], `${label}: nothing written`);
+    }
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a sweep at the cap loads; one instance more is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ir-hostile-" });
+  // 3 optimizers × 2 seeds × 64 × 10 = 3,840 ≤ 4,096; × 11 = 4,224 > 4,096.
+  const sweep = (n: number) => ({
+    ...(SMOKE as Record<string, Json>),
+    matrix: {
+      "train.epochs": values(64),
+      "train.batch_size": values(n, 8),
+    },
+  });
+  await Deno.writeTextFile(`${dir}/under.json`, JSON.stringify(sweep(10)));
+  await Deno.writeTextFile(`${dir}/over.json`, JSON.stringify(sweep(11)));
+  const tree = await loadExperimentFile(dir, "under", []) as Record<
+    string,
+    Json
+  >;
+  assertEquals(Object.keys(tree.matrix as object).length, 2);
+  let message = "";
+  try {
+    await loadExperimentFile(dir, "over", []);
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assertEquals(
+    message,
+    "Experiment 'over': matrix: 3 optimizers × 2 seeds × 11 train.batch_size × 64 train.epochs = 4,224 train instances; at most 4,096",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a label sweep over one optimizer is accepted: no two optimizers share a group", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ir-hostile-" });
+  const one = {
+    ...(SMOKE as Record<string, Json>),
+    optimizers: [{ name: "sgd", lr: 0.05 }],
+    matrix: { "optimizer.label": ["a", "b"] },
+  };
+  await Deno.writeTextFile(`${dir}/one.json`, JSON.stringify(one));
+  const tree = await loadExperimentFile(dir, "one", []) as Record<
+    string,
+    Json
+  >;
+  assertEquals(tree.matrix, { "optimizer.label": ["a", "b"] });
+  await Deno.remove(dir, { recursive: true });
+});

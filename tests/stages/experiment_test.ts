@@ -173,31 +173,35 @@ Deno.test("validateExperiment() names the field and what was given", () => {
   const cases: Array<[Json, string]> = [
     [
       smokeWith("noise", "label_rate", 1),
-      "noise.label_rate: Too big: expected number to be <1 (got 1)",
+      "noise.label_rate: below 1 (got 1)",
     ],
     [
       smokeWith("noise", "label_rate", -0.1),
-      "noise.label_rate: Too small: expected number to be >=0 (got -0.1)",
+      "noise.label_rate: at least 0 (got -0.1)",
     ],
     [
       smokeWith("train", "epochs", 1e9),
-      "train.epochs: Too big: expected number to be <=10000 (got 1000000000)",
+      "train.epochs: at most 10000 (got 1000000000)",
     ],
     [
       smokeWith("train", "epochs", 0),
-      "train.epochs: Too small: expected number to be >=1 (got 0)",
+      "train.epochs: at least 1 (got 0)",
     ],
     [
       smokeWith("data", "train_size", 1e9),
-      "data.train_size: Too big: expected number to be <=60000 (got 1000000000)",
+      "data.train_size: at most 60000 (got 1000000000)",
     ],
     [
       smokeWith("data", "dataset", "cifar"),
-      'data.dataset: Invalid option: expected one of "mnist"|"fashion-mnist" (got "cifar")',
+      'data.dataset: expected one of "mnist", "fashion-mnist" (got "cifar")',
+    ],
+    [
+      smokeWith("data", "source", "system"),
+      'data.source: mnist comes from "package" or "url"',
     ],
     [
       smokeWith("model", "hidden", Array(16).fill(100000)),
-      "model.hidden.0: Too big: expected number to be <=8192 (got 100000)",
+      "model.hidden.0: at most 8192 (got 100000)",
     ],
   ];
   for (const [tree, message] of cases) {
@@ -211,7 +215,7 @@ Deno.test("validateExperiment() names the field and what was given", () => {
   assertThrows(
     () => validateExperiment("x", empty),
     Error,
-    "Experiment 'x': optimizers: Too small",
+    "Experiment 'x': optimizers: at least 1 entry (got [])",
   );
   const extra = structuredClone(SMOKE) as Record<string, Json>;
   extra.optimiser = [];
@@ -289,5 +293,25 @@ Deno.test("experimentParams() applies sets in order, validates, and records the 
   assertEquals(
     tree.experiment.command,
     "deno task reproduce --experiment smoke --set train.epochs=2 --set train.epochs=3 --set optimizers.1.lr=0.01",
+  );
+});
+
+Deno.test("--set of a scalar where a list stands means a list of one: seeds=0 is seeds=[0]", () => {
+  const seeds = (set: string) =>
+    (experimentParams("x", SMOKE, [set]) as { seeds: number[] }).seeds;
+  assertEquals(seeds("seeds=0"), [0]);
+  assertEquals(seeds("seeds=[0]"), [0]);
+  assertEquals(seeds("seeds=7"), [7]);
+  assertEquals(seeds("seeds=0,1,2"), [0, 1, 2]);
+  const tree = experimentParams("x", SMOKE, [
+    "model.hidden=64",
+    "train.epochs=5",
+  ]) as { model: { hidden: number[] }; train: { epochs: number } };
+  assertEquals(tree.model.hidden, [64]);
+  assertEquals(tree.train.epochs, 5, "a scalar param stays a scalar");
+  assertEquals(
+    assertThrows(() => experimentParams("x", SMOKE, ["seeds=-1"]), Error)
+      .message,
+    "Experiment 'x': seeds.0: at least 0 (got -1)",
   );
 });

@@ -6,7 +6,12 @@ import {
 } from "node:assert/strict";
 import { decodeJson, encodeBundle } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
-import type { Item, Params, StageContext } from "../../../pipeline/stage.ts";
+import {
+  type Item,
+  type Params,
+  parseParams,
+  type StageContext,
+} from "../../../pipeline/stage.ts";
 import {
   type Hvp,
   lanczosTopEigenvalue,
@@ -130,13 +135,23 @@ function closedFormHvp(
   };
 }
 
+/** The stage's params parsed by its schema (trace_samples defaults to 0). */
+function parsed(params: Params): Params {
+  return parseParams(
+    sharpnessStage.schema!,
+    params,
+    "Stage 'sharpness' params",
+  );
+}
+
 function context(
   params: Params,
   item: Item,
   inputs: Record<string, Uint8Array>,
 ): StageContext {
   return {
-    params,
+    // Parsed by the stage's schema, as the engine hands them over.
+    params: parsed(params),
     item,
     rng: Rng.fromSeed("unused"),
     log: { info: () => {}, warn: () => {} },
@@ -263,20 +278,23 @@ Deno.test("sharpnessSubset() is seeded, sorted, distinct and capped at n; settin
   assertEquals(new Set(a).size, 10);
   assert(a.every((v, i) => i === 0 || v > a[i - 1]!));
   assertEquals(sharpnessSubset(5, 10, 0), Uint32Array.from([0, 1, 2, 3, 4]));
+  const base = baseParams("cross_entropy");
   throws(
-    () => sharpnessSettings({ "metrics.sharpness.tol": 0 }, {}),
-    /metrics.sharpness.tol: expected a positive/,
+    () => parsed({ ...base, "metrics.sharpness.tol": 0 }),
+    /metrics\.sharpness\.tol: above 0$/,
   );
   throws(
-    () => sharpnessSettings({ "metrics.sharpness.subset": 2.5 }, {}),
-    /metrics.sharpness.subset: expected an integer/,
+    () => parsed({ ...base, "metrics.sharpness.subset": 2.5 }),
+    /metrics\.sharpness\.subset: expected an integer$/,
   );
-  assertEquals(
-    sharpnessSettings({ "model.loss": "cross_entropy" }, {
-      cell: { "model.loss": "squared" },
-    }).loss,
-    "squared",
-  );
+  const settings = (cell: Params) =>
+    sharpnessSettings(
+      parsed(base) as Parameters<typeof sharpnessSettings>[0],
+      { cell },
+    );
+  assertEquals(settings({ "model.loss": "squared" }).loss, "squared");
+  assertEquals(settings({}).loss, "cross_entropy");
+  assertEquals(settings({}).traceSamples, 0, "trace_samples defaults to 0");
 });
 
 Deno.test("sharpnessStage with trace_samples: Hutchinson's trace matches the closed-form tr(H) of the squared-loss linear model", async () => {

@@ -1,13 +1,19 @@
 import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { parseParams } from "../../../pipeline/stage.ts";
 import {
   applyCell,
   cellOptimizer,
   itemLabel,
   matrixCells,
-  trainItems,
+  trainItems as listItems,
 } from "../../../stages/train/items.ts";
+import { trainForeach } from "../../../stages/train/params.ts";
 import { trainConfig } from "../../../stages/train/stage.ts";
 import { tinyParams } from "./_helpers.ts";
+
+/** The train stage's items from raw fan-out params, parsed by its schema first, as the engine does. */
+const trainItems = (raw: unknown) =>
+  listItems(parseParams(trainForeach.schema, raw, "Stage 'train' fan-out"));
 
 Deno.test("trainItems() is optimizers × seeds × one empty cell when the matrix is empty", () => {
   const items = trainItems({
@@ -59,52 +65,40 @@ Deno.test("matrixCells() is the Cartesian product of the value lists, keys sorte
   assertEquals(items.length, 6);
 });
 
-Deno.test("trainItems() rejects bad fields with one line naming the field", () => {
-  assertThrows(
-    () =>
-      trainItems({
-        optimizers: [{ name: "lbfgs", lr: 1 }],
-        seeds: [0],
-        matrix: {},
-      }),
-    Error,
-    "optimizers[0].name",
-  );
-  assertThrows(
-    () =>
-      trainItems({
-        optimizers: [{ name: "sgd", lr: -1 }],
-        seeds: [0],
-        matrix: {},
-      }),
-    Error,
-    "optimizers[0].lr",
-  );
-  assertThrows(
-    () =>
-      trainItems({
-        optimizers: [{ name: "sgd", lr: 1 }],
-        seeds: [0.5],
-        matrix: {},
-      }),
-    Error,
-    "seeds[0]",
-  );
-  assertThrows(
-    () =>
-      trainItems({
+Deno.test("the train fan-out schema rejects bad fields with one line naming the field", () => {
+  const cases: Array<[unknown, string]> = [
+    [
+      { optimizers: [{ name: "lbfgs", lr: 1 }], seeds: [0], matrix: {} },
+      "Stage 'train' fan-out: optimizers.0.name:",
+    ],
+    [
+      { optimizers: [{ name: "sgd", lr: -1 }], seeds: [0], matrix: {} },
+      "Stage 'train' fan-out: optimizers.0.lr:",
+    ],
+    [
+      { optimizers: [{ name: "sgd", lr: 1 }], seeds: [0.5], matrix: {} },
+      "Stage 'train' fan-out: seeds.0:",
+    ],
+    [
+      {
         optimizers: [{ name: "sgd", lr: 1 }],
         seeds: [0],
         matrix: { "noise.label_rate": [0.1] },
-      }),
-    Error,
-    "'noise.label_rate' cannot be swept",
-  );
-  assertThrows(
-    () => matrixCells({ "train.batch_size": [] }),
-    Error,
-    "matrix.train.batch_size",
-  );
+      },
+      "Stage 'train' fan-out: matrix.noise.label_rate:",
+    ],
+    [
+      {
+        optimizers: [{ name: "sgd", lr: 1 }],
+        seeds: [0],
+        matrix: { "train.batch_size": [] },
+      },
+      "Stage 'train' fan-out: matrix.train.batch_size:",
+    ],
+  ];
+  for (const [raw, message] of cases) {
+    assertThrows(() => trainItems(raw), Error, message);
+  }
 });
 
 Deno.test("applyCell() overrides declared params; cellOptimizer() applies optimizer.<field>", () => {

@@ -6,10 +6,18 @@ import {
 import { chooseLr, type TuneResult } from "../../../stages/tune/choose.ts";
 import { selectLr } from "../../../stages/tune/select_stage.ts";
 import {
-  readTuning,
-  selectItems,
-  tuneItems,
+  selectForeach,
+  selectItems as listSelect,
+  tuneForeach,
+  tuneItems as listTune,
 } from "../../../stages/tune/items.ts";
+import { parseParams } from "../../../pipeline/stage.ts";
+
+/** The fan-outs from raw params, parsed by their schemas first, as the engine does. */
+const tuneItems = (raw: unknown) =>
+  listTune(parseParams(tuneForeach.schema, raw, "Stage 'tune' fan-out"));
+const selectItems = (raw: unknown) =>
+  listSelect(parseParams(selectForeach.schema, raw, "Stage 'select' fan-out"));
 import { holdOut } from "../../../stages/tune/split.ts";
 
 const r = (
@@ -123,18 +131,27 @@ Deno.test("tuneItems() fans out optimizers × lrs when enabled and to nothing wh
   ]);
 });
 
-Deno.test("readTuning() rejects a bad field with one line naming it", () => {
-  assertThrows(() => readTuning({ enabled: "yes" }), Error, "tuning.enabled");
-  assertThrows(
-    () => readTuning({ enabled: true, lrs: [] }),
-    Error,
-    "tuning.lrs",
-  );
-  assertThrows(
-    () => readTuning({ enabled: true, lrs: [0.1], epochs: 0 }),
-    Error,
-    "tuning.epochs",
-  );
+Deno.test("the tune fan-out schema rejects a bad tuning field with one line naming it", () => {
+  const optimizers = [{ name: "sgd", lr: 0.001 }];
+  const tuning = {
+    enabled: true,
+    lrs: [0.1],
+    epochs: 1,
+    validation_size: 1,
+    seed: 0,
+  };
+  const cases: Array<[unknown, string]> = [
+    [{ ...tuning, enabled: "yes" }, "tuning.enabled"],
+    [{ ...tuning, lrs: [] }, "tuning.lrs"],
+    [{ ...tuning, epochs: 0 }, "tuning.epochs"],
+  ];
+  for (const [bad, path] of cases) {
+    assertThrows(
+      () => tuneItems({ optimizers, tuning: bad }),
+      Error,
+      `Stage 'tune' fan-out: ${path}:`,
+    );
+  }
 });
 
 Deno.test("holdOut() validates on the LAST v samples with their noisy labels and trains on the rest", () => {

@@ -6,7 +6,7 @@ import type { TuneResult } from "../../../stages/tune/choose.ts";
 import { tuneStage } from "../../../stages/tune/stage.ts";
 import { decodeTrainSet } from "../../../stages/train/data.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
-import { trainConfig } from "../../../stages/train/stage.ts";
+import { loopConfig } from "../../../stages/train/stage.ts";
 import { holdOut } from "../../../stages/tune/split.ts";
 
 const N = 40;
@@ -67,12 +67,21 @@ Deno.test("tuneStage trains on the first N − V samples and reports the error o
   // The same numbers as the project's loop on that split at the candidate lr.
   const { train, validation } = holdOut(decodeTrainSet(bytes), V);
   const direct = await trainRun(
-    trainConfig({
-      ...params,
-      "train.epochs": 2,
-      "train.snapshot_every": 3,
-      "train.checkpoint_epochs": [],
-    }, { optimizer: { name: "sgd", lr: 0.05 }, seed: 3, cell: {} }),
+    loopConfig(
+      {
+        "model.arch": "mlp",
+        "model.hidden": [4],
+        "model.loss": "cross_entropy",
+        "train.batch_size": 8,
+        "train.weight_decay": 0,
+        "train.explicit_penalty": 0,
+        "train.epochs": 2,
+        "train.snapshot_every": 3,
+        "train.checkpoint_epochs": [],
+      },
+      { name: "sgd", lr: 0.05 },
+      3,
+    ),
     { train, test: validation },
   );
   assertAlmostEquals(out.validation_error!, direct.columns.test_error![2]!, 0);
