@@ -13,7 +13,7 @@ import type {
   Stage,
   StageContext,
 } from "./stage.ts";
-import { codeFingerprint } from "./hash.ts";
+import { codeFingerprint } from "./fingerprint.ts";
 import { Rng } from "./rng.ts";
 import { Store } from "./store.ts";
 
@@ -72,9 +72,9 @@ export interface Job {
  * cluster job imports its stage from disk later, so an edit in between would
  * otherwise run new code and cache it under the old code's key.
  */
-export function checkJobCode(job: Job): void {
+export async function checkJobCode(job: Job): Promise<void> {
   if (job.code === undefined) return;
-  const now = codeFingerprint(job.code.entries, job.code.root).files;
+  const now = (await codeFingerprint(job.code.entries, job.code.root)).files;
   const then = job.code.files;
   const changed = [
     ...Object.keys(then).filter((f) => now[f] !== then[f]).map((f) =>
