@@ -19,7 +19,11 @@ import {
   type StatusLine,
   statusOf,
 } from "./staleness.ts";
-import { packageVersions, readPackageLock } from "./versions.ts";
+import {
+  type PackageLock,
+  packageVersions,
+  readPackageLock,
+} from "./versions.ts";
 import type { Running } from "./running.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
 import type { Job } from "./job.ts";
@@ -117,6 +121,8 @@ export interface EngineOptions {
 
 export class Engine {
   readonly store: Store;
+  readonly #readOnly: boolean;
+  #packageLock?: Promise<PackageLock>;
   readonly #prepared = new Map<
     string,
     Promise<{ code: Fingerprint; versions: Record<string, string> }>
@@ -132,6 +138,7 @@ export class Engine {
     options: EngineOptions = {},
   ) {
     this.store = new Store(project.cacheDir, warn, options);
+    this.#readOnly = options.readOnly ?? false;
   }
 
   /**
@@ -147,11 +154,16 @@ export class Engine {
           const code = await codeFingerprint(
             [stage.module, ...(stage.sources ?? [])],
             this.project.root,
+            {
+              memoDir: `${this.project.cacheDir}/tokens`,
+              write: !this.#readOnly,
+            },
           );
-          const lock = await readPackageLock(
+          this.#packageLock ??= readPackageLock(
             this.project.denoConfig ?? `${this.project.root}/deno.json`,
             this.project.denoLock ?? `${this.project.root}/deno.lock`,
           );
+          const lock = await this.#packageLock;
           const versions = {
             ...runtimeVersions(stage),
             ...packageVersions(code.packages, lock),

@@ -7,7 +7,8 @@
  * too: their versions come from deno.lock (versions.ts).
  */
 import { hashJson, sha256 } from "./hash.ts";
-import { isLocalSpecifier, scanModule } from "./tokens.ts";
+import { isLocalSpecifier, scanModule, scannerScheme } from "./tokens.ts";
+import { readFileIfExists, writeFileAtomic } from "./fs.ts";
 
 /** Per-file hashes of a stage's code closure, their combined hash, and the packages it imports. */
 export interface Fingerprint {
@@ -34,10 +35,32 @@ interface FileScan {
   packages: string[];
 }
 
+/** What is memoized of a module's scan: enough to rebuild its FileScan. */
+interface ScanMemo {
+  tokens: string;
+  imports: string[];
+  typeOnly: string[];
+  resolved: string[];
+}
+
+/**
+ * Where scans are memoized on disk by content hash (e.g. `.cache/tokens`), so
+ * a run whose sources did not change never loads the tokenizer; `write:
+ * false` only reads (status, a Worker checking its code).
+ */
+export interface ScanMemoOptions {
+  memoDir?: string;
+  write?: boolean;
+}
+
 /** Scans by content hash, once per process: stages share most of their closures. */
 const scans = new Map<string, Promise<FileScan>>();
 
-function scanFile(path: string, bytes: Uint8Array): Promise<FileScan> {
+function scanFile(
+  path: string,
+  bytes: Uint8Array,
+  options: ScanMemoOptions,
+): Promise<FileScan> {
   const typescript = TYPESCRIPT.test(path);
   const walk = typescript || JAVASCRIPT.test(path);
   const byteHash = sha256(bytes);
@@ -45,8 +68,8 @@ function scanFile(path: string, bytes: Uint8Array): Promise<FileScan> {
   let scan = scans.get(memo);
   if (!scan) {
     scan = walk
-      ? scanModule(new TextDecoder().decode(bytes)).then((m) => ({
-        hash: typescript ? hashJson(m.tokens) : byteHash,
+      ? memoizedScan(bytes, byteHash, options).then((m) => ({
+        hash: typescript ? m.tokens : byteHash,
         imports: m.imports,
         // A package only types come from runs no code: its version cannot matter.
         packages: [
@@ -58,6 +81,50 @@ function scanFile(path: string, bytes: Uint8Array): Promise<FileScan> {
     scans.set(memo, scan);
   }
   return scan;
+}
+
+/** A module's scan from the disk memo, or scanned (and memoized when allowed). */
+async function memoizedScan(
+  bytes: Uint8Array,
+  byteHash: string,
+  options: ScanMemoOptions,
+): Promise<ScanMemo> {
+  const scheme = options.memoDir ? await scannerScheme() : undefined;
+  const file = scheme
+    ? `${options.memoDir}/${scheme}/${byteHash.slice(0, 2)}/${
+      byteHash.slice(2)
+    }.json`
+    : undefined;
+  if (file) {
+    const saved = await readFileIfExists(file).catch(() => undefined);
+    const memo = saved && parseMemo(new TextDecoder().decode(saved));
+    if (memo) return memo;
+  }
+  const m = await scanModule(new TextDecoder().decode(bytes));
+  const memo: ScanMemo = {
+    tokens: hashJson(m.tokens),
+    imports: m.imports,
+    typeOnly: m.typeOnly,
+    resolved: m.resolved,
+  };
+  if (file && options.write) {
+    await writeFileAtomic(file, JSON.stringify(memo)).catch(() => {});
+  }
+  return memo;
+}
+
+function parseMemo(text: string): ScanMemo | undefined {
+  try {
+    const m = JSON.parse(text) as ScanMemo;
+    const strings = (v: unknown) =>
+      Array.isArray(v) && v.every((x) => typeof x === "string");
+    return typeof m.tokens === "string" && /^[0-9a-f]{64}$/.test(m.tokens) &&
+        strings(m.imports) && strings(m.typeOnly) && strings(m.resolved)
+      ? m
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A bare specifier (`zod`, `@tensorflow/tfjs`, `npm:x@1`): a package, not a file, URL or Node built-in. */
@@ -79,6 +146,7 @@ export async function localImports(source: string): Promise<string[]> {
 export async function codeFingerprint(
   entries: string[],
   root: string,
+  options: ScanMemoOptions = {},
 ): Promise<Fingerprint> {
   const files: Record<string, string> = {};
   const packages = new Set<string>();
@@ -100,7 +168,7 @@ export async function codeFingerprint(
       }
       throw error;
     }
-    const scan = await scanFile(path, bytes);
+    const scan = await scanFile(path, bytes, options);
     files[relativeName(path, root)] = scan.hash;
     for (const specifier of scan.imports) {
       if (isLocalSpecifier(specifier)) queue.push(new URL(specifier, url).href);

@@ -74,7 +74,10 @@ export interface Job {
  */
 export async function checkJobCode(job: Job): Promise<void> {
   if (job.code === undefined) return;
-  const now = (await codeFingerprint(job.code.entries, job.code.root)).files;
+  // The engine memoized every scan when it fingerprinted the stage.
+  const now = (await codeFingerprint(job.code.entries, job.code.root, {
+    memoDir: `${job.storeDir}/tokens`,
+  })).files;
   const then = job.code.files;
   const changed = [
     ...Object.keys(then).filter((f) => now[f] !== then[f]).map((f) =>

@@ -38,6 +38,34 @@ export function typescript(): Promise<typeof TS> {
   return loading;
 }
 
+/** Bump when the normalization below changes: memoized scans (fingerprint.ts) are kept per scheme. */
+const NORMALIZATION = 1;
+
+let scheme: Promise<string | undefined> | undefined;
+
+/**
+ * A name for what `scanModule` computes: the normalization's version and the
+ * TypeScript package's (read from its package.json, without loading it), or
+ * undefined when the package is not a file on disk.
+ */
+export function scannerScheme(): Promise<string | undefined> {
+  scheme ??= (async () => {
+    try {
+      const entry = new URL(import.meta.resolve("typescript"));
+      if (entry.protocol !== "file:") return undefined;
+      const manifest = JSON.parse(
+        await Deno.readTextFile(new URL("../package.json", entry)),
+      ) as { version?: unknown };
+      return typeof manifest.version === "string"
+        ? `tokens${NORMALIZATION}-typescript${manifest.version}`
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  return scheme;
+}
+
 /** What one module contributes to a fingerprint. */
 export interface ModuleTokens {
   /**

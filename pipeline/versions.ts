@@ -132,13 +132,27 @@ function dependencyClosure(key: string, lock: PackageLock): string[] {
  */
 function lockKeysOf(dependency: string, lock: PackageLock): string[] {
   const at = dependency.indexOf("@", dependency.startsWith("@") ? 1 : 0);
-  const keys = Object.keys(lock.npm);
-  if (at > 0) {
-    return keys.filter((k) =>
-      k === dependency || k.startsWith(`${dependency}_`)
-    );
+  const name = at > 0 ? dependency.slice(0, at) : dependency;
+  const keys = keysByName(lock).get(name) ?? [];
+  return at > 0
+    ? keys.filter((k) => k === dependency || k.startsWith(`${dependency}_`))
+    : keys;
+}
+
+const byName = new WeakMap<PackageLock, Map<string, string[]>>();
+
+/** The lock's npm keys grouped by package name (`name@version_peers` → name). */
+function keysByName(lock: PackageLock): Map<string, string[]> {
+  let index = byName.get(lock);
+  if (!index) {
+    index = new Map();
+    for (const key of Object.keys(lock.npm)) {
+      const name = key.slice(0, key.indexOf("@", key.startsWith("@") ? 1 : 0));
+      index.set(name, [...(index.get(name) ?? []), key]);
+    }
+    byName.set(lock, index);
   }
-  return keys.filter((k) => k.startsWith(`${dependency}@`));
+  return index;
 }
 
 /** How a version key-part reads in `status --why`: `4.22.0 → 4.23.0`, or what else changed. */

@@ -305,3 +305,52 @@ Deno.test("a comment edit in stages/train/ or stages/metrics/claims.ts changes n
   assertEquals(changed, importing);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("codeFingerprint() memoizes scans on disk by content: it reads them back, and a changed file is scanned anew", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ir-fp-memo-" });
+  await Deno.writeTextFile(`${root}/m.ts`, "export const memoized = 1;\n");
+  const url = `file://${root}/m.ts`;
+  const memoDir = `${root}/memo`;
+  // First (this process has not scanned this content yet), then without the memo.
+  const written = await codeFingerprint([url], root, { memoDir, write: true });
+  const plain = await codeFingerprint([url], root);
+  assertEquals(written.hash, plain.hash);
+  const memos: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isDirectory) walk(`${dir}/${e.name}`);
+      else memos.push(`${dir}/${e.name}`);
+    }
+  };
+  walk(memoDir);
+  assertEquals(memos.length, 1);
+  assert(memos[0]!.includes(sha256("export const memoized = 1;\n").slice(2)));
+  // The memo is what a later process reads (shown by planting another token hash).
+  const planted = JSON.parse(Deno.readTextFileSync(memos[0]!));
+  planted.tokens = "ab".repeat(32);
+  Deno.writeTextFileSync(memos[0]!, JSON.stringify(planted));
+  const child = await new Deno.Command("deno", {
+    args: [
+      "eval",
+      `import { codeFingerprint } from "${
+        new URL("../../pipeline/fingerprint.ts", import.meta.url).href
+      }";
+      const fp = await codeFingerprint(["${url}"], "${root}", { memoDir: "${memoDir}" });
+      console.log(fp.files["m.ts"]);`,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(
+    new TextDecoder().decode(child.stdout).trim(),
+    "ab".repeat(32),
+    new TextDecoder().decode(child.stderr),
+  );
+  // A damaged memo is ignored; a changed file has another name.
+  Deno.writeTextFileSync(memos[0]!, "{not json");
+  await Deno.writeTextFile(`${root}/m.ts`, "export const memoized = 2;\n");
+  const changed = await codeFingerprint([url], root, { memoDir });
+  assertNotEquals(changed.hash, plain.hash);
+  await Deno.remove(root, { recursive: true });
+});
