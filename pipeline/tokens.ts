@@ -73,7 +73,9 @@ export interface ModuleTokens {
    * style does not count), a trailing comma before a closing bracket dropped
    * (`deno fmt` adds and removes those), and a line break kept only where
    * JavaScript gives it meaning (after `return`, `throw`, `break`,
-   * `continue`, `yield`, `async`, and before `++`/`--`).
+   * `continue`, `yield`, `async`, and before `++`/`--`). Semicolons count:
+   * a missing one can change the meaning through ASI, and `deno fmt` writes
+   * them, so formatted code never differs by one.
    */
   tokens: string[];
   /** Every module specifier imported or re-exported, statically or dynamically, in order of appearance. */
