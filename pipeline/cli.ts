@@ -16,6 +16,7 @@ import {
 import { buildGraph, drawGraph } from "./graph.ts";
 import { createReporter } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
+import { readRunning, RunningFile, runningPath } from "./running.ts";
 import { absolutePath, writeFileAtomic } from "./fs.ts";
 import { fileBytes, runProvenance } from "./provenance.ts";
 import { checkReproduction, describeCheck } from "./check.ts";
@@ -95,8 +96,10 @@ Options:
   status:
     `deno task status [STAGE...] [--experiment NAME] [--set KEY=VALUE] [--why]
 
-Lists each stage instance as fresh or stale; with --why, what changed
-(which param old → new, which input, which source file).`,
+Lists each stage instance as fresh, stale, waiting (reruns only if an
+upstream that will run changes its outputs) or running (in another
+reproduce); with --why, what changed: each param path old → new (per
+optimizer, e.g. optimizers[adam].lr), input, source file and version.`,
   dag: `deno task dag [--experiment NAME] [--mermaid]
 
 Prints the stage graph (with fan-out counts); --mermaid prints a Mermaid flowchart.`,
@@ -189,7 +192,10 @@ export async function runCli(
       // A bad experiment file or --set value is the user's to fix: exit 2.
       throw new UsageError((error as Error).message);
     }
-    const engine = new Engine(def.project);
+    // status only reads: damage in the cache is reported, not repaired.
+    const engine = new Engine(def.project, console.warn, {
+      readOnly: command === "status",
+    });
     const sets = values.set ?? [];
     const variant = sets.length === 0
       ? ""
@@ -344,11 +350,15 @@ async function reproduce(
     (text) => Deno.stdout.writeSync(encoder.encode(text)),
     tty,
   );
+  const runLock = `${def.project.cacheDir}/run.lock`;
   const release = options.dryRun
     ? async () => {}
-    : await acquireRunLock(`${def.project.cacheDir}/run.lock`, {
-      say: (m) => reporter.line(m),
-    });
+    : await acquireRunLock(runLock, { say: (m) => reporter.line(m) });
+  const running = options.dryRun ? undefined : new RunningFile(
+    runningPath(runLock),
+    (m) => reporter.line(m),
+    `${def.project.cacheDir}/tmp`,
+  );
   const abort = new AbortController();
   const onSignal = () => {
     reporter.line(
@@ -372,6 +382,7 @@ async function reproduce(
       signal: abort.signal,
       ...(options.jobs ? { jobs: options.jobs } : {}),
       ...(options.executor ? { executor: options.executor } : {}),
+      ...(running ? { running } : {}),
     });
     const written = options.dryRun
       ? []
@@ -379,9 +390,12 @@ async function reproduce(
     const ran = results.filter((r) => r.outcome === "ran").length;
     const cached = results.filter((r) => r.outcome === "cached").length;
     const wouldRun = results.filter((r) => r.outcome === "would run").length;
+    const mayRun = results.filter((r) => r.outcome === "may run").length;
     console.log(
       options.dryRun
-        ? `${wouldRun} instance(s) would run, ${cached} cached`
+        ? `${wouldRun} instance(s) would run, ${
+          mayRun ? `${mayRun} would run only if their inputs change, ` : ""
+        }${cached} cached`
         : `${ran} instance(s) ran, ${cached} cached, in ${
           ((performance.now() - started) / 1000).toFixed(2)
         } s`,
@@ -390,6 +404,7 @@ async function reproduce(
     return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
+    await running?.close();
     await release();
   }
 }
@@ -484,18 +499,27 @@ async function status(
   targets: string[],
   why: boolean,
 ): Promise<number> {
-  const lines = await engine.status(experiment, params, targets);
+  const running = await readRunning(`${engine.project.cacheDir}/run.lock`);
+  const lines = await engine.status(
+    experiment,
+    params,
+    targets,
+    running ? { running } : {},
+  );
   for (const line of lines) {
-    console.log(`${line.fresh ? "fresh" : "stale"}  ${line.id}`);
+    console.log(`${line.state.padEnd(7)}  ${line.id}`);
     if (why && !line.fresh) {
       for (const reason of line.reasons) console.log(`         ${reason}`);
     }
   }
-  const stale = lines.filter((l) => !l.fresh).length;
+  const count = (state: string) =>
+    lines.filter((l) => l.state === state).length;
+  const waiting = count("waiting");
+  const inFlight = count("running");
   console.log(
-    `${
-      lines.length - stale
-    } fresh, ${stale} stale (experiment '${experiment}')`,
+    `${count("fresh")} fresh, ${count("stale")} stale${
+      waiting ? `, ${waiting} waiting (rerun only if their inputs change)` : ""
+    }${inFlight ? `, ${inFlight} running` : ""} (experiment '${experiment}')`,
   );
   return 0;
 }

@@ -35,7 +35,6 @@ export const chartsStage = defineStage({
   module: import.meta.url,
   params: [],
   inputs: { metrics: { stage: "metrics", output: "metrics" } },
-  versions: { "vega": "6.4.0", "vega-lite": "6.5.0" },
   outputs: ["charts"],
   async run(ctx) {
     const doc = decodeJson<MetricsDoc>(ctx.input("metrics"));

@@ -334,7 +334,8 @@ export const sharpnessStage = defineStage({
     checkpoints: { stage: "train", output: "checkpoints" },
     train: { stage: "noise", output: "train" },
   },
-  versions: { tfjs: "4.22.0", backend: "wasm" },
+  // A choice, not a version: the npm versions come from deno.lock.
+  versions: { backend: "wasm" },
   outputs: ["sharpness"],
   run,
 });

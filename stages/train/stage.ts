@@ -42,7 +42,8 @@ export const trainStage = defineStage<TrainParams, TrainForeach>({
     // Each optimizer's lr: tuned on a held-out split when tuning.enabled (SCIENCE §7), else the configured one.
     lr: { stage: "select", output: "lr" },
   },
-  versions: { tfjs: "4.22.0", backend: "wasm" },
+  // A choice, not a version: the npm versions come from deno.lock.
+  versions: { backend: "wasm" },
   outputs: ["record", "checkpoints"],
   run,
 });

@@ -264,18 +264,30 @@ Deno.test("reportStage lists its templates and assets as sources", () => {
   ]);
 });
 
-Deno.test("the versions in the charts and report keys are the installed packages' versions", async () => {
+Deno.test("the versions in the charts and report keys are the installed packages' versions, read from deno.lock", async () => {
   const { chartsStage } = await import("../../../stages/charts/stage.ts");
+  const { Engine } = await import("../../../pipeline/engine.ts");
   const installed = (name: string) => {
     const pkg = new URL("../package.json", import.meta.resolve(name));
     return JSON.parse(Deno.readTextFileSync(pkg)).version as string;
   };
+  const cacheDir = await Deno.makeTempDir({ prefix: "ir-versions-" });
+  const engine = new Engine({
+    root: new URL("../../..", import.meta.url).pathname.replace(/\/$/, ""),
+    cacheDir,
+    lockPath: `${cacheDir}/lock`,
+    stages: [chartsStage, reportStage],
+  });
+  await engine.prepare([chartsStage, reportStage]);
+  const inKey = (stage: typeof reportStage, name: string) =>
+    engine.versions(stage)[`npm:${name}`]?.split(" ")[0];
   for (const name of ["vega", "vega-lite", "vega-embed", "eta"]) {
-    assertEquals(reportStage.versions?.[name], installed(name), name);
+    assertEquals(inKey(reportStage, name), installed(name), name);
   }
   for (const name of ["vega", "vega-lite"]) {
-    assertEquals(chartsStage.versions?.[name], installed(name), name);
+    assertEquals(inKey(chartsStage, name), installed(name), name);
   }
+  await Deno.remove(cacheDir, { recursive: true });
 });
 
 Deno.test("renderReport() puts each figure's static SVG in its container as the no-JS fallback", () => {
