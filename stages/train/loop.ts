@@ -46,6 +46,7 @@ import {
   type BatchGradient,
   mlpBackprop,
 } from "./batch_gradient.ts";
+import { mlpBlockGradients } from "./block_gradients.ts";
 import { meanLoss, perSampleLoss } from "./losses.ts";
 import { squaredNorm } from "./host_sums.ts";
 import { measureSnapshot } from "./measure.ts";
@@ -178,15 +179,21 @@ export async function trainRun(
       row.pre_scale = own ? own.scale : NaN;
       if (config.snapshotEvery > 0 && epoch % config.snapshotEvery === 0) {
         const t0 = performance.now();
+        // The MLP's batch gradients over row blocks (block_gradients.ts), others batch by batch.
+        const blocks = config.model.arch === "mlp"
+          ? mlpBlockGradients(vars, config.model.loss)
+          : null;
         const s: SnapshotSums = measureSnapshot({
           variables: vars,
           forward: (x) => forward(x),
           loss: config.model.loss,
           samples: data.train,
           gradient,
+          ...(blocks ? { blocks: blocks.run } : {}),
           batches,
           preconditioner: pre,
         });
+        blocks?.dispose();
         row.snapshot_seconds = (performance.now() - t0) / 1000;
         Object.assign(row, {
           sum_g2: s.sumG2,
