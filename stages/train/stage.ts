@@ -19,12 +19,15 @@ import {
   trainItems,
 } from "./items.ts";
 import { type TrainConfig, trainRun } from "./loop.ts";
+import { MEASURE_WORKER } from "./measure_stream.ts";
 import { encodeRecord, type RecordMeta } from "./record.ts";
 
 export const trainStage = defineStage({
   name: "train",
   module: import.meta.url,
   heavy: true,
+  // The measuring Worker's entry is loaded by URL, not imported: declared so it is fingerprinted.
+  sources: [MEASURE_WORKER],
   params: [
     "model.arch",
     "model.hidden",
@@ -75,6 +78,7 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
     signal: ctx.signal,
     scratchDir: ctx.scratchDir,
     identity,
+    overlap: true,
   });
   if (result.status === "diverged") {
     ctx.log.warn(`diverged at epoch ${result.divergedEpoch}`);

@@ -417,3 +417,68 @@ Deno.test("decodeTrainSet() scales u8 pixels by 1/255, keeps f32 pixels, marks c
     "test.images",
   );
 });
+
+Deno.test("trainRun() measuring rows in a second Worker (overlap) gives the record and checkpoints of measuring them in the training thread", async () => {
+  await initWasmBackend();
+  const data = {
+    train: decodeTrainSet(bundles.train),
+    test: decodeTestSet(bundles.test),
+  };
+  // Counts the Workers made, so the test fails if overlap silently measures in this thread.
+  const Original = globalThis.Worker;
+  let workers = 0;
+  globalThis.Worker = class extends Original {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      workers++;
+    }
+  };
+  try {
+    const cases: Array<[Record<string, Json>, Params]> = [
+      [{ name: "adam", lr: 0.01 }, tinyParams({ "train.snapshot_every": 2 })],
+      [{ name: "rmsprop", lr: 0.01 }, tinyParams()],
+      // Diverges: the run ends at the first row whose loss is not finite.
+      [
+        { name: "sgd", lr: 1e4 },
+        tinyParams({ "model.loss": "squared", "train.epochs": 5 }),
+      ],
+    ];
+    for (const [optimizer, params] of cases) {
+      const config = trainConfig(params, { optimizer, seed: 3, cell: {} });
+      const runs = [];
+      for (const overlap of [false, true]) {
+        const before = workers;
+        const result = await trainRun(config, data, { overlap });
+        assertEquals(workers - before, overlap ? 1 : 0, "measuring Workers");
+        runs.push(result);
+      }
+      const [inThread, beside] = runs as [
+        Awaited<ReturnType<typeof trainRun>>,
+        Awaited<ReturnType<typeof trainRun>>,
+      ];
+      assertEquals(beside.status, optimizer.name === "sgd" ? "diverged" : "ok");
+      assertEquals(beside.divergedEpoch, inThread.divergedEpoch);
+      assertEquals(numbers(beside.columns), numbers(inThread.columns));
+      assertEquals(
+        beside.finalWeights.map((w) => Array.from(w)),
+        inThread.finalWeights.map((w) => Array.from(w)),
+      );
+      if (optimizer.name !== "sgd") {
+        assert(Number.isFinite(beside.columns.sum_pre![2]!), "sums measured");
+      }
+      assertEquals(
+        Object.keys(beside.checkpoints).sort(),
+        Object.keys(inThread.checkpoints).sort(),
+      );
+      for (const [name, bytes] of Object.entries(beside.checkpoints)) {
+        if (name.endsWith("model.json")) continue; // layer names differ per process
+        assertEquals(
+          Array.from(bytes),
+          Array.from(inThread.checkpoints[name]!),
+        );
+      }
+    }
+  } finally {
+    globalThis.Worker = Original;
+  }
+});
