@@ -3,6 +3,7 @@
  * It knows nothing about neural networks: the wiring module hands it the
  * project, an experiment loader and where results go.
  */
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import type { Json, Stage } from "./stage.ts";
 import {
@@ -12,7 +13,7 @@ import {
   type Project,
 } from "./engine.ts";
 import { buildGraph, drawGraph } from "./graph.ts";
-import { createReporter } from "./progress.ts";
+import { createReporter, formatDuration } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { writeFileAtomic } from "./fs.ts";
 import type { Executor } from "./executor.ts";
@@ -50,7 +51,7 @@ Options:
   --set KEY=VALUE     override a param, e.g. --set train.epochs=5 --set seeds=0,1,2
   --force             rerun every requested instance even if cached
   --dry-run           show what would run, run nothing
-  --jobs N            instances at once (default: number of cores)
+  --jobs N            cores' worth of work kept running (default: twice the cores)
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
   -h, --help          this help`,
@@ -200,6 +201,23 @@ export async function runCli(
   }
 }
 
+/**
+ * The run's CPU time (user + system of the whole process: getrusage counts
+ * every thread, Workers included) over wall time × cores.
+ */
+export function utilisationLine(
+  cpu: { user: number; system: number },
+  wallSeconds: number,
+  cores: number,
+): string {
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return `CPU time ${formatDuration(cpuSeconds)} over ${
+    formatDuration(wallSeconds)
+  } of wall time on ${cores} cores: utilisation ${
+    (cpuSeconds / (wallSeconds * cores)).toFixed(2)
+  }`;
+}
+
 function parseJobs(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
@@ -245,6 +263,7 @@ async function reproduce(
   };
   Deno.addSignalListener("SIGINT", onSignal);
   const started = performance.now();
+  const cpu0 = cpuUsage();
   try {
     const results = await engine.reproduce({
       experiment,
@@ -270,6 +289,15 @@ async function reproduce(
           ((performance.now() - started) / 1000).toFixed(2)
         } s`,
     );
+    if (ran > 0 && !options.executor) {
+      console.log(
+        utilisationLine(
+          cpuUsage(cpu0),
+          (performance.now() - started) / 1000,
+          navigator.hardwareConcurrency ?? 1,
+        ),
+      );
+    }
     for (const path of written) console.log(`Result: ${path}`);
     return 0;
   } finally {

@@ -13,6 +13,7 @@ import { type LockEntry, readLock, writeLock } from "./lock.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
 import type { Job } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
+import { Scheduler } from "./schedule.ts";
 
 /** Where a project keeps its cache and lock, and its stages. */
 export interface Project {
@@ -31,6 +32,7 @@ export interface RunOptions {
   targets?: string[];
   force?: boolean;
   dryRun?: boolean;
+  /** Cores' worth of work kept running (schedule.ts); default: the executor's slots, else twice the cores. */
   jobs?: number;
   executor?: Executor;
   reporter?: Reporter;
@@ -142,7 +144,8 @@ export class Engine {
       new LocalExecutor(this.store);
     const jobs = Math.max(
       1,
-      options.jobs ?? executor.slots ?? navigator.hardwareConcurrency ?? 1,
+      options.jobs ?? executor.slots ??
+        2 * (navigator.hardwareConcurrency ?? 1),
     );
     const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn);
@@ -167,7 +170,8 @@ export class Engine {
       return lockWrite;
     };
 
-    const slots = new Semaphore(jobs);
+    const slots = new Scheduler(jobs);
+    const planOrder = new Map(order.map((instance, i) => [instance, i]));
     const results = new Map<Instance, Promise<InstanceResult>>();
     for (const instance of order) reporter.state(instance.id, "queued");
 
@@ -228,7 +232,8 @@ export class Engine {
         reporter.state(instance.id, "would run");
         return { ...base, outcome: "would run", key };
       }
-      await slots.acquire();
+      const load = instance.stage.threads ?? 1;
+      await slots.acquire(load, costOf(instance), planOrder.get(instance)!);
       try {
         if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
         reporter.state(instance.id, "running");
@@ -255,7 +260,7 @@ export class Engine {
         reporter.state(instance.id, "failed", e.message.split("\n")[0]);
         return { ...base, outcome: "failed", key, error: e };
       } finally {
-        slots.release();
+        slots.release(load);
       }
     };
     const settled = new Map<Instance, InstanceResult>();
@@ -488,23 +493,12 @@ function inputHashesOf(
   return hashes;
 }
 
-/** A counting semaphore limiting concurrent instances. */
-class Semaphore {
-  #free: number;
-  #waiting: Array<() => void> = [];
-  constructor(count: number) {
-    this.#free = count;
-  }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
+/** An instance's expected work (`Stage.cost`); 0 when undeclared or when it cannot be computed. */
+function costOf(instance: Instance): number {
+  try {
+    const cost = instance.stage.cost?.(instance.params, instance.item) ?? 0;
+    return Number.isFinite(cost) ? cost : 0;
+  } catch {
+    return 0;
   }
 }

@@ -28,6 +28,10 @@ export const trainStage = defineStage({
   heavy: true,
   // The measuring Worker's entry is loaded by URL, not imported: declared so it is fingerprinted.
   sources: [MEASURE_WORKER],
+  // Training keeps one core busy; its measuring Worker another for the
+  // snapshot's share of an epoch (≈ 0.6, `deno task bench`).
+  threads: 1.6,
+  cost: trainCost,
   params: [
     "model.arch",
     "model.hidden",
@@ -167,6 +171,26 @@ export function trainConfig(
     checkpointEpochs: checkpointEpochs as number[],
     explicitPenalty: num(params, "train.explicit_penalty", 0),
   };
+}
+
+/**
+ * Expected work of an instance, for the scheduler: epochs × (1 + the
+ * snapshot's share of an epoch) × the optimizer's cost per step relative to
+ * SGD's (the adaptive updates' elementwise work: 3.76–3.92 s against 3.05 s
+ * an epoch in the paper run), doubled by the explicit penalty's extra passes.
+ */
+export function trainCost(
+  declared: Params,
+  item: Record<string, Json>,
+): number {
+  const params = applyCell(declared, itemCell(item));
+  const epochs = Number(params["train.epochs"] ?? 0);
+  const every = Number(params["train.snapshot_every"] ?? 1);
+  const snapshot = every > 0 ? 0.6 / every : 0;
+  const name = cellOptimizer(item)["name"];
+  const step = name === "sgd" || name === "gd" ? 1 : 1.25;
+  const penalty = Number(params["train.explicit_penalty"] ?? 0) > 0 ? 2 : 1;
+  return epochs * (1 + snapshot) * step * penalty;
 }
 
 function num(params: Params, path: string, fallback?: number): number {

@@ -17,7 +17,11 @@ import { decodeRecord } from "../../../stages/train/record.ts";
 import { encodeBundle } from "../../../pipeline/artifact.ts";
 import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
 import { meanLoss } from "../../../stages/train/losses.ts";
-import { trainConfig, trainStage } from "../../../stages/train/stage.ts";
+import {
+  trainConfig,
+  trainCost,
+  trainStage,
+} from "../../../stages/train/stage.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
 import {
   createModel,
@@ -481,4 +485,27 @@ Deno.test("trainRun() measuring rows in a second Worker (overlap) gives the reco
   } finally {
     globalThis.Worker = Original;
   }
+});
+
+Deno.test("trainCost() counts epochs, the snapshot's share and the optimizer's step cost", () => {
+  const params = tinyParams({ "train.epochs": 10, "train.snapshot_every": 1 });
+  const cost = (optimizer: Record<string, Json>, p = params) =>
+    trainCost(p, { optimizer, seed: 0, cell: {} });
+  assertAlmostEquals(cost({ name: "sgd", lr: 0.1 }), 10 * 1.6, 1e-12);
+  assertAlmostEquals(cost({ name: "adam", lr: 0.1 }), 10 * 1.6 * 1.25, 1e-12);
+  assertAlmostEquals(
+    cost({ name: "sgd", lr: 0.1 }, { ...params, "train.snapshot_every": 0 }),
+    10,
+    1e-12,
+  );
+  // A sweep cell's epochs count.
+  assertAlmostEquals(
+    trainCost(params, {
+      optimizer: { name: "sgd", lr: 0.1 },
+      seed: 0,
+      cell: { "train.epochs": 20 },
+    }),
+    20 * 1.6,
+    1e-12,
+  );
 });

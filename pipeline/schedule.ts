@@ -1,0 +1,83 @@
+/**
+ * Admits stage instances onto the machine's cores. Each instance declares
+ * the cores it keeps busy while it runs (`Stage.threads`: a training with its
+ * measuring Worker keeps about 1.6) and its expected work (`Stage.cost`).
+ * Among the instances ready to run, the costliest starts first (longest
+ * processing time first), and instances start while the running ones keep
+ * fewer than `capacity` cores busy, so one instance may overshoot it.
+ *
+ * Why the default capacity is twice the cores (engine.ts): an instance
+ * cannot hand its work to a core another one left idle. Run one per core,
+ * and when the last runs are fewer than the cores, the other cores idle
+ * until they end (the paper's third optimizer trained alone for its last 11
+ * minutes). Run more than the cores, and the OS shares them: runs that start
+ * together end together, and no core idles while work remains.
+ */
+
+interface Waiter {
+  load: number;
+  cost: number;
+  order: number;
+  grant: () => void;
+}
+
+export class Scheduler {
+  #busy = 0;
+  #running = 0;
+  #waiting: Waiter[] = [];
+  #pumping = false;
+
+  constructor(readonly capacity: number) {
+    if (!(capacity > 0)) {
+      throw new Error(`capacity: expected a number > 0, got ${capacity}`);
+    }
+  }
+
+  /**
+   * Resolves when the instance may start. Waiters are compared once every
+   * instance that became ready in the same turn has asked (a macrotask
+   * later), so the costliest of them starts first whatever the order of
+   * asking; ties go to the lower `order` (the plan's).
+   */
+  acquire(load: number, cost: number, order: number): Promise<void> {
+    return new Promise((grant) => {
+      this.#waiting.push({ load, cost, order, grant });
+      this.#schedule();
+    });
+  }
+
+  /** The instance that acquired `load` has ended. */
+  release(load: number): void {
+    this.#busy -= load;
+    this.#running--;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    setTimeout(() => {
+      this.#pumping = false;
+      this.#pump();
+    }, 0);
+  }
+
+  #pump(): void {
+    while (
+      this.#waiting.length > 0 &&
+      (this.#running === 0 || this.#busy < this.capacity)
+    ) {
+      let best = 0;
+      this.#waiting.forEach((w, i) => {
+        const b = this.#waiting[best]!;
+        if (w.cost > b.cost || (w.cost === b.cost && w.order < b.order)) {
+          best = i;
+        }
+      });
+      const [next] = this.#waiting.splice(best, 1);
+      this.#busy += next!.load;
+      this.#running++;
+      next!.grant();
+    }
+  }
+}
