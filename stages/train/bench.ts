@@ -126,6 +126,60 @@ export async function benchEpoch(
   };
 }
 
+/** Epochs of a single run with its rows measured beside the training (overlap), as one user's run goes. */
+export interface OverlapBench {
+  /** Wall seconds per epoch in steady state: training epoch t+1 while epoch t's row is measured. */
+  epochs: number[];
+  median: number;
+  /** CPU seconds per wall second of the run (2 = two cores busy). */
+  cpuShare: number;
+}
+
+/**
+ * Runs `epochs` epochs of the paper's workload with `overlap` on; the
+ * steady-state epoch is the time between successive rows' arrival, from
+ * row 1 on (row 0 also waits for the measuring Worker to start).
+ */
+export async function benchOverlap(
+  n = 10000,
+  epochs = 4,
+): Promise<OverlapBench> {
+  await initWasmBackend();
+  const rng = Rng.fromSeed("bench");
+  const data = { train: randomSet(n, rng), test: randomSet(n, rng) };
+  const arrivals: number[] = [];
+  const cpu0 = cpuSeconds();
+  const wall0 = performance.now() / 1000;
+  await trainRun(
+    {
+      model: {
+        arch: "mlp",
+        hidden: [512, 256, 128, 64],
+        loss: "cross_entropy",
+        inputSize: 784,
+        classes: 10,
+      },
+      optimizer: { name: "sgd", lr: 0.001 },
+      seed: 0,
+      epochs,
+      batchSize: 64,
+      snapshotEvery: 1,
+      checkpointEpochs: [],
+      explicitPenalty: 0,
+    },
+    data,
+    {
+      overlap: true,
+      // Row t arrives during epoch t+1's training: the interval between rows
+      // 1..epochs−1 is a training epoch beside a snapshot. The last row waits alone.
+      progress: () => arrivals.push(performance.now() / 1000),
+    },
+  );
+  const cpuShare = (cpuSeconds() - cpu0) / (performance.now() / 1000 - wall0);
+  const steady = arrivals.slice(1, epochs).map((t, i) => t - arrivals[i]!);
+  return { epochs: steady, median: median(steady), cpuShare };
+}
+
 if (import.meta.main) {
   const b = await benchEpoch(Number(Deno.args[0] ?? 10000));
   console.log(JSON.stringify(backendVersions()));
