@@ -2,7 +2,8 @@
  * The implicit-regularization snapshot (SCIENCE §2): every mini-batch
  * gradient g_k = ∇Ĉ_k(w) of one epoch's partition at the SAME weights w,
  * reduced to the raw sums of `SnapshotSums`, plus the training loss and
- * error from the same forward passes (one forward + backward per batch).
+ * error from the same forward passes: one forward + backward per batch, or
+ * for the MLP one per block of batches (block_gradients.ts).
  *
  * Precision: each g_k is computed in float32 by tfjs and downloaded once;
  * every sum is accumulated in float64 in JS. ḡ and Σ_k ||g_k − ḡ||² come
