@@ -210,7 +210,17 @@ export class Engine {
         outputs,
         seconds,
       });
-      const cached = options.force ? undefined : await this.store.getRun(key);
+      // It may ask for a slot once its cache lookup is done: until then the
+      // scheduler holds its grants, so the costliest of the instances that
+      // became ready together starts first.
+      slots.announce();
+      const cached = options.force
+        ? undefined
+        : await this.store.getRun(key).catch((error) => {
+          slots.withdraw();
+          throw error;
+        });
+      if (cached || options.dryRun) slots.withdraw();
       if (cached) {
         reporter.state(instance.id, "cached");
         const previous = entries[instance.id];

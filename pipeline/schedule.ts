@@ -24,6 +24,8 @@ interface Waiter {
 export class Scheduler {
   #busy = 0;
   #running = 0;
+  /** Instances announced but not yet asking (their cache lookup runs). */
+  #arriving = 0;
   #waiting: Waiter[] = [];
   #pumping = false;
 
@@ -34,12 +36,28 @@ export class Scheduler {
   }
 
   /**
-   * Resolves when the instance may start. Waiters are compared once every
-   * instance that became ready in the same turn has asked (a macrotask
-   * later), so the costliest of them starts first whatever the order of
-   * asking; ties go to the lower `order` (the plan's).
+   * An instance is ready and may ask soon (after an asynchronous cache
+   * lookup): no slot is granted until it asks (`acquire`) or withdraws.
+   */
+  announce(): void {
+    this.#arriving++;
+  }
+
+  /** An announced instance will not ask (it was cached, or the run is a dry run). */
+  withdraw(): void {
+    this.#arriving--;
+    this.#schedule();
+  }
+
+  /**
+   * Resolves when the instance may start; consumes an announcement if there
+   * is one. Waiters are compared once every announced instance has asked
+   * (and a macrotask later), so the costliest of those that became ready
+   * together starts first whatever the order of asking; ties go to the lower
+   * `order` (the plan's).
    */
   acquire(load: number, cost: number, order: number): Promise<void> {
+    if (this.#arriving > 0) this.#arriving--;
     return new Promise((grant) => {
       this.#waiting.push({ load, cost, order, grant });
       this.#schedule();
@@ -63,6 +81,7 @@ export class Scheduler {
   }
 
   #pump(): void {
+    if (this.#arriving > 0) return; // pumped again when they ask or withdraw
     while (
       this.#waiting.length > 0 &&
       (this.#running === 0 || this.#busy < this.capacity)
