@@ -51,7 +51,7 @@ Options:
   --set KEY=VALUE     override a param, e.g. --set train.epochs=5 --set seeds=0,1,2
   --force             rerun every requested instance even if cached
   --dry-run           show what would run, run nothing
-  --jobs N            cores' worth of work kept running (default: twice the cores)
+  --jobs N            cores' worth of work kept running (default: 3 × the cores)
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
   -h, --help          this help`,

@@ -32,7 +32,7 @@ export interface RunOptions {
   targets?: string[];
   force?: boolean;
   dryRun?: boolean;
-  /** Cores' worth of work kept running (schedule.ts); default: the executor's slots, else twice the cores. */
+  /** Cores' worth of work kept running (schedule.ts); default: the executor's slots, else three times the cores. */
   jobs?: number;
   executor?: Executor;
   reporter?: Reporter;
@@ -145,7 +145,7 @@ export class Engine {
     const jobs = Math.max(
       1,
       options.jobs ?? executor.slots ??
-        2 * (navigator.hardwareConcurrency ?? 1),
+        3 * (navigator.hardwareConcurrency ?? 1),
     );
     const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn);

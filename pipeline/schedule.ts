@@ -1,17 +1,19 @@
 /**
  * Admits stage instances onto the machine's cores. Each instance declares
- * the cores it keeps busy while it runs (`Stage.threads`: a training with its
- * measuring Worker keeps about 1.6) and its expected work (`Stage.cost`).
- * Among the instances ready to run, the costliest starts first (longest
- * processing time first), and instances start while the running ones keep
- * fewer than `capacity` cores busy, so one instance may overshoot it.
+ * the cores it keeps busy while it runs (`Stage.threads`: a training and its
+ * measuring Worker keep two) and its expected work (`Stage.cost`). Among the
+ * instances ready to run, the costliest starts first (longest processing
+ * time first), and instances start while the running ones keep fewer than
+ * `capacity` cores busy, so one instance may overshoot it.
  *
- * Why the default capacity is twice the cores (engine.ts): an instance
- * cannot hand its work to a core another one left idle. Run one per core,
- * and when the last runs are fewer than the cores, the other cores idle
- * until they end (the paper's third optimizer trained alone for its last 11
- * minutes). Run more than the cores, and the OS shares them: runs that start
- * together end together, and no core idles while work remains.
+ * Why the default capacity is three times the cores (engine.ts): a started
+ * instance cannot hand its work to a core another one left idle. Run one
+ * per core, and when the last runs are fewer than the cores, the others
+ * idle until they end (the paper's third optimizer trained alone for its
+ * last 11 minutes). Run more than the cores, and the OS shares them: runs
+ * that start together end together, and no core idles while work remains.
+ * Three times (the paper's three two-thread trainings on two cores) rather
+ * than more bounds memory: each training holds two tfjs heaps and the data.
  */
 
 interface Waiter {

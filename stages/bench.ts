@@ -16,7 +16,7 @@
 import { benchCachedReproduce, benchRun } from "../pipeline/bench.ts";
 import { loadExperimentFile } from "./experiment.ts";
 import { STAGES } from "./mod.ts";
-import { benchEpoch, benchOverlap } from "./train/bench.ts";
+import { benchEpoch, benchOverlap, flopsPerSample } from "./train/bench.ts";
 
 /** The paper's three trainings for `epochs` epochs through the engine, in a temporary cache. */
 async function benchMiniPipeline(epochs: number) {
@@ -91,7 +91,9 @@ if (import.meta.main) {
     } (below 1: other processes took the core; a throttled virtual CPU does not show here, the matmul speed below does)`,
   );
   console.log(
-    `achieved: ${b.gflops.toFixed(2)} GFLOP/s (6·params·N, fastest epoch) = ${
+    `achieved: ${
+      b.gflops.toFixed(2)
+    } GFLOP/s ((6·params − 2·784·512)·N, fastest epoch) = ${
       (b.gflops / b.matmulGflops).toFixed(2)
     } of a 1024³ matmul's ${b.matmulGflops.toFixed(2)} GFLOP/s`,
   );
@@ -101,7 +103,8 @@ if (import.meta.main) {
   const idleGflops = 29;
   console.log(
     `at an idle core's ${idleGflops} GFLOP/s 1024³ matmul, this fraction gives an epoch of ${
-      (6 * b.params * b.samples / (b.gflops / b.matmulGflops * idleGflops) /
+      (flopsPerSample(b.params) * b.samples /
+        (b.gflops / b.matmulGflops * idleGflops) /
         1e9).toFixed(2)
     } s`,
   );

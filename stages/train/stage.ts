@@ -28,9 +28,9 @@ export const trainStage = defineStage({
   heavy: true,
   // The measuring Worker's entry is loaded by URL, not imported: declared so it is fingerprinted.
   sources: [MEASURE_WORKER],
-  // Training keeps one core busy; its measuring Worker another for the
-  // snapshot's share of an epoch (≈ 0.6, `deno task bench`).
-  threads: 1.6,
+  // Training keeps one core busy, and its measuring Worker another: the
+  // snapshot costs about a training epoch (`deno task bench`).
+  threads: 2,
   cost: trainCost,
   params: [
     "model.arch",
@@ -186,7 +186,7 @@ export function trainCost(
   const params = applyCell(declared, itemCell(item));
   const epochs = Number(params["train.epochs"] ?? 0);
   const every = Number(params["train.snapshot_every"] ?? 1);
-  const snapshot = every > 0 ? 0.6 / every : 0;
+  const snapshot = every > 0 ? 1 / every : 0; // a snapshot costs about an epoch
   const name = cellOptimizer(item)["name"];
   const step = name === "sgd" || name === "gd" ? 1 : 1.25;
   const penalty = Number(params["train.explicit_penalty"] ?? 0) > 0 ? 2 : 1;
