@@ -5,6 +5,7 @@
  * about neural networks: the wiring module hands it the project, an
  * experiment loader and where results go.
  */
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import type { Json, Stage } from "./stage.ts";
 import {
@@ -14,7 +15,7 @@ import {
   type Project,
 } from "./engine.ts";
 import { buildGraph, drawGraph } from "./graph.ts";
-import { createReporter } from "./progress.ts";
+import { createReporter, formatDuration } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { readRunning, RunningFile, runningPath } from "./running.ts";
 import { absolutePath, writeFileAtomic } from "./fs.ts";
@@ -89,7 +90,7 @@ Options:
                       leaves the lock file alone. Exit 0 when all match, 1 when
                       one differs, fails, or is not cached yet (run reproduce
                       first: what is not cached cannot be checked)
-  --jobs N            instances at once (default: number of cores)
+  --jobs N            cores' worth of work kept running (default: 3 × the cores)
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
   -h, --help          this help`,
@@ -296,6 +297,23 @@ export async function runCli(
   }
 }
 
+/**
+ * The run's CPU time (user + system of the whole process: getrusage counts
+ * every thread, Workers included) over wall time × cores.
+ */
+export function utilisationLine(
+  cpu: { user: number; system: number },
+  wallSeconds: number,
+  cores: number,
+): string {
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return `CPU time ${formatDuration(cpuSeconds)} over ${
+    formatDuration(wallSeconds)
+  } of wall time on ${cores} cores: utilisation ${
+    (cpuSeconds / (wallSeconds * cores)).toFixed(2)
+  }`;
+}
+
 function parseJobs(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
@@ -368,6 +386,7 @@ async function reproduce(
   };
   Deno.addSignalListener("SIGINT", onSignal);
   const started = performance.now();
+  const cpu0 = cpuUsage();
   try {
     const results = await engine.reproduce({
       experiment,
@@ -400,6 +419,15 @@ async function reproduce(
           ((performance.now() - started) / 1000).toFixed(2)
         } s`,
     );
+    if (ran > 0 && !options.executor) {
+      console.log(
+        utilisationLine(
+          cpuUsage(cpu0),
+          (performance.now() - started) / 1000,
+          navigator.hardwareConcurrency ?? 1,
+        ),
+      );
+    }
     for (const path of written) console.log(`Result: ${path}`);
     return 0;
   } finally {

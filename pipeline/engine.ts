@@ -28,6 +28,7 @@ import type { Running } from "./running.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
 import { type Job, mergeFacts, type RunFacts } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
+import { Scheduler } from "./schedule.ts";
 
 /** Where a project keeps its cache and lock, and its stages. */
 export interface Project {
@@ -51,6 +52,7 @@ export interface RunOptions {
   /** Stage names or instance ids to rerun even if cached; their upstream is restored from the cache. */
   forceStages?: string[];
   dryRun?: boolean;
+  /** Cores' worth of work kept running (schedule.ts); default: the executor's slots, else three times the cores. */
   jobs?: number;
   executor?: Executor;
   reporter?: Reporter;
@@ -247,7 +249,8 @@ export class Engine {
       new LocalExecutor(this.store);
     const jobs = Math.max(
       1,
-      options.jobs ?? executor.slots ?? navigator.hardwareConcurrency ?? 1,
+      options.jobs ?? executor.slots ??
+        3 * (navigator.hardwareConcurrency ?? 1),
     );
     const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn);
@@ -273,7 +276,8 @@ export class Engine {
       return lockWrite;
     };
 
-    const slots = new Semaphore(jobs);
+    const slots = new Scheduler(jobs);
+    const planOrder = new Map(order.map((instance, i) => [instance, i]));
     const results = new Map<Instance, Promise<InstanceResult>>();
     for (const instance of order) reporter.state(instance.id, "queued");
 
@@ -322,9 +326,16 @@ export class Engine {
         (options.forceStages ?? []).some((s) =>
           s === instance.id || s === instance.stage.name
         );
+      // It may ask for a slot once its cache lookup is done: until then the
+      // scheduler holds its grants, so the costliest of the instances that
+      // became ready together starts first.
+      slots.announce();
       const judged = forced
         ? undefined
-        : await judge(judgeContext, instance, inputHashes);
+        : await judge(judgeContext, instance, inputHashes).catch((error) => {
+          slots.withdraw();
+          throw error;
+        });
       const parts = judged?.parts ?? this.keyParts(instance, inputHashes);
       const key = judged?.key ?? cacheKey(parts);
       const entryOf = (run: RunEntry): LockEntry => ({
@@ -339,6 +350,7 @@ export class Engine {
         ...provenanceOf(run),
       });
       const cached = judged?.run;
+      if (cached || options.dryRun) slots.withdraw();
       if (cached) {
         reporter.state(instance.id, "cached");
         const previous = entries[instance.id];
@@ -358,7 +370,8 @@ export class Engine {
         reporter.state(instance.id, "would run");
         return { ...base, outcome: "would run", key };
       }
-      await slots.acquire();
+      const load = instance.stage.threads ?? 1;
+      await slots.acquire(load, costOf(instance), planOrder.get(instance)!);
       try {
         if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
         reporter.state(instance.id, "running");
@@ -395,7 +408,7 @@ export class Engine {
         return { ...base, outcome: "failed", key, error: e };
       } finally {
         await options.running?.finish(instance.id);
-        slots.release();
+        slots.release(load);
       }
     };
     const settled = new Map<Instance, InstanceResult>();
@@ -522,23 +535,12 @@ function ancestors(instance: Instance): Instance[] {
   return out;
 }
 
-/** A counting semaphore limiting concurrent instances. */
-class Semaphore {
-  #free: number;
-  #waiting: Array<() => void> = [];
-  constructor(count: number) {
-    this.#free = count;
-  }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
+/** An instance's expected work (`Stage.cost`); 0 when undeclared or when it cannot be computed. */
+function costOf(instance: Instance): number {
+  try {
+    const cost = instance.stage.cost?.(instance.params, instance.item) ?? 0;
+    return Number.isFinite(cost) ? cost : 0;
+  } catch {
+    return 0;
   }
 }
