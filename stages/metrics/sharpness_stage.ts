@@ -22,7 +22,6 @@ import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
 import {
   applyCell,
-  cellOptimizer,
   itemCell,
   trainItems,
 } from "../train/items.ts";
@@ -30,7 +29,6 @@ import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
 import {
   type EigenResult,
-  eosThreshold,
   hutchinsonTrace,
   lanczosTopEigenvalue,
 } from "./sharpness.ts";
@@ -53,8 +51,6 @@ export interface SharpnessOutput {
   /** Hutchinson's estimate of the Hessian trace per checkpoint, and its standard error; empty when off. */
   trace: number[];
   trace_stderr: number[];
-  /** 2/η for GD/SGD, (2+2β)/η for heavy-ball β; NaN (JSON null) for adaptive methods. */
-  eos: number;
   /** Training samples the Hessian was taken on. */
   subset: number;
   /**
@@ -237,21 +233,6 @@ export function modelSharpness(
   }
 }
 
-/** The stability line of a run's optimizer (SCIENCE §4.2), NaN where none applies. */
-export function runThreshold(item: Item): number {
-  const optimizer = cellOptimizer(item);
-  const name = optimizer["name"];
-  const lr = optimizer["lr"];
-  if (typeof lr !== "number") return NaN;
-  if (name === "gd" || name === "sgd") {
-    const beta = typeof optimizer["momentum"] === "number"
-      ? optimizer["momentum"]
-      : 0;
-    return eosThreshold(lr, beta);
-  }
-  return NaN;
-}
-
 /** Reads and checks the declared params (cell overrides applied). */
 export function sharpnessSettings(
   params: Params,
@@ -304,7 +285,6 @@ export function sharpnessSettings(
 
 async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
   const settings = sharpnessSettings(ctx.params, ctx.item);
-  const eos = runThreshold(ctx.item);
   if (!settings.enabled) {
     const empty: SharpnessOutput = {
       epochs: [],
@@ -314,7 +294,6 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
       residual: [],
       trace: [],
       trace_stderr: [],
-      eos,
       subset: 0,
       method: "none",
     };
@@ -341,7 +320,6 @@ async function run(ctx: StageContext): Promise<Record<string, Uint8Array>> {
   });
   const output: SharpnessOutput = {
     ...series,
-    eos,
     subset: Math.min(settings.subset, train.n),
   };
   return { sharpness: encodeJson(output) };
