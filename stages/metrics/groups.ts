@@ -79,12 +79,12 @@ export function scopeOf(groups: GroupInfo[]): Scope {
     reasons.push(
       `${seeds} seed${
         seeds === 1 ? "" : "s"
-      } per group, where a verdict needs at least ${MIN_SEEDS} (SCIENCE §7.1)`,
+      } per group (a verdict needs at least ${MIN_SEEDS}, SCIENCE §7.1)`,
     );
   }
   if (epochs < MIN_EPOCHS) {
     reasons.push(
-      `${epochs} epochs, where the claims need at least ${MIN_EPOCHS} (they are summarised over the second half of training, which should hold 10 epochs or more)`,
+      `${epochs} epochs (the claims need at least ${MIN_EPOCHS}: they are summarised over the second half of training, which should hold 10 epochs or more)`,
     );
   }
   return {

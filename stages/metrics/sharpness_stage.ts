@@ -20,11 +20,7 @@ import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
 import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
-import {
-  applyCell,
-  itemCell,
-  trainItems,
-} from "../train/items.ts";
+import { applyCell, itemCell, trainItems } from "../train/items.ts";
 import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
 import {

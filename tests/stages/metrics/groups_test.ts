@@ -45,7 +45,16 @@ Deno.test("scopeOf() names every shortfall: seeds below 3, epochs below 20", () 
   const small = scopeOf([group([0, 1], 4), group([0, 1, 2], 4)]);
   assertEquals([small.seeds, small.epochs, small.enough], [2, 4, false]);
   assertEquals(small.reasons.length, 2);
-  assert(new RegExp(`^2 seeds .* at least ${MIN_SEEDS} `).test(small.reasons[0]!), small.reasons[0]);
-  assert(new RegExp(`^4 epochs.* at least ${MIN_EPOCHS} `).test(small.reasons[1]!), small.reasons[1]);
+  assert(
+    new RegExp(`^2 seeds per group \\(a verdict needs at least ${MIN_SEEDS},`)
+      .test(small.reasons[0]!),
+    small.reasons[0],
+  );
+  assert(
+    new RegExp(`^4 epochs \\(the claims need at least ${MIN_EPOCHS}:`).test(
+      small.reasons[1]!,
+    ),
+    small.reasons[1],
+  );
   assertEquals(scopeOf([group([0, 1, 2], 19)]).enough, false);
 });

@@ -178,7 +178,10 @@ for (const loss of ["cross_entropy", "squared"] as const) {
     assertEquals(out.epochs, [0, 4]);
     assertEquals(out.subset, SUBSET);
     assertEquals(out.method, "exact-relu-mlp");
-    assert(!("eos" in out), "the stability line is the metrics stage's, from the lr as used");
+    assert(
+      !("eos" in out),
+      "the stability line is the metrics stage's, from the lr as used",
+    );
     const idx = Array.from(sharpnessSubset(N, SUBSET, 7));
     const xs = idx.map((i) => data.x[i]!);
     out.epochs.forEach((epoch, k) => {
