@@ -28,7 +28,13 @@
       // deno-lint-ignore no-undef
       return vegaEmbed(el, spec, {
         renderer: "svg",
-        actions: false,
+        // Export only: the editor and source links would leave the page.
+        actions: {
+          export: true,
+          source: false,
+          compiled: false,
+          editor: false,
+        },
         mode: "vega-lite",
       })
         .then(() => el.setAttribute("data-rendered", "vega"))
