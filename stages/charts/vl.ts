@@ -169,7 +169,7 @@ function panelled(
         type: "nominal",
         title: opts.header,
         sort: panels,
-        header: { labelFontSize: 12, labelLimit: width },
+        header: { labelFontSize: 12, labelLimit: 0 },
       },
       spec: { width, height: PANEL_HEIGHT, layer: layers },
       ...(opts.independentY
@@ -191,7 +191,11 @@ const tooltip = (extra: Array<Record<string, unknown>> = []) => [
 /** Curves over epochs with bands, dashes per part and optional stability rules. */
 function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
   const panelOf = (g: GroupInfo, part: string) =>
-    def.facet === "part" ? part : g.cellLabel;
+    def.facet !== "part"
+      ? g.cellLabel
+      : g.cellLabel
+      ? `${part} · ${g.cellLabel}`
+      : part;
   const byPart = def.parts.map((p) =>
     ctx.groups.flatMap((g) => {
       const s = seriesFor(ctx.doc, g.group, p.quantity);
@@ -256,7 +260,13 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
       },
     }
     : {};
-  const detail = { detail: { field: "part", type: "nominal" } };
+  // One line per group and part, also where groups share a colour (sweep cells).
+  const detail = {
+    detail: [
+      { field: "group", type: "nominal" },
+      { field: "part", type: "nominal" },
+    ],
+  };
   const layers: VlSpec[] = [
     {
       transform: [DATA_ROWS],
@@ -470,6 +480,7 @@ function sweepFigures(ctx: Ctx, def: SweepFigure): FigureSpec[] {
         },
       }
       : {};
+    // One line per optimizer (its colour) and part, across the swept values.
     const detail = { detail: { field: "part", type: "nominal" } };
     const title = fill(def.title);
     return [{
@@ -494,13 +505,22 @@ function sweepFigures(ctx: Ctx, def: SweepFigure): FigureSpec[] {
             },
           },
           {
-            mark: { type: "line", point: true },
+            mark: { type: "line" },
             encoding: {
               x,
               y: { ...y, field: "mean" },
               color,
               ...strokeDash,
               ...detail,
+            },
+          },
+          {
+            // Points carry the tooltips; kept out of the dash legend.
+            mark: { type: "point", filled: true, size: 40 },
+            encoding: {
+              x,
+              y: { ...y, field: "mean" },
+              color,
               tooltip: [
                 { field: "group", title: "group" },
                 ...(dashed

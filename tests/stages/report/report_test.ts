@@ -306,3 +306,27 @@ Deno.test("renderReport() turns the per-group table when there are more numbers 
     "14 groups × 2 numbers keep groups as rows",
   );
 });
+
+Deno.test("renderReport() shows the too-small banner with the metrics' reasons, and none when the experiment is big enough", () => {
+  assertEquals(metrics.scope.enough, true);
+  assert(!markup.includes('id="scope-banner"'), "3 seeds × 20 epochs: none");
+  const small = renderReport(reportData({
+    metrics: {
+      ...metrics,
+      scope: {
+        ...metrics.scope,
+        enough: false,
+        reasons: ["2 seeds per group (x)", "4 epochs (y)"],
+      },
+    },
+  }));
+  const banner = /<aside class="banner" id="scope-banner"[^]*?<\/aside>/
+    .exec(small)?.[0] ?? "";
+  assert(banner.includes("Too small to test the paper's claims"), banner);
+  assert(
+    banner.replace(/\s+/g, " ").includes(
+      "This experiment has 2 seeds per group (x) and 4 epochs (y).",
+    ),
+    banner,
+  );
+});
