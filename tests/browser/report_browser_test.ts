@@ -104,6 +104,53 @@ function consoleLines(stderr: string): string[] {
   );
 }
 
+/**
+ * A local HTTP server that serves the report and records every request it
+ * gets. Chromium sends every other host's traffic to it too (as its proxy),
+ * so a page that fetched anything, from anywhere, shows up in `requests`.
+ */
+function recordingServer(html: string) {
+  const requests: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      requests.push(`${req.method} ${req.url}`);
+      const path = new URL(req.url).pathname;
+      return path === "/report.html"
+        ? new Response(html, {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        })
+        : new Response("not here", { status: 404 });
+    },
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    requests,
+    url: `${origin}/report.html`,
+    flags: [`--proxy-server=${origin}`, "--proxy-bypass-list=<-loopback>"],
+    close: () => server.shutdown(),
+  };
+}
+
+/**
+ * Requests Chromium makes for itself, whatever the page: its icon, the
+ * updater, network time and sign-in. Any other host (a CDN, a font service,
+ * fonts.googleapis.com included) counts as the page's.
+ */
+function browserOwn(request: string): boolean {
+  return request.endsWith("/favicon.ico") ||
+    /^\w+ http:\/\/(update\.googleapis\.com|clients2\.google\.com|accounts\.google\.com)[:/]/
+      .test(request);
+}
+
+/** The markup of one section, from its opening tag to the next section. */
+function section(dom: string, id: string): string {
+  const start = dom.indexOf(`<section id="${id}">`);
+  assert(start >= 0, `section ${id} is in the DOM`);
+  const end = dom.indexOf("</section>", start);
+  return dom.slice(start, end);
+}
+
 /** The markup of one chart container: from its opening tag to its figcaption. */
 function container(dom: string, id: string): string {
   const start = dom.indexOf(`id="chart-${id}"`);
@@ -211,6 +258,52 @@ Deno.test({
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "report served over HTTP makes no request but its own, renders every section, and offers SVG/PNG export only",
+  ignore: chromium === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = recordingServer(renderReport(reportData()));
+    try {
+      const { stdout: dom, stderr } = await runChromium(
+        ["--dump-dom", ...server.flags],
+        server.url,
+      );
+      assertEquals(consoleLines(stderr), [], "no console messages");
+      assertEquals(
+        server.requests.filter((r) => !browserOwn(r)),
+        [`GET ${server.url}`],
+        "the page requested nothing",
+      );
+      assert(!/data-errors=/.test(dom), "page recorded no errors");
+      const sections = {
+        summary: /<table class="claims">/,
+        figures: /<svg[\s>]/,
+        settings: /<td>/,
+        known: /<table/,
+        provenance: /<td>/,
+        reproduce: /deno task/,
+      };
+      for (const [id, content] of Object.entries(sections)) {
+        assert(content.test(section(dom, id)), `section ${id} has its content`);
+      }
+      for (const f of charts.figures) {
+        const html = container(dom, f.id);
+        assert(html.includes('data-rendered="vega"'), `${f.id} drawn by vega`);
+        assert(/<svg[\s>]/.test(html), `${f.id} holds an svg`);
+        // vega-embed's menu: export only, no link that leaves the page.
+        assert(/class="vega-actions"/.test(html), `${f.id} has export actions`);
+        assert(html.includes("Save as SVG") && html.includes("Save as PNG"));
+        assert(!/View Source|View Compiled|Open in Vega Editor/.test(html));
+      }
+    } finally {
+      await server.close();
     }
   },
 });
