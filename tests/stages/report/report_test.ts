@@ -330,3 +330,13 @@ Deno.test("renderReport() shows the too-small banner with the metrics' reasons, 
     banner,
   );
 });
+
+Deno.test("renderReport() lists each group's η, β and stability line as the metrics give them", () => {
+  const row = (group: string) =>
+    new RegExp(`<tr><td>${group}</td>.*?</tr>`).exec(markup)?.[0] ?? "";
+  assertEquals(
+    row("sgd-m0\\.9"),
+    "<tr><td>sgd-m0.9</td><td>sgd</td><td>0.01</td><td>0.9</td><td>(2+2β)/η, β=0.9 = 380</td><td>0, 1, 2</td><td>20</td></tr>",
+  );
+  assert(row("adam").includes("<td>—</td><td>—</td>"), row("adam"));
+});
