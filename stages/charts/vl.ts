@@ -188,15 +188,17 @@ const tooltip = (extra: Array<Record<string, unknown>> = []) => [
   { field: "count", type: "quantitative", title: "seeds" },
 ];
 
-/** Curves over epochs with bands, dashes per part and optional stability rules. */
-function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
+type DataRow = Row & { panel: string; part: string };
+
+/** Each part's rows for the figure's groups, labelled with their panel and part. */
+function partRows(ctx: Ctx, def: LinesFigure): DataRow[][] {
   const panelOf = (g: GroupInfo, part: string) =>
     def.facet !== "part"
       ? g.cellLabel
       : g.cellLabel
       ? `${part} · ${g.cellLabel}`
       : part;
-  const byPart = def.parts.map((p) =>
+  return def.parts.map((p) =>
     ctx.groups.flatMap((g) => {
       const s = seriesFor(ctx.doc, g.group, p.quantity);
       return s
@@ -208,58 +210,58 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
         : [];
     })
   );
-  const missing = def.needs === "all"
-    ? byPart.some((r) => r.length === 0)
-    : byPart[0]!.length === 0;
-  if (missing) return { id: def.id, title: def.title };
-  const data = byPart.flat();
-  const refs: PlotRow[] = def.stability
-    ? ctx.groups.flatMap((g) =>
-      data.some((r) => r.group === g.group)
-        ? g.stability.map((line) => ({
-          group: g.group,
-          optimizer: g.optimizer,
-          panel: g.cellLabel,
-          part: stabilityPart(
-            ctx.groups.flatMap((h) => h.stability.map((l) => l.label)),
-          ),
-          ref: line.value,
-          refLabel: `${line.label}, η=${g.lr}`,
-        }))
-        : []
-    )
-    : [];
-  const refValues = refs.map((r) => ("ref" in r ? r.ref : NaN));
-  const { log, y } = yScale(
-    def.y.scale,
-    [...data.map((r) => r.mean), ...refValues],
-    def.y.title,
+}
+
+/** One row per stability line (from the metrics) of each group drawn. */
+function stabilityRows(ctx: Ctx, data: DataRow[]): PlotRow[] {
+  const part = stabilityPart(
+    ctx.groups.flatMap((h) => h.stability.map((l) => l.label)),
   );
-  const drawn = log ? clipForLog(data) : data;
-  const x = { field: "epoch", type: "quantitative", axis: EPOCH_AXIS };
-  const color = colorOf(ctx);
-  const refPart = refs[0]?.part;
-  const dashDomain = [
-    ...(def.facet === "part" ? [] : def.parts.map((p) => p.label)),
-    ...(refPart ? [refPart] : []),
-  ].filter((label) => label === refPart || drawn.some((r) => r.part === label));
-  const dashed = dashDomain.length > 1;
-  const strokeDash = dashed
-    ? {
-      strokeDash: {
-        field: "part",
-        type: "nominal",
-        title: def.partTitle ?? "line",
-        scale: {
-          domain: dashDomain,
-          range: dashDomain.map((d, i) =>
-            d === refPart ? STABILITY_DASH : DASHES[i % DASHES.length]
-          ),
-        },
-        legend: DASH_LEGEND,
+  return ctx.groups.flatMap((g) =>
+    data.some((r) => r.group === g.group)
+      ? g.stability.map((line) => ({
+        group: g.group,
+        optimizer: g.optimizer,
+        panel: g.cellLabel,
+        part,
+        ref: line.value,
+        refLabel: `${line.label}, η=${g.lr}`,
+      }))
+      : []
+  );
+}
+
+/** The strokeDash channel over `domain` (first solid; `refPart` as the stability dash); none for one entry. */
+function dashEncoding(
+  domain: string[],
+  refPart: string | undefined,
+  title: string,
+): Record<string, unknown> {
+  if (domain.length <= 1) return {};
+  return {
+    strokeDash: {
+      field: "part",
+      type: "nominal",
+      title,
+      scale: {
+        domain,
+        range: domain.map((d, i) =>
+          d === refPart ? STABILITY_DASH : DASHES[i % DASHES.length]
+        ),
       },
-    }
-    : {};
+      legend: DASH_LEGEND,
+    },
+  };
+}
+
+/** Band, line and point layers over the data rows, and a rule layer when there are reference rows. */
+function lineLayers(
+  y: Record<string, unknown>,
+  color: Record<string, unknown>,
+  strokeDash: Record<string, unknown>,
+  opts: { refs: boolean; partTooltip: boolean },
+): VlSpec[] {
+  const x = { field: "epoch", type: "quantitative", axis: EPOCH_AXIS };
   // One line per group and part, also where groups share a colour (sweep cells).
   const detail = {
     detail: [
@@ -267,6 +269,7 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
       { field: "part", type: "nominal" },
     ],
   };
+  const mean = { ...y, field: "mean" };
   const layers: VlSpec[] = [
     {
       transform: [DATA_ROWS],
@@ -282,13 +285,7 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
     {
       transform: [DATA_ROWS],
       mark: { type: "line", strokeWidth: 1.8 },
-      encoding: {
-        x,
-        y: { ...y, field: "mean" },
-        color,
-        ...strokeDash,
-        ...detail,
-      },
+      encoding: { x, y: mean, color, ...strokeDash, ...detail },
     },
     {
       // Points carry the tooltips; kept out of the dash legend.
@@ -296,41 +293,38 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
       mark: { type: "point", filled: true, size: 14 },
       encoding: {
         x,
-        y: { ...y, field: "mean" },
+        y: mean,
         color,
         tooltip: tooltip(
-          def.parts.length > 1 ? [{ field: "part", title: "part" }] : [],
+          opts.partTooltip ? [{ field: "part", title: "part" }] : [],
         ),
       },
     },
   ];
-  if (refs.length > 0) {
-    layers.push({
-      transform: [REF_ROWS],
-      mark: { type: "rule", strokeWidth: 1.5 },
-      encoding: {
-        y: { ...y, field: "ref" },
-        color,
-        ...strokeDash,
-        tooltip: [
-          { field: "group", title: "group" },
-          { field: "refLabel", title: "stability limit" },
-          { field: "ref", type: "quantitative", title: "value", format: ".4g" },
-        ],
-      },
-    });
-  }
-  const panels = unique([...drawn, ...refs].map((r) => r.panel));
-  const { spec, wide } = panelled(
-    def.title,
-    [...drawn, ...refs],
-    layers,
-    panels,
-    {
-      header: def.facet === "part" ? null : "sweep cell",
-      independentY: def.facet === "part",
+  if (!opts.refs) return layers;
+  return [...layers, {
+    transform: [REF_ROWS],
+    mark: { type: "rule", strokeWidth: 1.5 },
+    encoding: {
+      y: { ...y, field: "ref" },
+      color,
+      ...strokeDash,
+      tooltip: [
+        { field: "group", title: "group" },
+        { field: "refLabel", title: "stability limit" },
+        { field: "ref", type: "quantitative", title: "value", format: ".4g" },
+      ],
     },
-  );
+  }];
+}
+
+/** The table's caption plus the sentences that depend on the data. */
+function linesCaption(
+  ctx: Ctx,
+  def: LinesFigure,
+  refs: number,
+  drawn: DataRow[],
+): string {
   let caption = def.caption;
   if (def.largest) {
     const values = ctx.groups.flatMap((g) =>
@@ -342,14 +336,57 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
       }`;
     }
   }
-  if (def.stability && refs.length === 0) {
+  if (def.stability && refs === 0) {
     caption +=
       " No stability line is drawn: no run here is plain or heavy-ball GD/SGD.";
   }
+  return withClipNote(caption, drawn);
+}
+
+/** Curves over epochs with bands, dashes per part and optional stability rules. */
+function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
+  const byPart = partRows(ctx, def);
+  const missing = def.needs === "all"
+    ? byPart.some((r) => r.length === 0)
+    : byPart[0]!.length === 0;
+  if (missing) return { id: def.id, title: def.title };
+  const data = byPart.flat();
+  const refs = def.stability ? stabilityRows(ctx, data) : [];
+  const { log, y } = yScale(
+    def.y.scale,
+    [
+      ...data.map((r) => r.mean),
+      ...refs.map((r) => ("ref" in r ? r.ref : NaN)),
+    ],
+    def.y.title,
+  );
+  const drawn = log ? clipForLog(data) : data;
+  const refPart = refs[0]?.part;
+  const dashDomain = [
+    ...(def.facet === "part" ? [] : def.parts.map((p) => p.label)),
+    ...(refPart ? [refPart] : []),
+  ].filter((label) => label === refPart || drawn.some((r) => r.part === label));
+  const layers = lineLayers(
+    y,
+    colorOf(ctx),
+    dashEncoding(dashDomain, refPart, def.partTitle ?? "line"),
+    { refs: refs.length > 0, partTooltip: def.parts.length > 1 },
+  );
+  const rows = [...drawn, ...refs];
+  const { spec, wide } = panelled(
+    def.title,
+    rows,
+    layers,
+    unique(rows.map((r) => r.panel)),
+    {
+      header: def.facet === "part" ? null : "sweep cell",
+      independentY: def.facet === "part",
+    },
+  );
   return {
     id: def.id,
     title: def.title,
-    caption: withClipNote(caption, drawn),
+    caption: linesCaption(ctx, def, refs.length, drawn),
     wide,
     spec,
   };
@@ -431,6 +468,24 @@ function sweepRows(ctx: Ctx, def: SweepFigure, key: string) {
   );
 }
 
+/** The x channel of a sweep: log₂ for positive numbers (SCIENCE §7), linear for other numbers, else ordinal. */
+function sweepX(
+  name: string,
+  values: Array<number | string | boolean>,
+): Record<string, unknown> {
+  const numeric = values.every((v) => typeof v === "number");
+  const log2 = numeric && values.every((v) => (v as number) > 0);
+  return numeric
+    ? {
+      field: "value",
+      type: "quantitative",
+      title: log2 ? `${name}, log₂ scale` : name,
+      axis: { format: ".3~g" },
+      scale: log2 ? { type: "log", base: 2 } : { zero: false },
+    }
+    : { field: "value", type: "ordinal", title: name };
+}
+
 /** One figure per one-key sweep: last-epoch values against the swept value. */
 function sweepFigures(ctx: Ctx, def: SweepFigure): FigureSpec[] {
   const keys = unique(
@@ -447,17 +502,7 @@ function sweepFigures(ctx: Ctx, def: SweepFigure): FigureSpec[] {
         "{slug}",
         slug(key),
       );
-    const numeric = rows.every((r) => typeof r.value === "number");
-    const log2 = numeric && rows.every((r) => (r.value as number) > 0);
-    const x = numeric
-      ? {
-        field: "value",
-        type: "quantitative",
-        title: log2 ? `${name}, log₂ scale` : name,
-        axis: { format: ".3~g" },
-        scale: log2 ? { type: "log", base: 2 } : { zero: false },
-      }
-      : { field: "value", type: "ordinal", title: name };
+    const x = sweepX(name, rows.map((r) => r.value));
     const { log, y } = yScale(
       def.y.scale,
       rows.map((r) => r.mean),
@@ -466,20 +511,11 @@ function sweepFigures(ctx: Ctx, def: SweepFigure): FigureSpec[] {
     const data = log ? clipForLog(rows) : rows;
     const color = colorOf(ctx);
     const dashed = def.parts.length > 1;
-    const strokeDash = dashed
-      ? {
-        strokeDash: {
-          field: "part",
-          type: "nominal",
-          title: def.partTitle ?? "part",
-          scale: {
-            domain: def.parts.map((p) => p.label),
-            range: DASHES.slice(0, def.parts.length),
-          },
-          legend: DASH_LEGEND,
-        },
-      }
-      : {};
+    const strokeDash = dashEncoding(
+      def.parts.map((p) => p.label),
+      undefined,
+      def.partTitle ?? "part",
+    );
     // One line per optimizer (its colour) and part, across the swept values.
     const detail = { detail: { field: "part", type: "nominal" } };
     const title = fill(def.title);
