@@ -36,6 +36,8 @@
           editor: false,
         },
         mode: "vega-lite",
+        // Exports are named after the figure, e.g. sharpness.svg.
+        downloadFileName: el.id.replace(/^chart-/, ""),
       })
         .then(() => el.setAttribute("data-rendered", "vega"))
         .catch(restore);
