@@ -307,3 +307,127 @@ Deno.test({
     }
   },
 });
+
+/** Polls `probe` every 100 ms until it returns a value (or throws after `tries`). */
+async function until<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  tries = 300,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** A page in headless Chromium driven over the DevTools protocol (loopback only). */
+async function devtoolsPage(url: string) {
+  const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
+  const child = new Deno.Command(chromium!, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      `--user-data-dir=${profile}`,
+      "--remote-debugging-port=0",
+      "about:blank",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const port = await until(async () => {
+    const text = await Deno.readTextFile(`${profile}/DevToolsActivePort`);
+    return text.split("\n")[0] || undefined;
+  }, "DevToolsActivePort");
+  const targets = await until(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/json`);
+    const list = await res.json() as Array<
+      { type: string; webSocketDebuggerUrl: string }
+    >;
+    return list.find((t) => t.type === "page");
+  }, "a page target");
+  const ws = new WebSocket(targets.webSocketDebuggerUrl);
+  await new Promise((r) => ws.onopen = r);
+  let id = 0;
+  const pending = new Map<number, (m: Record<string, unknown>) => void>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  };
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  /** Evaluates an expression in the page and returns its JSON value. */
+  const evaluate = async (expression: string): Promise<unknown> => {
+    const m = await send("Runtime.evaluate", {
+      expression,
+      awaitPromise: true,
+      returnByValue: true,
+    });
+    return (m.result as { result?: { value?: unknown } })?.result?.value;
+  };
+  await send("Page.navigate", { url });
+  return {
+    evaluate,
+    async close() {
+      ws.close();
+      child.kill();
+      await child.status;
+      await Deno.remove(profile, { recursive: true });
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "each chart's export menu makes an SVG and a PNG inside the page, named after the figure",
+  ignore: chromium === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "report_browser_" });
+    const file = `${dir}/report.html`;
+    await Deno.writeTextFile(file, renderReport(reportData()));
+    const page = await devtoolsPage(new URL(`file://${file}`).href);
+    try {
+      await until(
+        async () =>
+          (await page.evaluate(
+            "document.body.getAttribute('data-charts-done')",
+          )) ?? undefined,
+        "the charts",
+      );
+      // vega-embed fills in a link's href when it is pressed.
+      await page.evaluate(`
+        for (const a of document.querySelectorAll('#chart-sharpness .vega-actions a')) {
+          a.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+        }`);
+      const links = await until(async () => {
+        const out = await page.evaluate(`JSON.stringify(
+          [...document.querySelectorAll('#chart-sharpness .vega-actions a')]
+            .map((a) => [a.textContent, a.download, a.href.slice(0, 22)]))`);
+        const list = JSON.parse(String(out)) as string[][];
+        return list.every((l) => l[2] !== "") ? list : undefined;
+      }, "export links");
+      assertEquals(links.map((l) => l.slice(0, 2)), [
+        ["Save as SVG", "sharpness.svg"],
+        ["Save as PNG", "sharpness.png"],
+      ]);
+      assert(links[0]![2]!.startsWith("blob:"), links[0]![2]);
+      assertEquals(links[1]![2], "data:image/png;base64,");
+      assertEquals(
+        await page.evaluate("document.body.getAttribute('data-errors')"),
+        null,
+      );
+    } finally {
+      await page.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
