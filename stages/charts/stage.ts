@@ -5,7 +5,7 @@
 import { defineStage } from "../../pipeline/stage.ts";
 import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
 import type { MetricsDoc } from "../metrics/types.ts";
-import { buildFigures, type FigureSpec, type MissingFigure } from "./specs.ts";
+import { buildFigures, type FigureSpec, type MissingFigure } from "./vl.ts";
 import { renderSvg } from "./render.ts";
 
 /** A rendered figure: its spec and static SVG. */

@@ -20,7 +20,7 @@ import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
 import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
-import { cellOptimizer, itemCell, trainItems } from "../train/items.ts";
+import { itemCell, trainItems } from "../train/items.ts";
 import { modelFields, trainForeach } from "../train/params.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { sharpnessFields } from "./params.ts";
@@ -28,7 +28,6 @@ import { meanLoss } from "../train/losses.ts";
 import { trainableVariables } from "../train/model.ts";
 import {
   type EigenResult,
-  eosThreshold,
   hutchinsonTrace,
   lanczosTopEigenvalue,
 } from "./sharpness.ts";
@@ -51,8 +50,6 @@ export interface SharpnessOutput {
   /** Hutchinson's estimate of the Hessian trace per checkpoint, and its standard error; empty when off. */
   trace: number[];
   trace_stderr: number[];
-  /** 2/η for GD/SGD, (2+2β)/η for heavy-ball β; NaN (JSON null) for adaptive methods. */
-  eos: number;
   /** Training samples the Hessian was taken on. */
   subset: number;
   /**
@@ -235,21 +232,6 @@ export function modelSharpness(
   }
 }
 
-/** The stability line of a run's optimizer (SCIENCE §4.2), NaN where none applies. */
-export function runThreshold(item: Item): number {
-  const optimizer = cellOptimizer(item);
-  const name = optimizer["name"];
-  const lr = optimizer["lr"];
-  if (typeof lr !== "number") return NaN;
-  if (name === "gd" || name === "sgd") {
-    const beta = typeof optimizer["momentum"] === "number"
-      ? optimizer["momentum"]
-      : 0;
-    return eosThreshold(lr, beta);
-  }
-  return NaN;
-}
-
 /** The sharpness stage's declared params: its section and the loss. */
 const sharpnessParams = declareParams({
   ...under("metrics.sharpness", sharpnessFields),
@@ -281,7 +263,6 @@ async function run(
   ctx: StageContext<SharpnessParams>,
 ): Promise<Record<string, Uint8Array>> {
   const settings = sharpnessSettings(ctx.params, ctx.item);
-  const eos = runThreshold(ctx.item);
   if (!settings.enabled) {
     const empty: SharpnessOutput = {
       epochs: [],
@@ -291,7 +272,6 @@ async function run(
       residual: [],
       trace: [],
       trace_stderr: [],
-      eos,
       subset: 0,
       method: "none",
     };
@@ -318,7 +298,6 @@ async function run(
   });
   const output: SharpnessOutput = {
     ...series,
-    eos,
     subset: Math.min(settings.subset, train.n),
   };
   return { sharpness: encodeJson(output) };
