@@ -74,7 +74,10 @@ if (import.meta.main) {
       diff: diffCommand(metricsDiffReader),
       export: exportCommand,
       gc: gcCommand,
-      "publish-result": publishResultCommand({ dir: publishedDir }),
+      "publish-result": publishResultCommand({
+        dir: publishedDir,
+        outputs: ["implicit-reg.lock", "reports/published"],
+      }),
       verify: verifyCommand({ dir: publishedDir }),
       findings: findingsCommand({ dir: publishedDir }),
     },

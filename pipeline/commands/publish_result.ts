@@ -47,8 +47,16 @@ export interface PublishedProvenance {
 export const LOCK_FILE = "lock.json";
 export const PROVENANCE_FILE = "provenance.json";
 
-/** The commit of the work tree at `root`: HEAD's hash, "-dirty" when it has changes; "unknown" without git. */
-export async function gitCommit(root: string): Promise<string> {
+/**
+ * The commit of the work tree at `root`: HEAD's hash, "-dirty" when a tracked
+ * file other than `outputs` has changes (the lock file and the published
+ * folder change by running and publishing, not by editing the code);
+ * "unknown" without git.
+ */
+export async function gitCommit(
+  root: string,
+  outputs: string[] = [],
+): Promise<string> {
   try {
     const run = async (args: string[]) => {
       const out = await new Deno.Command("git", {
@@ -60,7 +68,14 @@ export async function gitCommit(root: string): Promise<string> {
       return new TextDecoder().decode(out.stdout).trim();
     };
     const head = await run(["rev-parse", "HEAD"]);
-    const dirty = await run(["status", "--porcelain", "--untracked-files=no"]);
+    const dirty = await run([
+      "status",
+      "--porcelain",
+      "--untracked-files=no",
+      "--",
+      ".",
+      ...outputs.map((p) => `:(exclude)${p}`),
+    ]);
     return dirty === "" ? head : `${head}-dirty`;
   } catch {
     return "unknown";
@@ -106,9 +121,11 @@ function field(tree: Json, path: string): Json | undefined {
 export interface PublishResultOptions {
   /** The published results folder (e.g. `<root>/reports/published`). */
   dir: string;
-  /** The commit to record (default: gitCommit of the project root). */
+  /** The commit to record (default: gitCommit of the project root, ignoring `outputs`). */
   commit?: (root: string) => Promise<string>;
   now?: () => Date;
+  /** Tracked paths that running and publishing change (relative to the root), left out of the dirty check. */
+  outputs?: string[];
 }
 
 /** Publishes one experiment into `<dir>/<name>/`; returns the folder. */
@@ -156,7 +173,8 @@ export async function publishResult(
     seeds: Array.isArray(seeds)
       ? seeds.filter((s): s is number => typeof s === "number")
       : [],
-    commit: await (options.commit ?? gitCommit)(def.project.root),
+    commit: await (options.commit ??
+      ((root) => gitCommit(root, options.outputs ?? [])))(def.project.root),
     published: (options.now?.() ?? new Date()).toISOString(),
     ...timeSpan(Object.values(entries)),
     instances: Object.keys(entries).length,

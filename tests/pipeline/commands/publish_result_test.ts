@@ -12,7 +12,10 @@ import type {
   PublishedLock,
   PublishedProvenance,
 } from "../../../pipeline/commands/publish_result.ts";
-import { timeSpan } from "../../../pipeline/commands/publish_result.ts";
+import {
+  gitCommit,
+  timeSpan,
+} from "../../../pipeline/commands/publish_result.ts";
 import { verifyCommand } from "../../../pipeline/commands/verify.ts";
 import type { LockEntry } from "../../../pipeline/lock.ts";
 
@@ -151,4 +154,28 @@ Deno.test("timeSpan: sum of instance times and the span from first start to last
       last_finish: "2026-01-01T00:01:00.000Z",
     },
   );
+});
+
+Deno.test("gitCommit: HEAD, '-dirty' for an edited source file, not for the lock file it is told to ignore", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ir-git-" });
+  const git = (...args: string[]) =>
+    new Deno.Command("git", {
+      args: ["-C", root, "-c", "user.name=t", "-c", "user.email=t@t", ...args],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+  await git("init", "-q");
+  Deno.writeTextFileSync(`${root}/code.ts`, "1\n");
+  Deno.writeTextFileSync(`${root}/x.lock`, "{}\n");
+  await git("add", ".");
+  await git("commit", "-qm", "c");
+  const head = new TextDecoder().decode((await git("rev-parse", "HEAD")).stdout)
+    .trim();
+  assertEquals(await gitCommit(root, ["x.lock"]), head);
+  Deno.writeTextFileSync(`${root}/x.lock`, '{"a":1}\n');
+  assertEquals(await gitCommit(root, ["x.lock"]), head);
+  assertEquals(await gitCommit(root), `${head}-dirty`);
+  Deno.writeTextFileSync(`${root}/code.ts`, "2\n");
+  assertEquals(await gitCommit(root, ["x.lock"]), `${head}-dirty`);
+  assertEquals(await gitCommit(`${root}/nope`), "unknown");
 });
