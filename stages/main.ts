@@ -15,6 +15,7 @@ import { metricsDiffReader, metricsHeadline } from "./commands/results.ts";
 import { publishResultCommand } from "../pipeline/commands/publish_result.ts";
 import { verifyCommand } from "../pipeline/commands/verify.ts";
 import { findingsCommand } from "./commands/findings.ts";
+import { shareVendorInFolder } from "./report/shared_vendor.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const experimentsDir = `${root}/experiments`;
@@ -77,6 +78,8 @@ if (import.meta.main) {
       "publish-result": publishResultCommand({
         dir: publishedDir,
         outputs: ["implicit-reg.lock", "reports/published"],
+        // The chart libraries once, in reports/published/assets/.
+        afterPublish: (folder) => shareVendorInFolder(folder, publishedDir),
       }),
       verify: verifyCommand({ dir: publishedDir }),
       findings: findingsCommand({ dir: publishedDir }),

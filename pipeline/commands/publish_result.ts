@@ -126,6 +126,8 @@ export interface PublishResultOptions {
   now?: () => Date;
   /** Tracked paths that running and publishing change (relative to the root), left out of the dirty check. */
   outputs?: string[];
+  /** Runs on the published folder after its files are written (e.g. sharing the chart libraries). */
+  afterPublish?: (folder: string) => Promise<void>;
 }
 
 /** Publishes one experiment into `<dir>/<name>/`; returns the folder. */
@@ -146,6 +148,7 @@ export async function publishResult(
   const folder = `${options.dir}/${name}`;
   // Refuses unless the report is up to date, and writes its files.
   await publish(def, engine, { experiment: name, variant: "", params }, folder);
+  await options.afterPublish?.(folder);
   const lines = await engine.status(name, params, ["report"]);
   const lock = await readLock(def.project.lockPath);
   const all = lock.experiments[name] ?? {};
