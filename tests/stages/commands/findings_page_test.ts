@@ -56,6 +56,12 @@ Deno.test("the findings page shows verdicts, answers, links and provenance, and 
     !html.includes("SHOULD-NOT-APPEAR"),
     "other modules' findings stay out",
   );
+  assert(
+    html.includes(
+      '<a class="figure" href="momentum/index.html#chart-barrier-curves">',
+    ),
+    "links the finding's figure in the report",
+  );
   assert(html.includes("Seeds 0, 1, 2"), "seeds");
   assert(html.includes("wall time 1 h 02 min"), "wall time");
   assert(html.includes("<code>0123456789ab</code>"), "commit");
