@@ -31,6 +31,8 @@ export interface PublishedProvenance {
   /** The experiment's description (its setting, in words). */
   setting: string;
   seeds: number[];
+  /** The `--set` overrides it was run with (e.g. `seeds=0,1,2`); [] for the file as it is. */
+  sets: string[];
   /** `git rev-parse HEAD`, with "-dirty" when the work tree had changes. */
   commit: string;
   /** When it was published (ISO 8601). */
@@ -130,11 +132,15 @@ export interface PublishResultOptions {
   afterPublish?: (folder: string) => Promise<void>;
 }
 
-/** Publishes one experiment into `<dir>/<name>/`; returns the folder. */
+/**
+ * Publishes one experiment into `<dir>/<name>/`, run with `sets` (the
+ * published result of `paper` may be its 3-seed variant); returns the folder.
+ */
 export async function publishResult(
   def: CliDefinition,
   name: string,
   options: PublishResultOptions,
+  sets: string[] = [],
 ): Promise<string> {
   if (!def.experiments().includes(name)) {
     throw new UsageError(
@@ -143,11 +149,21 @@ export async function publishResult(
       }`,
     );
   }
-  const params = await def.loadExperiment(name, []);
+  let params: Json;
+  try {
+    params = await def.loadExperiment(name, sets);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const engine = new Engine(def.project);
   const folder = `${options.dir}/${name}`;
   // Refuses unless the report is up to date, and writes its files.
-  await publish(def, engine, { experiment: name, variant: "", params }, folder);
+  await publish(
+    def,
+    engine,
+    { experiment: name, variant: "", params, sets },
+    folder,
+  );
   await options.afterPublish?.(folder);
   const lines = await engine.status(name, params, ["report"]);
   const lock = await readLock(def.project.lockPath);
@@ -176,6 +192,7 @@ export async function publishResult(
     seeds: Array.isArray(seeds)
       ? seeds.filter((s): s is number => typeof s === "number")
       : [],
+    sets,
     commit: await (options.commit ??
       ((root) => gitCommit(root, options.outputs ?? [])))(def.project.root),
     published: (options.now?.() ?? new Date()).toISOString(),
@@ -192,21 +209,33 @@ export async function publishResult(
 /** The command, publishing into `options.dir`. */
 export function publishResultCommand(options: PublishResultOptions): Command {
   return {
-    help: `deno task publish-result NAME
+    help: `deno task publish-result NAME [--set KEY=VALUE]...
 
 Copies the finished experiment NAME into ${options.dir}/NAME/ to be
 committed: its report folder (index.html, metrics.json, runs.csv, ...),
 lock.json (the lock entries of every instance the report was built from:
 what 'deno task verify NAME' compares a rerun with) and provenance.json
-(commit, date, seeds, setting, wall time). Run 'deno task findings' after it.`,
+(commit, date, seeds, setting, wall time, the --set overrides). With --set,
+the variant run with those overrides is published as NAME's result (e.g.
+'--set seeds=0,1,2' for the paper's claims over 3 seeds); 'verify' reruns it
+with the same overrides. Run 'deno task findings' after it.`,
     async run(def: CliDefinition, args: string[]): Promise<number> {
-      const { positionals } = parseArgs({ args, allowPositionals: true });
+      const { positionals, values } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { set: { type: "string", multiple: true } },
+      });
       if (positionals.length !== 1) {
         throw new UsageError(
           "publish-result takes one experiment name, e.g. 'deno task publish-result momentum'",
         );
       }
-      const folder = await publishResult(def, positionals[0]!, options);
+      const folder = await publishResult(
+        def,
+        positionals[0]!,
+        options,
+        values.set ?? [],
+      );
       console.log(`Published with its lock entries: ${folder}/`);
       return 0;
     },

@@ -22,7 +22,12 @@ import { Engine } from "../engine.ts";
 import { createReporter } from "../progress.ts";
 import { acquireRunLock } from "../run_lock.ts";
 import { UsageError } from "../usage_error.ts";
-import { LOCK_FILE, type PublishedLock } from "./publish_result.ts";
+import {
+  LOCK_FILE,
+  PROVENANCE_FILE,
+  type PublishedLock,
+  type PublishedProvenance,
+} from "./publish_result.ts";
 import type { StatusLine } from "../engine.ts";
 
 /** One instance's comparison with its published lock entry. */
@@ -105,7 +110,22 @@ already cached ('reproduce --check') and compares again. Exit 0 when all match.`
       if (!def.experiments().includes(name)) {
         throw new UsageError(`Unknown experiment '${name}'`);
       }
-      const params = await def.loadExperiment(name, []);
+      // A result published from a --set variant is rerun with the same overrides.
+      let sets: string[] = [];
+      try {
+        const provenance = JSON.parse(
+          await Deno.readTextFile(`${options.dir}/${name}/${PROVENANCE_FILE}`),
+        ) as Partial<PublishedProvenance>;
+        sets = Array.isArray(provenance.sets) ? provenance.sets : [];
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      if (sets.length > 0) {
+        console.log(
+          `Published with ${sets.map((s) => `--set ${s}`).join(" ")}`,
+        );
+      }
+      const params = await def.loadExperiment(name, sets);
       const engine = new Engine(def.project);
       const before = await engine.status(name, params);
       const cachedBefore = before.filter((l) => l.fresh).length;

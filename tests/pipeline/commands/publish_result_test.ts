@@ -179,3 +179,28 @@ Deno.test("gitCommit: HEAD, '-dirty' for an edited source file, not for the lock
   assertEquals(await gitCommit(root, ["x.lock"]), `${head}-dirty`);
   assertEquals(await gitCommit(`${root}/nope`), "unknown");
 });
+
+Deno.test("a --set variant is published as the experiment's result, and verify reruns it with the same overrides", async () => {
+  const { cli, dir, p } = await project();
+  await cli(["reproduce", "--set", "seeds=[0,1,2]"]);
+  const published = await cli([
+    "publish-result",
+    "test",
+    "--set",
+    "seeds=[0,1,2]",
+  ]);
+  assertEquals(published.code, 0, published.err);
+  const prov = JSON.parse(
+    Deno.readTextFileSync(`${dir}/test/provenance.json`),
+  ) as PublishedProvenance;
+  assertEquals([prov.seeds, prov.sets], [[0, 1, 2], ["seeds=[0,1,2]"]]);
+  const lock = JSON.parse(
+    Deno.readTextFileSync(`${dir}/test/lock.json`),
+  ) as PublishedLock;
+  assert("train[seed=2]" in lock.entries);
+  p.runs.length = 0;
+  const { code, out } = await cli(["verify", "test"]);
+  assertEquals(code, 0, out);
+  assert(out.includes("Published with --set seeds=[0,1,2]"), out);
+  assertEquals(p.runs.length, 7, "3 trainings and the 4 other stages reran");
+});

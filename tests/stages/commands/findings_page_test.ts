@@ -15,8 +15,12 @@ import {
 const FIXTURE = new URL("../../fixtures/published", import.meta.url).pathname;
 
 const experiments: Record<string, Json> = {
-  momentum: { metrics: { findings: ["momentum_basins"] } },
-  "batch-size": { metrics: { findings: ["batch_variance_slope"] } },
+  momentum: { seeds: [0, 1, 2], metrics: { findings: ["momentum_basins"] } },
+  "batch-size": {
+    seeds: [0, 1, 2],
+    metrics: { findings: ["batch_variance_slope"] },
+  },
+  paper: { seeds: [0], metrics: { findings: ["ir_terms"] } },
   smoke: { metrics: { findings: [] } },
 };
 const def = {
@@ -80,6 +84,13 @@ Deno.test("the findings page shows verdicts, answers, links and provenance, and 
     "the command to run it",
   );
   assert(html.includes("Does momentum steer toward different basins?"));
+  // The paper's one-seed file is run and published as its 3-seed variant.
+  assert(
+    html.includes(
+      "deno task reproduce --experiment paper --set seeds=0,1,2 &amp;&amp; deno task publish-result paper --set seeds=0,1,2",
+    ),
+    "paper at 3 seeds",
+  );
 });
 
 Deno.test("duration: hours and minutes, minutes and seconds, or a dash", () => {
