@@ -552,8 +552,12 @@ async function status(
   return 0;
 }
 
-/** Writes the result files of the report and of every stage it reads (e.g. runs.csv) into one folder. */
-async function publish(
+/**
+ * Writes the result files of the report and of every stage it reads (e.g.
+ * runs.csv) into one folder. Exported for `publish-result`
+ * (commands/publish_result.ts), which adds the lock entries and provenance.
+ */
+export async function publish(
   def: CliDefinition,
   engine: Engine,
   target: Target,

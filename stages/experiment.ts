@@ -333,6 +333,12 @@ function withOptionalSections(raw: Json): Json {
   ) {
     metrics["barrier"] = false;
   }
+  if (
+    metrics !== null && typeof metrics === "object" &&
+    !Array.isArray(metrics) && !("findings" in metrics)
+  ) {
+    metrics["findings"] = [];
+  }
   const sharpness = metrics !== null && typeof metrics === "object" &&
       !Array.isArray(metrics)
     ? metrics["sharpness"]

@@ -12,9 +12,15 @@ import { experimentsCommand } from "../pipeline/commands/experiments.ts";
 import { diffCommand } from "../pipeline/commands/diff.ts";
 import { exportCommand } from "./commands/export.ts";
 import { metricsDiffReader, metricsHeadline } from "./commands/results.ts";
+import { publishResultCommand } from "../pipeline/commands/publish_result.ts";
+import { verifyCommand } from "../pipeline/commands/verify.ts";
+import { findingsCommand } from "./commands/findings.ts";
+import { shareVendorInFolder } from "./report/shared_vendor.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const experimentsDir = `${root}/experiments`;
+/** Results committed with the project: one folder per experiment and the findings page. */
+const publishedDir = `${root}/reports/published`;
 
 function experiments(): string[] {
   return [...Deno.readDirSync(experimentsDir)]
@@ -69,6 +75,14 @@ if (import.meta.main) {
       diff: diffCommand(metricsDiffReader),
       export: exportCommand,
       gc: gcCommand,
+      "publish-result": publishResultCommand({
+        dir: publishedDir,
+        outputs: ["implicit-reg.lock", "reports/published"],
+        // The chart libraries once, in reports/published/assets/.
+        afterPublish: (folder) => shareVendorInFolder(folder, publishedDir),
+      }),
+      verify: verifyCommand({ dir: publishedDir }),
+      findings: findingsCommand({ dir: publishedDir }),
     },
     commandWriting: (task, dir, args) =>
       commandWriting(tasks(), task, dir, args),

@@ -30,3 +30,28 @@ export function barrierPairs(runs: RunRef[]): Array<[number, number]> {
   }
   return pairs;
 }
+
+/**
+ * Seed-against-seed pairs: runs with the same optimizer label and cell and
+ * different seeds (different initial weights), the yardstick the `momentum`
+ * finding compares same-seed barriers with. Per label and cell, the seeds in
+ * ascending order each pair with the next, cyclically: n seeds give n pairs
+ * (one pair for two seeds, none for one).
+ */
+export function seedPairs(runs: RunRef[]): Array<[number, number]> {
+  const groups = new Map<string, number[]>();
+  runs.forEach((r, i) => {
+    const key = `${r.label}\u0000${canonicalJson(r.cell)}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const pairs: Array<[number, number]> = [];
+  for (const indices of groups.values()) {
+    const sorted = [...indices].sort((i, j) => runs[i]!.seed - runs[j]!.seed);
+    if (sorted.length < 2) continue;
+    const n = sorted.length === 2 ? 1 : sorted.length;
+    for (let k = 0; k < n; k++) {
+      pairs.push([sorted[k]!, sorted[(k + 1) % sorted.length]!]);
+    }
+  }
+  return pairs;
+}

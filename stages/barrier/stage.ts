@@ -3,7 +3,9 @@
  * same initial weights end in different basins?). For every pair of runs
  * with the same seed and cell and different optimizers (pairs.ts), the mean
  * training loss C (SCIENCE §1.3, noisy labels) along the straight line
- * between their final weights, on a fixed seeded subset (interpolate.ts).
+ * between their final weights, on a fixed seeded subset (interpolate.ts);
+ * and, as the yardstick, every optimizer against itself across seeds
+ * (seedPairs: different initial weights, `seed_b` in the entry).
  * Off unless `metrics.barrier` is true; then it returns [].
  */
 import * as tf from "@tensorflow/tfjs";
@@ -27,7 +29,7 @@ import { z } from "zod";
 import { metricsFields } from "../metrics/params.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { modelFields } from "../train/params.ts";
-import { barrierPairs, type RunRef } from "./pairs.ts";
+import { barrierPairs, type RunRef, seedPairs } from "./pairs.ts";
 
 /** Training samples the loss is averaged over, drawn once per experiment. */
 export const BARRIER_SUBSET = 1000;
@@ -37,6 +39,8 @@ export interface BarrierResult extends BarrierCurve {
   a: string;
   b: string;
   seed: number;
+  /** Seed-against-seed pairs only (a === b): the second run's seed. */
+  seed_b?: number;
   cell: Json;
 }
 
@@ -90,7 +94,8 @@ async function run(
   }
   const runs = ctx.inputAll("checkpoints");
   const refs = runs.map((r) => runRef(r.item));
-  const pairs = barrierPairs(refs);
+  // Same seed across optimizers, then same optimizer across seeds (the yardstick).
+  const pairs = [...barrierPairs(refs), ...seedPairs(refs)];
   if (pairs.length === 0) {
     ctx.log.warn("no two runs share a seed and cell: no barrier to measure");
     return { barriers: encodeJson([]) };
@@ -120,11 +125,20 @@ async function run(
       loss,
     );
     ctx.log.info(
-      `seed ${a.seed}: ${a.label} (epoch ${ca.epoch}) ↔ ${b.label} (epoch ${cb.epoch}): barrier ${
+      `seed ${a.seed}${
+        a.seed === b.seed ? "" : `↔${b.seed}`
+      }: ${a.label} (epoch ${ca.epoch}) ↔ ${b.label} (epoch ${cb.epoch}): barrier ${
         curve.barrier.toPrecision(4)
       }`,
     );
-    out.push({ a: a.label, b: b.label, seed: a.seed, cell: a.cell, ...curve });
+    out.push({
+      a: a.label,
+      b: b.label,
+      seed: a.seed,
+      ...(a.seed === b.seed ? {} : { seed_b: b.seed }),
+      cell: a.cell,
+      ...curve,
+    });
     ctx.progress(k + 1, pairs.length);
   }
   return { barriers: encodeJson(out) };

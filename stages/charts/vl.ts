@@ -662,7 +662,10 @@ function barrierFigure(
       b.cell && typeof b.cell === "object" && Object.keys(b.cell).length > 0
         ? ` · ${JSON.stringify(b.cell)}`
         : "";
-    const pair = `${b.a} → ${b.b}${cell}`;
+    // A seed-against-seed pair (seed_b, the momentum finding's yardstick) is one optimizer across seeds.
+    const pair = b.seed_b === undefined
+      ? `${b.a} → ${b.b}${cell}`
+      : `${b.a}, seed → another seed${cell}`;
     return b.t.flatMap((t, i) => {
       const loss = b.loss[i];
       return loss === undefined || !Number.isFinite(loss)

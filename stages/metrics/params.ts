@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { int, seed } from "../params.ts";
+import { FINDING_IDS } from "./findings/ids.ts";
 
 export const sharpnessFields = {
   enabled: z.boolean(),
@@ -24,4 +25,6 @@ export const metricsFields = {
   known_answers: z.boolean(),
   /** Loss barrier between same-seed runs of different optimizers (stages/barrier). */
   barrier: z.boolean().default(false),
+  /** The finding modules that answer this experiment's question (stages/metrics/findings); none by default. */
+  findings: z.array(z.enum(FINDING_IDS)).default([]),
 };

@@ -15,6 +15,11 @@ import {
 import type { OptimizerConfig } from "../train/contracts.ts";
 import { aggregateSeries } from "./aggregate.ts";
 import { describeComparison, evaluateClaims } from "./claims.ts";
+import {
+  evaluateFindings,
+  FINDING_IDS,
+  type FindingId,
+} from "./findings/mod.ts";
 import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
@@ -306,6 +311,26 @@ export function readTuning(
   return out;
 }
 
+/** The `metrics.findings` param as finding ids (absent: none); throws on an unknown id. */
+export function findingList(value: Json | undefined): FindingId[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    throw new Error(
+      `metrics.findings: expected a list of ${FINDING_IDS.join(", ")}`,
+    );
+  }
+  return value.map((v) => {
+    if (!(FINDING_IDS as readonly unknown[]).includes(v)) {
+      throw new Error(
+        `metrics.findings: expected one of ${FINDING_IDS.join(", ")}, got ${
+          JSON.stringify(v)
+        }`,
+      );
+    }
+    return v as FindingId;
+  });
+}
+
 function run(ctx: StageContext) {
   const experiment = ctx.params["experiment.name"];
   const runs = readRuns(ctx.inputAll("records"), ctx.log);
@@ -333,9 +358,19 @@ function run(ctx: StageContext) {
   const tuning = readTuning(optionalAll(ctx, "tuning"));
   if (Object.keys(tuning).length > 0) doc.tuning = tuning;
   const barriers = optionalOne(ctx, "barriers");
-  if (barriers !== null) {
-    const list = decodeJson<BarrierEntry[]>(barriers);
-    if (list.length > 0) doc.barriers = list;
+  const barrierList = barriers === null
+    ? []
+    : decodeJson<BarrierEntry[]>(barriers);
+  if (barrierList.length > 0) doc.barriers = barrierList;
+  const findingIds = findingList(ctx.params["metrics.findings"]);
+  if (findingIds.length > 0) {
+    doc.findings = evaluateFindings(findingIds, {
+      runs,
+      barriers: barrierList,
+    });
+    for (const f of doc.findings) {
+      ctx.log.info(`finding ${f.id}: ${f.verdict}`);
+    }
   }
   ctx.log.info(`${runs.length} runs in ${doc.summaries.length} groups`);
   for (const c of doc.claims) {
@@ -359,7 +394,7 @@ function run(ctx: StageContext) {
 export const metricsStage = defineStage({
   name: "metrics",
   module: import.meta.url,
-  params: ["experiment.name"],
+  params: ["experiment.name", "metrics.findings"],
   inputs: {
     records: { stage: "train", output: "record", select: "all" },
     sharpness: { stage: "sharpness", output: "sharpness", select: "all" },

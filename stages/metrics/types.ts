@@ -191,6 +191,8 @@ export interface MetricsDoc {
   tuning?: Record<string, TuningEntry>;
   /** Loss barriers between same-seed runs of different optimizers (stages/barrier); present when measured. */
   barriers?: BarrierEntry[];
+  /** The experiment's answers to the paper's questions (its `metrics.findings` modules); absent when it names none. */
+  findings?: Finding[];
 }
 
 export interface TuningEntry {
@@ -205,6 +207,8 @@ export interface BarrierEntry {
   a: string;
   b: string;
   seed: number;
+  /** For a seed-against-seed pair (same optimizer, a === b): the second run's seed. */
+  seed_b?: number;
   /** The runs' shared sweep cell (`{}` if none). */
   cell: unknown;
   /** t = 0 … 1; loss = mean training loss at (1−t)·w_a + t·w_b. */
@@ -212,4 +216,32 @@ export interface BarrierEntry {
   loss: number[];
   /** max_t [loss(t) − ((1−t)·loss(0) + t·loss(1))]; null if a loss was not finite. */
   barrier: number | null;
+}
+
+/**
+ * A computed answer to one of the paper's questions (stages/metrics/findings):
+ * like a claim, a statement tested on the data with a verdict per SCIENCE
+ * §7.1, its numbers, and the figure that shows it.
+ */
+export interface Finding {
+  /** The finding module that made it (FINDING_IDS), plus a suffix when one module states several. */
+  id: string;
+  module: string;
+  /** The paper's question it answers. */
+  question: string;
+  statement: string;
+  verdict: Verdict;
+  /** One line for the findings page: the answer in words, with the effect size. */
+  answer: string;
+  /** The numbers behind the verdict and the rule applied, in sentences. */
+  evidence: string;
+  numbers: Record<string, number>;
+  /** The paired (or per-seed) comparisons behind the verdict; [] when descriptive or not measured. */
+  comparisons: Comparison[];
+  /** True when no comparison has 3 seeds: the numbers describe, they test nothing. */
+  descriptive: boolean;
+  /** A descriptive table (rows of label → value), e.g. per optimizer or architecture. */
+  table?: Array<Record<string, number | string>>;
+  /** The figure that shows it: an id the charts stage draws (see findings/mod.ts). */
+  figure: string;
 }

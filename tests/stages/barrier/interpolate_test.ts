@@ -8,7 +8,7 @@ import {
   DEFAULT_TS,
   interpolate,
 } from "../../../stages/barrier/interpolate.ts";
-import { barrierPairs } from "../../../stages/barrier/pairs.ts";
+import { barrierPairs, seedPairs } from "../../../stages/barrier/pairs.ts";
 
 const w = (...xs: number[]) => [Float32Array.from(xs)];
 
@@ -63,4 +63,17 @@ Deno.test("barrierPairs() pairs different optimizers with the same seed and cell
   ];
   assertEquals(barrierPairs(runs), [[0, 1], [2, 3], [4, 5]]);
   assertEquals(barrierPairs([runs[0]!, runs[2]!]), []);
+});
+
+Deno.test("seedPairs() pairs one optimizer across seeds: cyclic for 3+, once for 2, never across cells", () => {
+  const runs = [
+    { label: "m0", seed: 2, cell: {} },
+    { label: "m0", seed: 0, cell: {} },
+    { label: "m0", seed: 1, cell: {} },
+    { label: "m9", seed: 0, cell: {} },
+    { label: "m9", seed: 1, cell: {} },
+    { label: "m9", seed: 0, cell: { "train.batch_size": 16 } },
+  ];
+  // m0 sorted by seed: indices 1 (s0), 2 (s1), 0 (s2) → (0,1), (1,2), (2,0).
+  assertEquals(seedPairs(runs), [[1, 2], [2, 0], [0, 1], [3, 4]]);
 });

@@ -109,7 +109,7 @@ const item = (label: string, seed: number) => ({
   cell: {},
 });
 
-Deno.test("barrierStage: the loss along the line between two final checkpoints matches a float64 cross-entropy, pairs by seed", async () => {
+Deno.test("barrierStage: the loss along the line between two final checkpoints matches a float64 cross-entropy, pairs by seed and across seeds", async () => {
   const d = data();
   const a = await run("init-a", 30);
   const b = await run("init-b", -20);
@@ -123,7 +123,13 @@ Deno.test("barrierStage: the loss along the line between two final checkpoints m
   const out = decodeJson<BarrierResult[]>(
     (await barrierStage.run(context(params, runs, d.bytes))).barriers!,
   );
-  assertEquals(out.length, 1);
+  // sgd ↔ adam at seed 0, then the yardstick: sgd at seed 0 ↔ sgd at seed 1.
+  assertEquals(out.length, 2);
+  assertEquals(
+    [out[1]!.a, out[1]!.b, out[1]!.seed, out[1]!.seed_b],
+    ["sgd", "sgd", 0, 1],
+  );
+  assertEquals(out[0]!.seed_b, undefined);
   const r = out[0]!;
   assertEquals([r.a, r.b, r.seed], ["sgd", "adam", 0]);
   assertEquals(r.t.length, 11);

@@ -80,13 +80,20 @@ function sharpness(): InputValue[] {
   }));
 }
 
-function context(inputs: { sharpness?: InputValue[]; known?: KnownAnswer[] }): {
+function context(inputs: {
+  sharpness?: InputValue[];
+  known?: KnownAnswer[];
+  findings?: string[];
+}): {
   ctx: StageContext;
   warnings: string[];
 } {
   const warnings: string[] = [];
   const ctx: StageContext = {
-    params: { "experiment.name": "paper" },
+    params: {
+      "experiment.name": "paper",
+      ...(inputs.findings ? { "metrics.findings": inputs.findings } : {}),
+    },
     item: {},
     rng: Rng.fromSeed(0),
     log: { info: () => {}, warn: (m) => warnings.push(m) },
@@ -227,6 +234,26 @@ Deno.test("metricsStage runs without sharpness and known inputs and says so", as
   assertEquals(doc.series.filter((s) => s.quantity === "sharpness"), []);
   assert(warnings.some((w) => w.includes("'sharpness'")), warnings.join("\n"));
   assert(warnings.some((w) => w.includes("'known'")), warnings.join("\n"));
+});
+
+Deno.test("metricsStage adds the findings the experiment names, and none when it names none", async () => {
+  const { doc } = await runStage({ findings: ["ir_terms", "norms"] });
+  assertEquals(doc.findings!.map((f) => f.id), [
+    "ir_terms.ir_sgd_exceeds_rmsprop_paper",
+    "ir_terms.ir_sgd_exceeds_rmsprop_preconditioned",
+    "norms",
+  ]);
+  // Two seeds: the claim's own comparison, descriptive, inconclusive.
+  const terms = doc.findings![0]!;
+  assertEquals(terms.comparisons, doc.claims[0]!.comparisons);
+  assertEquals([terms.verdict, terms.descriptive], ["inconclusive", true]);
+  assertEquals(doc.findings![2]!.figure, "norms-over-epochs");
+  assertEquals((await runStage({})).doc.findings, undefined);
+  const bad = await runStage({ findings: ["nope"] }).then(
+    () => "",
+    (e: Error) => e.message,
+  );
+  assert(bad.includes("metrics.findings: expected one of ir_terms"), bad);
 });
 
 Deno.test("optimizerOf() prefers the recorded config, else applies the cell's optimizer overrides", () => {

@@ -1,0 +1,161 @@
+/**
+ * How mini-batch training regularises (SCIENCE §2.2): the variance part
+ * η/(4m) Σ_k ‖g_k − ḡ‖² of SGD's term against the batch size B. With m = N/B
+ * batches whose gradients scatter with variance σ²/B around ḡ, the sum is
+ * ≈ m·σ²/B, so the part is ≈ ησ²/(4B): slope −1 on log–log axes at fixed η.
+ *
+ * Per seed: each cell's (one B) value is the mean of log₁₀(ir_sgd_var) over
+ * the second half of its epochs; the slope is the least-squares fit of those
+ * against log₁₀ B over the cells. The slopes of the seeds give a Student-t
+ * interval (SCIENCE §7.1). The claim is a value, not a side, so the verdict
+ * is an equivalence test: it holds when the whole 95% interval lies inside
+ * −1 ± 0.25 (TOLERANCE), fails when the interval lies entirely outside that
+ * band, and is inconclusive otherwise. An interval that merely contains −1
+ * is not enough to "hold" (a wide interval contains everything); whether −1
+ * lies in it and whether it excludes 0 are reported beside the verdict.
+ */
+import { CONFIDENCE, tInterval } from "../paired.ts";
+import type { Run } from "../runs.ts";
+import type { Finding } from "../types.ts";
+import {
+  bandVerdict,
+  base,
+  comparison,
+  fmt,
+  isDescriptive,
+  meanInterval,
+  notMeasured,
+  ruleNote,
+  verdictWord,
+} from "./common.ts";
+
+/** The slope the theory predicts at fixed η. */
+export const EXPECTED_SLOPE = -1;
+/** Half-width of the band around −1 that counts as "≈ −1". */
+export const TOLERANCE = 0.25;
+/** The cell key of the batch size. */
+export const BATCH_KEY = "train.batch_size";
+
+/** Figure: log₁₀ of the variance part against log₂ B, one line per seed, with the fitted slope and a −1 guide. */
+export const BATCH_FIGURE = "variance-part-vs-batch-size";
+
+/** Mean of log₁₀(ir_sgd_var) over the second half of a run's epochs; NaN if none is finite and positive. */
+export function lateLogVariance(run: Run): number {
+  const s = run.series.ir_sgd_var;
+  if (!s || run.status !== "ok" || s.epochs.length === 0) return NaN;
+  const last = Math.max(...Array.from(s.epochs));
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < s.epochs.length; i++) {
+    const e = s.epochs[i]!;
+    const v = s.values[i]!;
+    if (e > last / 2 && v > 0 && Number.isFinite(v)) {
+      sum += Math.log10(v);
+      n++;
+    }
+  }
+  return n === 0 ? NaN : sum / n;
+}
+
+/** Least-squares slope of y on x; NaN with fewer than two distinct x. */
+export function olsSlope(x: number[], y: number[]): number {
+  const n = x.length;
+  if (n < 2) return NaN;
+  const mx = x.reduce((s, v) => s + v, 0) / n;
+  const my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my);
+    sxx += (x[i]! - mx) ** 2;
+  }
+  return sxx === 0 ? NaN : sxy / sxx;
+}
+
+/** Per seed (of plain SGD runs), the log–log slope of the variance part against B. */
+export function seedSlopes(
+  runs: Run[],
+): Array<{ seed: number; slope: number; points: number }> {
+  const sgd = runs.filter((r) =>
+    r.optimizer.name === "sgd" && typeof r.cell[BATCH_KEY] === "number"
+  );
+  const seeds = [...new Set(sgd.map((r) => r.seed))].sort((a, b) => a - b);
+  return seeds.map((seed) => {
+    const pts = sgd.filter((r) => r.seed === seed)
+      .map((r) => ({ b: r.cell[BATCH_KEY] as number, y: lateLogVariance(r) }))
+      .filter((p) => Number.isFinite(p.y) && p.b > 0);
+    return {
+      seed,
+      slope: olsSlope(pts.map((p) => Math.log10(p.b)), pts.map((p) => p.y)),
+      points: pts.length,
+    };
+  });
+}
+
+export function batchSlopeFindings(runs: Run[]): Finding[] {
+  const id = "batch_variance_slope";
+  const statement =
+    `The variance part η/(4m)Σ_k‖g_k − ḡ‖² of SGD's term falls like 1/B at fixed η: its log–log slope against B is −1 within ±${TOLERANCE} (SCIENCE §2.2).`;
+  const slopes = seedSlopes(runs).filter((s) => Number.isFinite(s.slope));
+  if (slopes.length === 0) {
+    return [notMeasured(
+      "batch_variance_slope",
+      id,
+      statement,
+      `no seed has plain SGD runs at two or more batch sizes (a '${BATCH_KEY}' sweep) with the variance part measured.`,
+      BATCH_FIGURE,
+    )];
+  }
+  const c = comparison(
+    "sgd",
+    "sgd",
+    "log–log slope of the variance part against B",
+    {
+      values: slopes.map((s) => ({ seed: s.seed, value: s.slope })),
+      skipped: 0,
+      windows: [],
+    },
+    CONFIDENCE,
+    (t) =>
+      bandVerdict(t, EXPECTED_SLOPE - TOLERANCE, EXPECTED_SLOPE + TOLERANCE),
+  )!;
+  const interval = tInterval(slopes.map((s) => s.slope), CONFIDENCE);
+  const containsExpected = interval.low !== null && interval.high !== null &&
+    interval.low <= EXPECTED_SLOPE && EXPECTED_SLOPE <= interval.high;
+  const excludesZero = interval.low !== null && interval.high !== null &&
+    (interval.high < 0 || interval.low > 0);
+  const side = interval.low === null
+    ? "one seed: no interval."
+    : `−1 ${containsExpected ? "lies" : "does not lie"} in the interval; it ${
+      excludesZero ? "excludes" : "contains"
+    } 0.`;
+  return [{
+    ...base("batch_variance_slope", BATCH_FIGURE),
+    id,
+    statement,
+    verdict: c.verdict,
+    answer: `${verdictWord(c.verdict)}: slope ${
+      meanInterval(c)
+    } over ${slopes.length} seed(s); ${side}`,
+    evidence:
+      `Per seed, the least-squares slope of log₁₀(variance part, mean over the second half of epochs) against log₁₀ B: ${
+        slopes.map((s) => `seed ${s.seed}: ${fmt(s.slope)} (${s.points} B)`)
+          .join(", ")
+      }. Mean ${
+        meanInterval(c)
+      }; ${side} Verdict by equivalence: holds when the whole interval lies in [${
+        EXPECTED_SLOPE - TOLERANCE
+      }, ${EXPECTED_SLOPE + TOLERANCE}], fails when it lies entirely outside. ${
+        ruleNote([c])
+      }`,
+    numbers: {
+      slope_mean: interval.mean,
+      ...(interval.low === null ? {} : { slope_low: interval.low }),
+      ...(interval.high === null ? {} : { slope_high: interval.high }),
+      contains_minus_one: containsExpected ? 1 : 0,
+      excludes_zero: excludesZero ? 1 : 0,
+    },
+    comparisons: [c],
+    descriptive: isDescriptive([c]),
+  }];
+}

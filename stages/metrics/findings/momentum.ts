@@ -1,0 +1,148 @@
+/**
+ * Does momentum steer toward different basins (SCIENCE §2.4)? From the
+ * barrier stage's loss barriers (stages/barrier): runs of one seed share
+ * their initial weights, so the barrier between plain SGD (the smallest β)
+ * and β > 0 at that seed says how far apart momentum takes them; the barrier
+ * between two seeds at equal β (different initial weights, which usually end
+ * in different basins) is the yardstick.
+ * Per β and seed s: barrier(β₀, β; s) − the mean barrier between seed s and
+ * its neighbour seed(s) at β₀ and at β. Claimed below zero ("momentum stays
+ * in plain SGD's basin, closer than another initialisation"), Bonferroni over
+ * the β compared (SCIENCE §7.1). Caveat: with cyclic seed pairs a
+ * seed-against-seed barrier is shared by two seeds' values, so the per-seed
+ * values are not fully independent; the evidence says so.
+ */
+import { perComparisonLevel, sideVerdict } from "../paired.ts";
+import type { SeedValue } from "../claims.ts";
+import type { Run } from "../runs.ts";
+import type { BarrierEntry, Comparison, Finding } from "../types.ts";
+import {
+  base,
+  byLabel,
+  combined,
+  comparison,
+  describe,
+  isDescriptive,
+  meanInterval,
+  meanSd,
+  notMeasured,
+  ruleNote,
+  verdictWord,
+} from "./common.ts";
+
+/** Figure: loss along the line between solutions, same-seed β pairs beside seed-against-seed pairs. */
+export const BARRIER_FIGURE = "barrier-curves";
+
+function seedBarrier(
+  barriers: BarrierEntry[],
+  label: string,
+  seed: number,
+): number {
+  const vals = barriers.filter((b) =>
+    b.seed_b !== undefined && b.a === label && b.b === label &&
+    (b.seed === seed || b.seed_b === seed) && b.barrier !== null
+  ).map((b) => b.barrier as number);
+  return vals.length === 0 ? NaN : describe(vals).mean;
+}
+
+function crossBarrier(
+  barriers: BarrierEntry[],
+  x: string,
+  y: string,
+  seed: number,
+): number {
+  const hit = barriers.find((b) =>
+    b.seed_b === undefined && b.seed === seed &&
+    ((b.a === x && b.b === y) || (b.a === y && b.b === x))
+  );
+  return hit?.barrier ?? NaN;
+}
+
+export function momentumFindings(
+  runs: Run[],
+  barriers: BarrierEntry[],
+): Finding[] {
+  const id = "momentum_basins";
+  const statement =
+    "Momentum stays in plain SGD's basin: from the same initial weights, the loss barrier between the β > 0 and the β₀ solution is lower than the barrier between two seeds at equal β.";
+  const labels = [...byLabel(runs.filter((r) => r.optimizer.name === "sgd"))]
+    .map(([label, list]) => ({ label, beta: list[0]!.optimizer.momentum ?? 0 }))
+    .sort((a, b) => a.beta - b.beta);
+  const hasSeedPairs = barriers.some((b) => b.seed_b !== undefined);
+  if (labels.length < 2 || barriers.length === 0 || !hasSeedPairs) {
+    return [notMeasured(
+      "momentum_basins",
+      id,
+      statement,
+      labels.length < 2
+        ? "two SGD runs with different β are needed."
+        : "the barrier stage measured no seed-against-seed barriers (metrics.barrier off, or one seed).",
+      BARRIER_FIGURE,
+    )];
+  }
+  const base0 = labels[0]!;
+  const others = labels.slice(1);
+  const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
+  const level = perComparisonLevel(others.length);
+  const table: Array<Record<string, string>> = [];
+  const comparisons: Comparison[] = others.flatMap(({ label, beta }) => {
+    const values: SeedValue[] = [];
+    let skipped = 0;
+    const cross: number[] = [];
+    const across: number[] = [];
+    for (const seed of seeds) {
+      const same = crossBarrier(barriers, base0.label, label, seed);
+      const ref = describe([
+        seedBarrier(barriers, base0.label, seed),
+        seedBarrier(barriers, label, seed),
+      ]).mean;
+      cross.push(same);
+      across.push(ref);
+      const d = same - ref;
+      if (Number.isFinite(d)) values.push({ seed, value: d });
+      else skipped++;
+    }
+    table.push({
+      "β pair": `${base0.label} ↔ ${label}`,
+      "same-seed barrier": meanSd(cross),
+      "seed-against-seed barrier (mean of both β)": meanSd(across),
+    });
+    const one = comparison(
+      base0.label,
+      label,
+      `barrier ${base0.label} ↔ ${label} (same seed) − barrier between seeds (β = ${base0.beta}, ${beta})`,
+      { values, skipped, windows: [] },
+      level,
+      (t) => sideVerdict(t, "negative"),
+    );
+    return one ? [one] : [];
+  });
+  const verdict = combined(comparisons);
+  const effects = comparisons.map((c) => `${c.b}: ${meanInterval(c)}`).join(
+    "; ",
+  );
+  const answer = verdict === "holds"
+    ? "no: momentum ends nearer plain SGD's solution than another initialisation does"
+    : verdict === "fails"
+    ? "yes: momentum ends behind a higher barrier than another initialisation"
+    : "undecided: the same-seed and seed-against-seed barriers are not separated";
+  return [{
+    ...base("momentum_basins", BARRIER_FIGURE),
+    id,
+    statement,
+    verdict,
+    answer: `${verdictWord(verdict)} — ${answer} (${effects || "no pairs"}).`,
+    evidence:
+      `Per seed, the same-seed barrier between ${base0.label} and each β minus the mean seed-against-seed barrier at the two β: ${
+        effects || "none"
+      }. Claimed below zero. Seed-against-seed pairs are cyclic (each seed with the next), so neighbouring seeds share one barrier and the values are not fully independent. ${
+        ruleNote(comparisons)
+      }`,
+    numbers: Object.fromEntries(
+      comparisons.map((c) => [`mean ${c.b}`, c.mean]),
+    ),
+    comparisons,
+    descriptive: isDescriptive(comparisons),
+    table,
+  }];
+}

@@ -1,0 +1,114 @@
+/**
+ * A published report that loads the chart libraries from the shared
+ * reports/published/assets/ (stages/report/shared_vendor.ts): the rewrite
+ * replaces exactly the inlined bundles, and the page opened from disk in
+ * headless Chromium still draws every chart and logs nothing (no CSP
+ * refusal). The browser part is skipped when Chromium does not run.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { renderReport } from "../../stages/report/html.ts";
+import { loadAssets } from "../../stages/report/assets.ts";
+import {
+  shareVendorInFolder,
+  shareVendorScripts,
+  VENDOR_FILES,
+} from "../../stages/report/shared_vendor.ts";
+import { charts, reportData } from "../stages/report/_report_fixture.ts";
+
+Deno.test("shareVendorScripts replaces each inlined bundle by a relative script and allows 'self'", () => {
+  const html =
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-x' 'unsafe-eval'">` +
+    `<script>AAA</script><script>BBB</script><script>own()</script>`;
+  const out = shareVendorScripts(html, [
+    { file: "a.js", text: "AAA" },
+    { file: "b.js", text: "BBB" },
+    { file: "c.js", text: "not inlined" },
+  ]);
+  assertEquals(out.used, ["a.js", "b.js"]);
+  assertEquals(
+    out.html,
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self' 'sha256-x' 'unsafe-eval'">` +
+      `<script src="../assets/a.js"></script><script src="../assets/b.js"></script><script>own()</script>`,
+  );
+  // Nothing inlined: unchanged, CSP included.
+  assertEquals(shareVendorScripts(html, []).html, html);
+});
+
+async function chromiumRuns(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("chromium", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "a published report with shared chart libraries draws every chart from disk in Chromium",
+  ignore: !(await chromiumRuns()),
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "shared_vendor_" });
+    const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
+    try {
+      await Deno.mkdir(`${dir}/exp`);
+      const full = renderReport(reportData());
+      await Deno.writeTextFile(`${dir}/exp/index.html`, full);
+      await shareVendorInFolder(`${dir}/exp`, dir);
+      const page = await Deno.readTextFile(`${dir}/exp/index.html`);
+      const scripts = loadAssets().scripts;
+      assertEquals(
+        page.length,
+        full.length -
+          VENDOR_FILES.reduce(
+            (n, f, i) =>
+              n + `<script>${scripts[i]}</script>`.length -
+              `<script src="../assets/${f}"></script>`.length,
+            0,
+          ) + "'self' ".length,
+      );
+      for (const [i, f] of VENDOR_FILES.entries()) {
+        assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
+      }
+      const out = await new Deno.Command("chromium", {
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+          `--user-data-dir=${profile}`,
+          "--virtual-time-budget=5000",
+          "--enable-logging=stderr",
+          "--v=0",
+          "--dump-dom",
+          new URL(`file://${dir}/exp/index.html`).href,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(120_000),
+      }).output();
+      const dom = new TextDecoder().decode(out.stdout);
+      const stderr = new TextDecoder().decode(out.stderr);
+      const consoleLines = stderr.split("\n").filter((l) =>
+        /:CONSOLE[:(]/.test(l) || /Uncaught/.test(l)
+      );
+      assertEquals(consoleLines, [], "no console messages");
+      assertEquals(
+        (dom.match(/data-rendered="vega"/g) ?? []).length,
+        charts.figures.length,
+        "every chart drawn by vega-embed",
+      );
+      assert(!/data-errors=/.test(dom), "no chart errors");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(profile, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,101 @@
+/**
+ * The findings page from a fixture published folder: a published experiment
+ * shows its findings' verdicts and answers under their question, a link to
+ * its report and its seeds, wall time and commit; an experiment not yet
+ * published is "not yet run" with the command to run it.
+ */
+import { assert, assertEquals } from "../../assert.ts";
+import type { Json } from "../../../pipeline/stage.ts";
+import {
+  collectQuestions,
+  duration,
+  renderFindingsPage,
+} from "../../../stages/commands/findings.ts";
+
+const FIXTURE = new URL("../../fixtures/published", import.meta.url).pathname;
+
+const experiments: Record<string, Json> = {
+  momentum: { seeds: [0, 1, 2], metrics: { findings: ["momentum_basins"] } },
+  "batch-size": {
+    seeds: [0, 1, 2],
+    metrics: { findings: ["batch_variance_slope"] },
+  },
+  paper: { seeds: [0], metrics: { findings: ["ir_terms"] } },
+  smoke: { metrics: { findings: [] } },
+};
+const def = {
+  experiments: () => Object.keys(experiments).sort(),
+  loadExperiment: (name: string) => Promise.resolve(experiments[name]!),
+};
+
+Deno.test("collectQuestions: each question lists the experiments naming its module, published or not", async () => {
+  const questions = await collectQuestions(def, FIXTURE);
+  assertEquals(questions.length, 8);
+  const momentum = questions.find((q) => q.module === "momentum_basins")!;
+  assertEquals(momentum.experiments.map((e) => e.name), ["momentum"]);
+  assertEquals(momentum.experiments[0]!.published, true);
+  // Only the findings of this question's module.
+  assertEquals(
+    momentum.experiments[0]!.findings.map((f) => f.id),
+    ["momentum_basins"],
+  );
+  const batch = questions.find((q) => q.module === "batch_variance_slope")!;
+  assertEquals(batch.experiments[0]!.published, false);
+  assertEquals(
+    questions.find((q) => q.module === "norms")!.experiments,
+    [],
+  );
+});
+
+Deno.test("the findings page shows verdicts, answers, links and provenance, and the command for what has not run", async () => {
+  const html = renderFindingsPage(await collectQuestions(def, FIXTURE));
+  assert(html.includes('<a href="momentum/index.html">'), "links the report");
+  assert(
+    html.includes(
+      '<span class="verdict holds">holds</span> Holds — no: momentum ends nearer',
+    ),
+    "verdict and answer",
+  );
+  assert(
+    !html.includes("SHOULD-NOT-APPEAR"),
+    "other modules' findings stay out",
+  );
+  assert(
+    html.includes(
+      '<a class="figure" href="momentum/index.html#chart-barrier-curves">',
+    ),
+    "links the finding's figure in the report",
+  );
+  assert(html.includes("Seeds 0, 1, 2"), "seeds");
+  assert(html.includes("wall time 1 h 02 min"), "wall time");
+  assert(html.includes("<code>0123456789ab</code>"), "commit");
+  // Escaped setting text.
+  assert(html.includes("&lt;β sweep&gt;"), "setting is escaped");
+  assert(
+    html.includes(
+      '<strong>batch-size</strong> <span class="not-run">— not yet run.</span>',
+    ),
+    "not yet run",
+  );
+  assert(
+    html.includes(
+      "deno task reproduce --experiment batch-size &amp;&amp; deno task publish-result batch-size",
+    ),
+    "the command to run it",
+  );
+  assert(html.includes("Does momentum steer toward different basins?"));
+  // The paper's one-seed file is run and published as its 3-seed variant.
+  assert(
+    html.includes(
+      "deno task reproduce --experiment paper --set seeds=0,1,2 &amp;&amp; deno task publish-result paper --set seeds=0,1,2",
+    ),
+    "paper at 3 seeds",
+  );
+});
+
+Deno.test("duration: hours and minutes, minutes and seconds, or a dash", () => {
+  assertEquals(duration(3725), "1 h 02 min");
+  assertEquals(duration(200), "3 min 20 s");
+  assertEquals(duration(42), "42 s");
+  assertEquals(duration(null), "—");
+});
