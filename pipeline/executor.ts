@@ -42,7 +42,7 @@ export class LocalExecutor implements Executor {
   ): Promise<Record<string, string>> {
     const outputs = stage.heavy
       ? await runInWorker(job, hooks)
-      : await runJob(stage, job, hooks);
+      : await runJob(stage, job, hooks, this.store.fs);
     const hashes: Record<string, string> = {};
     for (const name of stage.outputs) {
       hashes[name] = await this.store.put(outputs[name]!);
