@@ -1,6 +1,7 @@
 import { assertEquals, assertRejects } from "../assert.ts";
 import { Engine, PipelineError } from "../../pipeline/engine.ts";
 import { heavyStage } from "./fixtures/heavy_stage.ts";
+import { patientStage } from "./fixtures/patient_stage.ts";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Reporter } from "../../pipeline/progress.ts";
 import { describeHost } from "../../pipeline/job.ts";
@@ -70,4 +71,36 @@ Deno.test("an error thrown in a Worker fails the instance with its message", asy
     PipelineError,
     "heavy: n must be ≥ 0",
   );
+});
+
+Deno.test("cancelling a run tells the Worker, whose stage saves its state at its next check and stops", async () => {
+  const root = await Deno.makeTempDir();
+  const engine = new Engine({
+    root,
+    cacheDir: `${root}/c`,
+    lockPath: `${root}/l`,
+    stages: [patientStage],
+  });
+  const controller = new AbortController();
+  const reporter: Reporter = {
+    ...recorder().reporter,
+    // The first step is done: the stage is in its loop.
+    progress: () => controller.abort(),
+  };
+  const error = await assertRejects(
+    () =>
+      engine.reproduce({
+        experiment: "t",
+        params: {},
+        reporter,
+        signal: controller.signal,
+      }),
+    PipelineError,
+    "patient: Instance 'patient' was cancelled",
+  );
+  const key = (error as PipelineError).failures[0]!.key!;
+  // Saved by the stage after the abort, not by the engine: the Worker heard it.
+  const saved = await Deno.readTextFile(`${engine.scratchDir(key)}/saved`);
+  assertEquals(/^step \d+$/.test(saved), true, saved);
+  await Deno.remove(root, { recursive: true });
 });
