@@ -6,6 +6,7 @@ import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Reporter } from "../../pipeline/progress.ts";
 import { describeHost } from "../../pipeline/job.ts";
 import { readLock } from "../../pipeline/lock.ts";
+import type { Stage } from "../../pipeline/stage.ts";
 
 function recorder() {
   const events: string[] = [];
@@ -20,14 +21,19 @@ function recorder() {
   return { events, reporter };
 }
 
-Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
-  const root = await Deno.makeTempDir();
-  const engine = new Engine({
+/** An engine with its cache and lock in `root`. */
+function engineIn(root: string, stage: Stage): Engine {
+  return new Engine({
     root,
     cacheDir: `${root}/c`,
     lockPath: `${root}/l`,
-    stages: [heavyStage],
+    stages: [stage],
   });
+}
+
+Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
+  const root = await Deno.makeTempDir();
+  const engine = engineIn(root, heavyStage);
   const { events, reporter } = recorder();
   const [result] = await engine.reproduce({
     experiment: "t",
@@ -60,12 +66,7 @@ Deno.test("a heavy stage runs in a Worker and its progress and logs reach the re
 
 Deno.test("an error thrown in a Worker fails the instance with its message", async () => {
   const root = await Deno.makeTempDir();
-  const engine = new Engine({
-    root,
-    cacheDir: `${root}/c`,
-    lockPath: `${root}/l`,
-    stages: [heavyStage],
-  });
+  const engine = engineIn(root, heavyStage);
   await assertRejects(
     () => engine.reproduce({ experiment: "t", params: { n: -1 } }),
     PipelineError,
@@ -75,12 +76,7 @@ Deno.test("an error thrown in a Worker fails the instance with its message", asy
 
 Deno.test("cancelling a run tells the Worker, whose stage saves its state at its next check and stops", async () => {
   const root = await Deno.makeTempDir();
-  const engine = new Engine({
-    root,
-    cacheDir: `${root}/c`,
-    lockPath: `${root}/l`,
-    stages: [patientStage],
-  });
+  const engine = engineIn(root, patientStage);
   const controller = new AbortController();
   const reporter: Reporter = {
     ...recorder().reporter,
