@@ -130,6 +130,37 @@ export interface EngineOptions {
   clock?: Clock;
 }
 
+/**
+ * @example
+ * In memory (MemoryFs), a two-stage project runs once, then is all cached.
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * import { MemoryFs } from "./memory_fs.ts";
+ * import { defineStage } from "./stage.ts";
+ * import { decodeText, encodeText } from "./artifact.ts";
+ * const fs = new MemoryFs();
+ * for (const name of ["a", "b"]) {
+ *   await fs.writeFileAtomic(`/mem/${name}.ts`, `export const ${name} = 1;\n`);
+ * }
+ * const a = defineStage({
+ *   name: "a", module: "file:///mem/a.ts", params: ["x"], outputs: ["out"],
+ *   run: (ctx) => ({ out: encodeText(String(ctx.params.x)) }),
+ * });
+ * const b = defineStage({
+ *   name: "b", module: "file:///mem/b.ts", params: [], outputs: ["out"],
+ *   inputs: { n: { stage: "a", output: "out" } },
+ *   run: (ctx) => ({ out: encodeText(decodeText(ctx.input("n")) + "!") }),
+ * });
+ * const project = { root: "/mem", cacheDir: "/mem/.cache", lockPath: "/mem/x.lock", stages: [a, b] };
+ * const engine = new Engine(project, console.warn, { fs });
+ * const first = await engine.reproduce({ experiment: "e", params: { x: 7 } });
+ * const again = await engine.reproduce({ experiment: "e", params: { x: 7 } });
+ * if (first.map((r) => r.outcome).join() !== "ran,ran") throw new Error("cold");
+ * if (again.map((r) => r.outcome).join() !== "cached,cached") throw new Error("warm");
+ * const out = await engine.store.get(again[1]!.outputs!.out!);
+ * if (decodeText(out!) !== "7!") throw new Error("output");
+ * ```
+ */
 export class Engine {
   readonly store: Store;
   readonly #readOnly: boolean;

@@ -147,6 +147,23 @@ export async function localImports(source: string): Promise<string[]> {
 /**
  * Fingerprints the local import closure of `entries` (file URLs). `root` only
  * shortens the names recorded, so a moved checkout gives the same hash.
+ *
+ * @example
+ * ```ts
+ * import { codeFingerprint } from "./fingerprint.ts";
+ * import { MemoryFs } from "./memory_fs.ts";
+ * const fs = new MemoryFs();
+ * await fs.writeFileAtomic("/p/a.ts", 'import { b } from "./b.ts";\nexport const a = b;\n');
+ * await fs.writeFileAtomic("/p/b.ts", "export const b = 1; // one\n");
+ * const before = await codeFingerprint(["file:///p/a.ts"], "/p", { fs });
+ * if (Object.keys(before.files).join() !== "a.ts,b.ts") throw new Error("closure");
+ * // A comment is not code; a changed value is.
+ * await fs.writeFileAtomic("/p/b.ts", "export const b = 1; // uno\n");
+ * const comment = await codeFingerprint(["file:///p/a.ts"], "/p", { fs });
+ * await fs.writeFileAtomic("/p/b.ts", "export const b = 2;\n");
+ * const edit = await codeFingerprint(["file:///p/a.ts"], "/p", { fs });
+ * if (comment.hash !== before.hash || edit.hash === before.hash) throw new Error("fingerprint");
+ * ```
  */
 export async function codeFingerprint(
   entries: string[],

@@ -22,6 +22,17 @@ export function isHash(value: unknown): value is string {
   return typeof value === "string" && /^[0-9a-f]{64}$/.test(value);
 }
 
+/**
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ * import { MemoryFs } from "./memory_fs.ts";
+ * const store = new Store("/mem/cache", console.warn, { fs: new MemoryFs() });
+ * const hash = await store.put(new TextEncoder().encode("hello"));
+ * const bytes = await store.get(hash);
+ * if (new TextDecoder().decode(bytes) !== "hello") throw new Error("lost");
+ * ```
+ */
 export class Store {
   constructor(
     readonly dir: string,
