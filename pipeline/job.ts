@@ -92,7 +92,7 @@ export async function checkJobCode(job: Job): Promise<void> {
   ].sort();
   if (changed.length > 0) {
     throw new Error(
-      `the code of stage '${job.stageName}' changed after the run started (${
+      `The code of stage '${job.stageName}' changed after the run started (${
         changed.join(", ")
       }); nothing was run or cached for it: run reproduce again`,
     );
