@@ -4,7 +4,9 @@
  * cache and of the lock, as Observable Framework's loader tests do. The file
  * system throws on any path outside the virtual project `/mem`, and this
  * file runs under `deno task test` whose write permission excludes `/mem`,
- * so nothing here can reach the disk.
+ * so nothing here can write to the disk (it passes with no --allow-write at
+ * all). The one file read from disk is the tokenizer's package.json, whose
+ * version names the scan memo (tokens.ts).
  */
 import { assertEquals, assertRejects } from "../assert.ts";
 import { Engine, PipelineError } from "../../pipeline/engine.ts";
