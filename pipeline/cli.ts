@@ -46,10 +46,11 @@ export interface CliDefinition {
   /** More commands, by name: each parses its own arguments and answers --help. */
   commands?: Record<string, Command>;
   /**
-   * The stages `report` reruns (default: only "report"); everything they
-   * read must already be cached, or `report` says what is missing.
+   * The stages `report` reruns, in order, the report itself last: everything
+   * they read must already be cached, or `report` says what is missing.
+   * `publish` writes the files of the last one's lineage.
    */
-  reportStages?: string[];
+  reportStages: string[];
   /**
    * The command line that runs `task` with `args` and may also write `dir`
    * (a task's permissions are fixed in deno.json): quoted in the error when a
@@ -226,7 +227,7 @@ export async function runCli(
           positionals[0],
         );
       default: {
-        const reportStages = def.reportStages ?? ["report"];
+        const { reportStages } = def;
         if (command === "report") {
           await needCached(engine, experiment, params, reportStages, sets);
         }
@@ -237,7 +238,9 @@ export async function runCli(
         const executorName = values.executor ?? "local";
         if (values.check && command === "report") {
           throw new UsageError(
-            "'report' does not take --check: use 'deno task reproduce --check report'",
+            `'report' does not take --check: use 'deno task reproduce --check ${
+              reportStages.at(-1)
+            }'`,
           );
         }
         if (values.check) {
@@ -582,7 +585,11 @@ export async function publish(
       `Cannot publish to '${folder}': the publish task may write only under publish/; publish there, or grant this folder: ${command}`,
     );
   }
-  const lines = await engine.status(experiment, target.params, ["report"]);
+  const lines = await engine.status(
+    experiment,
+    target.params,
+    def.reportStages,
+  );
   const report = lines.at(-1);
   if (!report?.fresh || !report.outputs) {
     throw new UsageError(

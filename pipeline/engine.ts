@@ -29,6 +29,7 @@ import { type Executor, LocalExecutor } from "./executor.ts";
 import { type Job, mergeFacts, type RunFacts } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
 import { Scheduler } from "./schedule.ts";
+import { type Clock, denoFs, type FileSystem, systemClock } from "./effects.ts";
 
 /** Where a project keeps its cache and lock, and its stages. */
 export interface Project {
@@ -123,11 +124,48 @@ export function runtimeVersions(stage: Stage): Record<string, string> {
 export interface EngineOptions {
   /** Never delete or write in the cache (status): damage is reported, not repaired. */
   readOnly?: boolean;
+  /** Where the cache, the lock, the sources and deno.json/deno.lock are read and written (default: the disk). */
+  fs?: FileSystem;
+  /** What times runs and dates them (default: `performance.now`, `new Date`). */
+  clock?: Clock;
 }
 
+/**
+ * @example
+ * In memory (MemoryFs), a two-stage project runs once, then is all cached.
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * import { MemoryFs } from "./memory_fs.ts";
+ * import { defineStage } from "./stage.ts";
+ * import { decodeText, encodeText } from "./artifact.ts";
+ * const fs = new MemoryFs();
+ * for (const name of ["a", "b"]) {
+ *   await fs.writeFileAtomic(`/mem/${name}.ts`, `export const ${name} = 1;\n`);
+ * }
+ * const a = defineStage({
+ *   name: "a", module: "file:///mem/a.ts", params: ["x"], outputs: ["out"],
+ *   run: (ctx) => ({ out: encodeText(String(ctx.params.x)) }),
+ * });
+ * const b = defineStage({
+ *   name: "b", module: "file:///mem/b.ts", params: [], outputs: ["out"],
+ *   inputs: { n: { stage: "a", output: "out" } },
+ *   run: (ctx) => ({ out: encodeText(decodeText(ctx.input("n")) + "!") }),
+ * });
+ * const project = { root: "/mem", cacheDir: "/mem/.cache", lockPath: "/mem/x.lock", stages: [a, b] };
+ * const engine = new Engine(project, console.warn, { fs });
+ * const first = await engine.reproduce({ experiment: "e", params: { x: 7 } });
+ * const again = await engine.reproduce({ experiment: "e", params: { x: 7 } });
+ * if (first.map((r) => r.outcome).join() !== "ran,ran") throw new Error("cold");
+ * if (again.map((r) => r.outcome).join() !== "cached,cached") throw new Error("warm");
+ * const out = await engine.store.get(again[1]!.outputs!.out!);
+ * if (decodeText(out!) !== "7!") throw new Error("output");
+ * ```
+ */
 export class Engine {
   readonly store: Store;
   readonly #readOnly: boolean;
+  readonly fs: FileSystem;
+  readonly clock: Clock;
   #packageLock?: Promise<PackageLock>;
   readonly #prepared = new Map<
     string,
@@ -143,7 +181,12 @@ export class Engine {
     private readonly warn: (m: string) => void = console.warn,
     options: EngineOptions = {},
   ) {
-    this.store = new Store(project.cacheDir, warn, options);
+    this.fs = options.fs ?? denoFs;
+    this.clock = options.clock ?? systemClock;
+    this.store = new Store(project.cacheDir, warn, {
+      readOnly: options.readOnly ?? false,
+      fs: this.fs,
+    });
     this.#readOnly = options.readOnly ?? false;
   }
 
@@ -163,11 +206,13 @@ export class Engine {
             {
               memoDir: `${this.project.cacheDir}/tokens`,
               write: !this.#readOnly,
+              fs: this.fs,
             },
           );
           this.#packageLock ??= readPackageLock(
             this.project.denoConfig ?? `${this.project.root}/deno.json`,
             this.project.denoLock ?? `${this.project.root}/deno.lock`,
+            this.fs,
           );
           const lock = await this.#packageLock;
           const versions = {
@@ -253,7 +298,7 @@ export class Engine {
         3 * (navigator.hardwareConcurrency ?? 1),
     );
     const signal = options.signal ?? new AbortController().signal;
-    const lock = await readLock(this.project.lockPath, this.warn);
+    const lock = await readLock(this.project.lockPath, this.warn, this.fs);
     const entries: Record<string, LockEntry> = {
       ...(lock.experiments[options.experiment] ?? {}),
     };
@@ -262,7 +307,7 @@ export class Engine {
     const saveLock = (entry: LockEntry, id: string) => {
       entries[id] = entry;
       lockWrite = lockWrite.then(async () => {
-        const fresh = await readLock(this.project.lockPath, () => {});
+        const fresh = await readLock(this.project.lockPath, () => {}, this.fs);
         fresh.experiments[options.experiment] = {
           ...(fresh.experiments[options.experiment] ?? {}),
           [id]: entry,
@@ -271,6 +316,7 @@ export class Engine {
           this.project.lockPath,
           fresh,
           `${this.project.cacheDir}/tmp`,
+          this.fs,
         );
       });
       return lockWrite;
@@ -376,7 +422,7 @@ export class Engine {
         if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
         reporter.state(instance.id, "running");
         await options.running?.start(instance.id, key);
-        const started = performance.now();
+        const started = this.clock.now();
         const job = this.makeJob(instance, key, resultOf);
         let facts: RunFacts = {};
         const outputs = await executor.execute(instance.stage, job, {
@@ -386,23 +432,25 @@ export class Engine {
           facts: (more) => facts = mergeFacts(facts, more),
           signal,
         });
-        const seconds = (performance.now() - started) / 1000;
+        const seconds = (this.clock.now() - started) / 1000;
         // Wall time, date, host and timings go to the run cache and the lock
         // entry: provenance beside the outputs, never inside their bytes.
         const run: RunEntry = {
           outputs,
           seconds,
-          finished: new Date().toISOString(),
+          finished: this.clock.date().toISOString(),
           ...facts,
         };
         await this.store.putRun(key, run);
         await saveLock(entryOf(run), instance.id);
-        await Deno.remove(job.scratchDir, { recursive: true }).catch(() => {});
+        await this.fs.remove(job.scratchDir, { recursive: true }).catch(
+          () => {},
+        );
         reporter.state(instance.id, "done", `in ${formatDuration(seconds)}`);
         return { ...base, outcome: "ran", key, outputs, seconds };
       } catch (error) {
         // Resume state stays for the next attempt; an empty folder does not.
-        await Deno.remove(this.scratchDir(key)).catch(() => {});
+        await this.fs.remove(this.scratchDir(key)).catch(() => {});
         const e = error instanceof Error ? error : new Error(String(error));
         reporter.state(instance.id, "failed", e.message.split("\n")[0]);
         return { ...base, outcome: "failed", key, error: e };
@@ -447,7 +495,7 @@ export class Engine {
     const graph = buildGraph(this.project.stages, params);
     const order = plan(graph, targets);
     await this.prepare(order.map((i) => i.stage));
-    const lock = await readLock(this.project.lockPath, this.warn);
+    const lock = await readLock(this.project.lockPath, this.warn, this.fs);
     const entries = lock.experiments[experiment] ?? {};
     return await statusOf(
       this.judgeContext(entries, params, options.running),

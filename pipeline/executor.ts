@@ -42,7 +42,7 @@ export class LocalExecutor implements Executor {
   ): Promise<Record<string, string>> {
     const outputs = stage.heavy
       ? await runInWorker(job, hooks)
-      : await runJob(stage, job, hooks);
+      : await runJob(stage, job, hooks, this.store.fs);
     const hashes: Record<string, string> = {};
     for (const name of stage.outputs) {
       hashes[name] = await this.store.put(outputs[name]!);
@@ -51,24 +51,38 @@ export class LocalExecutor implements Executor {
   }
 }
 
-/** Runs a job in a fresh module Worker (it inherits this process's permissions). */
+/** How long a cancelled Worker may take to stop on its own before it is terminated. */
+export const ABORT_GRACE_MS = 10_000;
+
+/**
+ * Runs a job in a fresh module Worker (it inherits this process's
+ * permissions). On abort the Worker is told first, so the stage stops at its
+ * next check (the training loop's `throwIfAborted`, between steps) with its
+ * resume state saved; one that does not stop within ABORT_GRACE_MS is
+ * terminated.
+ */
 function runInWorker(
   job: Job,
   hooks: JobHooks,
 ): Promise<Record<string, Uint8Array>> {
+  const cancelled = () =>
+    new DOMException(`Instance '${job.id}' was cancelled`, "AbortError");
+  if (hooks.signal.aborted) return Promise.reject(cancelled());
   const worker = new Worker(new URL("./worker.ts", import.meta.url), {
     type: "module",
   });
   return new Promise((resolve, reject) => {
+    let grace: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
-      worker.terminate();
-      reject(
-        new DOMException(`Instance '${job.id}' was cancelled`, "AbortError"),
-      );
+      worker.postMessage({ abort: true });
+      grace = setTimeout(() => {
+        finish();
+        reject(cancelled());
+      }, ABORT_GRACE_MS);
     };
-    if (hooks.signal.aborted) return onAbort();
     hooks.signal.addEventListener("abort", onAbort, { once: true });
     const finish = () => {
+      clearTimeout(grace);
       hooks.signal.removeEventListener("abort", onAbort);
       worker.terminate();
     };
@@ -83,7 +97,11 @@ function runInWorker(
         resolve(message.outputs);
       } else if (message.type === "error") {
         finish();
-        reject(new StageError(message.message, message.name, message.stack));
+        reject(
+          hooks.signal.aborted
+            ? cancelled()
+            : new StageError(message.message, message.name, message.stack),
+        );
       }
     };
     worker.onerror = (event) => {

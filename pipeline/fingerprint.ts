@@ -8,7 +8,7 @@
  */
 import { hashJson, sha256 } from "./hash.ts";
 import { isLocalSpecifier, scanModule, scannerScheme } from "./tokens.ts";
-import { readFileIfExists, writeFileAtomic } from "./fs.ts";
+import { denoFs, type FileSystem } from "./effects.ts";
 
 /** Per-file hashes of a stage's code closure, their combined hash, and the packages it imports. */
 export interface Fingerprint {
@@ -51,6 +51,8 @@ interface ScanMemo {
 export interface ScanMemoOptions {
   memoDir?: string;
   write?: boolean;
+  /** Where sources and the memo are read (default: the disk). */
+  fs?: FileSystem;
 }
 
 /** Scans by content hash, once per process: stages share most of their closures. */
@@ -96,7 +98,9 @@ async function memoizedScan(
     }.json`
     : undefined;
   if (file) {
-    const saved = await readFileIfExists(file).catch(() => undefined);
+    const saved = await (options.fs ?? denoFs).readFile(file).catch(() =>
+      undefined
+    );
     const memo = saved && parseMemo(new TextDecoder().decode(saved));
     if (memo) return memo;
   }
@@ -108,7 +112,8 @@ async function memoizedScan(
     resolved: m.resolved,
   };
   if (file && options.write) {
-    await writeFileAtomic(file, JSON.stringify(memo)).catch(() => {});
+    await (options.fs ?? denoFs).writeFileAtomic(file, JSON.stringify(memo))
+      .catch(() => {});
   }
   return memo;
 }
@@ -142,6 +147,23 @@ export async function localImports(source: string): Promise<string[]> {
 /**
  * Fingerprints the local import closure of `entries` (file URLs). `root` only
  * shortens the names recorded, so a moved checkout gives the same hash.
+ *
+ * @example
+ * ```ts
+ * import { codeFingerprint } from "./fingerprint.ts";
+ * import { MemoryFs } from "./memory_fs.ts";
+ * const fs = new MemoryFs();
+ * await fs.writeFileAtomic("/p/a.ts", 'import { b } from "./b.ts";\nexport const a = b;\n');
+ * await fs.writeFileAtomic("/p/b.ts", "export const b = 1; // one\n");
+ * const before = await codeFingerprint(["file:///p/a.ts"], "/p", { fs });
+ * if (Object.keys(before.files).join() !== "a.ts,b.ts") throw new Error("closure");
+ * // A comment is not code; a changed value is.
+ * await fs.writeFileAtomic("/p/b.ts", "export const b = 1; // uno\n");
+ * const comment = await codeFingerprint(["file:///p/a.ts"], "/p", { fs });
+ * await fs.writeFileAtomic("/p/b.ts", "export const b = 2;\n");
+ * const edit = await codeFingerprint(["file:///p/a.ts"], "/p", { fs });
+ * if (comment.hash !== before.hash || edit.hash === before.hash) throw new Error("fingerprint");
+ * ```
  */
 export async function codeFingerprint(
   entries: string[],
@@ -157,16 +179,11 @@ export async function codeFingerprint(
     if (seen.has(url)) continue;
     seen.add(url);
     const path = new URL(url).pathname;
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `Source file '${path}' (imported by the stage) does not exist`,
-        );
-      }
-      throw error;
+    const bytes = await (options.fs ?? denoFs).readFile(path);
+    if (bytes === undefined) {
+      throw new Error(
+        `Source file '${path}' (imported by the stage) does not exist`,
+      );
     }
     const scan = await scanFile(path, bytes, options);
     files[relativeName(path, root)] = scan.hash;

@@ -14,7 +14,7 @@ import type {
   StageContext,
 } from "./stage.ts";
 import { parseParams } from "./stage.ts";
-import { checkWritePath, ensureDir } from "./fs.ts";
+import { denoFs, type FileSystem } from "./effects.ts";
 import { codeFingerprint } from "./fingerprint.ts";
 import { Rng } from "./rng.ts";
 import { Store } from "./store.ts";
@@ -22,8 +22,9 @@ import { Store } from "./store.ts";
 /** Reads a job's inputs from the store, each checked against its hash. */
 export async function loadInputs(
   job: Job,
+  fs: FileSystem = denoFs,
 ): Promise<Record<string, InputValue[]>> {
-  const store = new Store(job.storeDir);
+  const store = new Store(job.storeDir, console.warn, { fs });
   const inputs: Record<string, InputValue[]> = {};
   for (const [name, refs] of Object.entries(job.inputs)) {
     inputs[name] = [];
@@ -91,7 +92,7 @@ export async function checkJobCode(job: Job): Promise<void> {
   ].sort();
   if (changed.length > 0) {
     throw new Error(
-      `the code of stage '${job.stageName}' changed after the run started (${
+      `The code of stage '${job.stageName}' changed after the run started (${
         changed.join(", ")
       }); nothing was run or cached for it: run reproduce again`,
     );
@@ -156,13 +157,13 @@ export async function runJob(
   stage: Stage,
   job: Job,
   hooks: JobHooks,
+  fs: FileSystem = denoFs,
 ): Promise<Outputs> {
-  // Through the write check: a symlink must not lead the stage's scratch
-  // folder out of the cache.
-  await ensureDir(job.scratchDir);
-  checkWritePath(job.scratchDir);
+  // Through the write check (denoFs): a symlink must not lead the stage's
+  // scratch folder out of the cache.
+  await fs.ensureDir(job.scratchDir);
   hooks.facts?.({ host: describeHost() });
-  const inputs = await loadInputs(job);
+  const inputs = await loadInputs(job, fs);
   const log: Logger = {
     info: (message) => hooks.log("info", message),
     warn: (message) => hooks.log("warn", message),

@@ -4,7 +4,7 @@
  * `status --why` can name what changed.
  */
 import type { Item, Json, Params } from "./stage.ts";
-import { readFileIfExists, writeFileAtomic } from "./fs.ts";
+import { denoFs, type FileSystem } from "./effects.ts";
 
 /** What one stage instance was last built from, and what it produced. */
 export interface LockEntry {
@@ -46,9 +46,10 @@ export function emptyLock(): LockFile {
 export async function readLock(
   path: string,
   warn: (message: string) => void = console.warn,
+  fs: FileSystem = denoFs,
 ): Promise<LockFile> {
   try {
-    const bytes = await readFileIfExists(path);
+    const bytes = await fs.readFile(path);
     if (bytes === undefined) return emptyLock();
     const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Json;
     if (!isLockFile(parsed)) throw new Error("unexpected shape");
@@ -93,8 +94,9 @@ export async function writeLock(
   path: string,
   lock: LockFile,
   tempDir?: string,
+  fs: FileSystem = denoFs,
 ): Promise<void> {
-  await writeFileAtomic(
+  await fs.writeFileAtomic(
     path,
     JSON.stringify(sortKeys(lock), null, 2) + "\n",
     tempDir,

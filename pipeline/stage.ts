@@ -221,6 +221,22 @@ export interface RunProvenance {
 /**
  * Declares a stage: typed against its schemas here, at the call site, and
  * returned as the engine sees every stage (params as plain JSON until parsed).
+ *
+ * @example
+ * ```ts
+ * import { defineStage } from "./stage.ts";
+ * import { decodeText, encodeText } from "./artifact.ts";
+ * // One instance per seed; each reads `data` from the download stage.
+ * export const shout = defineStage({
+ *   name: "shout",
+ *   module: import.meta.url,
+ *   params: ["seeds"],
+ *   inputs: { data: { stage: "download", output: "out" } },
+ *   outputs: ["out"],
+ *   run: (ctx) => ({ out: encodeText(decodeText(ctx.input("data")) + "!") }),
+ * });
+ * if (shout.outputs[0] !== "out") throw new Error("declared outputs");
+ * ```
  */
 export function defineStage<P = Params, F = Params>(
   stage: Stage<P, F>,

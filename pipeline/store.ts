@@ -5,7 +5,7 @@
  * entry is logged, deleted and treated as a miss.
  */
 import { sha256 } from "./hash.ts";
-import { readFileIfExists, writeFileAtomic } from "./fs.ts";
+import { denoFs, type FileSystem } from "./effects.ts";
 
 /** What a finished instance produced, recorded under its key. */
 export interface RunEntry {
@@ -22,12 +22,28 @@ export function isHash(value: unknown): value is string {
   return typeof value === "string" && /^[0-9a-f]{64}$/.test(value);
 }
 
+/**
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ * import { MemoryFs } from "./memory_fs.ts";
+ * const store = new Store("/mem/cache", console.warn, { fs: new MemoryFs() });
+ * const hash = await store.put(new TextEncoder().encode("hello"));
+ * const bytes = await store.get(hash);
+ * if (new TextDecoder().decode(bytes) !== "hello") throw new Error("lost");
+ * ```
+ */
 export class Store {
   constructor(
     readonly dir: string,
     private readonly warn: (message: string) => void = console.warn,
-    private readonly options: { readOnly?: boolean } = {},
-  ) {}
+    private readonly options: { readOnly?: boolean; fs?: FileSystem } = {},
+  ) {
+    this.fs = options.fs ?? denoFs;
+  }
+
+  /** Where objects and run entries are read and written (default: the disk). */
+  readonly fs: FileSystem;
 
   /**
    * Removes a damaged file unless the store is read-only, and says what
@@ -38,7 +54,7 @@ export class Store {
       return "left in place (read-only here), the next reproduce recomputes it";
     }
     try {
-      await Deno.remove(path, { recursive });
+      await this.fs.remove(path, { recursive });
       return "deleted, will recompute";
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
@@ -64,7 +80,7 @@ export class Store {
   async put(bytes: Uint8Array): Promise<string> {
     const hash = sha256(bytes);
     if (!(await this.has(hash))) {
-      await writeFileAtomic(this.objectPath(hash), bytes);
+      await this.fs.writeFileAtomic(this.objectPath(hash), bytes);
     }
     return hash;
   }
@@ -75,7 +91,7 @@ export class Store {
     const path = this.objectPath(hash);
     let bytes: Uint8Array | undefined;
     try {
-      bytes = await readFileIfExists(path);
+      bytes = await this.fs.readFile(path);
     } catch (error) {
       const done = await this.#discard(path, true);
       this.warn(
@@ -114,7 +130,7 @@ export class Store {
   /** The run entry for a key if it is readable and all its objects are intact. */
   async getRun(key: string): Promise<RunEntry | undefined> {
     const path = this.runPath(key);
-    const bytes = await readFileIfExists(path);
+    const bytes = await this.fs.readFile(path);
     if (bytes === undefined) return undefined;
     let entry: RunEntry;
     try {
@@ -138,6 +154,9 @@ export class Store {
   }
 
   async putRun(key: string, entry: RunEntry): Promise<void> {
-    await writeFileAtomic(this.runPath(key), JSON.stringify(entry, null, 1));
+    await this.fs.writeFileAtomic(
+      this.runPath(key),
+      JSON.stringify(entry, null, 1),
+    );
   }
 }

@@ -6,7 +6,7 @@
  * runtime. Upgrading a package then reruns exactly the stages that import it.
  */
 import { sha256 } from "./hash.ts";
-import { readFileIfExists } from "./fs.ts";
+import { denoFs, type FileSystem } from "./effects.ts";
 
 /** What `deno.json` and `deno.lock` say about packages. */
 export interface PackageLock {
@@ -22,9 +22,10 @@ export interface PackageLock {
 export async function readPackageLock(
   configPath: string,
   lockPath: string,
+  fs: FileSystem = denoFs,
 ): Promise<PackageLock> {
   const read = async (path: string) => {
-    const bytes = await readFileIfExists(path);
+    const bytes = await fs.readFile(path);
     if (bytes === undefined) return {};
     try {
       return JSON.parse(new TextDecoder().decode(bytes)) as Record<

@@ -1,7 +1,8 @@
 /**
  * Worker entry: runs one job in its own thread so CPU-heavy instances use
- * separate cores. Messages: in `{ job }`; out `log`, `progress`, `facts`, then `done`
- * with the outputs (buffers transferred) or `error`.
+ * separate cores. Messages: in `{ job }`, then `{ abort: true }` when the run
+ * is cancelled (the job's signal aborts; executor.ts); out `log`, `progress`,
+ * `facts`, then `done` with the outputs (buffers transferred) or `error`.
  */
 /// <reference lib="deno.worker" />
 import { checkJobCode, findStage, type Job, runJob } from "./job.ts";

@@ -110,3 +110,32 @@ function check(
   }
   return error;
 }
+
+/** `Object.is(actual, expected)`: the same primitive value or the same object. */
+export function assertStrictEquals<T>(
+  actual: T,
+  expected: T,
+  message?: string,
+): void {
+  if (!Object.is(actual, expected)) {
+    throw new AssertionError(
+      `${message ? message + ": " : ""}Expected ${String(expected)}, got ${
+        String(actual)
+      }`,
+    );
+  }
+}
+
+/**
+ * `fn` throws an Error whose `Name: message` form (as `String(error)` prints
+ * it) matches `pattern`, e.g. /^RangeError: lr: expected a number > 0/.
+ */
+export function assertThrowsMatch(fn: () => unknown, pattern: RegExp): Error {
+  const error = assertThrows(fn);
+  if (!pattern.test(String(error))) {
+    throw new AssertionError(
+      `Expected the error to match ${pattern}, got "${String(error)}"`,
+    );
+  }
+  return error;
+}

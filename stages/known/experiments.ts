@@ -11,7 +11,13 @@ import type { KnownAnswer, KnownVerdict } from "../metrics/types.ts";
 import type { OptimizerConfig } from "../train/contracts.ts";
 import { createOptimizer } from "../train/optimizers.ts";
 import { leastSquares, wilsonDataset } from "./datasets.ts";
-import { distance, minNormSolution, norm, trainLinear } from "./linear.ts";
+import {
+  distance,
+  type LinearProblem,
+  minNormSolution,
+  norm,
+  trainLinear,
+} from "./linear.ts";
 
 /** One optimizer run of an experiment: its config, batch size and epochs. */
 interface Run {
@@ -20,6 +26,62 @@ interface Run {
   config: OptimizerConfig;
   batch: number;
   epochs: number;
+}
+
+/**
+ * The five optimizers both linear known answers compare: full-batch GD,
+ * heavy-ball GD (β = 0.9) and, at fixed rates, RMSprop (0.001) and Adam
+ * (0.01) for `epochs`; SGD on batches of `sgdBatch` for half as many.
+ */
+function linearRuns(
+  n: number,
+  lr: { gd: number; sgd: number; momentum: number },
+  { epochs, sgdBatch }: { epochs: number; sgdBatch: number },
+): Run[] {
+  const run = (
+    label: string,
+    config: OptimizerConfig,
+    adaptive = false,
+    batch = n,
+    runEpochs = epochs,
+  ): Run => ({ label, adaptive, config, batch, epochs: runEpochs });
+  return [
+    run("gd", { name: "gd", lr: lr.gd }),
+    run("sgd", { name: "sgd", lr: lr.sgd }, false, sgdBatch, epochs / 2),
+    run("gd-m0.9", {
+      name: "gd",
+      lr: lr.momentum,
+      momentum: 0.9,
+      label: "gd-m0.9",
+    }),
+    run("rmsprop", { name: "rmsprop", lr: 0.001 }, true),
+    run("adam", { name: "adam", lr: 0.01 }, true),
+  ];
+}
+
+/** Each run trained on `problem` from w₀ = 0 with its own stream of `rng`. */
+function fitAll(
+  problem: LinearProblem,
+  runs: Run[],
+  rng: Rng,
+): Array<{ run: Run; w: Float64Array; loss: number }> {
+  return runs.map((run) => ({
+    run,
+    ...trainLinear(problem, run.config, {
+      epochs: run.epochs,
+      batch: run.batch,
+      rng: rng.fork(run.label),
+    }),
+  }));
+}
+
+/** The columns every linear known answer's row starts with. */
+function runColumns(run: Run) {
+  return {
+    optimizer: run.label,
+    adaptive: run.adaptive ? "yes" : "no",
+    lr: run.config.lr,
+  };
 }
 
 /**
@@ -43,61 +105,19 @@ export function minNormExperiment(rng: Rng): KnownAnswer {
   const n = 20, d = 50;
   const problem = leastSquares({ n, d, noise: 0, seed: 0 });
   const wStar = minNormSolution(problem);
-  const runs: Run[] = [
-    {
-      label: "gd",
-      adaptive: false,
-      config: { name: "gd", lr: 0.05 },
-      batch: n,
-      epochs: 1000,
-    },
-    {
-      label: "sgd",
-      adaptive: false,
-      config: { name: "sgd", lr: 0.02 },
-      batch: 5,
-      epochs: 500,
-    },
-    {
-      label: "gd-m0.9",
-      adaptive: false,
-      config: { name: "gd", lr: 0.005, momentum: 0.9, label: "gd-m0.9" },
-      batch: n,
-      epochs: 1000,
-    },
-    {
-      label: "rmsprop",
-      adaptive: true,
-      config: { name: "rmsprop", lr: 0.001 },
-      batch: n,
-      epochs: 1000,
-    },
-    {
-      label: "adam",
-      adaptive: true,
-      config: { name: "adam", lr: 0.01 },
-      batch: n,
-      epochs: 1000,
-    },
-  ];
-  const rows = runs.map((run) => {
-    const { w, loss } = trainLinear(problem, run.config, {
-      epochs: run.epochs,
-      batch: run.batch,
-      rng: rng.fork(run.label),
-    });
-    return {
-      optimizer: run.label,
-      adaptive: run.adaptive ? "yes" : "no",
-      lr: run.config.lr,
-      batch: run.batch,
-      steps: run.epochs * Math.ceil(n / run.batch),
-      dist_rel: distance(w, wStar) / norm(wStar),
-      norm_w: norm(w),
-      norm_min: norm(wStar),
-      train_loss: loss,
-    };
+  const runs = linearRuns(n, { gd: 0.05, sgd: 0.02, momentum: 0.005 }, {
+    epochs: 1000,
+    sgdBatch: 5,
   });
+  const rows = fitAll(problem, runs, rng).map(({ run, w, loss }) => ({
+    ...runColumns(run),
+    batch: run.batch,
+    steps: run.epochs * Math.ceil(n / run.batch),
+    dist_rel: distance(w, wStar) / norm(wStar),
+    norm_w: norm(w),
+    norm_min: norm(wStar),
+    train_loss: loss,
+  }));
   const reached = (r: { dist_rel: number }) => r.dist_rel < MIN_NORM_TOLERANCE;
   const plain = rows.filter((r) => r.adaptive === "no");
   const adaptive = rows.filter((r) => r.adaptive === "yes");
@@ -131,64 +151,22 @@ export function wilsonExperiment(rng: Rng): KnownAnswer {
   const data = wilsonDataset({ nTrain: 50, nTest: 500, p, seed: 0 });
   const { d, nTrain } = data;
   const problem = { x: data.xTrain, y: data.yTrain, n: nTrain, d };
-  const runs: Run[] = [
-    {
-      label: "gd",
-      adaptive: false,
-      config: { name: "gd", lr: 0.1 },
-      batch: nTrain,
-      epochs: 500,
-    },
-    {
-      label: "sgd",
-      adaptive: false,
-      config: { name: "sgd", lr: 0.05 },
-      batch: 25,
-      epochs: 250,
-    },
-    {
-      label: "gd-m0.9",
-      adaptive: false,
-      config: { name: "gd", lr: 0.01, momentum: 0.9, label: "gd-m0.9" },
-      batch: nTrain,
-      epochs: 500,
-    },
-    {
-      label: "rmsprop",
-      adaptive: true,
-      config: { name: "rmsprop", lr: 0.001 },
-      batch: nTrain,
-      epochs: 500,
-    },
-    {
-      label: "adam",
-      adaptive: true,
-      config: { name: "adam", lr: 0.01 },
-      batch: nTrain,
-      epochs: 500,
-    },
-  ];
-  const negatives = data.yTest.filter((y) => y < 0).length / data.nTest;
-  const rows = runs.map((run) => {
-    const { w, loss } = trainLinear(problem, run.config, {
-      epochs: run.epochs,
-      batch: run.batch,
-      rng: rng.fork(run.label),
-    });
-    return {
-      optimizer: run.label,
-      adaptive: run.adaptive ? "yes" : "no",
-      lr: run.config.lr,
-      predicted_test_error: run.adaptive ? 1 - p : 0,
-      test_error: errorRate(data.xTest, data.yTest, w, d),
-      test_negatives: negatives,
-      train_error: errorRate(data.xTrain, data.yTrain, w, d),
-      train_loss: loss,
-      w1: w[0]!,
-      w2: w[1]!,
-      w3: w[2]!,
-    };
+  const runs = linearRuns(nTrain, { gd: 0.1, sgd: 0.05, momentum: 0.01 }, {
+    epochs: 500,
+    sgdBatch: 25,
   });
+  const negatives = data.yTest.filter((y) => y < 0).length / data.nTest;
+  const rows = fitAll(problem, runs, rng).map(({ run, w, loss }) => ({
+    ...runColumns(run),
+    predicted_test_error: run.adaptive ? 1 - p : 0,
+    test_error: errorRate(data.xTest, data.yTest, w, d),
+    test_negatives: negatives,
+    train_error: errorRate(data.xTrain, data.yTrain, w, d),
+    train_loss: loss,
+    w1: w[0]!,
+    w2: w[1]!,
+    w3: w[2]!,
+  }));
   const ok = rows.every((r) =>
     r.adaptive === "no"
       ? r.test_error <= 0.01

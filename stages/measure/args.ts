@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import type { LossName, OptimizerConfig } from "../train/contracts.ts";
+import { OPTIMIZER_NAMES } from "../train/params.ts";
 
 export interface MeasureOptions {
   /** Path of a tfjs layers model.json (weights files beside it). */
@@ -156,8 +157,6 @@ export function parseMeasureArgs(argv: string[]): MeasureOptions | null {
   };
 }
 
-const OPTIMIZERS = ["gd", "sgd", "rmsprop", "adam", "swats"] as const;
-
 /** `--optimizer` as a name or a JSON config; its lr is always `--lr`. */
 function optimizerConfig(text: string, lr: number): OptimizerConfig {
   let config: Record<string, unknown>;
@@ -172,7 +171,7 @@ function optimizerConfig(text: string, lr: number): OptimizerConfig {
   } else {
     config = { name: text };
   }
-  oneOf("--optimizer", String(config["name"]), OPTIMIZERS);
+  oneOf("--optimizer", String(config["name"]), OPTIMIZER_NAMES);
   return { ...config, lr } as unknown as OptimizerConfig;
 }
 

@@ -14,7 +14,6 @@ import type { ChartsDoc } from "../charts/stage.ts";
 import { SOURCE_URLS } from "./assets.ts";
 import { metricsCsv } from "./csv.ts";
 import { type Provenance, renderReport } from "./html.ts";
-import { PUBLISHED_FILES } from "./publish.ts";
 import { provenanceFromLineage, runtimeVersions } from "./provenance.ts";
 import { stampReport } from "./stamp.ts";
 
@@ -60,6 +59,13 @@ export function provenanceOf(lineage: LineageEntry[]): Provenance | undefined {
 
 const str = (v: Json | undefined): string => (typeof v === "string" ? v : "");
 
+/** Output name → file name in the folder `deno task publish [DIR]` writes (pipeline/cli.ts). */
+export const PUBLISHED_FILES: Record<string, string> = {
+  html: "index.html",
+  metrics_csv: "metrics.csv",
+  metrics_json: "metrics.json",
+};
+
 export const reportStage = defineStage({
   name: "report",
   module: import.meta.url,
@@ -80,15 +86,10 @@ export const reportStage = defineStage({
   run(ctx) {
     const metrics = decodeJson<MetricsDoc>(ctx.input("metrics"));
     const charts = decodeJson<ChartsDoc>(ctx.input("charts"));
-    // An explicit "provenance" input wins; else the engine's lineage; else none.
-    let provenance: Provenance | undefined;
-    try {
-      provenance = decodeJson<Provenance>(ctx.input("provenance"));
-    } catch {
-      provenance = provenanceOf(ctx.lineage ?? []);
-    }
+    // The engine's lineage (what every upstream instance ran with), if any.
+    const provenance: Provenance | undefined = provenanceOf(ctx.lineage ?? []);
     if (!provenance) {
-      ctx.log.info("no provenance input or lineage; the report says so");
+      ctx.log.info("No lineage to take provenance from; the report says so");
     }
     const settings: Record<string, Json> = {};
     for (const path of SETTINGS_PARAMS) {

@@ -97,7 +97,9 @@ export function setKernelPatches(on: boolean): void {
   }
   const kernel = (name: string) => {
     const k = tf.getKernel(name, "wasm");
-    if (k === undefined) throw new Error(`wasm backend has no ${name} kernel`);
+    if (k === undefined) {
+      throw new Error(`The WASM backend has no ${name} kernel`);
+    }
     return k.kernelFunc;
   };
   const ops = {
@@ -112,7 +114,7 @@ export function setKernelPatches(on: boolean): void {
   for (const name of PATCHED_KERNELS) {
     const original = tf.getKernel(name, "wasm");
     if (original === undefined) {
-      throw new Error(`wasm backend has no ${name} kernel`);
+      throw new Error(`The WASM backend has no ${name} kernel`);
     }
     originals.set(name, original);
     tf.unregisterKernel(name, "wasm");

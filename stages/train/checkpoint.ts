@@ -17,7 +17,7 @@ import {
   encodeBundle,
   encodeJson,
 } from "../../pipeline/artifact.ts";
-import { checkWritePath } from "../../pipeline/fs.ts";
+import { writeFileAtomic } from "../../pipeline/fs.ts";
 import type { Json } from "../../pipeline/stage.ts";
 import type { Optimizer } from "./contracts.ts";
 
@@ -214,17 +214,6 @@ export interface ResumeState {
 
 const RESUME_FILE = "resume.bin";
 
-/** Writes bytes to `path` atomically: a temp file in the same folder, then rename. */
-export async function writeAtomic(
-  path: string,
-  bytes: Uint8Array,
-): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  checkWritePath(tmp);
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
-}
-
 /** Saves the resume state into `dir` (atomically replacing the previous one). */
 export async function saveResume(
   dir: string,
@@ -249,7 +238,7 @@ export async function saveResume(
     checkpointEpochs: state.checkpointEpochs,
     pending: state.pending !== null,
   };
-  await writeAtomic(`${dir}/${RESUME_FILE}`, encodeBundle(columns, meta));
+  await writeFileAtomic(`${dir}/${RESUME_FILE}`, encodeBundle(columns, meta));
 }
 
 /** Loads the resume state in `dir` if there is one for this fingerprint; null otherwise. */
@@ -303,7 +292,7 @@ export async function saveCheckpointFiles(
   epoch: number,
   files: CheckpointFiles,
 ): Promise<void> {
-  await writeAtomic(
+  await writeFileAtomic(
     `${dir}/${checkpointFolder(epoch)}.bin`,
     encodeBundle(files),
   );

@@ -4,6 +4,7 @@
  * record's column names. Implementations live beside this file.
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { OptimizerName } from "./params.ts";
 
 /** SCIENCE §1.3: both losses are means over the samples of a batch. */
 export type LossName = "cross_entropy" | "squared";
@@ -18,7 +19,8 @@ export interface ModelConfig {
   classes: number;
 }
 
-export type OptimizerName = "gd" | "sgd" | "rmsprop" | "adam" | "swats";
+/** One of OPTIMIZER_NAMES (params.ts, the one list of them). */
+export type { OptimizerName };
 
 /** SCIENCE §3, PyTorch 1.13 semantics; omitted fields take PyTorch's defaults. */
 export interface OptimizerConfig {

@@ -19,7 +19,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   }
   let reply: FromWorker;
   try {
-    if (measurer === null) throw new Error("no init message before a request");
+    if (measurer === null) throw new Error("No init message before a request");
     const fields = (await measurer).measure(message.request);
     reply = { type: "row", id: message.id, fields };
   } catch (error) {

@@ -17,14 +17,6 @@ import { dot, squaredNorm } from "./host_sums.ts";
 import { preconditionedScale } from "./preconditioned_scale.ts";
 import { OPTIMIZER_DEFAULTS } from "./params.ts";
 
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
-  "gd",
-  "sgd",
-  "rmsprop",
-  "adam",
-  "swats",
-];
-
 /** A config with PyTorch's defaults filled in. */
 export interface ResolvedConfig {
   name: OptimizerName;

@@ -410,6 +410,7 @@ async function cli(dir: string, argv: string[]) {
         [...Deno.readDirSync(dir)].map((e) => e.name.replace(/\.json$/, "")),
       loadExperiment: (name, sets) => loadExperimentFile(dir, name, sets),
       outDir: `${p.root}/out`,
+      reportStages: ["report"],
     }, argv);
   } finally {
     console.error = original;

@@ -213,6 +213,7 @@ async function cli(p: TempProject, args: string[]) {
       experiments: () => ["t"],
       loadExperiment: () => Promise.resolve(PARAMS),
       outDir: `${p.root}/out`,
+      reportStages: ["report"],
     }, args);
     return { code, printed };
   } finally {

@@ -1,10 +1,12 @@
 import { assertEquals, assertRejects } from "../assert.ts";
 import { Engine, PipelineError } from "../../pipeline/engine.ts";
 import { heavyStage } from "./fixtures/heavy_stage.ts";
+import { patientStage } from "./fixtures/patient_stage.ts";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Reporter } from "../../pipeline/progress.ts";
 import { describeHost } from "../../pipeline/job.ts";
 import { readLock } from "../../pipeline/lock.ts";
+import type { Stage } from "../../pipeline/stage.ts";
 
 function recorder() {
   const events: string[] = [];
@@ -19,14 +21,19 @@ function recorder() {
   return { events, reporter };
 }
 
-Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
-  const root = await Deno.makeTempDir();
-  const engine = new Engine({
+/** An engine with its cache and lock in `root`. */
+function engineIn(root: string, stage: Stage): Engine {
+  return new Engine({
     root,
     cacheDir: `${root}/c`,
     lockPath: `${root}/l`,
-    stages: [heavyStage],
+    stages: [stage],
   });
+}
+
+Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
+  const root = await Deno.makeTempDir();
+  const engine = engineIn(root, heavyStage);
   const { events, reporter } = recorder();
   const [result] = await engine.reproduce({
     experiment: "t",
@@ -59,15 +66,37 @@ Deno.test("a heavy stage runs in a Worker and its progress and logs reach the re
 
 Deno.test("an error thrown in a Worker fails the instance with its message", async () => {
   const root = await Deno.makeTempDir();
-  const engine = new Engine({
-    root,
-    cacheDir: `${root}/c`,
-    lockPath: `${root}/l`,
-    stages: [heavyStage],
-  });
+  const engine = engineIn(root, heavyStage);
   await assertRejects(
     () => engine.reproduce({ experiment: "t", params: { n: -1 } }),
     PipelineError,
     "heavy: n must be ≥ 0",
   );
+});
+
+Deno.test("cancelling a run tells the Worker, whose stage saves its state at its next check and stops", async () => {
+  const root = await Deno.makeTempDir();
+  const engine = engineIn(root, patientStage);
+  const controller = new AbortController();
+  const reporter: Reporter = {
+    ...recorder().reporter,
+    // The first step is done: the stage is in its loop.
+    progress: () => controller.abort(),
+  };
+  const error = await assertRejects(
+    () =>
+      engine.reproduce({
+        experiment: "t",
+        params: {},
+        reporter,
+        signal: controller.signal,
+      }),
+    PipelineError,
+    "patient: Instance 'patient' was cancelled",
+  );
+  const key = (error as PipelineError).failures[0]!.key!;
+  // Saved by the stage after the abort, not by the engine: the Worker heard it.
+  const saved = await Deno.readTextFile(`${engine.scratchDir(key)}/saved`);
+  assertEquals(/^step \d+$/.test(saved), true, saved);
+  await Deno.remove(root, { recursive: true });
 });

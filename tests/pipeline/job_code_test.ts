@@ -44,7 +44,7 @@ Deno.test("checkJobCode() names the edited, newly imported and dropped files", a
   await assertRejects(
     () => checkJobCode(job),
     Error,
-    "the code of stage 's' changed after the run started (b.ts); nothing was run or cached for it: run reproduce again",
+    "The code of stage 's' changed after the run started (b.ts); nothing was run or cached for it: run reproduce again",
   );
   await Deno.writeTextFile(`${root}/a.ts`, 'import "./c.ts";\n');
   await assertRejects(
@@ -104,7 +104,7 @@ export const heavy = defineStage({
   await assertRejects(
     () => engine().reproduce({ experiment: "t", params: {} }),
     PipelineError,
-    "the code of stage 'heavy' changed after the run started (heavy.ts)",
+    "The code of stage 'heavy' changed after the run started (heavy.ts)",
   );
   const results = await engine().reproduce({ experiment: "t", params: {} });
   assertEquals(

@@ -53,6 +53,7 @@ async function cli(root: string, stageList: Stage[], args: string[]) {
       experiments: () => ["t"],
       loadExperiment: () => Promise.resolve(PARAMS),
       outDir: `${root}/out`,
+      reportStages: ["report"],
     }, args);
   } finally {
     console.log = log;

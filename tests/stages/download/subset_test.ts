@@ -1,7 +1,4 @@
-import {
-  deepStrictEqual as assertEquals,
-  notDeepStrictEqual,
-} from "node:assert/strict";
+import { assertEquals, assertNotEquals } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
   gatherRows,
@@ -53,7 +50,7 @@ Deno.test("selectSubset() first takes 0..n-1; stratified gives exact class count
   assertEquals(new Set(a).size, 50);
   assertEquals(Array.from(a), Array.from(a).sort((x, y) => x - y));
   assertEquals(selectSubset(labels, 50, "stratified", opts(1)), a);
-  notDeepStrictEqual(selectSubset(labels, 50, "stratified", opts(2)), a);
+  assertNotEquals(selectSubset(labels, 50, "stratified", opts(2)), a);
 });
 
 Deno.test("gatherRows() copies the chosen rows in order", () => {

@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { assert, assertEquals } from "../../assert.ts";
 import { leastSquares, wilsonDataset } from "../../../stages/known/datasets.ts";
 import { assertThrowsWith } from "../download/_helpers.ts";
 
@@ -69,16 +69,16 @@ Deno.test("leastSquares() shapes, seed and planted solution (Xw = y exactly with
   ]);
   const xw = matVec(a.x, a.wPlanted, 20, 50);
   xw.forEach((v, i) =>
-    ok(Math.abs(v - a.y[i]!) < 1e-12, `row ${i}: ${v} vs ${a.y[i]}`)
+    assert(Math.abs(v - a.y[i]!) < 1e-12, `row ${i}: ${v} vs ${a.y[i]}`)
   );
   assertEquals(leastSquares({ n: 20, d: 50, noise: 0, seed: 1 }), a);
-  ok(leastSquares({ n: 20, d: 50, noise: 0, seed: 2 }).x[0] !== a.x[0]);
+  assert(leastSquares({ n: 20, d: 50, noise: 0, seed: 2 }).x[0] !== a.x[0]);
   // w_planted interpolates, so the minimum-norm interpolant is no longer than it.
   const norm = (v: Float64Array) => Math.hypot(...v);
-  ok(norm(minNorm(a.x, a.y, 20, 50)) < norm(a.wPlanted));
+  assert(norm(minNorm(a.x, a.y, 20, 50)) < norm(a.wPlanted));
   // Entries of X are N(0, 1): over 1000 draws the mean is within 4 standard errors (0.126) of 0.
   const mean = a.x.reduce((s, v) => s + v, 0) / a.x.length;
-  ok(Math.abs(mean) < 0.126, `mean ${mean}`);
+  assert(Math.abs(mean) < 0.126, `mean ${mean}`);
 });
 
 Deno.test("leastSquares() noise: same X and w, residual y − Xw has the requested scale", () => {
@@ -89,11 +89,11 @@ Deno.test("leastSquares() noise: same X and w, residual y − Xw has the request
   const r = Array.from(noisy.y, (v, i) => v - clean.y[i]!);
   const sd = Math.sqrt(r.reduce((s, v) => s + v * v, 0) / r.length);
   // sd of 200 N(0, 0.25) draws: standard error ≈ 0.5/√400 = 0.025; bound 4 of those.
-  ok(Math.abs(sd - 0.5) < 0.1, `sd ${sd}`);
+  assert(Math.abs(sd - 0.5) < 0.1, `sd ${sd}`);
   // The min-norm interpolant fits the noisy targets too (n < d).
   const w = minNorm(noisy.x, noisy.y, 200, 400);
   matVec(noisy.x, w, 200, 400).forEach((v, i) =>
-    ok(Math.abs(v - noisy.y[i]!) < 1e-8)
+    assert(Math.abs(v - noisy.y[i]!) < 1e-8)
   );
 });
 
@@ -135,7 +135,7 @@ Deno.test("wilsonDataset() features: x1 = y, x2 = x3 = 1, own block of 1 (+1) or
   const owner = new Array(d).fill(-1);
   let total = 0;
   rows.forEach(({ x, y }, i) => {
-    ok(y === 1 || y === -1);
+    assert(y === 1 || y === -1);
     assertEquals([x[0], x[1], x[2]], [y, 1, 1]);
     const own: number[] = [];
     for (let j = 3; j < d; j++) {
@@ -151,7 +151,7 @@ Deno.test("wilsonDataset() features: x1 = y, x2 = x3 = 1, own block of 1 (+1) or
     total += own.length;
   });
   assertEquals(d, 3 + total); // every column past the third is some sample's own
-  ok(owner.slice(3).every((o) => o >= 0));
+  assert(owner.slice(3).every((o) => o >= 0));
   assertEquals(wilsonDataset({ nTrain: 30, nTest: 20, p: 0.7, seed: 0 }), data);
 });
 
@@ -160,7 +160,7 @@ Deno.test("wilsonDataset() label rate ≈ p", () => {
   const positives =
     [...data.yTrain, ...data.yTest].filter((y) => y > 0).length / 1000;
   // Binomial(1000, 0.8) / 1000 has sd 0.0126; bound 4 sd.
-  ok(Math.abs(positives - 0.8) < 0.051, `rate ${positives}`);
+  assert(Math.abs(positives - 0.8) < 0.051, `rate ${positives}`);
 });
 
 Deno.test("wilsonDataset() known answer: min-norm gets 0 test error, sign(Xᵀy) gets the −1 rate", () => {
@@ -168,7 +168,7 @@ Deno.test("wilsonDataset() known answer: min-norm gets 0 test error, sign(Xᵀy)
   const { d } = data;
   const w = minNorm(data.xTrain, data.yTrain, 60, d);
   const fit = matVec(data.xTrain, w, 60, d);
-  fit.forEach((v, i) => ok(Math.abs(v - data.yTrain[i]!) < 1e-9));
+  fit.forEach((v, i) => assert(Math.abs(v - data.yTrain[i]!) < 1e-9));
   const errors = (scores: Float64Array) =>
     scores.filter((s, i) => Math.sign(s) !== data.yTest[i]).length / data.nTest;
   assertEquals(errors(matVec(data.xTest, w, 200, d)), 0);
@@ -179,7 +179,7 @@ Deno.test("wilsonDataset() known answer: min-norm gets 0 test error, sign(Xᵀy)
     return Math.sign(s);
   });
   const negatives = data.yTest.filter((y) => y < 0).length / data.nTest;
-  ok(negatives > 0);
+  assert(negatives > 0);
   assertEquals(errors(matVec(data.xTest, g, 200, d)), negatives);
 });
 

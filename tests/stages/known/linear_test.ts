@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
   cholesky,
@@ -9,18 +9,18 @@ import {
 
 const close = (a: ArrayLike<number>, b: number[], tol: number) =>
   b.forEach((x, i) =>
-    ok(Math.abs(a[i]! - x) <= tol, `index ${i}: ${a[i]} vs ${x}`)
+    assert(Math.abs(a[i]! - x) <= tol, `index ${i}: ${a[i]} vs ${x}`)
   );
 
 Deno.test("cholesky() factors a hand-checked 2x2 matrix and rejects an indefinite one", () => {
   // [[4, 2], [2, 5]] = L Lᵀ with L = [[2, 0], [1, 2]].
-  deepStrictEqual(Array.from(cholesky(Float64Array.from([4, 2, 2, 5]), 2)), [
+  assertEquals(Array.from(cholesky(Float64Array.from([4, 2, 2, 5]), 2)), [
     2,
     0,
     1,
     2,
   ]);
-  throws(
+  assertThrowsMatch(
     () => cholesky(Float64Array.from([1, 2, 2, 1]), 2),
     /not positive definite/,
   );
@@ -55,7 +55,7 @@ Deno.test("minNormSolution() interpolates and is shorter than other interpolants
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let k = 0; k < d; k++) s += x[i * d + k]! * w[k]!;
-    ok(Math.abs(s - y[i]!) < 1e-12, `row ${i}`);
+    assert(Math.abs(s - y[i]!) < 1e-12, `row ${i}`);
   }
   // Any null-space direction u (Xu = 0) gives another interpolant w + u, orthogonal to w.
   const u = Float64Array.from({ length: d }, () => rng.normal());
@@ -68,10 +68,10 @@ Deno.test("minNormSolution() interpolates and is shorter than other interpolants
   const back = minNormSolution({ x, y: xu, n, d });
   const nullU = u.map((v, k) => v - back[k]!);
   const other = w.map((v, k) => v + nullU[k]!);
-  ok(norm(other) > norm(w));
-  ok(
+  assert(norm(other) > norm(w));
+  assert(
     Math.abs(norm(other) ** 2 - norm(w) ** 2 - norm(nullU) ** 2) < 1e-9,
     "Pythagoras: w ⟂ null space",
   );
-  ok(distance(other, w) > 0.1);
+  assert(distance(other, w) > 0.1);
 });

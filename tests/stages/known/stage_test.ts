@@ -1,4 +1,9 @@
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertStrictEquals,
+  assertThrowsMatch,
+} from "../../assert.ts";
 import { decodeJson } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
@@ -37,9 +42,9 @@ const row = (a: KnownAnswer, optimizer: string) =>
 
 Deno.test("knownStage returns an empty list when metrics.known_answers is false", async () => {
   const out = await knownStage.run(ctx({ "metrics.known_answers": false }));
-  deepStrictEqual(decodeJson(out.known!), []);
+  assertEquals(decodeJson(out.known!), []);
   // The stage's schema refuses a non-boolean before the stage runs.
-  throws(
+  assertThrowsMatch(
     () =>
       parseParams(
         knownStage.schema!,
@@ -55,9 +60,9 @@ Deno.test("knownStage reproduces min-norm interpolation, Wilson et al. and the m
   const [minNorm, wilson, quadratic] = decodeJson<KnownAnswer[]>(out.known!);
 
   // SCIENCE §6.1: GD, SGD, heavy-ball reach X⁺y; Adam and RMSprop end ≥ 1e4 times farther.
-  strictEqual(minNorm!.id, "min_norm_interpolation");
+  assertStrictEquals(minNorm!.id, "min_norm_interpolation");
   for (const o of ["gd", "sgd", "gd-m0.9"]) {
-    ok(
+    assert(
       (row(minNorm!, o).dist_rel as number) < MIN_NORM_TOLERANCE,
       `${o} ${row(minNorm!, o).dist_rel}`,
     );
@@ -65,29 +70,33 @@ Deno.test("knownStage reproduces min-norm interpolation, Wilson et al. and the m
   const gd = row(minNorm!, "gd").dist_rel as number;
   for (const o of ["adam", "rmsprop"]) {
     const dist = row(minNorm!, o).dist_rel as number;
-    ok(dist > 1e-2 && dist / gd > 1e4, `${o} ${dist}`);
+    assert(dist > 1e-2 && dist / gd > 1e4, `${o} ${dist}`);
     // Adaptive methods interpolate too (their loss is small) but with a larger norm.
-    ok(
+    assert(
       (row(minNorm!, o).norm_w as number) >
         (row(minNorm!, o).norm_min as number),
     );
   }
-  ok((row(minNorm!, "adam").train_loss as number) < 1e-6);
-  strictEqual(minNorm!.verdict, "holds");
+  assert((row(minNorm!, "adam").train_loss as number) < 1e-6);
+  assertStrictEquals(minNorm!.verdict, "holds");
 
   // SCIENCE §6.2: GD-type test error 0; adaptive predict +1 everywhere (error = share of −1 labels).
-  strictEqual(wilson!.id, "wilson_adaptive_generalization");
+  assertStrictEquals(wilson!.id, "wilson_adaptive_generalization");
   for (const o of ["gd", "sgd", "gd-m0.9"]) {
-    strictEqual(row(wilson!, o).test_error, 0, o);
+    assertStrictEquals(row(wilson!, o).test_error, 0, o);
   }
   for (const o of ["adam", "rmsprop"]) {
-    strictEqual(row(wilson!, o).test_error, row(wilson!, o).test_negatives, o);
-    strictEqual(row(wilson!, o).train_error, 0, o);
+    assertStrictEquals(
+      row(wilson!, o).test_error,
+      row(wilson!, o).test_negatives,
+      o,
+    );
+    assertStrictEquals(row(wilson!, o).train_error, 0, o);
   }
-  strictEqual(wilson!.verdict, "holds");
+  assertStrictEquals(wilson!.verdict, "holds");
 
-  strictEqual(quadratic!.id, "quadratic_modified_flow");
-  strictEqual(quadratic!.verdict, "holds");
+  assertStrictEquals(quadratic!.id, "quadratic_modified_flow");
+  assertStrictEquals(quadratic!.verdict, "holds");
 });
 
 Deno.test("quadraticErrors(): halving η divides the modified-flow error by ≈4 and the plain one by ≈2", async () => {
@@ -95,15 +104,17 @@ Deno.test("quadraticErrors(): halving η divides the modified-flow error by ≈4
   const coarse = quadraticErrors(1, 0.05, 1, 1);
   const fine = quadraticErrors(1, 0.025, 1, 1);
   // GD: θ_K = (1 − η)^K exactly (η = 1/40, K = 40), up to float32.
-  ok(Math.abs(fine.theta - (1 - 0.025) ** 40) < 1e-6);
+  assert(Math.abs(fine.theta - (1 - 0.025) ** 40) < 1e-6);
   // Leading terms: Tη²λ³/3·θ and Tηλ²/2·θ with θ ≈ e^{−1}.
-  ok(
+  assert(
     Math.abs(fine.errModified - 0.025 ** 2 / 3 * Math.exp(-1)) <
       0.1 * fine.errModified,
   );
-  ok(Math.abs(fine.errPlain - 0.025 / 2 * Math.exp(-1)) < 0.1 * fine.errPlain);
+  assert(
+    Math.abs(fine.errPlain - 0.025 / 2 * Math.exp(-1)) < 0.1 * fine.errPlain,
+  );
   const rModified = coarse.errModified / fine.errModified;
   const rPlain = coarse.errPlain / fine.errPlain;
-  ok(rModified > 3.8 && rModified < 4.2, `modified ratio ${rModified}`);
-  ok(rPlain > 1.9 && rPlain < 2.1, `plain ratio ${rPlain}`);
+  assert(rModified > 3.8 && rModified < 4.2, `modified ratio ${rModified}`);
+  assert(rPlain > 1.9 && rPlain < 2.1, `plain ratio ${rPlain}`);
 });

@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { assert, assertEquals } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import { addInputNoise } from "../../../stages/noise/input.ts";
 import { assertThrowsWith } from "../download/_helpers.ts";
@@ -22,13 +22,13 @@ Deno.test("addInputNoise() adds N(0, std²) and clips to [0, 1]", () => {
     diffs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1),
   );
   // Standard error of the mean 0.05/200 = 2.5e-4; of the sd ≈ 0.05/283 = 1.8e-4.
-  ok(Math.abs(mean) < 1e-3, `mean ${mean}`);
-  ok(Math.abs(sd - 0.05) < 1e-3, `sd ${sd}`);
+  assert(Math.abs(mean) < 1e-3, `mean ${mean}`);
+  assert(Math.abs(sd - 0.05) < 1e-3, `sd ${sd}`);
   // Black pixels: half the draws are negative and clip to exactly 0.
   const black = addInputNoise(new Uint8Array(n), 0.1, Rng.fromSeed(2));
-  ok(black.every((x) => x >= 0 && x <= 1));
+  assert(black.every((x) => x >= 0 && x <= 1));
   const zeros = black.filter((x) => x === 0).length / n;
-  ok(Math.abs(zeros - 0.5) < 0.01, `fraction clipped ${zeros}`);
+  assert(Math.abs(zeros - 0.5) < 0.01, `fraction clipped ${zeros}`);
   assertEquals(
     addInputNoise(new Uint8Array(10).fill(102), 0.05, Rng.fromSeed(1)),
     gray.slice(0, 10),

@@ -1,8 +1,4 @@
-import {
-  deepStrictEqual as assertEquals,
-  notDeepStrictEqual,
-  ok,
-} from "node:assert/strict";
+import { assert, assertEquals, assertNotEquals } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import { corruptLabels } from "../../../stages/noise/labels.ts";
 import { assertThrowsWith } from "../download/_helpers.ts";
@@ -24,7 +20,10 @@ Deno.test("corruptLabels() corrupts exactly round(rate·N) labels, each to anoth
   const isCorrupted = new Set(out.corrupted);
   out.corrupted.forEach((index, j) => {
     assertEquals(out.original[j], labels[index]);
-    ok(out.labels[index] !== labels[index], `index ${index} kept its label`);
+    assert(
+      out.labels[index] !== labels[index],
+      `index ${index} kept its label`,
+    );
   });
   for (let i = 0; i < labels.length; i++) {
     if (!isCorrupted.has(i)) assertEquals(out.labels[i], labels[i]);
@@ -45,8 +44,8 @@ Deno.test("corruptLabels() is a function of its seed", () => {
   const b = corruptLabels(labels, 0.3, 10, Rng.fromSeed("noise:0"));
   const c = corruptLabels(labels, 0.3, 10, Rng.fromSeed("noise:1"));
   assertEquals(a, b);
-  notDeepStrictEqual(a.corrupted, c.corrupted);
-  notDeepStrictEqual(a.labels, c.labels);
+  assertNotEquals(a.corrupted, c.corrupted);
+  assertNotEquals(a.labels, c.labels);
 });
 
 Deno.test("corruptLabels() draws the 9 other classes uniformly (chi-square, 8 dof, alpha 0.001)", () => {
@@ -67,7 +66,10 @@ Deno.test("corruptLabels() draws the 9 other classes uniformly (chi-square, 8 do
     (s, o, k) => (k === 4 ? s : s + (o - expected) ** 2 / expected),
     0,
   );
-  ok(chi2 < 26.12, `chi-square ${chi2.toFixed(2)} >= 26.12; counts ${counts}`);
+  assert(
+    chi2 < 26.12,
+    `chi-square ${chi2.toFixed(2)} >= 26.12; counts ${counts}`,
+  );
   // With mixed originals the offset (new − original) mod 10 is uniform on 1..9 too.
   const mixed = corruptLabels(
     cycling(20000),
@@ -84,7 +86,7 @@ Deno.test("corruptLabels() draws the 9 other classes uniformly (chi-square, 8 do
     (s, o) => s + (o - expected) ** 2 / expected,
     0,
   );
-  ok(
+  assert(
     chi2Offsets < 26.12,
     `chi-square ${chi2Offsets.toFixed(2)}; offsets ${offsets}`,
   );

@@ -1,4 +1,4 @@
-import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { assert, assertEquals } from "../../assert.ts";
 import { decodeBundle, encodeBundle } from "../../../pipeline/artifact.ts";
 import { type Params, parseParams } from "../../../pipeline/stage.ts";
 import { noiseStage } from "../../../stages/noise/stage.ts";
@@ -56,15 +56,15 @@ Deno.test("noise run: 30% label noise, u8 images passed through, corruption reco
   });
   const up = decodeBundle(upstream());
   const { images, labels, original_labels, corrupted } = out.columns;
-  ok(images instanceof Uint8Array);
+  assert(images instanceof Uint8Array);
   assertEquals(images, up.columns.images);
   assertEquals(original_labels, up.columns.labels);
   assertEquals(corrupted!.length, 60);
-  ok(corrupted instanceof Uint32Array);
+  assert(corrupted instanceof Uint32Array);
   let changed = 0;
   labels!.forEach((y, i) => (changed += y !== original_labels![i] ? 1 : 0));
   assertEquals(changed, 60);
-  for (const i of corrupted!) ok(labels![i] !== original_labels![i]);
+  for (const i of corrupted!) assert(labels![i] !== original_labels![i]);
   const meta = out.meta as Record<string, unknown>;
   assertEquals(
     [
@@ -85,18 +85,18 @@ Deno.test("noise run depends only on noise.seed; input noise leaves the label no
   const b = await runNoise({ ...rate, "noise.seed": 5 });
   const c = await runNoise({ ...rate, "noise.seed": 6 });
   assertEquals(a.columns, b.columns);
-  ok(a.columns.corrupted!.some((v, i) => v !== c.columns.corrupted![i]));
+  assert(a.columns.corrupted!.some((v, i) => v !== c.columns.corrupted![i]));
   const d = await runNoise({
     "noise.label_rate": 0.3,
     "noise.input_std": 0.1,
     "noise.seed": 5,
   });
   assertEquals(d.columns.labels, a.columns.labels);
-  ok(d.columns.images instanceof Float32Array);
+  assert(d.columns.images instanceof Float32Array);
   assertEquals(d.columns.images!.length, 800);
-  ok(d.columns.images!.every((x) => x >= 0 && x <= 1));
+  assert(d.columns.images!.every((x) => x >= 0 && x <= 1));
   // Not a rescaled copy: the noise moved pixels.
-  ok(
+  assert(
     d.columns.images!.some((x, i) =>
       Math.abs(x - a.columns.images![i]! / 255) > 0.01
     ),

@@ -1,4 +1,4 @@
-import { ok, throws } from "node:assert/strict";
+import { assert, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import {
   assertBackend,
@@ -44,8 +44,11 @@ function bothWays(
 }
 
 Deno.test("assertBackend() makes a WASM fallback an error naming the backend", () => {
-  throws(() => assertBackend("cpu"), /fell back to 'cpu'.*13x slower/);
-  throws(
+  assertThrowsMatch(
+    () => assertBackend("cpu"),
+    /fell back to 'cpu'.*13x slower/,
+  );
+  assertThrowsMatch(
     () => assertBackend(undefined, "no wasm file"),
     /fell back to 'none'.*no wasm file/,
   );
@@ -55,10 +58,10 @@ Deno.test("assertBackend() makes a WASM fallback an error naming the backend", (
 Deno.test("initWasmBackend() is idempotent and leaves wasm active with the patch", async () => {
   await initWasmBackend();
   await initWasmBackend();
-  ok(tf.getBackend() === "wasm");
-  ok(kernelsPatched());
+  assert(tf.getBackend() === "wasm");
+  assert(kernelsPatched());
   const v = backendVersions();
-  ok(
+  assert(
     v.tfjs === tf.version_core && v.backend === "wasm" && v.simd === "true",
     JSON.stringify(v),
   );
@@ -87,11 +90,11 @@ Deno.test("patched BatchMatMul equals the unpatched kernel and a float64 referen
     const [off, on] = bothWays(() =>
       tf.matMul(ta ? at : a, tb ? bt : b, ta, tb)
     );
-    ok(
+    assert(
       relErr(on[0]!, off[0]!) < 1e-6,
       `transposeA=${ta} transposeB=${tb} patched vs unpatched`,
     );
-    ok(
+    assert(
       relErr(on[0]!, ref) < 1e-5,
       `transposeA=${ta} transposeB=${tb} vs float64`,
     );
@@ -107,7 +110,7 @@ Deno.test("patched BatchMatMul equals the unpatched kernel and a float64 referen
     const x = tf.randomNormal(sa, 0, 1, "float32", 3);
     const y = tf.randomNormal(sb, 0, 1, "float32", 4);
     const [off, on] = bothWays(() => tf.matMul(x, y, ta, tb));
-    ok(relErr(on[0]!, off[0]!) < 1e-6, `shapes ${sa} ${sb} ${ta} ${tb}`);
+    assert(relErr(on[0]!, off[0]!) < 1e-6, `shapes ${sa} ${sb} ${ta} ${tb}`);
   }
   setKernelPatches(true);
 });
@@ -133,13 +136,13 @@ Deno.test("patched _FusedMatMul (bias, relu, transposes) equals the unfused floa
       bias,
       activation: "relu",
     }).dataSync();
-    ok(relErr(got, ref) < 1e-6, `transposeA=${ta} transposeB=${tb}`);
+    assert(relErr(got, ref) < 1e-6, `transposeA=${ta} transposeB=${tb}`);
   }
   // Without a bias the unpatched kernel is right: both must agree.
   const [off, on] = bothWays(() =>
     tf.fused.matMul({ a: at, b, transposeA: true, transposeB: true })
   );
-  ok(relErr(on[0]!, off[0]!) < 1e-6);
+  assert(relErr(on[0]!, off[0]!) < 1e-6);
   setKernelPatches(true);
 });
 
@@ -153,7 +156,7 @@ Deno.test("patched kernels give the same dense-layer gradients and leak no buffe
     ) as tf.Scalar;
   const grads = () => tf.grads(loss)([w1, w2]);
   const [off, on] = bothWays(grads);
-  ok(relErr(on[0]!, off[0]!) < 1e-5 && relErr(on[1]!, off[1]!) < 1e-5);
+  assert(relErr(on[0]!, off[0]!) < 1e-5 && relErr(on[1]!, off[1]!) < 1e-5);
   const before = tf.memory();
   for (let i = 0; i < 3; i++) {
     tf.tidy(() => {
@@ -161,8 +164,8 @@ Deno.test("patched kernels give the same dense-layer gradients and leak no buffe
     });
   }
   const after = tf.memory();
-  ok(after.numTensors === before.numTensors, "tensors leaked");
-  ok(
+  assert(after.numTensors === before.numTensors, "tensors leaked");
+  assert(
     (after as unknown as { numDataBuffers: number }).numDataBuffers ===
       (before as unknown as { numDataBuffers: number }).numDataBuffers,
     "data buffers leaked",
@@ -206,7 +209,7 @@ Deno.test("patched matmuls give the stock fast path's bits in either orientation
     const want = tf.tidy(() => reference().dataSync() as Float32Array);
     setKernelPatches(true);
     const got = tf.tidy(() => patched().dataSync() as Float32Array);
-    ok(sameBits(got, want), what);
+    assert(sameBits(got, want), what);
   }
   tf.dispose([x, w, dy]);
 });
@@ -227,11 +230,11 @@ Deno.test("transposeLastTwo() pads power-of-two row counts and still equals a pl
     const want = tf.transpose(x, perm);
     const info = transposeLastTwo(x, backend, ops);
     const got = tf.engine().makeTensorFromTensorInfo(info);
-    ok(
+    assert(
       JSON.stringify(got.shape) === JSON.stringify(want.shape),
       `${got.shape}`,
     );
-    ok(
+    assert(
       sameBits(got.dataSync() as Float32Array, want.dataSync() as Float32Array),
     );
     tf.dispose([x, want, got]);
@@ -245,12 +248,12 @@ Deno.test("the patched Identity shares the buffer instead of copying it, and a c
   const wasm = tf.backend() as unknown as {
     dataIdMap: { get(id: object): { memoryOffset: number } };
   };
-  ok(
+  assert(
     wasm.dataIdMap.get(y.dataId).memoryOffset ===
       wasm.dataIdMap.get(x.dataId).memoryOffset,
     "one buffer for both",
   );
   x.dispose();
-  ok(sameBits(y.dataSync() as Float32Array, values as Float32Array));
+  assert(sameBits(y.dataSync() as Float32Array, values as Float32Array));
   y.dispose();
 });

@@ -1,4 +1,4 @@
-import { ok } from "node:assert/strict";
+import { assert } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { Rng } from "../../../pipeline/rng.ts";
@@ -73,7 +73,7 @@ for (
     const p = pad === "same" ? 1 : 0;
     const want = filterGradByHand(xData, shape, dyData, y.shape, k, stride, p);
     for (let i = 0; i < want.length; i++) {
-      ok(
+      assert(
         Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)),
         `element ${i}: ${got[i]} vs ${want[i]}`,
       );
@@ -100,6 +100,6 @@ Deno.test("Conv2DBackpropFilter on wasm refuses strides other than 1", async () 
   } catch (e) {
     message = (e as Error).message;
   }
-  ok(message.includes("stride 1 only"), message);
+  assert(message.includes("stride 1 only"), message);
   tf.dispose([x, w]);
 });

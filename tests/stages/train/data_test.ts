@@ -1,4 +1,4 @@
-import { deepStrictEqual, throws } from "node:assert/strict";
+import { assertEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { rangeTensors, rowTensors } from "../../../stages/train/data.ts";
@@ -18,32 +18,38 @@ const set = {
 
 Deno.test("rowTensors() copies the chosen rows, in the given order, with their labels", () => {
   const { x, y } = rowTensors(set, Uint32Array.from([4, 0, 2]));
-  deepStrictEqual(x.shape, [3, 3]);
-  deepStrictEqual(
+  assertEquals(x.shape, [3, 3]);
+  assertEquals(
     Array.from(x.dataSync()),
     Array.from(Float32Array.from([4, 4.1, 4.2, 0, 0.1, 0.2, 2, 2.1, 2.2])),
   );
-  deepStrictEqual(y.dtype, "int32");
-  deepStrictEqual(Array.from(y.dataSync()), [4, 0, 2]);
+  assertEquals(y.dtype, "int32");
+  assertEquals(Array.from(y.dataSync()), [4, 0, 2]);
   tf.dispose([x, y]);
 });
 
 Deno.test("rangeTensors() takes consecutive samples", () => {
   const { x, y } = rangeTensors(set, 3, 2);
-  deepStrictEqual(x.shape, [2, 3]);
-  deepStrictEqual(
+  assertEquals(x.shape, [2, 3]);
+  assertEquals(
     Array.from(x.dataSync()),
     Array.from(Float32Array.from([3, 3.1, 3.2, 4, 4.1, 4.2])),
   );
-  deepStrictEqual(Array.from(y.dataSync()), [3, 4]);
+  assertEquals(Array.from(y.dataSync()), [3, 4]);
   tf.dispose([x, y]);
 });
 
 Deno.test("rowTensors() and rangeTensors() reject indices outside the set in one line", () => {
-  throws(
+  assertThrowsMatch(
     () => rowTensors(set, [1, 5]),
     /^Error: rows: index 5 is outside 0\.\.4$/,
   );
-  throws(() => rowTensors(set, [-1]), /rows: index -1 is outside 0\.\.4/);
-  throws(() => rangeTensors(set, 4, 2), /range: 4\.\.5 is outside 0\.\.4/);
+  assertThrowsMatch(
+    () => rowTensors(set, [-1]),
+    /rows: index -1 is outside 0\.\.4/,
+  );
+  assertThrowsMatch(
+    () => rangeTensors(set, 4, 2),
+    /range: 4\.\.5 is outside 0\.\.4/,
+  );
 });

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import type { LossName } from "../../../stages/train/contracts.ts";
@@ -12,7 +12,7 @@ import {
 await initWasmBackend();
 
 const close = (a: number, b: number, tol = 1e-6) =>
-  ok(Math.abs(a - b) <= tol * (1 + Math.abs(b)), `${a} vs ${b}`);
+  assert(Math.abs(a - b) <= tol * (1 + Math.abs(b)), `${a} vs ${b}`);
 const outputs = tf.tensor2d([[1, 2, 3], [0.5, -1, 2], [4, 0, 0]]);
 const labels = tf.tensor1d([2, 1, 1], "int32");
 
@@ -55,7 +55,7 @@ Deno.test("lossAndOutputGradient() gives the per-sample losses and (softmax − 
       labels,
       loss,
     );
-    deepStrictEqual(
+    assertEquals(
       Array.from(perSample.dataSync()),
       Array.from(perSampleLoss(outputs, labels, loss).dataSync()),
     );
@@ -72,18 +72,18 @@ Deno.test("lossAndOutputGradient() gives the per-sample losses and (softmax − 
     });
     tf.dispose([perSample, dOutputs]);
   }
-  throws(
+  assertThrowsMatch(
     () => lossAndOutputGradient(outputs, labels, "hinge" as LossName),
     /model\.loss must be one of cross_entropy, squared, got 'hinge'/,
   );
 });
 
 Deno.test("errors() is 1 where the argmax differs from the label", () => {
-  deepStrictEqual(Array.from(errors(outputs, labels).dataSync()), [0, 1, 1]);
+  assertEquals(Array.from(errors(outputs, labels).dataSync()), [0, 1, 1]);
 });
 
 Deno.test("perSampleLoss() rejects an unknown loss name", () => {
-  throws(
+  assertThrowsMatch(
     () => perSampleLoss(outputs, labels, "hinge" as LossName),
     /model\.loss must be one of cross_entropy, squared, got 'hinge'/,
   );

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { assert, assertEquals } from "../../assert.ts";
 import {
   chooseOrientation,
   type MatMulCase,
@@ -22,12 +22,12 @@ const base: MatMulCase = {
 Deno.test("orientationCosts() counts transposes once and packing PACK_COST times per element", () => {
   // Forward x·W, W fresh: direct packs W (k·n); swapped transposes W and x,
   // packs xᵀ (k·m) and transposes the m×n output back.
-  deepStrictEqual(orientationCosts(base), {
+  assertEquals(orientationCosts(base), {
     direct: PACK_COST * 784 * 512,
     swapped: 784 * 512 + 64 * 784 + 64 * 512 + PACK_COST * 784 * 64,
   });
   // Weight gradient xᵀ·dy (transposeA): direct transposes x and packs dy.
-  deepStrictEqual(
+  assertEquals(
     orientationCosts({ ...base, m: 784, k: 64, n: 512, transposeA: true }),
     {
       direct: 784 * 64 + PACK_COST * 64 * 512,
@@ -38,14 +38,14 @@ Deno.test("orientationCosts() counts transposes once and packing PACK_COST times
 
 Deno.test("chooseOrientation() puts the small fresh operand on the right in training", () => {
   // Forward with fresh weights: pack the 64-row activations, not the kernel.
-  deepStrictEqual(chooseOrientation(base), "swapped");
+  assertEquals(chooseOrientation(base), "swapped");
   // Input gradient dy·Wᵀ (transposeB): W·dyᵀ needs no copy of W at all.
-  deepStrictEqual(
+  assertEquals(
     chooseOrientation({ ...base, k: 512, n: 784, transposeB: true }),
     "swapped",
   );
   // Weight gradient xᵀ·dy: the swapped form would transpose a 784×512 output.
-  deepStrictEqual(
+  assertEquals(
     chooseOrientation({ ...base, m: 784, k: 64, transposeA: true }),
     "direct",
   );
@@ -53,14 +53,14 @@ Deno.test("chooseOrientation() puts the small fresh operand on the right in trai
 
 Deno.test("chooseOrientation() keeps reused weights packed and respects fused and batched products", () => {
   // The same weights over the batches of a snapshot: their cached packing is free.
-  deepStrictEqual(chooseOrientation({ ...base, bReused: true }), "direct");
+  assertEquals(chooseOrientation({ ...base, bReused: true }), "direct");
   // A large evaluation chunk: packing 2000 rows would cost more than the kernel.
-  deepStrictEqual(chooseOrientation({ ...base, m: 2000 }), "direct");
+  assertEquals(chooseOrientation({ ...base, m: 2000 }), "direct");
   // Bias and activation are only applied right in the direct orientation.
-  deepStrictEqual(chooseOrientation({ ...base, fused: true }), "direct");
+  assertEquals(chooseOrientation({ ...base, fused: true }), "direct");
   // Batched products never reach the packing fast path: only copies count.
   const batched = orientationCosts({ ...base, batch: 3 });
-  deepStrictEqual(batched.direct, 0);
-  ok(batched.swapped > 0);
-  deepStrictEqual(chooseOrientation({ ...base, batch: 3 }), "direct");
+  assertEquals(batched.direct, 0);
+  assert(batched.swapped > 0);
+  assertEquals(chooseOrientation({ ...base, batch: 3 }), "direct");
 });

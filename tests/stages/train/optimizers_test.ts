@@ -12,6 +12,7 @@ import type {
   OptimizerConfig,
 } from "../../../stages/train/contracts.ts";
 import { createOptimizer } from "../../../stages/train/optimizers.ts";
+import { OPTIMIZER_NAMES } from "../../../stages/train/params.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 
 await initWasmBackend();
@@ -437,7 +438,7 @@ Deno.test("saveState()/loadState() resume bit-for-bit", () => {
 });
 
 Deno.test("step() keeps the tensor count constant over 10 steps", () => {
-  for (const name of ["gd", "sgd", "rmsprop", "adam", "swats"] as const) {
+  for (const name of OPTIMIZER_NAMES) {
     const vs = makeVars();
     const config: OptimizerConfig = name === "sgd"
       ? { name, lr: 0.01, momentum: 0.9 }

@@ -59,10 +59,10 @@ async function interruptedThenResumed(item: Item, afterEpoch: number) {
     // A kill in the middle of a write leaves a partial temp file; the state in
     // place (written by rename) is what counts.
     await Deno.writeFile(
-      `${dir}/resume.bin.tmp-1`,
+      `${dir}/resume.bin.1.0.tmp`,
       new Uint8Array([73, 82, 66]),
     );
-    await Deno.writeFile(`${dir}/epoch-0002.bin.tmp-1`, new Uint8Array(5));
+    await Deno.writeFile(`${dir}/epoch-0002.bin.1.0.tmp`, new Uint8Array(5));
     const second = tinyContext(tinyParams(), item, bundles, dir);
     const out = await trainStage.run(second);
     return { out, progress: second.progressCalls };
