@@ -241,7 +241,7 @@ export async function runCli(
         return await publish(
           def,
           engine,
-          { experiment, variant, params, sets },
+          { experiment, variant, params, sets, command: commandLine(argv) },
           positionals[0],
         );
       default: {
@@ -260,6 +260,7 @@ export async function runCli(
             variant,
             params,
             sets,
+            command: commandLine(argv),
           }, reportStages);
         }
         if (command === "report") {
@@ -308,6 +309,7 @@ export async function runCli(
           variant,
           params,
           sets,
+          command: commandLine(argv),
         }, {
           targets,
           force: values.force ?? false,
@@ -369,7 +371,7 @@ export const DEFAULT_LIVE_EVERY = 5;
 async function liveReport(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   targets: string[],
 ): Promise<number> {
   const encoder = new TextEncoder();
@@ -383,6 +385,7 @@ async function liveReport(
     resultsDir: resultsDir(def.outDir, target),
     targets,
     reporter,
+    ...(target.command ? { command: target.command } : {}),
   });
   console.log(
     partial.length === 0
@@ -444,7 +447,7 @@ interface ReproduceOptions {
 async function reproduce(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   options: ReproduceOptions,
 ): Promise<number> {
   const { experiment, params } = target;
@@ -565,7 +568,7 @@ async function check(
 async function writeResultFiles(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   results: InstanceResult[],
 ): Promise<string[]> {
   const written: string[] = [];
@@ -594,7 +597,7 @@ async function writeResultFiles(
             (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
             {
               context: await (context ??= runContext(
-                commandLine(),
+                target.command ?? commandLine(),
                 def.project.root,
               )),
             },
@@ -656,7 +659,7 @@ async function status(
 async function publish(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   dir: string | undefined,
 ): Promise<number> {
   const { experiment } = target;
@@ -706,7 +709,7 @@ async function publish(
         async () =>
           runProvenance(engine.store, report, lines.slice(0, -1), {
             context: await (context ??= runContext(
-              commandLine(),
+              target.command ?? commandLine(),
               def.project.root,
             )),
           }),

@@ -28,6 +28,8 @@ export interface LiveReportOptions {
   /** Stages to render, e.g. ["charts", "report"]. */
   targets: string[];
   reporter: Reporter;
+  /** The command line for the provenance (default: this process's). */
+  command?: string;
 }
 
 /** Renders and writes the live view; returns the paths written and the instances shown from partials. */
@@ -86,7 +88,7 @@ export async function writeLiveReport(
               (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
               {
                 context: await (context ??= runContext(
-                  commandLine(),
+                  options.command ?? commandLine(),
                   engine.project.root,
                 )),
                 live,
