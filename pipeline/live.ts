@@ -208,7 +208,10 @@ export async function liveReproduce(
           final = false;
         }
         if (upstream.length < input.upstream.length) final = false;
-        if (upstream.length > 0) inputs[name] = { spec: input.spec, upstream };
+        // (An "all" input of no instances at all is an empty list, as in a run.)
+        if (upstream.length > 0 || input.upstream.length === 0) {
+          inputs[name] = { spec: input.spec, upstream };
+        }
       }
       const view: Instance = { ...instance, inputs };
       const hashes = inputHashesOf(view, (u) => results.get(u)!.outputs!);

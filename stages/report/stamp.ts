@@ -83,7 +83,7 @@ export function withLiveBanner(
     `<li>${escapeHtml(l.id)}: in progress: epoch ${l.done} of ${l.total}</li>`
   ).join("");
   const banner =
-    `<aside class="banner live-banner" id="live-banner" role="status"><strong>Live view: in progress.</strong> ${live.length} training(s) are shown from partial records written while they run; their curves stop at the epoch reached, and every number below may change when the run finishes. Rerun <code>deno task report --live</code> to refresh.<ul>${items}</ul></aside>`;
+    `<aside class="banner live-banner" id="live-banner" role="status"><strong>Live view: in progress.</strong> ${live.length} training(s) are shown from partial records written while they run; their curves stop at the epoch reached (a group's mean and band after it cover the seeds that got further), and every number below may change when the run finishes. What is computed from a finished run's checkpoints (sharpness, loss barriers) appears once it is cached. Rerun <code>deno task report --live</code> to refresh.<ul>${items}</ul></aside>`;
   const at = html.indexOf("</header>");
   if (at < 0) return html.replace(/<body[^>]*>/, (m) => `${m}\n${banner}`);
   const end = at + "</header>".length;
