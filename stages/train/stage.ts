@@ -111,7 +111,8 @@ async function run(
       // The live view's partial record: the rows so far (pipeline/live.ts).
       const every = ctx.partialEvery ?? 0;
       if (
-        ctx.partial && every > 0 && (epoch % every === 0 || epoch === epochs)
+        ctx.partial && every > 0 && epoch > 0 &&
+        (epoch % every === 0 || epoch === epochs)
       ) {
         ctx.partial(
           "record",
