@@ -183,8 +183,7 @@ lock entry and no current experiment (every experiments/*.json at its
 defaults) refers to. --dry-run prints what it would free and removes nothing.
 Waits for no run: if one is going on, gc stops and says so.
 The scratch folder (and live-view partials, .cache/live) of an interrupted
-run of a current experiment is kept: the
-next reproduce resumes from it.
+run of a current experiment is kept: the next reproduce resumes from it.
 The results of a --set variant are kept while its results folder
 (reports/out/NAME/VARIANT/) exists; delete the folder to let gc take them.`;
 
