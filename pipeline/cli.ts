@@ -7,7 +7,7 @@
  */
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
-import type { Json, Stage } from "./stage.ts";
+import type { Json, RunContext, Stage } from "./stage.ts";
 import {
   Engine,
   type InstanceResult,
@@ -19,7 +19,12 @@ import { createReporter, formatDuration } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import { readRunning, RunningFile, runningPath } from "./running.ts";
 import { absolutePath, writeFileAtomic } from "./fs.ts";
-import { fileBytes, runProvenance } from "./provenance.ts";
+import {
+  commandLine,
+  fileBytes,
+  runContext,
+  runProvenance,
+} from "./provenance.ts";
 import { checkReproduction, describeCheck } from "./check.ts";
 import type { Executor } from "./executor.ts";
 import {
@@ -30,6 +35,7 @@ import {
   type VariantRecord,
 } from "./commands/variant.ts";
 import { checkForceStages, needCached } from "./commands/guards.ts";
+import { writeLiveReport } from "./commands/live_report.ts";
 import { UsageError } from "./usage_error.ts";
 
 export { UsageError };
@@ -92,6 +98,10 @@ Options:
                       one differs, fails, or is not cached yet (run reproduce
                       first: what is not cached cannot be checked)
   --jobs N            cores' worth of work kept running (default: 3 × the cores)
+  --live-every N      a training publishes its record so far every N epochs
+                      (default 5; 0: never) for 'deno task report --live';
+                      changes no result and no cache key. Local runs only:
+                      Slurm jobs publish nothing until they finish
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
   -h, --help          this help`,
@@ -105,11 +115,18 @@ optimizer, e.g. optimizers[adam].lr), input, source file and version.`,
   dag: `deno task dag [--experiment NAME] [--mermaid]
 
 Prints the stage graph (with fan-out counts); --mermaid prints a Mermaid flowchart.`,
-  report: `deno task report [--experiment NAME] [--set KEY=VALUE]
+  report: `deno task report [--experiment NAME] [--set KEY=VALUE] [--live]
 
 Re-renders the charts and the report from cached metrics. It never trains:
 when something upstream is not cached it says what, and how to compute it.
-Results go to reports/out/NAME/ (a --set variant: reports/out/NAME/VARIANT/).`,
+Results go to reports/out/NAME/ (a --set variant: reports/out/NAME/VARIANT/).
+
+  --live   while 'reproduce' runs (or after it was interrupted): render the
+           report from what exists — finished instances from the cache,
+           trainings in progress from the partial records they publish
+           (reproduce --live-every) — into reports/out/NAME/live/, with a
+           banner "in progress: epoch k of E" per training. Caches nothing;
+           run it again to refresh.`,
   publish: `deno task publish [DIR] [--experiment NAME] [--set KEY=VALUE]
 
 Writes a static folder (index.html, metrics.csv, metrics.json, runs.csv, ...)
@@ -165,6 +182,8 @@ export async function runCli(
         partition: { type: "string" },
         time: { type: "string" },
         "cpus-per-task": { type: "string" },
+        live: { type: "boolean" },
+        "live-every": { type: "string" },
       },
     });
   } catch (error) {
@@ -223,11 +242,28 @@ export async function runCli(
         return await publish(
           def,
           engine,
-          { experiment, variant, params, sets },
+          { experiment, variant, params, sets, command: commandLine(argv) },
           positionals[0],
         );
       default: {
         const { reportStages } = def;
+        if (values.live && command !== "report") {
+          throw new UsageError(
+            "--live is an option of 'report': run 'deno task report --live' beside a running reproduce",
+          );
+        }
+        if (values["live-every"] !== undefined && command !== "reproduce") {
+          throw new UsageError("--live-every is an option of 'reproduce'");
+        }
+        if (command === "report" && values.live) {
+          return await liveReport(def, engine, {
+            experiment,
+            variant,
+            params,
+            sets,
+            command: commandLine(argv),
+          }, reportStages);
+        }
         if (command === "report") {
           await needCached(engine, experiment, params, reportStages, sets);
         }
@@ -276,6 +312,7 @@ export async function runCli(
           variant,
           params,
           sets,
+          command: commandLine(argv),
         }, {
           targets,
           force: values.force ?? false,
@@ -285,6 +322,7 @@ export async function runCli(
             values["force-stage"] ?? [],
           ),
           dryRun: values["dry-run"] ?? false,
+          partialEvery: parseLiveEvery(values["live-every"]),
           ...(jobs === undefined ? {} : { jobs }),
           ...(executor ? { executor } : {}),
         });
@@ -315,6 +353,56 @@ export function utilisationLine(
   } of wall time on ${cores} cores: utilisation ${
     (cpuSeconds / (wallSeconds * cores)).toFixed(2)
   }`;
+}
+
+/** `--live-every N`: epochs between partial records (0: none); default 5. */
+function parseLiveEvery(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_LIVE_EVERY;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(
+      `--live-every must be a whole number of epochs (0 for none), got '${text}'`,
+    );
+  }
+  return n;
+}
+
+/** Epochs between a training's partial records for `report --live`. */
+export const DEFAULT_LIVE_EVERY = 5;
+
+/** `report --live`: the report from what exists, into the results folder's live/ (commands/live_report.ts). */
+async function liveReport(
+  def: CliDefinition,
+  engine: Engine,
+  target: Target & { command?: string },
+  targets: string[],
+): Promise<number> {
+  const encoder = new TextEncoder();
+  const reporter = createReporter(
+    (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    false,
+  );
+  const { written, partial } = await writeLiveReport(engine, {
+    experiment: target.experiment,
+    params: target.params,
+    resultsDir: resultsDir(def.outDir, target),
+    targets,
+    reporter,
+    ...(target.command ? { command: target.command } : {}),
+  });
+  console.log(
+    partial.length === 0
+      ? "No training in progress: the live view shows cached results only"
+      : `In progress: ${
+        partial.map((r) =>
+          `${r.id} epoch ${r.progress?.done ?? "?"} of ${
+            r.progress?.total ?? "?"
+          }`
+        ).join(", ")
+      }`,
+  );
+  for (const path of written) console.log(`Result: ${path}`);
+  return 0;
 }
 
 function parseJobs(text: string): number {
@@ -354,6 +442,7 @@ interface ReproduceOptions {
   force: boolean;
   forceStages: string[];
   dryRun: boolean;
+  partialEvery: number;
   jobs?: number;
   executor?: Executor;
 }
@@ -361,7 +450,7 @@ interface ReproduceOptions {
 async function reproduce(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   options: ReproduceOptions,
 ): Promise<number> {
   const { experiment, params } = target;
@@ -400,6 +489,7 @@ async function reproduce(
         ? { forceStages: options.forceStages }
         : {}),
       dryRun: options.dryRun,
+      partialEvery: options.partialEvery,
       reporter,
       signal: abort.signal,
       ...(options.jobs ? { jobs: options.jobs } : {}),
@@ -481,7 +571,7 @@ async function check(
 async function writeResultFiles(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   results: InstanceResult[],
 ): Promise<string[]> {
   const written: string[] = [];
@@ -489,6 +579,8 @@ async function writeResultFiles(
     def.project.stages.map((s) => [s.name, s]),
   );
   const byId = new Map(results.map((r) => [r.id, r]));
+  // Commit, date and command: the written copy only, like wall times.
+  let context: Promise<RunContext> | undefined;
   for (const result of results) {
     const stage = byName.get(result.stage);
     const files = stage?.files;
@@ -497,12 +589,23 @@ async function writeResultFiles(
       const cached = await engine.store.get(result.outputs[output]!);
       if (!cached) continue;
       // Wall times and hosts join the written copy only (Stage.stamp).
-      const bytes = await fileBytes(stage, output, cached, () =>
-        runProvenance(
-          engine.store,
-          result,
-          (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
-        ));
+      const bytes = await fileBytes(
+        stage,
+        output,
+        cached,
+        async () =>
+          runProvenance(
+            engine.store,
+            result,
+            (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
+            {
+              context: await (context ??= runContext(
+                target.command ?? commandLine(),
+                def.project.root,
+              )),
+            },
+          ),
+      );
       const path = `${resultsDir(def.outDir, target)}/${fileName}`;
       await writeFileAtomic(path, bytes);
       written.push(path);
@@ -563,7 +666,7 @@ async function status(
 export async function publish(
   def: CliDefinition,
   engine: Engine,
-  target: Target,
+  target: Target & { command?: string },
   dir: string | undefined,
 ): Promise<number> {
   const { experiment } = target;
@@ -597,6 +700,7 @@ export async function publish(
     );
   }
   const byId = new Map(lines.map((l) => [l.id, l]));
+  let context: Promise<RunContext> | undefined;
   for (const stage of def.project.stages) {
     const line = byId.get(stage.name);
     if (!stage.files || !line?.outputs) continue;
@@ -613,7 +717,13 @@ export async function publish(
         stage,
         output,
         cached,
-        () => runProvenance(engine.store, report, lines.slice(0, -1)),
+        async () =>
+          runProvenance(engine.store, report, lines.slice(0, -1), {
+            context: await (context ??= runContext(
+              target.command ?? commandLine(),
+              def.project.root,
+            )),
+          }),
       );
       await writeFileAtomic(`${folder}/${fileName}`, bytes);
     }

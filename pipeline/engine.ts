@@ -30,6 +30,7 @@ import { type Job, mergeFacts, type RunFacts } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
 import { Scheduler } from "./schedule.ts";
 import { type Clock, denoFs, type FileSystem, systemClock } from "./effects.ts";
+import { LivePublisher } from "./live.ts";
 
 /** Where a project keeps its cache and lock, and its stages. */
 export interface Project {
@@ -58,6 +59,12 @@ export interface RunOptions {
   executor?: Executor;
   reporter?: Reporter;
   signal?: AbortSignal;
+  /**
+   * Instances that can publish partial outputs do so every this many
+   * progress units (e.g. epochs), for `report --live` (live.ts); 0 or
+   * absent: none. It changes no key and no result.
+   */
+  partialEvery?: number;
   /** Told when an instance starts and stops running, so `status` elsewhere can show it (running.ts). */
   running?: {
     start(id: string, key: string): Promise<void>;
@@ -325,7 +332,17 @@ export class Engine {
     const slots = new Scheduler(jobs);
     const planOrder = new Map(order.map((instance, i) => [instance, i]));
     const results = new Map<Instance, Promise<InstanceResult>>();
-    for (const instance of order) reporter.state(instance.id, "queued");
+    for (const instance of order) {
+      reporter.state(instance.id, "queued");
+      reporter.expect?.(instance.id, costOf(instance));
+    }
+    const live = options.partialEvery && options.partialEvery > 0
+      ? new LivePublisher(
+        this.project.cacheDir,
+        options.partialEvery,
+        this.warn,
+      )
+      : undefined;
 
     const runOne = async (instance: Instance): Promise<InstanceResult> => {
       const upstream = await Promise.all(
@@ -424,11 +441,16 @@ export class Engine {
         await options.running?.start(instance.id, key);
         const started = this.clock.now();
         const job = this.makeJob(instance, key, resultOf);
+        const watch = live?.track(instance.id, key);
+        if (live) job.partialEvery = live.every;
         let facts: RunFacts = {};
         const outputs = await executor.execute(instance.stage, job, {
           log: (level, message) => reporter.log(instance.id, level, message),
-          progress: (done, total) =>
-            reporter.progress(instance.id, done, total),
+          progress: (done, total, metrics) => {
+            watch?.progress(done, total, metrics);
+            reporter.progress(instance.id, done, total, metrics);
+          },
+          ...(watch ? { partial: watch.partial } : {}),
           facts: (more) => facts = mergeFacts(facts, more),
           signal,
         });
@@ -443,6 +465,7 @@ export class Engine {
         };
         await this.store.putRun(key, run);
         await saveLock(entryOf(run), instance.id);
+        await live?.finished(key);
         await this.fs.remove(job.scratchDir, { recursive: true }).catch(
           () => {},
         );
@@ -450,6 +473,8 @@ export class Engine {
         return { ...base, outcome: "ran", key, outputs, seconds };
       } catch (error) {
         // Resume state stays for the next attempt; an empty folder does not.
+        // Partial outputs stay too: `report --live` shows the interrupted run.
+        await live?.settled(key);
         await this.fs.remove(this.scratchDir(key)).catch(() => {});
         const e = error instanceof Error ? error : new Error(String(error));
         reporter.state(instance.id, "failed", e.message.split("\n")[0]);

@@ -90,7 +90,9 @@ function runInWorker(
       const message = event.data;
       if (message.type === "log") hooks.log(message.level, message.message);
       else if (message.type === "progress") {
-        hooks.progress(message.done, message.total);
+        hooks.progress(message.done, message.total, message.metrics);
+      } else if (message.type === "partial") {
+        hooks.partial?.(message.name, message.data);
       } else if (message.type === "facts") hooks.facts?.(message.facts);
       else if (message.type === "done") {
         finish();

@@ -10,6 +10,7 @@ import type {
   Logger,
   Outputs,
   Params,
+  ProgressMetrics,
   Stage,
   StageContext,
 } from "./stage.ts";
@@ -67,6 +68,8 @@ export interface Job {
    * job) checks it first (`checkJobCode`).
    */
   code?: { entries: string[]; root: string; files: Record<string, string> };
+  /** Publish partial outputs every this many progress units (live view); absent: none. */
+  partialEvery?: number;
 }
 
 /**
@@ -101,7 +104,9 @@ export async function checkJobCode(job: Job): Promise<void> {
 
 export interface JobHooks {
   log(level: "info" | "warn", message: string): void;
-  progress(done: number, total: number): void;
+  progress(done: number, total: number, metrics?: ProgressMetrics): void;
+  /** Receives a partial output for the live view (pipeline/live.ts); without it the stage publishes none. */
+  partial?(name: string, bytes: Uint8Array): void;
   signal: AbortSignal;
   /** Provenance of the run (host, timings), recorded outside the content hash. */
   facts?(facts: RunFacts): void;
@@ -177,7 +182,14 @@ export async function runJob(
     item: job.item,
     rng: Rng.fromSeed(job.seed),
     log,
-    progress: (done, total) => hooks.progress(done, total),
+    progress: (done, total, metrics) => hooks.progress(done, total, metrics),
+    ...(hooks.partial && job.partialEvery && job.partialEvery > 0
+      ? {
+        partial: (name: string, bytes: Uint8Array) =>
+          hooks.partial!(name, bytes),
+        partialEvery: job.partialEvery,
+      }
+      : {}),
     timings(values) {
       for (const [name, value] of Object.entries(values)) {
         if (typeof value !== "number") {

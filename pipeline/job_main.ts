@@ -45,7 +45,15 @@ export async function runJobFile(
     let facts: RunFacts = {};
     const outputs = await runJob(stage, job, {
       log: (level, message) => emit({ type: "log", level, message }),
-      progress: (done, total) => emit({ type: "progress", done, total }),
+      progress: (done, total, metrics) =>
+        emit({
+          type: "progress",
+          done,
+          total,
+          ...(metrics ? { metrics } : {}),
+        }),
+      // No `partial`: a job has no channel back for bytes, so a Slurm run
+      // publishes no live-view partials (pipeline/live.ts).
       facts: (more) => facts = mergeFacts(facts, more),
       signal,
     });

@@ -1,8 +1,10 @@
 /**
  * Progress display: one line per stage instance state change (queued,
  * running, cached, done in Ns, failed, skipped) and, on a terminal, a live bar
- * with ETA for instances that report progress. Plain lines when not a TTY.
+ * with ETA for instances that report progress, their latest metrics (e.g.
+ * loss, test error) and the whole run's ETA. Plain lines when not a TTY.
  */
+import type { ProgressMetrics } from "./stage.ts";
 
 export type InstanceState =
   | "queued"
@@ -16,7 +18,18 @@ export type InstanceState =
 
 export interface Reporter {
   state(id: string, state: InstanceState, detail?: string): void;
-  progress(id: string, done: number, total: number): void;
+  progress(
+    id: string,
+    done: number,
+    total: number,
+    metrics?: ProgressMetrics,
+  ): void;
+  /**
+   * An instance's expected work (Stage.cost, in any unit the stages share),
+   * told before it runs: the run's ETA is the work left over the work done
+   * per second so far (`overallEta`).
+   */
+  expect?(id: string, cost: number): void;
   log(id: string, level: "info" | "warn", message: string): void;
   /** A line not tied to an instance. */
   line(text: string): void;
@@ -56,6 +69,43 @@ interface Live {
   done: number;
   total: number;
   lastPlain: number;
+  metrics?: ProgressMetrics;
+}
+
+/** Metrics as the progress line shows them: `loss 0.2310 test error 12.5%`. */
+export function formatMetrics(metrics: ProgressMetrics | undefined): string {
+  if (!metrics) return "";
+  return Object.entries(metrics).filter(([, v]) => Number.isFinite(v)).map((
+    [name, v],
+  ) =>
+    /error|accuracy/.test(name)
+      ? `${name.replaceAll("_", " ")} ${(v * 100).toFixed(1)}%`
+      : `${name.replaceAll("_", " ")} ${v.toPrecision(4)}`
+  ).join(" ");
+}
+
+/** One instance's share of the run's work: its cost and the fraction done. */
+export interface WorkShare {
+  cost: number;
+  fraction: number;
+}
+
+/**
+ * Seconds until the run ends: the work left (cost × fraction not done,
+ * summed) over the rate at which work got done so far (work done ÷ seconds
+ * since the first instance started). Parallel instances count once each, so
+ * the rate already holds the parallelism. NaN until some work is done.
+ */
+export function overallEta(shares: WorkShare[], elapsed: number): number {
+  let done = 0;
+  let left = 0;
+  for (const { cost, fraction } of shares) {
+    const f = Math.min(1, Math.max(0, fraction));
+    done += cost * f;
+    left += cost * (1 - f);
+  }
+  if (done <= 0 || elapsed <= 0) return NaN;
+  return left / (done / elapsed);
 }
 
 /** A reporter writing to a stream; live bars only when `tty` is true. */
@@ -65,7 +115,22 @@ export function createReporter(
   now: () => number = () => performance.now(),
 ): Reporter {
   const live = new Map<string, Live>();
+  /** Expected work of every instance told by `expect`, and the fraction of it done. */
+  const work = new Map<string, WorkShare>();
+  let firstStart: number | undefined;
   let drawn = 0;
+  const overall = (): string => {
+    const shares = [...work.values()];
+    if (firstStart === undefined || !shares.some((s) => s.cost > 0)) return "";
+    const finished = shares.filter((s) => s.fraction >= 1).length;
+    return `overall ${finished}/${shares.length} done, ETA ${
+      formatDuration(overallEta(shares, (now() - firstStart) / 1000))
+    }`;
+  };
+  const lineOf = (id: string, l: Live, width: number) =>
+    `${id} ${progressBar(l.done, l.total, (now() - l.started) / 1000, width)}${
+      l.metrics ? `  ${formatMetrics(l.metrics)}` : ""
+    }`;
   const clear = () => {
     if (tty && drawn > 0) write(`\x1b[${drawn}A\x1b[J`);
     drawn = 0;
@@ -74,7 +139,9 @@ export function createReporter(
     if (!tty) return;
     const lines = [...live.entries()].filter(([, l]) => l.total > 0).map((
       [id, l],
-    ) => `  ${id} ${progressBar(l.done, l.total, (now() - l.started) / 1000)}`);
+    ) => `  ${lineOf(id, l, 20)}`);
+    const all = overall();
+    if (lines.length && all) lines.push(`  ${all}`);
     if (lines.length) write(lines.join("\n") + "\n");
     drawn = lines.length;
   };
@@ -86,15 +153,28 @@ export function createReporter(
   return {
     state(id, state, detail) {
       if (state === "running") {
+        firstStart ??= now();
         live.set(id, { started: now(), done: 0, total: 0, lastPlain: 0 });
       } else live.delete(id);
+      const share = work.get(id);
+      if (share && (state === "cached" || state === "skipped")) {
+        work.delete(id); // no work of this run's
+      } else if (share && (state === "done" || state === "failed")) {
+        share.fraction = 1;
+      }
       print(`${state.padEnd(9)} ${id}${detail ? `  ${detail}` : ""}`);
     },
-    progress(id, done, total) {
+    expect(id, cost) {
+      work.set(id, { cost: Number.isFinite(cost) ? cost : 0, fraction: 0 });
+    },
+    progress(id, done, total, metrics) {
       const l = live.get(id);
       if (!l) return;
       l.done = done;
       l.total = total;
+      if (metrics) l.metrics = metrics;
+      const share = work.get(id);
+      if (share && total > 0) share.fraction = Math.min(1, done / total);
       if (tty) {
         clear();
         draw();
@@ -103,11 +183,8 @@ export function createReporter(
         done - l.lastPlain >= Math.max(1, Math.ceil(total / 10))
       ) {
         l.lastPlain = done;
-        write(
-          `progress  ${id}  ${
-            progressBar(done, total, (now() - l.started) / 1000, 10)
-          }\n`,
-        );
+        const all = overall();
+        write(`progress  ${lineOf(id, l, 10)}${all ? `  · ${all}` : ""}\n`);
       }
     },
     log(id, level, message) {

@@ -94,6 +94,9 @@ export function parseParams<P>(
   );
 }
 
+/** Latest values of a run in progress, by name (e.g. loss, test_error). */
+export type ProgressMetrics = Record<string, number>;
+
 /** Everything a run function receives. */
 export interface StageContext<P = Params> {
   /** Values of the declared param paths only, as the stage's schema parsed them. */
@@ -103,8 +106,22 @@ export interface StageContext<P = Params> {
   /** A generator seeded from the stage name, item and declared params. */
   rng: Rng;
   log: Logger;
-  /** Reports progress of long work (e.g. epochs) for the bar and ETA. */
-  progress(done: number, total: number): void;
+  /**
+   * Reports progress of long work (e.g. epochs) for the bar and ETA, with
+   * the latest values worth watching (e.g. `{ loss, test_error }`), shown on
+   * the progress line.
+   */
+  progress(done: number, total: number, metrics?: ProgressMetrics): void;
+  /**
+   * Publishes a partial output of a run still going on, for a live view
+   * (pipeline/live.ts): the engine writes it outside the cache, never as a
+   * result, and removes it once the run is cached. Present only when someone
+   * watches: call it every `partialEvery` units of `progress` (e.g. epochs)
+   * and at the end. Absent on executors that cannot carry it (Slurm).
+   */
+  partial?(name: string, bytes: Uint8Array): void;
+  /** How often to publish partials, in `progress` units; set whenever `partial` is. */
+  partialEvery?: number;
   /**
    * Reports wall-time facts about this run (e.g. mean seconds per epoch),
    * merged by name. The engine records them in the lock entry and the run
@@ -216,6 +233,25 @@ export interface RunRecord {
 export interface RunProvenance {
   instance: RunRecord;
   lineage: RunRecord[];
+  /** Where and how the written copy was made (commit, date, command), if known. */
+  context?: RunContext;
+  /**
+   * Instances shown from partial records of a training still going on (or
+   * interrupted), for a live view (pipeline/live.ts): `done` of `total`.
+   */
+  live?: Array<{ id: string; done: number; total: number }>;
+}
+
+/** The commit, date and command line a written file was made with. */
+export interface RunContext {
+  /** `git rev-parse HEAD`, or "unknown" (no git, not a repository, no permission). */
+  commit: string;
+  /** Whether tracked files differ from the commit; undefined when unknown. */
+  dirty?: boolean;
+  /** When the file was written (ISO 8601). */
+  date: string;
+  /** The command line, e.g. `deno task reproduce --experiment smoke`. */
+  command: string;
 }
 
 /**

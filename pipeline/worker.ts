@@ -2,7 +2,8 @@
  * Worker entry: runs one job in its own thread so CPU-heavy instances use
  * separate cores. Messages: in `{ job }`, then `{ abort: true }` when the run
  * is cancelled (the job's signal aborts; executor.ts); out `log`, `progress`,
- * `facts`, then `done` with the outputs (buffers transferred) or `error`.
+ * `partial`, `facts`, then `done` with the outputs (buffers transferred) or
+ * `error`.
  */
 /// <reference lib="deno.worker" />
 import { checkJobCode, findStage, type Job, runJob } from "./job.ts";
@@ -24,8 +25,11 @@ self.onmessage = async (
     const outputs = await runJob(stage, job, {
       log: (level, message) =>
         self.postMessage({ type: "log", level, message }),
-      progress: (done, total) =>
-        self.postMessage({ type: "progress", done, total }),
+      progress: (done, total, metrics) =>
+        self.postMessage({ type: "progress", done, total, metrics }),
+      // Partial outputs cross to the engine, which writes them (live.ts).
+      partial: (name, data) =>
+        self.postMessage({ type: "partial", name, data }),
       facts: (facts) => self.postMessage({ type: "facts", facts }),
       signal: abort.signal,
     });

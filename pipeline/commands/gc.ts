@@ -142,6 +142,14 @@ export async function planGc(cacheDir: string, roots: Roots): Promise<GcPlan> {
   for (const entry of await list(`${cacheDir}/tmp`)) {
     await add(`${cacheDir}/tmp/${entry.name}`, "tmp");
   }
+  // Partial outputs for the live view (pipeline/live.ts) are scratch too: an
+  // interrupted run's stay while its key is current; a throw-away render
+  // store left by a killed `report --live` is a temp file.
+  for (const entry of await list(`${cacheDir}/live`)) {
+    const path = `${cacheDir}/live/${entry.name}`;
+    if (entry.name.startsWith(".render-")) await add(path, "tmp");
+    else if (!roots.keys.has(entry.name)) await add(path, "scratch");
+  }
   return plan;
 }
 
@@ -174,8 +182,8 @@ Removes cache objects, run entries, scratch folders and temp files that no
 lock entry and no current experiment (every experiments/*.json at its
 defaults) refers to. --dry-run prints what it would free and removes nothing.
 Waits for no run: if one is going on, gc stops and says so.
-The scratch folder of an interrupted run of a current experiment is kept: the
-next reproduce resumes from it.
+The scratch folder (and live-view partials, .cache/live) of an interrupted
+run of a current experiment is kept: the next reproduce resumes from it.
 The results of a --set variant are kept while its results folder
 (reports/out/NAME/VARIANT/) exists; delete the folder to let gc take them.`;
 

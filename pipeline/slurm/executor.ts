@@ -342,7 +342,7 @@ export class SlurmExecutor implements Executor {
     ) {
       const event = parseEvent(line);
       if (event?.type === "progress") {
-        task.hooks.progress(event.done, event.total);
+        task.hooks.progress(event.done, event.total, event.metrics);
       } else if (event?.type === "log") {
         task.hooks.log(event.level, event.message);
       }

@@ -5,7 +5,13 @@
  */
 
 export type JobEvent =
-  | { type: "progress"; done: number; total: number }
+  | {
+    type: "progress";
+    done: number;
+    total: number;
+    /** The stage's latest values (e.g. loss, test_error), if it gave any. */
+    metrics?: Record<string, number>;
+  }
   | { type: "log"; level: "info" | "warn"; message: string };
 
 /** One event as a log line (no newline). */
@@ -26,7 +32,25 @@ export function parseEvent(line: string): JobEvent | undefined {
     value.type === "progress" && typeof value.done === "number" &&
     typeof value.total === "number"
   ) {
-    return { type: "progress", done: value.done, total: value.total };
+    const metrics = value.metrics;
+    const valid = typeof metrics === "object" && metrics !== null &&
+      !Array.isArray(metrics) &&
+      Object.values(metrics).every((v) => typeof v === "number" || v === null);
+    return {
+      type: "progress",
+      done: value.done,
+      total: value.total,
+      // JSON writes NaN as null: read back as NaN (shown as nothing).
+      ...(valid
+        ? {
+          metrics: Object.fromEntries(
+            Object.entries(metrics as Record<string, number | null>).map((
+              [k, v],
+            ) => [k, v ?? NaN]),
+          ),
+        }
+        : {}),
+    };
   }
   if (
     value.type === "log" &&

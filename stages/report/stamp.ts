@@ -14,7 +14,11 @@
  * table readable without JavaScript and the change confined to one region.
  */
 import { Eta } from "eta";
-import type { RunProvenance, RunRecord } from "../../pipeline/stage.ts";
+import type {
+  RunContext,
+  RunProvenance,
+  RunRecord,
+} from "../../pipeline/stage.ts";
 import { decodeText, encodeText } from "../../pipeline/artifact.ts";
 import { type Assets, loadAssets } from "./assets.ts";
 import { fmt } from "./html.ts";
@@ -45,13 +49,45 @@ export function stampReport(
   eta.loadTemplate("@run_provenance", assets.templates["@run_provenance"]!);
   const table = eta.render("@run_provenance", {
     runs: [...runs.lineage, runs.instance].map(row),
+    context: runs.context ? contextRow(runs.context) : undefined,
     fmt,
   });
-  return encodeText(
+  const stamped =
     `${before}${RUN_PROVENANCE_START}\n${table}  ${RUN_PROVENANCE_END}${
       tail[1]
-    }`,
+    }`;
+  return encodeText(
+    runs.live && runs.live.length > 0
+      ? withLiveBanner(stamped, runs.live)
+      : stamped,
   );
+}
+
+/** The commit as the table shows it: `abc… (uncommitted changes)` when the tree is dirty. */
+function contextRow(c: RunContext) {
+  return {
+    ...c,
+    commit: c.dirty ? `${c.commit} (with uncommitted changes)` : c.commit,
+  };
+}
+
+/**
+ * A live view's banner after the page header: which trainings are shown
+ * from partial records, at which epoch (pipeline/live.ts).
+ */
+export function withLiveBanner(
+  html: string,
+  live: NonNullable<RunProvenance["live"]>,
+): string {
+  const items = live.map((l) =>
+    `<li>${escapeHtml(l.id)}: in progress: epoch ${l.done} of ${l.total}</li>`
+  ).join("");
+  const banner =
+    `<aside class="banner live-banner" id="live-banner" role="status"><strong>Live view: in progress.</strong> ${live.length} training(s) are shown from partial records written while they run; their curves stop at the epoch reached (a group's mean and band after it cover the seeds that got further), and every number below may change when the run finishes. What is computed from a finished run's checkpoints (sharpness, loss barriers) appears once it is cached. Rerun <code>deno task report --live</code> to refresh.<ul>${items}</ul></aside>`;
+  const at = html.indexOf("</header>");
+  if (at < 0) return html.replace(/<body[^>]*>/, (m) => `${m}\n${banner}`);
+  const end = at + "</header>".length;
+  return `${html.slice(0, end)}\n${banner}${html.slice(end)}`;
 }
 
 /** A run record as the table shows it: timings as `name value` pairs. */
@@ -61,4 +97,12 @@ function row(r: RunRecord) {
     timings: Object.entries(r.timings ?? {}).map(([k, v]) => `${k} ${fmt(v)}`)
       .join(", ") || "—",
   };
+}
+
+/** Text escaped for HTML element content. */
+function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(
+    ">",
+    "&gt;",
+  );
 }

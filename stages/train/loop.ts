@@ -91,8 +91,12 @@ export interface TrainConfig {
 
 /** Side channels of a run; all optional. */
 export interface TrainHooks {
-  /** Called after every finished epoch (and once on resume with the resumed epoch). */
-  progress?: (epoch: number, epochs: number) => void;
+  /**
+   * Called after every finished epoch (and once on resume with the resumed
+   * epoch), with that epoch's row and the record so far (a live view's
+   * partial record).
+   */
+  progress?: (epoch: number, epochs: number, view: EpochView) => void;
   log?: (message: string) => void;
   /** Aborting stops the run at the next step with the signal's reason; resume state is kept. */
   signal?: AbortSignal;
@@ -105,6 +109,17 @@ export interface TrainHooks {
    * the next epoch (measure_stream.ts); the record is the same bit for bit.
    */
   overlap?: boolean;
+}
+
+/** The run as of a finished epoch, for progress lines and partial records. */
+export interface EpochView {
+  /** The epoch's record row. */
+  row: Record<string, number>;
+  /** The record's columns so far (rows 0 … epoch); copied on each call. */
+  columns(): Record<string, Float64Array>;
+  params: number;
+  layers: number;
+  batchSize: number;
 }
 
 /** What a run produces. */
@@ -199,6 +214,13 @@ export async function trainRun(
       finalWeights: state.weights,
       seconds,
     });
+    const viewOf = (row: Record<string, number>): EpochView => ({
+      row,
+      columns: () => rowsToColumns(state.rows),
+      params,
+      layers,
+      batchSize,
+    });
     /** The checkpoint of `epoch` if scheduled, captured now and saved to scratch (listed once its row is finite). */
     const capture = async (epoch: number): Promise<CheckpointFiles | null> => {
       if (!schedule.includes(epoch)) return null;
@@ -234,7 +256,7 @@ export async function trainRun(
         Object.assign(state.checkpoints, p.files);
         state.checkpointEpochs.push(p.epoch);
       }
-      hooks.progress?.(p.epoch, config.epochs);
+      hooks.progress?.(p.epoch, config.epochs, viewOf(row));
       return null;
     };
     /** Resume state after epoch `epoch`: its weights and optimizer, the rows settled, the pending row's known fields. */
@@ -318,7 +340,16 @@ export async function trainRun(
       state.weights = resumed.weights;
       start = resumed.epoch;
       log(`resuming after epoch ${start} of ${config.epochs}`);
-      hooks.progress?.(rowCount(state.rows) - 1, config.epochs); // the last epoch with its row
+      const last = rowCount(state.rows) - 1; // the last epoch with its row
+      hooks.progress?.(
+        last,
+        config.epochs,
+        viewOf(
+          Object.fromEntries(
+            Object.entries(state.rows).map(([k, v]) => [k, v[last]!]),
+          ),
+        ),
+      );
       // The measurement that was in flight is asked again, from the same state.
       pending = resumed.pending === null ? null : submit(
         start,

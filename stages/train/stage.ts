@@ -78,8 +78,51 @@ async function run(
       itemLabel(ctx.item)
     }: ${config.epochs} epochs on ${data.train.n} samples`,
   );
+  const metaOf = (
+    run: { params: number; layers: number; batchSize: number },
+    status: RecordMeta["status"],
+    divergedEpoch: number | null,
+  ): RecordMeta => ({
+    status,
+    diverged_epoch: divergedEpoch,
+    optimizer: config.optimizer as unknown as Json,
+    lr_source: selected.tuned ? "tuned" : "config",
+    configured_lr: cellOptimizer(ctx.item)["lr"] as number,
+    seed: config.seed,
+    cell: itemCell(ctx.item),
+    params: run.params,
+    layers: run.layers,
+    batch_size: run.batchSize,
+    n_train: data.train.n,
+    n_test: data.test.n,
+    corrupted_count: data.train.corrupted.reduce((a, b) => a + b, 0),
+    epochs: config.epochs,
+    snapshot_every: config.snapshotEvery,
+    snapshot_partition:
+      "row e >= 1: the partition of epoch e (just trained on); row 0: the partition of epoch 1",
+    versions: backendVersions(),
+  });
   const result = await trainRun(config, data, {
-    progress: (epoch, epochs) => ctx.progress(epoch, epochs),
+    progress: (epoch, epochs, view) => {
+      ctx.progress(epoch, epochs, {
+        loss: view.row["train_loss"] ?? NaN,
+        test_error: view.row["test_error"] ?? NaN,
+      });
+      // The live view's partial record: the rows so far (pipeline/live.ts).
+      const every = ctx.partialEvery ?? 0;
+      if (
+        ctx.partial && every > 0 && epoch > 0 &&
+        (epoch % every === 0 || epoch === epochs)
+      ) {
+        ctx.partial(
+          "record",
+          encodeRecord({
+            meta: metaOf(view, "ok", null),
+            columns: view.columns(),
+          }),
+        );
+      }
+    },
     log: (message) => ctx.log.info(message),
     signal: ctx.signal,
     scratchDir: ctx.scratchDir,
@@ -91,26 +134,7 @@ async function run(
   }
   // Wall times are provenance (lock entry, run cache), not part of the record.
   ctx.timings?.(timingSummary(result.seconds));
-  const meta: RecordMeta = {
-    status: result.status,
-    diverged_epoch: result.divergedEpoch,
-    optimizer: config.optimizer as unknown as Json,
-    lr_source: selected.tuned ? "tuned" : "config",
-    configured_lr: cellOptimizer(ctx.item)["lr"] as number,
-    seed: config.seed,
-    cell: itemCell(ctx.item),
-    params: result.params,
-    layers: result.layers,
-    batch_size: result.batchSize,
-    n_train: data.train.n,
-    n_test: data.test.n,
-    corrupted_count: data.train.corrupted.reduce((a, b) => a + b, 0),
-    epochs: config.epochs,
-    snapshot_every: config.snapshotEvery,
-    snapshot_partition:
-      "row e >= 1: the partition of epoch e (just trained on); row 0: the partition of epoch 1",
-    versions: backendVersions(),
-  };
+  const meta = metaOf(result, result.status, result.divergedEpoch);
   return {
     record: encodeRecord({ meta, columns: result.columns }),
     checkpoints: encodeCheckpoints(result.checkpoints),

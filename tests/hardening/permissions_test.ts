@@ -102,7 +102,7 @@ Deno.test("every deno task scopes its permissions: no -A, no bare --allow-*, no 
   assertEquals(problems, []);
 });
 
-Deno.test("the reproduce and report tasks may not write outside .cache, data, reports/out and the lock file, nor run anything but Slurm's commands", () => {
+Deno.test("the reproduce and report tasks may not write outside .cache, data, reports/out and the lock file, nor run anything but git (the commit in the provenance) and Slurm's commands", () => {
   for (const task of ["reproduce", "report"]) {
     const writes = taskFlags(task).filter((f) => f.startsWith("--allow-write="))
       .flatMap((f) => f.split("=")[1]!.split(","));
@@ -112,10 +112,11 @@ Deno.test("the reproduce and report tasks may not write outside .cache, data, re
       "implicit-reg.lock",
       "reports/out",
     ], task);
-    // Subprocesses only for the Slurm executor; no environment variables.
+    // Subprocesses only for the commit stamped into the written report and
+    // the Slurm executor; no environment variables.
     assertEquals(
       taskFlags(task).filter((f) => f.startsWith("--allow-run")),
-      ["--allow-run=sbatch,squeue,scancel"],
+      ["--allow-run=git,sbatch,squeue,scancel"],
       task,
     );
     assertEquals(

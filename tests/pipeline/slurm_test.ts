@@ -296,6 +296,23 @@ Deno.test("log events round-trip through a log line; the readable tail drops pro
   const line = formatEvent({ type: "progress", done: 2, total: 5 });
   assertEquals(line, '{"ir":1,"type":"progress","done":2,"total":5}');
   assertEquals(parseEvent(line), { type: "progress", done: 2, total: 5 });
+  // A training's loss and test error ride along (NaN travels as null).
+  assertEquals(
+    parseEvent(
+      formatEvent({
+        type: "progress",
+        done: 3,
+        total: 5,
+        metrics: { loss: 0.25, test_error: NaN },
+      }),
+    ),
+    {
+      type: "progress",
+      done: 3,
+      total: 5,
+      metrics: { loss: 0.25, test_error: NaN },
+    },
+  );
   assertEquals(
     parseEvent('{"ir":1,"type":"log","level":"warn","message":"hm"}'),
     { type: "log", level: "warn", message: "hm" },

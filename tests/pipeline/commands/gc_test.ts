@@ -34,6 +34,12 @@ Deno.test("gc removes what no lock entry and no current experiment names, and --
     "x".repeat(1000),
   );
   Deno.writeTextFileSync(`${cache}/tmp/left.tmp`, "yy");
+  // Live-view partials: the current key's stay, an orphan's go (as scratch),
+  // and a killed `report --live`'s render store goes (as a temp file).
+  for (const dir of [liveKey, "f".repeat(64), ".render-abc"]) {
+    Deno.mkdirSync(`${cache}/live/${dir}`, { recursive: true });
+    Deno.writeTextFileSync(`${cache}/live/${dir}/record`, "zzz");
+  }
   const before = await sizeOf(cache);
 
   const dry = await cli(["gc", "--dry-run"]);
@@ -43,7 +49,7 @@ Deno.test("gc removes what no lock entry and no current experiment names, and --
   const wouldFree = Number(/\((\d+) bytes\)/.exec(dry.out)?.[1]);
   assert(
     dry.out.includes(
-      "6 object(s), 6 run entries, 1 scratch folder(s), 1 temp file(s)",
+      "6 object(s), 6 run entries, 2 scratch folder(s), 2 temp file(s)",
     ),
     dry.out,
   );
@@ -54,6 +60,7 @@ Deno.test("gc removes what no lock entry and no current experiment names, and --
   assertEquals(count(`${cache}/runs`), 6);
   assertEquals(listFiles(`${cache}/scratch`), [`${liveKey}/resume.bin`]);
   assertEquals(listFiles(`${cache}/tmp`), []);
+  assertEquals(listFiles(`${cache}/live`), [`${liveKey}/record`]);
   // The dry run's byte count is what gc freed (the run lock came and went).
   assertEquals(before - (await sizeOf(cache)), wouldFree);
   assert(wouldFree > 1000, `freed ${wouldFree} bytes`);
