@@ -12,6 +12,16 @@
  *
  * Same sums as the per-batch pass (batch_gradient.ts), to float32 rounding
  * (tests/stages/train/block_gradients_test.ts).
+ *
+ * Not done, measured: the Gram route, ‖G_k‖² = Σ_{a,b∈B_k} (h_a·h_b)(δ_a·δ_b)
+ * (2B²(in+out) flops instead of 2B·in·out). ḡ per coordinate (the one-norm,
+ * SCIENCE §2.6) and ∇C still need Σ_i w_i·h_iᵀδ_i over all N rows, a
+ * product as large as all m batch products together, so the Gram matrices
+ * only replace the host fold of measure.ts, and cost more: on the paper's
+ * 784×512 layer (CPU s per snapshot, same process, loaded machine) batch
+ * products 0.85 + fold 0.45 against block product 0.4–0.9 + Grams 0.3–0.4.
+ * The Grams are 2-D products (the batched kernel has no fast path,
+ * matmul_plan.ts) whose right operand h_kᵀ is packed anew for every batch.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { LossName } from "./contracts.ts";

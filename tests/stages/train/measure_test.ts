@@ -320,3 +320,63 @@ Deno.test("measureSnapshot() leaves the weights unchanged and rejects a non-part
   );
   tf.dispose([...vars, images, labels]);
 });
+
+Deno.test("measureSnapshot(): Σ||g_k − ḡ||² keeps its digits when the batch gradients nearly agree", () => {
+  // Prescribed float32 batch gradients g_k = c + 1e-6·u_k with c ≈ 1: the
+  // mean part m||ḡ||² exceeds the spread ~1e12-fold, so Σ||g_k||² − m||ḡ||²
+  // in float64 would keep only a few digits of it.
+  const { vars, forward } = tinyNet(4);
+  const { images, labels } = tinyData(4);
+  const batches = partition([6, 6, 6, 5], 4);
+  const rng = Rng.fromSeed("near");
+  const sizes = vars.map((v) => v.size);
+  const P = sizes.reduce((a, b) => a + b, 0);
+  const gs = batches.map(() =>
+    Float32Array.from(
+      { length: P },
+      (_, j) => 0.5 + j / (2 * P) + 1e-6 * (rng.float() - 0.5),
+    )
+  );
+  let k = 0;
+  const gradient = (x: tf.Tensor2D) => {
+    const g = gs[k++]!;
+    let at = 0;
+    const grads = vars.map((v) => {
+      const t = tf.tensor(g.slice(at, at + v.size), v.shape);
+      at += v.size;
+      return t;
+    });
+    const b = x.shape[0];
+    return {
+      loss: tf.scalar(0),
+      perSample: tf.zeros([b]) as tf.Tensor1D,
+      logits: tf.zeros([b, C]) as tf.Tensor2D,
+      grads,
+    };
+  };
+  const s = measureSnapshot({
+    variables: vars,
+    forward,
+    loss: "squared",
+    gradient,
+    samples: samples(images, labels),
+    batches,
+    preconditioner: null,
+  });
+  // Two passes in float64 over the same float32 values.
+  const m = gs.length;
+  const gbar = new Float64Array(P);
+  for (const g of gs) g.forEach((x, j) => gbar[j]! += x / m);
+  let sumDev2 = 0;
+  for (const g of gs) g.forEach((x, j) => sumDev2 += (x - gbar[j]!) ** 2);
+  assertRel(s.sumDev2, sumDev2, 1e-8, "sumDev2");
+  assertRel(s.gbar2, dot(gbar, gbar), 1e-12, "gbar2");
+  // The unshifted identity, from the same float64 sums, is far off: the test
+  // can tell the two apart.
+  const naive = s.sumG2 - m * s.gbar2;
+  assert(
+    Math.abs(naive - sumDev2) > 1e-4 * sumDev2,
+    `naive ${naive} vs ${sumDev2}`,
+  );
+  tf.dispose([...vars, images, labels]);
+});
