@@ -329,12 +329,7 @@ export async function runCli(
       }
     }
   } catch (error) {
-    if (error instanceof PipelineError) {
-      console.error(error.message);
-      return 1;
-    }
-    console.error(`error: ${(error as Error).message.split("\n")[0]}`);
-    return error instanceof UsageError ? 2 : 1;
+    return reportFailure(error);
   }
 }
 
@@ -428,12 +423,7 @@ async function runCommand(
   try {
     return await command.run(def, args);
   } catch (error) {
-    if (error instanceof PipelineError) {
-      console.error(error.message);
-      return 1;
-    }
-    console.error(`error: ${(error as Error).message.split("\n")[0]}`);
-    return error instanceof UsageError ? 2 : 1;
+    return reportFailure(error);
   }
 }
 
@@ -730,4 +720,18 @@ export async function publish(
   }
   console.log(`Published: ${folder}/index.html`);
   return 0;
+}
+
+/**
+ * Prints a command's failure and returns its exit code: a pipeline failure
+ * as the engine summarised it (1), anything else as one line, 2 for the
+ * user's own mistakes (UsageError) and 1 otherwise.
+ */
+function reportFailure(error: unknown): number {
+  if (error instanceof PipelineError) {
+    console.error(error.message);
+    return 1;
+  }
+  console.error(`error: ${(error as Error).message.split("\n")[0]}`);
+  return error instanceof UsageError ? 2 : 1;
 }
