@@ -24,4 +24,10 @@ export const metricsFields = {
   known_answers: z.boolean(),
   /** Loss barrier between same-seed runs of different optimizers (stages/barrier). */
   barrier: z.boolean().default(false),
+  /**
+   * Check the (adaptive) edge of stability as a known answer
+   * (stages/metrics/edge_of_stability.ts, SCIENCE §4.2.1): for experiments of
+   * full-batch runs such as experiments/adaptive-eos.json.
+   */
+  edge_of_stability: z.boolean().default(false),
 };

@@ -26,6 +26,8 @@ export type Quantity =
   | "dist_init" // ||w − w₀||₂
   | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
   | "sharpness_residual" // SCIENCE §4.2 its relative residual bound ||Hv − λv||/|λ|
+  | "preconditioned_sharpness" // SCIENCE §4.2.1 λ₁(P⁻¹H), P frozen at the checkpoint (RMSprop, Adam)
+  | "preconditioned_sharpness_residual" // SCIENCE §4.2.1 its relative residual bound
   | "hessian_trace"; // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
 
 /** One quantity of one group, aggregated over seeds per epoch. */
