@@ -17,6 +17,7 @@ import {
   seriesOf,
   unique,
 } from "./rows.ts";
+import { edgeOfStabilityFigure } from "./eos_figure.ts";
 
 /** A Vega-Lite spec as plain JSON (checked by vega-lite's compiler, not by TS). */
 export type VlSpec = Record<string, unknown>;
@@ -949,6 +950,7 @@ export function buildFigures(doc: MetricsDoc): {
     ),
     memorisationFigure(ctx),
     sharpnessFigure(ctx),
+    edgeOfStabilityFigure(ctx.doc, ctx.groups, ctx.color),
     quantityFigure(
       ctx,
       "hessian_trace",

@@ -56,6 +56,7 @@ Deno.test("buildFigures() specs compile without warnings and carry titles, capti
     "one_norm",
     "memorisation",
     "sharpness",
+    "edge_of_stability",
     "hessian_trace",
     "dist_init",
     "sweep_optimizer_lr",
