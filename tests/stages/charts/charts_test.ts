@@ -245,7 +245,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     signal: new AbortController().signal,
   } as StageContext;
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
-  assertEquals(out.figures.length, 20);
+  assertEquals(out.figures.length, 21);
   for (const f of out.figures) {
     assert(f.svg.startsWith("<svg"), f.id);
     assert(
