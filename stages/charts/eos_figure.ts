@@ -123,11 +123,7 @@ export function edgeOfStabilityFigure(
   const x = {
     field: "epoch",
     type: "quantitative",
-    axis: {
-      title: "epoch (one full-batch step each)",
-      tickMinStep: 1,
-      format: "d",
-    },
+    axis: { title: "epoch", tickMinStep: 1, format: "d" },
   };
   const spec = {
     title,
@@ -156,6 +152,12 @@ export function edgeOfStabilityFigure(
             type: "nominal",
             title: "quantity",
             scale: { domain: [PLAIN, PRECONDITIONED], range: [[1, 0], [2, 2]] },
+            legend: {
+              labelLimit: 360,
+              symbolType: "stroke",
+              symbolStrokeWidth: 2,
+              symbolStrokeColor: "#444",
+            },
           },
           tooltip: [
             { field: "group", title: "group" },

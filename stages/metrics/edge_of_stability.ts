@@ -172,7 +172,7 @@ export function edgeOfStabilityAnswer(
       `and RMSprop's to 2/η (Cohen et al. 2021, 2022; SCIENCE §4.2, §4.2.1). Check: the median ` +
       `over the last ${Math.round(window * 100)}% of the run's epochs within ${
         Math.round(tolerance * 100)
-      }% of the line.`,
+      }% of the line. The figure "Edge of stability" draws each series against its dashed line.`,
     rows,
     verdict,
   };
