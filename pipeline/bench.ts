@@ -1,11 +1,13 @@
 /**
- * Engine benchmark: a fully cached `reproduce` of a small fan-out pipeline
- * (fingerprints, keys, run-cache lookups with hash checks, lock update).
- * Target: under a second.
+ * Engine benchmarks: a fully cached `reproduce` of a small fan-out pipeline
+ * (fingerprints, keys, run-cache lookups with hash checks, lock update;
+ * target: under a second), and the wall time and CPU utilisation of a real
+ * run (`benchRun`).
  */
+import { cpuUsage } from "node:process";
 import { Engine } from "./engine.ts";
 import { encodeText } from "./artifact.ts";
-import type { Stage } from "./stage.ts";
+import type { Json, Stage } from "./stage.ts";
 
 /** Seconds of the first (cold) and second (fully cached) run of a 1 + n + 1 stage pipeline. */
 export async function benchCachedReproduce(
@@ -67,4 +69,36 @@ export async function benchCachedReproduce(
   }
   await Deno.remove(root, { recursive: true });
   return { cold, cached, instances: results.length };
+}
+
+/** Wall time and CPU utilisation of one `reproduce` of a project's targets. */
+export interface RunBench {
+  wall: number;
+  /** Process CPU seconds (every thread, Workers included). */
+  cpu: number;
+  cores: number;
+  /** cpu / (wall × cores). */
+  utilisation: number;
+  ran: number;
+}
+
+/** Runs `reproduce` once (nothing cached) and measures its wall and CPU time. */
+export async function benchRun(
+  project: ConstructorParameters<typeof Engine>[0],
+  options: { experiment: string; params: Json; targets: string[] },
+): Promise<RunBench> {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const cpu0 = cpuUsage();
+  const t0 = performance.now();
+  const results = await new Engine(project, () => {}).reproduce(options);
+  const wall = (performance.now() - t0) / 1000;
+  const used = cpuUsage(cpu0);
+  const cpu = (used.user + used.system) / 1e6;
+  return {
+    wall,
+    cpu,
+    cores,
+    utilisation: cpu / (wall * cores),
+    ran: results.filter((r) => r.outcome === "ran").length,
+  };
 }

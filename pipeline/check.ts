@@ -78,7 +78,10 @@ async function cachedOutputs(
       });
       continue;
     }
-    const inputs = inputHashesOf(instance, (u) => asResult(found.get(u)!));
+    const inputs = inputHashesOf(
+      instance,
+      (u) => asResult(found.get(u)!).outputs!,
+    );
     const key = cacheKey(engine.keyParts(instance, inputs));
     const run = await engine.store.getRun(key);
     found.set(
@@ -118,6 +121,8 @@ export async function checkReproduction(
 ): Promise<CheckResult[]> {
   const graph = buildGraph(engine.project.stages, options.params);
   const order = plan(graph, options.targets ?? []);
+  // Fingerprints and package versions, as reproduce computes them for keys.
+  await engine.prepare(order.map((i) => i.stage));
   const reporter = options.reporter ?? createReporter(() => {}, false);
   const signal = options.signal ?? new AbortController().signal;
   const found = await cachedOutputs(engine, order);

@@ -5,6 +5,7 @@
  * about neural networks: the wiring module hands it the project, an
  * experiment loader and where results go.
  */
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import type { Json, Stage } from "./stage.ts";
 import {
@@ -14,8 +15,9 @@ import {
   type Project,
 } from "./engine.ts";
 import { buildGraph, drawGraph } from "./graph.ts";
-import { createReporter } from "./progress.ts";
+import { createReporter, formatDuration } from "./progress.ts";
 import { acquireRunLock } from "./run_lock.ts";
+import { readRunning, RunningFile, runningPath } from "./running.ts";
 import { absolutePath, writeFileAtomic } from "./fs.ts";
 import { fileBytes, runProvenance } from "./provenance.ts";
 import { checkReproduction, describeCheck } from "./check.ts";
@@ -88,15 +90,17 @@ Options:
                       leaves the lock file alone. Exit 0 when all match, 1 when
                       one differs, fails, or is not cached yet (run reproduce
                       first: what is not cached cannot be checked)
-  --jobs N            instances at once (default: number of cores)
+  --jobs N            cores' worth of work kept running (default: 3 × the cores)
   --executor NAME     local (default) or slurm
   --partition P, --time HH:MM:SS, --cpus-per-task N   Slurm options
   -h, --help          this help`,
   status:
     `deno task status [STAGE...] [--experiment NAME] [--set KEY=VALUE] [--why]
 
-Lists each stage instance as fresh or stale; with --why, what changed
-(which param old → new, which input, which source file).`,
+Lists each stage instance as fresh, stale, waiting (reruns only if an
+upstream that will run changes its outputs) or running (in another
+reproduce); with --why, what changed: each param path old → new (per
+optimizer, e.g. optimizers[adam].lr), input, source file and version.`,
   dag: `deno task dag [--experiment NAME] [--mermaid]
 
 Prints the stage graph (with fan-out counts); --mermaid prints a Mermaid flowchart.`,
@@ -189,7 +193,10 @@ export async function runCli(
       // A bad experiment file or --set value is the user's to fix: exit 2.
       throw new UsageError((error as Error).message);
     }
-    const engine = new Engine(def.project);
+    // status only reads: damage in the cache is reported, not repaired.
+    const engine = new Engine(def.project, console.warn, {
+      readOnly: command === "status",
+    });
     const sets = values.set ?? [];
     const variant = sets.length === 0
       ? ""
@@ -290,6 +297,23 @@ export async function runCli(
   }
 }
 
+/**
+ * The run's CPU time (user + system of the whole process: getrusage counts
+ * every thread, Workers included) over wall time × cores.
+ */
+export function utilisationLine(
+  cpu: { user: number; system: number },
+  wallSeconds: number,
+  cores: number,
+): string {
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return `CPU time ${formatDuration(cpuSeconds)} over ${
+    formatDuration(wallSeconds)
+  } of wall time on ${cores} cores: utilisation ${
+    (cpuSeconds / (wallSeconds * cores)).toFixed(2)
+  }`;
+}
+
 function parseJobs(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
@@ -344,11 +368,15 @@ async function reproduce(
     (text) => Deno.stdout.writeSync(encoder.encode(text)),
     tty,
   );
+  const runLock = `${def.project.cacheDir}/run.lock`;
   const release = options.dryRun
     ? async () => {}
-    : await acquireRunLock(`${def.project.cacheDir}/run.lock`, {
-      say: (m) => reporter.line(m),
-    });
+    : await acquireRunLock(runLock, { say: (m) => reporter.line(m) });
+  const running = options.dryRun ? undefined : new RunningFile(
+    runningPath(runLock),
+    (m) => reporter.line(m),
+    `${def.project.cacheDir}/tmp`,
+  );
   const abort = new AbortController();
   const onSignal = () => {
     reporter.line(
@@ -358,6 +386,7 @@ async function reproduce(
   };
   Deno.addSignalListener("SIGINT", onSignal);
   const started = performance.now();
+  const cpu0 = cpuUsage();
   try {
     const results = await engine.reproduce({
       experiment,
@@ -372,6 +401,7 @@ async function reproduce(
       signal: abort.signal,
       ...(options.jobs ? { jobs: options.jobs } : {}),
       ...(options.executor ? { executor: options.executor } : {}),
+      ...(running ? { running } : {}),
     });
     const written = options.dryRun
       ? []
@@ -379,17 +409,30 @@ async function reproduce(
     const ran = results.filter((r) => r.outcome === "ran").length;
     const cached = results.filter((r) => r.outcome === "cached").length;
     const wouldRun = results.filter((r) => r.outcome === "would run").length;
+    const mayRun = results.filter((r) => r.outcome === "may run").length;
     console.log(
       options.dryRun
-        ? `${wouldRun} instance(s) would run, ${cached} cached`
+        ? `${wouldRun} instance(s) would run, ${
+          mayRun ? `${mayRun} would run only if their inputs change, ` : ""
+        }${cached} cached`
         : `${ran} instance(s) ran, ${cached} cached, in ${
           ((performance.now() - started) / 1000).toFixed(2)
         } s`,
     );
+    if (ran > 0 && !options.executor) {
+      console.log(
+        utilisationLine(
+          cpuUsage(cpu0),
+          (performance.now() - started) / 1000,
+          navigator.hardwareConcurrency ?? 1,
+        ),
+      );
+    }
     for (const path of written) console.log(`Result: ${path}`);
     return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
+    await running?.close();
     await release();
   }
 }
@@ -484,18 +527,27 @@ async function status(
   targets: string[],
   why: boolean,
 ): Promise<number> {
-  const lines = await engine.status(experiment, params, targets);
+  const running = await readRunning(`${engine.project.cacheDir}/run.lock`);
+  const lines = await engine.status(
+    experiment,
+    params,
+    targets,
+    running ? { running } : {},
+  );
   for (const line of lines) {
-    console.log(`${line.fresh ? "fresh" : "stale"}  ${line.id}`);
+    console.log(`${line.state.padEnd(7)}  ${line.id}`);
     if (why && !line.fresh) {
       for (const reason of line.reasons) console.log(`         ${reason}`);
     }
   }
-  const stale = lines.filter((l) => !l.fresh).length;
+  const count = (state: string) =>
+    lines.filter((l) => l.state === state).length;
+  const waiting = count("waiting");
+  const inFlight = count("running");
   console.log(
-    `${
-      lines.length - stale
-    } fresh, ${stale} stale (experiment '${experiment}')`,
+    `${count("fresh")} fresh, ${count("stale")} stale${
+      waiting ? `, ${waiting} waiting (rerun only if their inputs change)` : ""
+    }${inFlight ? `, ${inFlight} running` : ""} (experiment '${experiment}')`,
   );
   return 0;
 }

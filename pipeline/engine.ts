@@ -6,13 +6,29 @@
  * dependents; finished siblings stay cached.
  */
 import type { Json, Stage } from "./stage.ts";
-import { codeFingerprint, type Fingerprint, hashJson } from "./hash.ts";
+import { hashJson } from "./hash.ts";
+import { codeFingerprint, type Fingerprint } from "./fingerprint.ts";
 import { buildGraph, type Instance, plan } from "./graph.ts";
 import { type RunEntry, Store } from "./store.ts";
 import { type LockEntry, readLock, writeLock } from "./lock.ts";
+import {
+  inputHashesOf,
+  judge,
+  type JudgeContext,
+  type KeyParts,
+  type StatusLine,
+  statusOf,
+} from "./staleness.ts";
+import {
+  type PackageLock,
+  packageVersions,
+  readPackageLock,
+} from "./versions.ts";
+import type { Running } from "./running.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
 import { type Job, mergeFacts, type RunFacts } from "./job.ts";
 import { createReporter, formatDuration, type Reporter } from "./progress.ts";
+import { Scheduler } from "./schedule.ts";
 
 /** Where a project keeps its cache and lock, and its stages. */
 export interface Project {
@@ -21,6 +37,9 @@ export interface Project {
   cacheDir: string;
   lockPath: string;
   stages: Stage[];
+  /** The import map and the package lock npm versions are read from (default: deno.json, deno.lock in root). */
+  denoConfig?: string;
+  denoLock?: string;
 }
 
 export interface RunOptions {
@@ -33,13 +52,26 @@ export interface RunOptions {
   /** Stage names or instance ids to rerun even if cached; their upstream is restored from the cache. */
   forceStages?: string[];
   dryRun?: boolean;
+  /** Cores' worth of work kept running (schedule.ts); default: the executor's slots, else three times the cores. */
   jobs?: number;
   executor?: Executor;
   reporter?: Reporter;
   signal?: AbortSignal;
+  /** Told when an instance starts and stops running, so `status` elsewhere can show it (running.ts). */
+  running?: {
+    start(id: string, key: string): Promise<void>;
+    finish(id: string): Promise<void>;
+  };
 }
 
-export type Outcome = "cached" | "ran" | "failed" | "skipped" | "would run";
+/** "may run": a dry run's instance that reruns only if an upstream that will run changes its outputs. */
+export type Outcome =
+  | "cached"
+  | "ran"
+  | "failed"
+  | "skipped"
+  | "would run"
+  | "may run";
 
 export interface InstanceResult {
   id: string;
@@ -68,15 +100,8 @@ export class PipelineError extends Error {
   }
 }
 
-/** The parts of a cache key, kept in the lock so `status --why` can diff them. */
-export interface KeyParts {
-  stage: string;
-  item: Json;
-  params: Record<string, Json>;
-  inputs: Record<string, string | string[]>;
-  code: Fingerprint;
-  versions: Record<string, string>;
-}
+export type { KeyParts, StatusLine };
+export { explain, inputHashesOf } from "./staleness.ts";
 
 /** SHA-256 of canonical JSON of the key parts (the code enters as its combined hash). */
 export function cacheKey(parts: KeyParts): string {
@@ -90,33 +115,111 @@ export function cacheKey(parts: KeyParts): string {
   });
 }
 
-/** Runtime versions that change results, for every stage. */
+/** Runtime versions that change results for every stage, and the stage's declared choices (e.g. backend). */
 export function runtimeVersions(stage: Stage): Record<string, string> {
   return { deno: Deno.version.deno, ...(stage.versions ?? {}) };
 }
 
+export interface EngineOptions {
+  /** Never delete or write in the cache (status): damage is reported, not repaired. */
+  readOnly?: boolean;
+}
+
 export class Engine {
   readonly store: Store;
-  readonly #fingerprints = new Map<string, Fingerprint>();
+  readonly #readOnly: boolean;
+  #packageLock?: Promise<PackageLock>;
+  readonly #prepared = new Map<
+    string,
+    Promise<{ code: Fingerprint; versions: Record<string, string> }>
+  >();
+  readonly #ready = new Map<
+    string,
+    { code: Fingerprint; versions: Record<string, string> }
+  >();
 
   constructor(
     readonly project: Project,
     private readonly warn: (m: string) => void = console.warn,
+    options: EngineOptions = {},
   ) {
-    this.store = new Store(project.cacheDir, warn);
+    this.store = new Store(project.cacheDir, warn, options);
+    this.#readOnly = options.readOnly ?? false;
   }
 
-  /** The stage's code fingerprint, computed once per engine. */
-  fingerprint(stage: Stage): Fingerprint {
-    let fp = this.#fingerprints.get(stage.name);
-    if (!fp) {
-      fp = codeFingerprint(
-        [stage.module, ...(stage.sources ?? [])],
-        this.project.root,
+  /**
+   * Fingerprints the stages' code and reads the versions of the packages it
+   * imports (deno.lock), once per engine: an edit made while a run goes on
+   * cannot be recorded under a key that claims the edited code.
+   */
+  async prepare(stages: Iterable<Stage>): Promise<void> {
+    await Promise.all([...new Set(stages)].map((stage) => {
+      let pending = this.#prepared.get(stage.name);
+      if (!pending) {
+        pending = (async () => {
+          const code = await codeFingerprint(
+            [stage.module, ...(stage.sources ?? [])],
+            this.project.root,
+            {
+              memoDir: `${this.project.cacheDir}/tokens`,
+              write: !this.#readOnly,
+            },
+          );
+          this.#packageLock ??= readPackageLock(
+            this.project.denoConfig ?? `${this.project.root}/deno.json`,
+            this.project.denoLock ?? `${this.project.root}/deno.lock`,
+          );
+          const lock = await this.#packageLock;
+          const versions = {
+            ...runtimeVersions(stage),
+            ...packageVersions(code.packages, lock),
+          };
+          const ready = { code, versions };
+          this.#ready.set(stage.name, ready);
+          return ready;
+        })();
+        this.#prepared.set(stage.name, pending);
+      }
+      return pending;
+    }));
+  }
+
+  #readyOf(
+    stage: Stage,
+  ): { code: Fingerprint; versions: Record<string, string> } {
+    const ready = this.#ready.get(stage.name);
+    if (!ready) {
+      throw new Error(
+        `Stage '${stage.name}' was not prepared: call engine.prepare() first`,
       );
-      this.#fingerprints.set(stage.name, fp);
     }
-    return fp;
+    return ready;
+  }
+
+  /** The stage's code fingerprint (after `prepare`). */
+  fingerprint(stage: Stage): Fingerprint {
+    return this.#readyOf(stage).code;
+  }
+
+  /** The versions in the stage's key: Deno, its declared choices and its npm packages from deno.lock (after `prepare`). */
+  versions(stage: Stage): Record<string, string> {
+    return this.#readyOf(stage).versions;
+  }
+
+  /** What the staleness rule reads (staleness.ts), for one experiment's lock entries. */
+  judgeContext(
+    entries: Record<string, LockEntry>,
+    tree: Json,
+    running?: Running,
+  ): JudgeContext {
+    return {
+      keyParts: (instance, inputs) => this.keyParts(instance, inputs),
+      cacheKey,
+      store: this.store,
+      previous: (id) => entries[id],
+      tree,
+      ...(running ? { running } : {}),
+    };
   }
 
   /** The key parts of an instance given its upstream output hashes. */
@@ -130,7 +233,7 @@ export class Engine {
       params: instance.params,
       inputs,
       code: this.fingerprint(instance.stage),
-      versions: runtimeVersions(instance.stage),
+      versions: this.versions(instance.stage),
     };
   }
 
@@ -140,19 +243,21 @@ export class Engine {
     const order = plan(graph, options.targets ?? []);
     // Fingerprint every stage now, so an edit made while the run goes on
     // cannot be recorded under a key that claims the edited code.
-    for (const instance of order) this.fingerprint(instance.stage);
+    await this.prepare(order.map((i) => i.stage));
     const reporter = options.reporter ?? createReporter(() => {}, false);
     const executor: Executor = options.executor ??
       new LocalExecutor(this.store);
     const jobs = Math.max(
       1,
-      options.jobs ?? executor.slots ?? navigator.hardwareConcurrency ?? 1,
+      options.jobs ?? executor.slots ??
+        3 * (navigator.hardwareConcurrency ?? 1),
     );
     const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn);
     const entries: Record<string, LockEntry> = {
       ...(lock.experiments[options.experiment] ?? {}),
     };
+    const judgeContext = this.judgeContext(entries, options.params);
     let lockWrite = Promise.resolve();
     const saveLock = (entry: LockEntry, id: string) => {
       entries[id] = entry;
@@ -171,7 +276,8 @@ export class Engine {
       return lockWrite;
     };
 
-    const slots = new Semaphore(jobs);
+    const slots = new Scheduler(jobs);
+    const planOrder = new Map(order.map((instance, i) => [instance, i]));
     const results = new Map<Instance, Promise<InstanceResult>>();
     for (const instance of order) reporter.state(instance.id, "queued");
 
@@ -193,13 +299,45 @@ export class Engine {
         reporter.state(instance.id, "skipped", `(needs ${blocked.id})`);
         return { ...base, outcome: "skipped" };
       }
-      if (upstream.some((r) => r.outcome === "would run")) {
-        reporter.state(instance.id, "would run", "(an input will change)");
-        return { ...base, outcome: "would run" };
+      // A dry run: upstream instances that would run have no outputs yet.
+      const unsettled = Object.values(instance.inputs).flatMap((i) =>
+        i.upstream
+      ).filter((u) => {
+        const outcome = resultOf(u).outcome;
+        return outcome === "would run" || outcome === "may run";
+      }).map((u) => ({ id: u.id, state: "stale" as const }));
+      if (unsettled.length > 0) {
+        const judged = await judge(judgeContext, instance, undefined, [
+          ...new Map(unsettled.map((u) => [u.id, u])).values(),
+        ]);
+        const outcome = judged.state === "stale" ? "would run" : "may run";
+        reporter.state(
+          instance.id,
+          outcome,
+          outcome === "may run" ? "(if an input changes)" : "",
+        );
+        return { ...base, outcome };
       }
-      const inputHashes = inputHashesOf(instance, (u) => resultOf(u));
-      const parts = this.keyParts(instance, inputHashes);
-      const key = cacheKey(parts);
+      const inputHashes = inputHashesOf(
+        instance,
+        (u) => resultOf(u).outputs!,
+      );
+      const forced = options.force ||
+        (options.forceStages ?? []).some((s) =>
+          s === instance.id || s === instance.stage.name
+        );
+      // It may ask for a slot once its cache lookup is done: until then the
+      // scheduler holds its grants, so the costliest of the instances that
+      // became ready together starts first.
+      slots.announce();
+      const judged = forced
+        ? undefined
+        : await judge(judgeContext, instance, inputHashes).catch((error) => {
+          slots.withdraw();
+          throw error;
+        });
+      const parts = judged?.parts ?? this.keyParts(instance, inputHashes);
+      const key = judged?.key ?? cacheKey(parts);
       const entryOf = (run: RunEntry): LockEntry => ({
         stage: instance.stage.name,
         item: instance.item,
@@ -211,11 +349,8 @@ export class Engine {
         outputs: run.outputs,
         ...provenanceOf(run),
       });
-      const forced = options.force ||
-        (options.forceStages ?? []).some((s) =>
-          s === instance.id || s === instance.stage.name
-        );
-      const cached = forced ? undefined : await this.store.getRun(key);
+      const cached = judged?.run;
+      if (cached || options.dryRun) slots.withdraw();
       if (cached) {
         reporter.state(instance.id, "cached");
         const previous = entries[instance.id];
@@ -235,10 +370,12 @@ export class Engine {
         reporter.state(instance.id, "would run");
         return { ...base, outcome: "would run", key };
       }
-      await slots.acquire();
+      const load = instance.stage.threads ?? 1;
+      await slots.acquire(load, costOf(instance), planOrder.get(instance)!);
       try {
         if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
         reporter.state(instance.id, "running");
+        await options.running?.start(instance.id, key);
         const started = performance.now();
         const job = this.makeJob(instance, key, resultOf);
         let facts: RunFacts = {};
@@ -270,7 +407,8 @@ export class Engine {
         reporter.state(instance.id, "failed", e.message.split("\n")[0]);
         return { ...base, outcome: "failed", key, error: e };
       } finally {
-        slots.release();
+        await options.running?.finish(instance.id);
+        slots.release(load);
       }
     };
     const settled = new Map<Instance, InstanceResult>();
@@ -295,56 +433,26 @@ export class Engine {
   }
 
   /**
-   * Fresh or stale for each instance of the requested subgraph, and with
-   * reasons: which param (old → new), input, source file or version changed.
+   * Fresh, stale, waiting (reruns only if an upstream that will run changes
+   * its outputs) or running for each instance of the requested subgraph, by
+   * the same rule `reproduce` applies (staleness.ts), with reasons: which
+   * param (old → new), input, source file or version changed.
    */
   async status(
     experiment: string,
     params: Json,
     targets: string[] = [],
+    options: { running?: Running } = {},
   ): Promise<StatusLine[]> {
     const graph = buildGraph(this.project.stages, params);
     const order = plan(graph, targets);
+    await this.prepare(order.map((i) => i.stage));
     const lock = await readLock(this.project.lockPath, this.warn);
     const entries = lock.experiments[experiment] ?? {};
-    const lines = new Map<Instance, StatusLine>();
-    for (const instance of order) {
-      const staleUpstream = Object.values(instance.inputs).flatMap((i) =>
-        i.upstream
-      )
-        .find((u) => !lines.get(u)!.fresh);
-      const previous = entries[instance.id];
-      if (staleUpstream) {
-        lines.set(instance, {
-          id: instance.id,
-          fresh: false,
-          reasons: [`upstream '${staleUpstream.id}' is stale`],
-        });
-        continue;
-      }
-      const inputs = inputHashesOf(
-        instance,
-        (u) => ({
-          id: u.id,
-          stage: u.stage.name,
-          outcome: "cached",
-          outputs: lines.get(u)!.outputs!,
-        }),
-      );
-      const parts = this.keyParts(instance, inputs);
-      const key = cacheKey(parts);
-      const run = await this.store.getRun(key);
-      const line: StatusLine = {
-        id: instance.id,
-        fresh: run !== undefined,
-        key,
-        reasons: [],
-      };
-      if (run) line.outputs = run.outputs;
-      if (!run) line.reasons = explain(previous, parts, key);
-      lines.set(instance, line);
-    }
-    return order.map((i) => lines.get(i)!);
+    return await statusOf(
+      this.judgeContext(entries, params, options.running),
+      order,
+    );
   }
 
   /** The folder an instance keeps resumable state in, per key. */
@@ -391,89 +499,10 @@ export class Engine {
         id: u.id,
         key: resultOf(u).key ?? "",
         params: u.params,
-        versions: runtimeVersions(u.stage),
+        versions: this.versions(u.stage),
       })),
     };
   }
-}
-
-export interface StatusLine {
-  id: string;
-  fresh: boolean;
-  key?: string;
-  outputs?: Record<string, string>;
-  reasons: string[];
-}
-
-/** What differs between the lock's record of an instance and its key parts now. */
-export function explain(
-  previous: LockEntry | undefined,
-  parts: KeyParts,
-  key: string,
-): string[] {
-  if (!previous) return ["never run"];
-  const reasons: string[] = [];
-  const show = (v: unknown) => JSON.stringify(v);
-  for (
-    const path of new Set([
-      ...Object.keys(previous.params),
-      ...Object.keys(parts.params),
-    ])
-  ) {
-    const before = previous.params[path];
-    const after = parts.params[path];
-    if (show(before) !== show(after)) {
-      reasons.push(`param ${path}: ${show(before)} → ${show(after)}`);
-    }
-  }
-  for (
-    const name of new Set([
-      ...Object.keys(previous.inputs),
-      ...Object.keys(parts.inputs),
-    ])
-  ) {
-    if (show(previous.inputs[name]) !== show(parts.inputs[name])) {
-      reasons.push(`input ${name} changed`);
-    }
-  }
-  for (
-    const file of new Set([
-      ...Object.keys(previous.code),
-      ...Object.keys(parts.code.files),
-    ])
-  ) {
-    const before = previous.code[file];
-    const after = parts.code.files[file];
-    if (before !== after) {
-      reasons.push(
-        before === undefined
-          ? `source ${file} added`
-          : after === undefined
-          ? `source ${file} no longer imported`
-          : `source ${file} changed`,
-      );
-    }
-  }
-  for (
-    const name of new Set([
-      ...Object.keys(previous.versions),
-      ...Object.keys(parts.versions),
-    ])
-  ) {
-    if (previous.versions[name] !== parts.versions[name]) {
-      reasons.push(
-        `version ${name}: ${previous.versions[name] ?? "none"} → ${
-          parts.versions[name] ?? "none"
-        }`,
-      );
-    }
-  }
-  if (reasons.length === 0) {
-    reasons.push(
-      previous.key === key ? "outputs missing from the cache" : "key changed",
-    );
-  }
-  return reasons;
 }
 
 /** A run cache entry's provenance fields, as a lock entry holds them. */
@@ -506,36 +535,12 @@ function ancestors(instance: Instance): Instance[] {
   return out;
 }
 
-/** Upstream output hashes per input: one hash, or a list for `select: "all"`. */
-export function inputHashesOf(
-  instance: Instance,
-  resultOf: (u: Instance) => InstanceResult,
-): Record<string, string | string[]> {
-  const hashes: Record<string, string | string[]> = {};
-  for (const [name, { spec, upstream }] of Object.entries(instance.inputs)) {
-    const list = upstream.map((u) => resultOf(u).outputs![spec.output]!);
-    hashes[name] = (spec.select ?? "match") === "all" ? list : list[0]!;
-  }
-  return hashes;
-}
-
-/** A counting semaphore limiting concurrent instances. */
-class Semaphore {
-  #free: number;
-  #waiting: Array<() => void> = [];
-  constructor(count: number) {
-    this.#free = count;
-  }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
+/** An instance's expected work (`Stage.cost`); 0 when undeclared or when it cannot be computed. */
+function costOf(instance: Instance): number {
+  try {
+    const cost = instance.stage.cost?.(instance.params, instance.item) ?? 0;
+    return Number.isFinite(cost) ? cost : 0;
+  } catch {
+    return 0;
   }
 }

@@ -15,7 +15,7 @@ import type {
 } from "./stage.ts";
 import { parseParams } from "./stage.ts";
 import { checkWritePath, ensureDir } from "./fs.ts";
-import { codeFingerprint } from "./hash.ts";
+import { codeFingerprint } from "./fingerprint.ts";
 import { Rng } from "./rng.ts";
 import { Store } from "./store.ts";
 
@@ -74,9 +74,12 @@ export interface Job {
  * cluster job imports its stage from disk later, so an edit in between would
  * otherwise run new code and cache it under the old code's key.
  */
-export function checkJobCode(job: Job): void {
+export async function checkJobCode(job: Job): Promise<void> {
   if (job.code === undefined) return;
-  const now = codeFingerprint(job.code.entries, job.code.root).files;
+  // The engine memoized every scan when it fingerprinted the stage.
+  const now = (await codeFingerprint(job.code.entries, job.code.root, {
+    memoDir: `${job.storeDir}/tokens`,
+  })).files;
   const then = job.code.files;
   const changed = [
     ...Object.keys(then).filter((f) => now[f] !== then[f]).map((f) =>

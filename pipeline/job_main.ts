@@ -36,7 +36,7 @@ export async function runJobFile(
 ): Promise<JobResult> {
   try {
     const job = JSON.parse(await Deno.readTextFile(jobFile)) as Job;
-    checkJobCode(job);
+    await checkJobCode(job);
     const stage = findStage(
       await import(job.module),
       job.stageName,

@@ -11,7 +11,8 @@ export type InstanceState =
   | "done"
   | "failed"
   | "skipped"
-  | "would run";
+  | "would run"
+  | "may run";
 
 export interface Reporter {
   state(id: string, state: InstanceState, detail?: string): void;

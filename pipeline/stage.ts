@@ -169,6 +169,17 @@ export interface Stage<P = Params, F = Params> {
     schema?: ParamsSchema<F>;
     items(params: F): Item[];
   };
+  /**
+   * Cores an instance keeps busy while it runs, for the scheduler
+   * (pipeline/schedule.ts); default 1.
+   */
+  threads?: number;
+  /**
+   * Expected work of an instance from its declared params and item, in any
+   * unit the project's stages share; the costliest ready instance starts
+   * first. Default 0.
+   */
+  cost?: (params: Params, item: Item) => number;
   /** Extra files (URLs, e.g. templates) hashed into the code fingerprint with the module. */
   sources?: string[];
   /** Runtime versions that change results (e.g. tfjs, backend); part of the key. */

@@ -26,7 +26,29 @@ export class Store {
   constructor(
     readonly dir: string,
     private readonly warn: (message: string) => void = console.warn,
+    private readonly options: { readOnly?: boolean } = {},
   ) {}
+
+  /**
+   * Removes a damaged file unless the store is read-only, and says what
+   * happened: it is reported as deleted only when it was.
+   */
+  async #discard(path: string, recursive = false): Promise<string> {
+    if (this.options.readOnly) {
+      return "left in place (read-only here), the next reproduce recomputes it";
+    }
+    try {
+      await Deno.remove(path, { recursive });
+      return "deleted, will recompute";
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return "already gone, will recompute";
+      }
+      return `could not delete it (${
+        (error as Error).message
+      }), will recompute`;
+    }
+  }
 
   /** Where an object lives; a name that is not a hash (e.g. `../x` from a hand-edited entry) is refused. */
   objectPath(hash: string): string {
@@ -55,23 +77,23 @@ export class Store {
     try {
       bytes = await readFileIfExists(path);
     } catch (error) {
+      const done = await this.#discard(path, true);
       this.warn(
         `Cache object ${hash.slice(0, 12)} is unreadable (${
           (error as Error).message
-        }): deleted, will recompute`,
+        }): ${done}`,
       );
-      await Deno.remove(path, { recursive: true }).catch(() => {});
       return undefined;
     }
     if (bytes === undefined) return undefined;
     const actual = sha256(bytes);
     if (actual !== hash) {
+      const done = await this.#discard(path);
       this.warn(
         `Cache object ${hash.slice(0, 12)} is damaged (content hashes to ${
           actual.slice(0, 12)
-        }): deleted, will recompute`,
+        }): ${done}`,
       );
-      await Deno.remove(path).catch(() => {});
       return undefined;
     }
     return bytes;
@@ -105,12 +127,8 @@ export class Store {
         throw new Error("an output is not a hash");
       }
     } catch {
-      this.warn(
-        `Run cache entry ${
-          key.slice(0, 12)
-        } is not valid: deleted, will recompute`,
-      );
-      await Deno.remove(path).catch(() => {});
+      const done = await this.#discard(path);
+      this.warn(`Run cache entry ${key.slice(0, 12)} is not valid: ${done}`);
       return undefined;
     }
     for (const hash of Object.values(entry.outputs)) {

@@ -17,7 +17,7 @@ self.onmessage = async (
   }
   const { job } = event.data;
   try {
-    checkJobCode(job);
+    await checkJobCode(job);
     const module = await import(job.module);
     const stage = findStage(module, job.stageName, job.module);
     const outputs = await runJob(stage, job, {

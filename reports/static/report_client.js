@@ -28,8 +28,16 @@
       // deno-lint-ignore no-undef
       return vegaEmbed(el, spec, {
         renderer: "svg",
-        actions: false,
+        // Export only: the editor and source links would leave the page.
+        actions: {
+          export: true,
+          source: false,
+          compiled: false,
+          editor: false,
+        },
         mode: "vega-lite",
+        // Exports are named after the figure, e.g. sharpness.svg.
+        downloadFileName: el.id.replace(/^chart-/, ""),
       })
         .then(() => el.setAttribute("data-rendered", "vega"))
         .catch(restore);

@@ -55,7 +55,8 @@ export const barrierStage = defineStage({
     checkpoints: { stage: "train", output: "checkpoints", select: "all" },
     train: { stage: "noise", output: "train" },
   },
-  versions: { tfjs: "4.22.0", backend: "wasm" },
+  // A choice, not a version: the npm versions come from deno.lock.
+  versions: { backend: "wasm" },
   outputs: ["barriers"],
   run,
 });

@@ -4,7 +4,7 @@
  */
 import { compile, type TopLevelSpec } from "vega-lite";
 import { parse, View } from "vega";
-import type { VlSpec } from "./specs.ts";
+import type { VlSpec } from "./vl.ts";
 
 type VlLogger = NonNullable<
   NonNullable<Parameters<typeof compile>[1]>["logger"]

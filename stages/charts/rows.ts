@@ -2,14 +2,12 @@
  * Pure helpers that turn the metrics document into chart rows: which groups a
  * figure shows, mean ± std rows per epoch, and whether an axis needs log scale.
  */
-import type { MetricsDoc, Quantity, Series } from "../metrics/types.ts";
+import type { MetricsDoc, Series } from "../metrics/types.ts";
 
 /** One plotted point: mean ± 1 std over seeds (SCIENCE §7). */
 export interface Row {
   group: string;
   optimizer: string;
-  /** Which line within a group (e.g. "own term"); "" when one line per group. */
-  term: string;
   epoch: number;
   mean: number;
   std: number;
@@ -34,26 +32,8 @@ export function baseGroups(doc: MetricsDoc): string[] {
   return base.length > 0 ? base : all;
 }
 
-/** The series of one quantity for the given groups, in group order. */
-export function seriesOf(
-  doc: MetricsDoc,
-  quantity: Quantity,
-  groups: string[],
-): Series[] {
-  return groups.flatMap((g) =>
-    doc.series.filter((s) =>
-      s.group === g && s.quantity === quantity && hasValue(s)
-    )
-  );
-}
-
-/** True when a series holds at least one finite mean. */
-function hasValue(s: Series): boolean {
-  return s.mean.some((m) => Number.isFinite(m));
-}
-
-/** Rows of a series (finite means only), labelled with `term`. */
-export function rowsOf(series: Series, term = ""): Row[] {
+/** Rows of a series (finite means only). */
+export function rowsOf(series: Series): Row[] {
   const rows: Row[] = [];
   series.epochs.forEach((epoch, i) => {
     const mean = series.mean[i];
@@ -63,7 +43,6 @@ export function rowsOf(series: Series, term = ""): Row[] {
     rows.push({
       group: series.group,
       optimizer: series.optimizer,
-      term,
       epoch,
       mean,
       std,
@@ -96,7 +75,7 @@ export const CLIP_NOTE =
  * mean/10 (one decade below) and the row is marked `clipped`, so the caption
  * can say so. Returns new rows.
  */
-export function clipForLog(rows: Row[]): Row[] {
+export function clipForLog<R extends Row>(rows: R[]): R[] {
   return rows.map((
     r,
   ) => (r.lo > 0 ? r : { ...r, lo: r.mean / 10, clipped: true }));
@@ -107,51 +86,10 @@ export function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-/**
- * The heavy-ball β of a group: from the recorded optimizer config when the
- * doc has it (sgd/gd momentum, else NaN: SWATS switches mid-run and adaptive
- * methods have no raw-Hessian limit). Otherwise read from the data: SCIENCE §2.4 gives
- * ir_momentum / ir_sgd = r = (1+β)/(1−β)² at the same snapshot, so
- * β = ((2r+1) − √(8r+1)) / (2r). Falls back to a "-m<β>" label suffix
- * (e.g. "sgd-m0.9"); NaN when neither says (adaptive methods).
- */
-export function heavyBallBeta(doc: MetricsDoc, group: string): number {
-  const config = doc.optimizers?.[group];
-  if (config && typeof config.name === "string") {
-    if (config.name !== "sgd" && config.name !== "gd") return NaN;
-    return typeof config.momentum === "number" ? config.momentum : 0;
+/** The index of the last finite value (−1 when none). */
+export function lastFinite(values: number[]): number {
+  for (let i = values.length - 1; i >= 0; i--) {
+    if (Number.isFinite(values[i])) return i;
   }
-  const find = (q: Quantity) =>
-    doc.series.find((s) => s.group === group && s.quantity === q);
-  const mom = find("ir_momentum");
-  const sgd = find("ir_sgd");
-  if (mom && sgd) {
-    for (let i = 0; i < mom.epochs.length; i++) {
-      const j = sgd.epochs.indexOf(mom.epochs[i]!);
-      const a = mom.mean[i];
-      const b = j >= 0 ? sgd.mean[j] : undefined;
-      if (a !== undefined && b !== undefined && Number.isFinite(a) && b > 0) {
-        const r = a / b;
-        if (r >= 1) {
-          return Math.max(0, (2 * r + 1 - Math.sqrt(8 * r + 1)) / (2 * r));
-        }
-      }
-    }
-  }
-  const label = doc.series.find((s) => s.group === group)?.optimizer ?? group;
-  const m = /^(?:sgd|gd)\S*-m(0?\.\d+|0|1)\b/.exec(label);
-  if (m) return Number(m[1]);
-  if (/^(?:sgd|gd)\b/.test(label)) return 0;
-  return NaN;
-}
-
-/** The learning rate a group trained with: its recorded config, else the doc's lr of its optimizer. */
-export function groupLr(
-  doc: MetricsDoc,
-  group: string,
-  optimizer: string,
-): number | undefined {
-  const lr = doc.optimizers?.[group]?.lr;
-  if (typeof lr === "number") return lr;
-  return doc.lr[optimizer] ?? doc.lr[group];
+  return -1;
 }

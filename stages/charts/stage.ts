@@ -5,7 +5,7 @@
 import { defineStage } from "../../pipeline/stage.ts";
 import { decodeJson, encodeJson } from "../../pipeline/artifact.ts";
 import type { MetricsDoc } from "../metrics/types.ts";
-import { buildFigures, type FigureSpec, type MissingFigure } from "./specs.ts";
+import { buildFigures, type FigureSpec, type MissingFigure } from "./vl.ts";
 import { renderSvg } from "./render.ts";
 
 /** A rendered figure: its spec and static SVG. */
@@ -35,7 +35,6 @@ export const chartsStage = defineStage({
   module: import.meta.url,
   params: [],
   inputs: { metrics: { stage: "metrics", output: "metrics" } },
-  versions: { "vega": "6.4.0", "vega-lite": "6.5.0" },
   outputs: ["charts"],
   async run(ctx) {
     const doc = decodeJson<MetricsDoc>(ctx.input("metrics"));

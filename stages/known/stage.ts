@@ -48,7 +48,8 @@ export const knownStage = defineStage({
   module: import.meta.url,
   ...knownParams,
   outputs: ["known"],
-  versions: { tfjs: "4.22.0", backend: "wasm" },
+  // A choice, not a version: the npm versions come from deno.lock.
+  versions: { backend: "wasm" },
   heavy: false,
   run,
 });

@@ -38,7 +38,6 @@ import type { OptimizerConfig } from "../train/contracts.ts";
 import {
   inverseSqrtPreconditioner,
   isPreconditioned,
-  stabilityThresholds,
 } from "./preconditioned.ts";
 
 /** What one instance returns (read by the metrics stage's `SharpnessData`). */
@@ -59,8 +58,6 @@ export interface SharpnessOutput {
   /** Hutchinson's estimate of the Hessian trace per checkpoint, and its standard error; empty when off. */
   trace: number[];
   trace_stderr: number[];
-  /** 2/η for GD/SGD, (2+2β)/η for heavy-ball β; NaN (JSON null) for adaptive methods. */
-  eos: number;
   /**
    * λ₁(P⁻¹H) per checkpoint with the optimizer's preconditioner P frozen at
    * it (SCIENCE §4.2.1), for RMSprop and Adam (empty for other optimizers);
@@ -72,8 +69,6 @@ export interface SharpnessOutput {
   preconditioned_residual: number[];
   preconditioned_iterations: number[];
   preconditioned_converged: boolean[];
-  /** 2/η (RMSprop), (2+2μ)/η (RMSprop momentum μ), (2+2β₁)/((1−β₁)η) (Adam); NaN otherwise. */
-  preconditioned_eos: number;
   /** Training samples the Hessian was taken on. */
   subset: number;
   /**
@@ -300,12 +295,6 @@ export function modelSharpness(
   }
 }
 
-/** The stability line of a run's optimizer (SCIENCE §4.2), NaN where none applies. */
-export function runThreshold(item: Item): number {
-  const optimizer = runOptimizer(item);
-  return optimizer ? stabilityThresholds(optimizer).plain : NaN;
-}
-
 /** The run's optimizer config (a sweep cell's `optimizer.<field>` applied), or null without a numeric lr. */
 export function runOptimizer(item: Item): OptimizerConfig | null {
   const optimizer = cellOptimizer(item);
@@ -350,10 +339,6 @@ async function run(
     ...sharpnessSettings(ctx.params, ctx.item),
     ...(optimizer ? { optimizer } : {}),
   };
-  const thresholds = optimizer
-    ? stabilityThresholds(optimizer)
-    : { plain: NaN, preconditioned: NaN };
-  const eos = thresholds.plain;
   if (!settings.enabled) {
     const empty: SharpnessOutput = {
       epochs: [],
@@ -363,12 +348,10 @@ async function run(
       residual: [],
       trace: [],
       trace_stderr: [],
-      eos,
       preconditioned_sharpness: [],
       preconditioned_residual: [],
       preconditioned_iterations: [],
       preconditioned_converged: [],
-      preconditioned_eos: thresholds.preconditioned,
       subset: 0,
       method: "none",
     };
@@ -404,8 +387,6 @@ async function run(
   });
   const output: SharpnessOutput = {
     ...series,
-    eos,
-    preconditioned_eos: thresholds.preconditioned,
     subset: Math.min(settings.subset, train.n),
   };
   return { sharpness: encodeJson(output) };
@@ -421,7 +402,8 @@ export const sharpnessStage = defineStage({
     checkpoints: { stage: "train", output: "checkpoints" },
     train: { stage: "noise", output: "train" },
   },
-  versions: { tfjs: "4.22.0", backend: "wasm" },
+  // A choice, not a version: the npm versions come from deno.lock.
+  versions: { backend: "wasm" },
   outputs: ["sharpness"],
   run,
 });

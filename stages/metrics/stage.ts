@@ -20,6 +20,7 @@ import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
 import { metricsSchema, runsCsv, runsParquet } from "./tidy.ts";
+import { describeGroup, scopeOf } from "./groups.ts";
 import type {
   BarrierEntry,
   KnownAnswer,
@@ -36,7 +37,6 @@ export interface SharpnessData {
   iterations: number[];
   /** Relative residual bound per epoch (absent in outputs made before it existed). */
   residual?: number[];
-  eos: number | null;
   /** Hutchinson trace estimates per epoch (absent or empty when not asked). */
   trace?: number[];
   /**
@@ -45,8 +45,6 @@ export interface SharpnessData {
    */
   preconditioned_sharpness?: Array<number | null>;
   preconditioned_residual?: Array<number | null>;
-  /** Its stability line (JSON null where none applies). */
-  preconditioned_eos?: number | null;
 }
 
 /** Series order in the document. */
@@ -238,6 +236,20 @@ export function buildSeries(groups: Run[][]): Series[] {
   return out;
 }
 
+/** The last epoch any run of a group recorded (0 when none). */
+function lastEpoch(runs: Run[]): number {
+  let last = 0;
+  for (const run of runs) {
+    for (const s of Object.values(run.series)) {
+      const epochs = s?.epochs ?? [];
+      for (let i = 0; i < epochs.length; i++) {
+        last = Math.max(last, epochs[i]!);
+      }
+    }
+  }
+  return last;
+}
+
 /** Builds the whole document from runs (pure; the stage's run() only decodes and encodes). */
 export function buildDoc(
   experiment: string,
@@ -251,8 +263,19 @@ export function buildDoc(
     lr[g[0]!.group] = g[0]!.optimizer.lr;
     optimizers[g[0]!.group] = toCell(g[0]!.optimizer);
   }
+  const infos = groups.map((g) =>
+    describeGroup(
+      g[0]!.group,
+      g[0]!.optimizer,
+      g[0]!.cell,
+      [...new Set(g.map((r) => r.seed))],
+      lastEpoch(g),
+    )
+  );
   return {
     experiment,
+    groups: infos,
+    scope: scopeOf(infos),
     lr,
     series: buildSeries(groups),
     summaries: groups.map(groupSummary),

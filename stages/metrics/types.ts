@@ -129,8 +129,51 @@ export interface KnownAnswer {
   verdict: KnownVerdict;
 }
 
+/** An edge-of-stability line (SCIENCE §4.2): its name and value in loss / weight². */
+export interface StabilityLine {
+  /** e.g. "2/η" or "(2+2β)/η, β=0.9". */
+  label: string;
+  value: number;
+}
+
+/** One group as its runs trained (stages/metrics/groups.ts): what charts and report read instead of inferring. */
+export interface GroupInfo {
+  group: string;
+  /** The optimizer's display label (config.label, else its name). */
+  optimizer: string;
+  /** The optimizer kind: gd, sgd, rmsprop, adam or swats. */
+  kind: string;
+  cell: Record<string, number | string | boolean>;
+  /** The sweep cell in words, e.g. "lr=0.1" ("" when none). */
+  cellLabel: string;
+  /** η as the runs used it: tuned when the experiment tuned (SCIENCE §7). */
+  lr: number;
+  /** Heavy-ball β (SCIENCE §2.4; SWATS's β₁); absent for RMSprop and Adam. */
+  beta?: number;
+  /** The stability lines that apply (none for adaptive methods). */
+  stability: StabilityLine[];
+  seeds: number[];
+  /** The last epoch recorded. */
+  epochs: number;
+}
+
+/** Whether the experiment is big enough to test the claims (SCIENCE §7.1). */
+export interface Scope {
+  /** The fewest seeds and epochs of any group. */
+  seeds: number;
+  epochs: number;
+  minSeeds: number;
+  minEpochs: number;
+  enough: boolean;
+  /** What is short, in words; empty when `enough`. */
+  reasons: string[];
+}
+
 export interface MetricsDoc {
   experiment: string;
+  /** Per group, in series order: kind, η, β, stability lines (read by charts and report). */
+  groups: GroupInfo[];
+  scope: Scope;
   lr: Record<string, number>;
   series: Series[];
   summaries: Summary[];

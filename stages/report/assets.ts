@@ -39,13 +39,15 @@ export interface Assets {
 
 /**
  * The minified UMD bundle beside a package's resolved entry: vega-embed's
- * bundle reads the globals `vega` and `vegaLite`, so order matters.
+ * bundle reads the globals `vega` and `vegaLite`, so order matters. Callers
+ * resolve with a literal `import.meta.resolve("name")`, so the fingerprint
+ * sees the package and its deno.lock version enters the report's key.
  */
-function bundle(specifier: string, file: string): string {
-  const entry = new URL(import.meta.resolve(specifier));
+function bundle(resolved: string, file: string): string {
+  const entry = new URL(resolved);
   if (entry.protocol !== "file:") {
     throw new Error(
-      `Package '${specifier}' resolves to ${entry.href}, not a file in node_modules`,
+      `A report library resolves to ${entry.href}, not a file in node_modules`,
     );
   }
   return Deno.readTextFileSync(new URL(file, entry));
@@ -63,9 +65,9 @@ export function loadAssets(): Assets {
     ),
     css: Deno.readTextFileSync(CSS_FILE),
     scripts: [
-      bundle("vega", "./vega.min.js"),
-      bundle("vega-lite", "./vega-lite.min.js"),
-      bundle("vega-embed", "./vega-embed.min.js"),
+      bundle(import.meta.resolve("vega"), "./vega.min.js"),
+      bundle(import.meta.resolve("vega-lite"), "./vega-lite.min.js"),
+      bundle(import.meta.resolve("vega-embed"), "./vega-embed.min.js"),
       Deno.readTextFileSync(CLIENT_FILE),
     ],
   };

@@ -134,6 +134,7 @@ export function renderReport(
       id: slug(f.id),
       title: f.title,
       caption: f.caption,
+      wide: f.wide,
       rawSvg: safeSvg(f.svg) ??
         '<p class="empty">Static drawing unavailable.</p>',
       rawSpecJson: jsonForScript(f.spec),

@@ -204,6 +204,12 @@ export interface ResumeState {
   columns: Record<string, Float64Array>;
   /** Epochs whose checkpoints are saved in the scratch folder. */
   checkpointEpochs: number[];
+  /**
+   * The row of `epoch` when its measurement was still in flight: the fields
+   * training gave (the rest is measured again from the saved state); null
+   * when the rows are complete.
+   */
+  pending: Record<string, number> | null;
 }
 
 const RESUME_FILE = "resume.bin";
@@ -232,12 +238,16 @@ export async function saveResume(
   for (const [name, c] of Object.entries(state.columns)) {
     columns[`rec/${name}`] = c;
   }
+  for (const [name, x] of Object.entries(state.pending ?? {})) {
+    columns[`pending/${name}`] = Float64Array.of(x); // a column keeps NaN, JSON would not
+  }
   const meta: Json = {
     fingerprint: state.fingerprint,
     epoch: state.epoch,
     weights: state.weights.length,
     scalars: state.optimizer.scalars,
     checkpointEpochs: state.checkpointEpochs,
+    pending: state.pending !== null,
   };
   await writeAtomic(`${dir}/${RESUME_FILE}`, encodeBundle(columns, meta));
 }
@@ -261,6 +271,7 @@ export async function loadResume(
     weights: number;
     scalars: Record<string, number>;
     checkpointEpochs: number[];
+    pending?: boolean;
   };
   if (m.fingerprint !== fingerprint) return null;
   const weights: Float32Array[] = [];
@@ -269,9 +280,11 @@ export async function loadResume(
   }
   const arrays: Record<string, Float32Array> = {};
   const record: Record<string, Float64Array> = {};
+  const pending: Record<string, number> = {};
   for (const [name, column] of Object.entries(columns)) {
     if (name.startsWith("opt/")) arrays[name.slice(4)] = column as Float32Array;
     if (name.startsWith("rec/")) record[name.slice(4)] = column as Float64Array;
+    if (name.startsWith("pending/")) pending[name.slice(8)] = column[0]!;
   }
   return {
     fingerprint,
@@ -280,6 +293,7 @@ export async function loadResume(
     optimizer: { arrays, scalars: m.scalars },
     columns: record,
     checkpointEpochs: m.checkpointEpochs,
+    pending: m.pending === true ? pending : null,
   };
 }
 

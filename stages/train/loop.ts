@@ -32,23 +32,20 @@ import type {
   ModelConfig,
   OptimizerConfig,
   Preconditioner,
-  SnapshotSums,
 } from "./contracts.ts";
-import {
-  type DataSet,
-  rangeTensors,
-  rowTensors,
-  type Samples,
-  type TrainData,
-} from "./data.ts";
+import { type DataSet, rowTensors, type TrainData } from "./data.ts";
 import {
   autodiffGradient,
   type BatchGradient,
   mlpBackprop,
 } from "./batch_gradient.ts";
-import { meanLoss, perSampleLoss } from "./losses.ts";
+import { meanLoss } from "./losses.ts";
 import { squaredNorm } from "./host_sums.ts";
-import { measureSnapshot } from "./measure.ts";
+import {
+  localStream,
+  type MeasureStream,
+  workerStream,
+} from "./measure_stream.ts";
 import { penalizedGradients } from "./penalty.ts";
 import { type BatchHvp, finiteDiffBatchHvp, mlpBatchHvp } from "./hvp.ts";
 import {
@@ -66,8 +63,12 @@ import {
   emptyRows,
   normLayerColumn,
   recordColumnNames,
+  rowCount,
   rowsToColumns,
 } from "./record.ts";
+import { type RowFields, setWeights } from "./row.ts";
+
+export { splitByCorruption } from "./row.ts";
 
 /** Everything that determines a run's numbers. */
 export interface TrainConfig {
@@ -99,6 +100,11 @@ export interface TrainHooks {
   scratchDir?: string;
   /** Extra identity of the run for the resume fingerprint (e.g. digests of the input data). */
   identity?: string;
+  /**
+   * Measure each epoch's row in a second Worker while training goes on with
+   * the next epoch (measure_stream.ts); the record is the same bit for bit.
+   */
+  overlap?: boolean;
 }
 
 /** What a run produces. */
@@ -123,9 +129,6 @@ export interface TrainResult {
   seconds: { epoch: Map<number, number>; snapshot: Map<number, number> };
 }
 
-/** Rows per forward chunk of the cheap evaluation. */
-const EVAL_CHUNK = 2000;
-
 /** Trains one run; never throws on divergence (status "diverged"), throws on abort. */
 export async function trainRun(
   config: TrainConfig,
@@ -139,6 +142,7 @@ export async function trainRun(
   const model = createModel(config.model, root.fork("init"));
   const vars = trainableVariables(model); // kernel [in, out], bias [out] per layer
   const optimizer = createOptimizer(config.optimizer, vars);
+  const streams: MeasureStream[] = [];
   try {
     const n = data.train.n;
     const batchSize = config.optimizer.name === "gd"
@@ -171,71 +175,6 @@ export async function trainRun(
       snapshot: new Map<number, number>(),
     };
 
-    /** The measured row of `epoch` at the current weights (SCIENCE §2, §4). */
-    const measureRow = (
-      epoch: number,
-      batches: Uint32Array[],
-      weights: Float32Array[],
-    ): Record<string, number> => {
-      const row: Record<string, number> = {
-        epoch,
-        lr: optimizer.lr(),
-        m: batches.length,
-      };
-      Object.assign(row, weightNorms(weights, w0, layerOf, isBias));
-      let sums: {
-        losses: Float32Array;
-        correct: Uint8Array;
-        loss: number;
-        error: number;
-      };
-      // Before the first step the optimizer's v is PyTorch's zero init, not an
-      // estimate of anything: the preconditioned sums are NaN at row 0.
-      const own: Preconditioner | null = optimizer.preconditioner();
-      const pre = optimizer.steps > 0 ? own : null;
-      row.pre_scale = own ? own.scale : NaN;
-      if (config.snapshotEvery > 0 && epoch % config.snapshotEvery === 0) {
-        const t0 = performance.now();
-        const s: SnapshotSums = measureSnapshot({
-          variables: vars,
-          forward: (x) => forward(x),
-          loss: config.model.loss,
-          samples: data.train,
-          gradient,
-          batches,
-          preconditioner: pre,
-        });
-        seconds.snapshot.set(epoch, (performance.now() - t0) / 1000);
-        Object.assign(row, {
-          sum_g2: s.sumG2,
-          gbar2: s.gbar2,
-          sum_dev2: s.sumDev2,
-          full_grad2: s.fullGrad2,
-          sum_pre: s.sumPre,
-          sum_s_g2: s.sumSG2,
-          one_norm: s.oneNorm,
-        });
-        sums = s;
-      } else {
-        sums = evaluate(forward, data.train, config.model.loss);
-      }
-      row.train_loss = sums.loss;
-      row.train_error = sums.error;
-      const split = splitByCorruption(
-        sums.losses,
-        sums.correct,
-        data.train.corrupted,
-      );
-      row.train_clean_loss = split.cleanLoss;
-      row.train_clean_error = split.cleanError;
-      row.train_corrupt_loss = split.corruptLoss;
-      row.train_corrupt_error = split.corruptError;
-      const t = evaluate(forward, data.test, config.model.loss);
-      row.test_loss = t.loss;
-      row.test_error = t.error;
-      return row;
-    };
-
     // Progress so far: resumed from the scratch folder, or row 0 at the initial weights.
     const resumed = hooks.scratchDir
       ? await loadResume(hooks.scratchDir, fingerprint)
@@ -260,30 +199,113 @@ export async function trainRun(
       finalWeights: state.weights,
       seconds,
     });
-    /** Checkpoint (if scheduled) and resume state after a finished epoch. */
-    const endEpoch = async (epoch: number): Promise<void> => {
-      if (schedule.includes(epoch)) {
-        const files = await captureCheckpoint(model, optimizer, epoch);
-        Object.assign(state.checkpoints, files);
-        if (hooks.scratchDir) {
-          await saveCheckpointFiles(hooks.scratchDir, epoch, files);
-        }
-        state.checkpointEpochs.push(epoch);
-      }
+    /** The checkpoint of `epoch` if scheduled, captured now and saved to scratch (listed once its row is finite). */
+    const capture = async (epoch: number): Promise<CheckpointFiles | null> => {
+      if (!schedule.includes(epoch)) return null;
+      const files = await captureCheckpoint(model, optimizer, epoch);
       if (hooks.scratchDir) {
-        await saveResume(hooks.scratchDir, {
-          fingerprint,
-          epoch,
-          weights: state.weights,
-          optimizer: optimizer.saveState(),
-          columns: rowsToColumns(state.rows),
-          checkpointEpochs: state.checkpointEpochs,
-        });
+        await saveCheckpointFiles(hooks.scratchDir, epoch, files);
       }
-      hooks.progress?.(epoch, config.epochs);
+      return files;
+    };
+    /**
+     * Waits for the pending row and appends it. A finite loss commits the
+     * epoch (its checkpoint, progress); otherwise the run ends there, as if
+     * training had stopped at that epoch: returns the diverged epoch.
+     */
+    const settle = async (p: Pending): Promise<number | null> => {
+      // The snapshot's wall time is provenance (TrainResult.seconds), never a record column.
+      const { snapshot_seconds: snapshotSeconds, ...measured } = await p.result;
+      if (snapshotSeconds !== undefined) {
+        seconds.snapshot.set(p.epoch, snapshotSeconds);
+      }
+      const row = { ...p.known, ...measured };
+      appendRow(state.rows, row);
+      if (!isFinite(row.train_loss!)) {
+        state.weights = p.weights;
+        if (p.epoch > 0) {
+          log(
+            `diverged in epoch ${p.epoch}: the training loss is ${row.train_loss}`,
+          );
+        }
+        return p.epoch;
+      }
+      if (p.files) {
+        Object.assign(state.checkpoints, p.files);
+        state.checkpointEpochs.push(p.epoch);
+      }
+      hooks.progress?.(p.epoch, config.epochs);
+      return null;
+    };
+    /** Resume state after epoch `epoch`: its weights and optimizer, the rows settled, the pending row's known fields. */
+    const saveState = async (epoch: number, p: Pending | null) => {
+      if (!hooks.scratchDir) return;
+      await saveResume(hooks.scratchDir, {
+        fingerprint,
+        epoch,
+        weights: state.weights,
+        optimizer: optimizer.saveState(),
+        columns: rowsToColumns(state.rows),
+        checkpointEpochs: state.checkpointEpochs,
+        pending: p ? p.known : null,
+      });
+    };
+
+    // Rows are measured by a stream (row.ts): beside the training in a second
+    // Worker (hooks.overlap), or here. Same bits either way.
+    const measurer = hooks.overlap
+      ? workerStream(config.model, data)
+      : localStream(config.model, data);
+    streams.push(measurer);
+    /**
+     * The end-of-epoch state of `epoch` goes to the measurer; its row is
+     * filled in when the measurement arrives (`settle`). Training meanwhile
+     * goes on with the next epoch. `known` holds the fields training itself
+     * gives (e.g. traj_g2); `files` the epoch's checkpoint, kept until the
+     * row shows a finite loss.
+     */
+    const submit = (
+      epoch: number,
+      weights: Float32Array[],
+      known: Record<string, number>,
+      files: CheckpointFiles | null,
+    ): Pending => {
+      const batches = partition(Math.max(epoch, 1)); // row 0 uses epoch 1's partition
+      // Before the first step the optimizer's v is PyTorch's zero init, not an
+      // estimate of anything: the preconditioned sums are NaN at row 0.
+      const own: Preconditioner | null = optimizer.preconditioner();
+      const pre = optimizer.steps > 0 ? own : null;
+      const snapshot = config.snapshotEvery > 0 &&
+        epoch % config.snapshotEvery === 0;
+      const result = measurer.measure({
+        weights,
+        batches: snapshot ? batches : null,
+        preconditioner: pre
+          ? {
+            v: pre.v.map((t) => (t.dataSync() as Float32Array).slice()),
+            eps: pre.eps,
+          }
+          : null,
+      });
+      result.catch(() => {}); // awaited in settle; never an unhandled rejection meanwhile
+      return {
+        epoch,
+        known: {
+          epoch,
+          lr: optimizer.lr(),
+          m: batches.length,
+          pre_scale: own ? own.scale : NaN,
+          ...weightNorms(weights, w0, layerOf, isBias),
+          ...known,
+        },
+        weights,
+        files,
+        result,
+      };
     };
 
     let start = 0;
+    let pending: Pending | null;
     if (resumed !== null) {
       setWeights(vars, resumed.weights);
       optimizer.loadState(resumed.optimizer);
@@ -296,12 +318,19 @@ export async function trainRun(
       state.weights = resumed.weights;
       start = resumed.epoch;
       log(`resuming after epoch ${start} of ${config.epochs}`);
-      hooks.progress?.(start, config.epochs);
+      hooks.progress?.(rowCount(state.rows) - 1, config.epochs); // the last epoch with its row
+      // The measurement that was in flight is asked again, from the same state.
+      pending = resumed.pending === null ? null : submit(
+        start,
+        resumed.weights,
+        resumed.pending,
+        schedule.includes(start)
+          ? await loadCheckpointFiles(hooks.scratchDir!, [start])
+          : null,
+      );
     } else {
-      const row0 = measureRow(0, partition(1), w0); // row 0 uses epoch 1's partition
-      appendRow(state.rows, row0);
-      if (!isFinite(row0.train_loss!)) return finish("diverged", 0);
-      await endEpoch(0);
+      pending = submit(0, w0, {}, await capture(0));
+      await saveState(0, pending);
     }
 
     for (let epoch = start + 1; epoch <= config.epochs; epoch++) {
@@ -335,35 +364,56 @@ export async function trainRun(
         optimizer.step(grads);
         tf.dispose(grads);
       }
-      seconds.epoch.set(epoch, (performance.now() - tEpoch) / 1000);
-      state.weights = readWeights(vars);
+      const epochSeconds = (performance.now() - tEpoch) / 1000;
+      seconds.epoch.set(epoch, epochSeconds);
+      const weights = readWeights(vars);
       if (stepDiverged) {
+        // The previous epoch's row first: the run may have ended there.
+        const stopped = pending ? await settle(pending) : null;
+        if (stopped !== null) return finish("diverged", stopped);
+        state.weights = weights;
         appendRow(state.rows, {
           epoch,
           lr: optimizer.lr(),
           m: batches.length,
           traj_g2: trajSum / steps,
-          ...weightNorms(state.weights, w0, layerOf, isBias),
+          ...weightNorms(weights, w0, layerOf, isBias),
         });
         log(`diverged in epoch ${epoch}: a mini-batch loss was not finite`);
         return finish("diverged", epoch);
       }
-      const row = measureRow(epoch, batches, state.weights);
-      row.traj_g2 = trajSum / steps;
-      appendRow(state.rows, row);
-      if (!isFinite(row.train_loss!)) {
-        log(
-          `diverged in epoch ${epoch}: the training loss is ${row.train_loss}`,
-        );
-        return finish("diverged", epoch);
-      }
-      await endEpoch(epoch);
+      // This epoch's row goes to the measurer; the previous one's, measured
+      // meanwhile, is filled in (and may end the run at the previous epoch).
+      const next = submit(
+        epoch,
+        weights,
+        { traj_g2: trajSum / steps },
+        await capture(epoch),
+      );
+      const stopped = pending ? await settle(pending) : null;
+      if (stopped !== null) return finish("diverged", stopped);
+      hooks.signal?.throwIfAborted();
+      pending = next;
+      state.weights = weights;
+      await saveState(epoch, pending);
     }
+    const stopped = pending ? await settle(pending) : null;
+    if (stopped !== null) return finish("diverged", stopped);
     return finish("ok", null);
   } finally {
+    for (const stream of streams) stream.close();
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** A row being measured: the fields training gave, the measurement, the epoch's weights and checkpoint. */
+interface Pending {
+  epoch: number;
+  known: Record<string, number>;
+  result: Promise<RowFields>;
+  weights: Float32Array[];
+  files: CheckpointFiles | null;
 }
 
 /** Cuts a permutation into ⌈N/B⌉ consecutive batches; the last may be smaller (SCIENCE §1.4). */
@@ -417,86 +467,9 @@ export function weightNorms(
   return out;
 }
 
-/**
- * Mean loss and error on the clean and the corrupted part of the training
- * set (SCIENCE §1.2, §4.3), both against the labels trained on (the noisy
- * ones): the corrupted error is 1 − memorization. NaN for an empty part.
- */
-export function splitByCorruption(
-  losses: Float32Array,
-  correct: Uint8Array,
-  corrupted: Uint8Array,
-): {
-  cleanLoss: number;
-  cleanError: number;
-  corruptLoss: number;
-  corruptError: number;
-} {
-  const loss = [0, 0];
-  const right = [0, 0];
-  const count = [0, 0];
-  for (let i = 0; i < losses.length; i++) {
-    const part = corrupted[i] ? 1 : 0;
-    loss[part]! += losses[i]!;
-    right[part]! += correct[i]!;
-    count[part]! += 1;
-  }
-  const mean = (x: number, c: number) => (c === 0 ? NaN : x / c);
-  return {
-    cleanLoss: mean(loss[0]!, count[0]!),
-    cleanError: mean(count[0]! - right[0]!, count[0]!),
-    corruptLoss: mean(loss[1]!, count[1]!),
-    corruptError: mean(count[1]! - right[1]!, count[1]!),
-  };
-}
-
-/** Per-sample losses and correctness over a whole set, forward passes in chunks (no gradients). */
-function evaluate(
-  forward: (x: tf.Tensor2D) => tf.Tensor2D,
-  set: Samples,
-  loss: ModelConfig["loss"],
-): { losses: Float32Array; correct: Uint8Array; loss: number; error: number } {
-  const n = set.n;
-  const losses = new Float32Array(n);
-  const correct = new Uint8Array(n);
-  for (let start = 0; start < n; start += EVAL_CHUNK) {
-    const size = Math.min(EVAL_CHUNK, n - start);
-    const { x, y } = rangeTensors(set, start, size); // [c, 784], [c]
-    const [l, c] = tf.tidy(() => {
-      const outputs = forward(x); // [c, 10]
-      return [
-        perSampleLoss(outputs, y, loss),
-        tf.equal(tf.argMax(outputs, 1), y),
-      ]; // [c], [c]
-    });
-    losses.set(l!.dataSync() as Float32Array, start);
-    const ok = c!.dataSync();
-    for (let i = 0; i < size; i++) correct[start + i] = ok[i] ? 1 : 0;
-    tf.dispose([l!, c!, x, y]);
-  }
-  let sum = 0;
-  let right = 0;
-  for (let i = 0; i < n; i++) {
-    sum += losses[i]!;
-    right += correct[i]!;
-  }
-  return { losses, correct, loss: sum / n, error: 1 - right / n };
-}
-
 /** Copies of the variables' values, in order. */
 function readWeights(vars: tf.Variable[]): Float32Array[] {
   return vars.map((v) => (v.dataSync() as Float32Array).slice());
-}
-
-function setWeights(vars: tf.Variable[], weights: Float32Array[]): void {
-  if (weights.length !== vars.length) {
-    throw new Error(
-      `resume state: expected ${vars.length} weight arrays, got ${weights.length}`,
-    );
-  }
-  vars.forEach((v, i) =>
-    tf.tidy(() => v.assign(tf.tensor(weights[i]!, v.shape, "float32")))
-  );
 }
 
 /** Identifies a run for resuming: its config, data sizes and the caller's identity string. */

@@ -2,7 +2,8 @@
  * The implicit-regularization snapshot (SCIENCE §2): every mini-batch
  * gradient g_k = ∇Ĉ_k(w) of one epoch's partition at the SAME weights w,
  * reduced to the raw sums of `SnapshotSums`, plus the training loss and
- * error from the same forward passes (one forward + backward per batch).
+ * error from the same forward passes: one forward + backward per batch, or
+ * for the MLP one per block of batches (block_gradients.ts).
  *
  * Precision: each g_k is computed in float32 by tfjs and downloaded once;
  * every sum is accumulated in float64 in JS. ḡ and Σ_k ||g_k − ḡ||² come
@@ -14,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LossName, Preconditioner, SnapshotSums } from "./contracts.ts";
 import { autodiffGradient, type BatchGradient } from "./batch_gradient.ts";
+import { type BlockGradients, groupBatches } from "./block_gradients.ts";
 import { rowTensors, type Samples } from "./data.ts";
 import { readFloat32 } from "./host_sums.ts";
 
@@ -31,6 +33,13 @@ export interface SnapshotArgs {
    * MLP; default: automatic differentiation through `forward`.
    */
   gradient?: BatchGradient;
+  /**
+   * The batch gradients over row blocks (block_gradients.ts, the MLP):
+   * when given, used instead of `gradient`; same sums to float32 rounding.
+   */
+  blocks?: BlockGradients;
+  /** Rows per block with `blocks` (default `BLOCK_ROWS`). */
+  blockRows?: number;
   /** The whole training set (pixels in [0, 1] and class labels), on the host. */
   samples: Samples;
   /** The epoch's partition of 0..N−1 into batches (SCIENCE §1.4); must cover each sample once. */
@@ -100,33 +109,68 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
   const correct = new Uint8Array(n);
   const labelData = samples.labels; // [N]
 
-  batches.forEach((batch, k) => {
-    const { grads, perSample, predicted } = batchGradient(
-      gradient,
-      samples,
-      batch,
-    );
-    const lossData = perSample.dataSync() as Float32Array;
-    const predData = predicted.dataSync() as Int32Array;
-    for (let i = 0; i < batch.length; i++) {
-      const idx = batch[i]!;
+  const offsets = sizes.map((_, i) =>
+    sizes.slice(0, i).reduce((a, b) => a + b, 0)
+  );
+  /** Folds ∇Ĉ_k, ∇Ĉ_{k+1}, … of variable i into the sums; k runs 0, 1, … in order. */
+  const fold = (k: number, i: number, gs: Float32Array[]) => {
+    const sums = accumulate(gs, offsets[i]!, k, batches, mean, full, inv, s2);
+    sumG2 += sums.g2;
+    sumDev2 += sums.dev2;
+    sumPre += sums.pre;
+    sumSG2 += sums.sg2;
+  };
+  /** Per-sample losses and correctness of the rows `rows`, in their order. */
+  const record = (
+    rows: ArrayLike<number>,
+    lossData: Float32Array,
+    predData: Int32Array,
+  ) => {
+    for (let i = 0; i < rows.length; i++) {
+      const idx = rows[i]!;
       losses[idx] = lossData[i]!;
       correct[idx] = predData[i] === labelData[idx] ? 1 : 0;
     }
-    tf.dispose([perSample, predicted]);
+  };
 
-    const step = { weight: batch.length, rate: 1 / (k + 1) };
-    let off = 0;
-    grads.forEach((gt) => {
-      const sums = accumulate(readFloat32(gt), off, step, mean, full, inv, s2);
-      gt.dispose();
-      sumG2 += sums.g2;
-      sumDev2 += sums.dev2;
-      sumPre += sums.pre;
-      sumSG2 += sums.sg2;
-      off += gt.size;
+  if (args.blocks) {
+    let k0 = 0;
+    for (const block of groupBatches(batches, args.blockRows)) {
+      const { perSample, predicted } = args.blocks(
+        samples,
+        block,
+        (i, gs) => fold(k0, i, gs),
+      );
+      let at = 0;
+      for (const batch of block) {
+        record(
+          batch,
+          perSample.subarray(at, at + batch.length),
+          predicted.subarray(at, at + batch.length),
+        );
+        at += batch.length;
+      }
+      k0 += block.length;
+    }
+  } else {
+    batches.forEach((batch, k) => {
+      const { grads, perSample, predicted } = batchGradient(
+        gradient,
+        samples,
+        batch,
+      );
+      record(
+        batch,
+        perSample.dataSync() as Float32Array,
+        predicted.dataSync() as Int32Array,
+      );
+      tf.dispose([perSample, predicted]);
+      grads.forEach((gt, i) => {
+        fold(k, i, [readFloat32(gt)]);
+        gt.dispose();
+      });
     });
-  });
+  }
 
   const eps = pre ? pre.eps : DEFAULT_ONE_NORM_EPS;
   let gbar2 = 0;
@@ -162,53 +206,51 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
 }
 
 /**
- * Folds one batch gradient block g (coordinates off … off+|g|−1) into the
- * running sums, in float64: Welford's update of the mean ḡ with rate 1/k,
- * its deviation sum, the sample-weighted sum for ∇C, Σg², and with a
- * preconditioner Σ g²/(√v+ε) and Σ (v·g)². Returns this block's shares.
+ * Folds the gradients gs[0], gs[1], … of batches k, k+1, … for coordinates
+ * off … off+|g|−1 into the running sums, in float64: Welford's update of the
+ * mean ḡ with rate 1/(k+1), its deviation sum, the sample-weighted sum for
+ * ∇C, Σg², and with a preconditioner Σ g²/(√v+ε) and Σ (v·g)². Coordinate
+ * by coordinate, each taking the batches in order, so the float64 running
+ * values stay in registers across a block. Returns these gradients' shares.
  */
 function accumulate(
-  g: Float32Array,
+  gs: Float32Array[],
   off: number,
-  step: { weight: number; rate: number },
+  k: number,
+  batches: Uint32Array[],
   mean: Float64Array,
   full: Float64Array,
   inv: Float64Array | null,
   s2: Float64Array | null,
 ): { g2: number; dev2: number; pre: number; sg2: number } {
-  const { weight, rate } = step;
+  const count = gs.length;
+  const weights = Float64Array.from(gs, (_, j) => batches[k + j]!.length);
+  const rates = Float64Array.from(gs, (_, j) => 1 / (k + j + 1));
+  const length = gs[0]!.length;
   let g2 = 0;
   let dev2 = 0;
   let pre = 0;
   let sg2 = 0;
-  // Two copies of the loop, so the common case (no preconditioner) has no branch.
-  if (inv === null || s2 === null) {
-    for (let j = 0; j < g.length; j++) {
-      const x = g[j]!;
-      const jj = off + j;
-      g2 += x * x;
-      const m = mean[jj]!;
+  for (let c = 0; c < length; c++) {
+    const jj = off + c;
+    let m = mean[jj]!;
+    let f = full[jj]!;
+    let x2s = 0;
+    for (let j = 0; j < count; j++) {
+      const x = gs[j]![c]!;
+      x2s += x * x;
       const d = x - m;
-      const next = m + d * rate;
-      mean[jj] = next;
+      const next = m + d * rates[j]!;
       dev2 += d * (x - next);
-      full[jj]! += weight * x;
+      m = next;
+      f += weights[j]! * x;
     }
-    return { g2, dev2, pre, sg2 };
-  }
-  for (let j = 0; j < g.length; j++) {
-    const x = g[j]!;
-    const jj = off + j;
-    const x2 = x * x;
-    g2 += x2;
-    const m = mean[jj]!;
-    const d = x - m;
-    const next = m + d * rate;
-    mean[jj] = next;
-    dev2 += d * (x - next);
-    full[jj]! += weight * x;
-    pre += x2 * inv[jj]!;
-    sg2 += x2 * s2[jj]!;
+    mean[jj] = m;
+    full[jj] = f;
+    g2 += x2s;
+    // The preconditioned sums are linear in x², per coordinate.
+    if (inv !== null) pre += x2s * inv[jj]!;
+    if (s2 !== null) sg2 += x2s * s2[jj]!;
   }
   return { g2, dev2, pre, sg2 };
 }

@@ -48,7 +48,8 @@ export const tuneStage = defineStage<TuneParams, TuneForeach>({
   ...tuneParams,
   foreach: { ...tuneForeach, items: tuneItems },
   inputs: { train: { stage: "noise", output: "train" } },
-  versions: { tfjs: "4.22.0", backend: "wasm" },
+  // A choice, not a version: the npm versions come from deno.lock.
+  versions: { backend: "wasm" },
   outputs: ["result"],
   run,
 });

@@ -104,6 +104,53 @@ function consoleLines(stderr: string): string[] {
   );
 }
 
+/**
+ * A local HTTP server that serves the report and records every request it
+ * gets. Chromium sends every other host's traffic to it too (as its proxy),
+ * so a page that fetched anything, from anywhere, shows up in `requests`.
+ */
+function recordingServer(html: string) {
+  const requests: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      requests.push(`${req.method} ${req.url}`);
+      const path = new URL(req.url).pathname;
+      return path === "/report.html"
+        ? new Response(html, {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        })
+        : new Response("not here", { status: 404 });
+    },
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    requests,
+    url: `${origin}/report.html`,
+    flags: [`--proxy-server=${origin}`, "--proxy-bypass-list=<-loopback>"],
+    close: () => server.shutdown(),
+  };
+}
+
+/**
+ * Requests Chromium makes for itself, whatever the page: its icon, the
+ * updater, network time and sign-in. Any other host (a CDN, a font service,
+ * fonts.googleapis.com included) counts as the page's.
+ */
+function browserOwn(request: string): boolean {
+  return request.endsWith("/favicon.ico") ||
+    /^\w+ http:\/\/(update\.googleapis\.com|clients2\.google\.com|accounts\.google\.com)[:/]/
+      .test(request);
+}
+
+/** The markup of one section, from its opening tag to the next section. */
+function section(dom: string, id: string): string {
+  const start = dom.indexOf(`<section id="${id}">`);
+  assert(start >= 0, `section ${id} is in the DOM`);
+  const end = dom.indexOf("</section>", start);
+  return dom.slice(start, end);
+}
+
 /** The markup of one chart container: from its opening tag to its figcaption. */
 function container(dom: string, id: string): string {
   const start = dom.indexOf(`id="chart-${id}"`);
@@ -210,6 +257,176 @@ Deno.test({
         "payload shown as text",
       );
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "report served over HTTP makes no request but its own, renders every section, and offers SVG/PNG export only",
+  ignore: chromium === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = recordingServer(renderReport(reportData()));
+    try {
+      const { stdout: dom, stderr } = await runChromium(
+        ["--dump-dom", ...server.flags],
+        server.url,
+      );
+      assertEquals(consoleLines(stderr), [], "no console messages");
+      assertEquals(
+        server.requests.filter((r) => !browserOwn(r)),
+        [`GET ${server.url}`],
+        "the page requested nothing",
+      );
+      assert(!/data-errors=/.test(dom), "page recorded no errors");
+      const sections = {
+        summary: /<table class="claims">/,
+        figures: /<svg[\s>]/,
+        settings: /<td>/,
+        known: /<table/,
+        provenance: /<td>/,
+        reproduce: /deno task/,
+      };
+      for (const [id, content] of Object.entries(sections)) {
+        assert(content.test(section(dom, id)), `section ${id} has its content`);
+      }
+      for (const f of charts.figures) {
+        const html = container(dom, f.id);
+        assert(html.includes('data-rendered="vega"'), `${f.id} drawn by vega`);
+        assert(/<svg[\s>]/.test(html), `${f.id} holds an svg`);
+        // vega-embed's menu: export only, no link that leaves the page.
+        assert(/class="vega-actions"/.test(html), `${f.id} has export actions`);
+        assert(html.includes("Save as SVG") && html.includes("Save as PNG"));
+        assert(!/View Source|View Compiled|Open in Vega Editor/.test(html));
+      }
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+/** Polls `probe` every 100 ms until it returns a value (or throws after `tries`). */
+async function until<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  tries = 300,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** A page in headless Chromium driven over the DevTools protocol (loopback only). */
+async function devtoolsPage(url: string) {
+  const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
+  const child = new Deno.Command(chromium!, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      `--user-data-dir=${profile}`,
+      "--remote-debugging-port=0",
+      "about:blank",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const port = await until(async () => {
+    const text = await Deno.readTextFile(`${profile}/DevToolsActivePort`);
+    return text.split("\n")[0] || undefined;
+  }, "DevToolsActivePort");
+  const targets = await until(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/json`);
+    const list = await res.json() as Array<
+      { type: string; webSocketDebuggerUrl: string }
+    >;
+    return list.find((t) => t.type === "page");
+  }, "a page target");
+  const ws = new WebSocket(targets.webSocketDebuggerUrl);
+  await new Promise((r) => ws.onopen = r);
+  let id = 0;
+  const pending = new Map<number, (m: Record<string, unknown>) => void>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  };
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  /** Evaluates an expression in the page and returns its JSON value. */
+  const evaluate = async (expression: string): Promise<unknown> => {
+    const m = await send("Runtime.evaluate", {
+      expression,
+      awaitPromise: true,
+      returnByValue: true,
+    });
+    return (m.result as { result?: { value?: unknown } })?.result?.value;
+  };
+  await send("Page.navigate", { url });
+  return {
+    evaluate,
+    async close() {
+      ws.close();
+      child.kill();
+      await child.status;
+      await Deno.remove(profile, { recursive: true });
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "each chart's export menu makes an SVG and a PNG inside the page, named after the figure",
+  ignore: chromium === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "report_browser_" });
+    const file = `${dir}/report.html`;
+    await Deno.writeTextFile(file, renderReport(reportData()));
+    const page = await devtoolsPage(new URL(`file://${file}`).href);
+    try {
+      await until(
+        async () =>
+          (await page.evaluate(
+            "document.body.getAttribute('data-charts-done')",
+          )) ?? undefined,
+        "the charts",
+      );
+      // vega-embed fills in a link's href when it is pressed.
+      await page.evaluate(`
+        for (const a of document.querySelectorAll('#chart-sharpness .vega-actions a')) {
+          a.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+        }`);
+      const links = await until(async () => {
+        const out = await page.evaluate(`JSON.stringify(
+          [...document.querySelectorAll('#chart-sharpness .vega-actions a')]
+            .map((a) => [a.textContent, a.download, a.href.slice(0, 22)]))`);
+        const list = JSON.parse(String(out)) as string[][];
+        return list.every((l) => l[2] !== "") ? list : undefined;
+      }, "export links");
+      assertEquals(links.map((l) => l.slice(0, 2)), [
+        ["Save as SVG", "sharpness.svg"],
+        ["Save as PNG", "sharpness.png"],
+      ]);
+      assert(links[0]![2]!.startsWith("blob:"), links[0]![2]);
+      assertEquals(links[1]![2], "data:image/png;base64,");
+      assertEquals(
+        await page.evaluate("document.body.getAttribute('data-errors')"),
+        null,
+      );
+    } finally {
+      await page.close();
       await Deno.remove(dir, { recursive: true });
     }
   },

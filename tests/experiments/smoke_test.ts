@@ -118,6 +118,23 @@ Deno.test("the smoke experiment runs end to end, then is fully cached, and a tem
       [],
     );
 
+    // status applies the same rule (nothing stale), and --why names an
+    // optimizer's lr change by its param path.
+    const status = await engine().status("smoke", params);
+    assert(status.every((l) => l.state === "fresh"), "status: all fresh");
+    const changed = await loadExperimentFile(`${root}/experiments`, "smoke", [
+      "train.epochs=2",
+      "optimizers.1.lr=0.002",
+    ]);
+    const adam = (await engine().status("smoke", changed)).find((l) =>
+      l.id === "train[optimizer=adam,seed=0]"
+    )!;
+    assertEquals(adam.state, "stale");
+    assert(
+      adam.reasons.includes("param optimizers[adam].lr: 0.001 → 0.002"),
+      adam.reasons.join("; "),
+    );
+
     const template = [...Deno.readDirSync(templates)]
       .find((f) => f.name.endsWith("reproduce.eta"))!;
     await Deno.writeTextFile(

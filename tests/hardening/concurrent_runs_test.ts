@@ -180,3 +180,72 @@ Deno.test("a run killed with SIGKILL leaves a run lock that the next run clears 
     await removeScratch(cache);
   }
 });
+
+Deno.test("status in another process, with the status task's permissions, shows what a reproduce is running as running", async () => {
+  const cache = scratchCacheDir();
+  const dir = `${ROOT}/${cache}`;
+  try {
+    const first = await startAndWaitForRunning(cache);
+    const status = await denoRun(
+      taskFlags("status"),
+      "tests/hardening/fixtures/slow_pipeline.ts",
+      [cache, "2000", "status"],
+    );
+    assertEquals(status.code, 0, status.stderr);
+    const lines = status.stdout.split("\n");
+    assert(lines.includes("running  source"), status.stdout);
+    // Never run, so stale whatever source produces.
+    assert(lines.includes("stale    work[seed=0]"), status.stdout);
+    assert(
+      lines.some((l) =>
+        l.trim() ===
+          "reads 'source', which is running: reruns if its outputs change"
+      ),
+      status.stdout,
+    );
+    assert(status.stdout.includes("1 running"), status.stdout);
+    first.kill("SIGINT");
+    await first.status;
+    // The run is gone: nothing shows as running any more.
+    const after = await denoRun(
+      taskFlags("status"),
+      "tests/hardening/fixtures/slow_pipeline.ts",
+      [cache, "2000", "status"],
+    );
+    assert(!after.stdout.includes("running  "), after.stdout);
+    assertEquals(exists(`${dir}/running.json`), false, "removed by the run");
+  } finally {
+    await removeScratch(cache);
+  }
+});
+
+Deno.test("status, which may not write, reports a damaged cache object truthfully and leaves it", async () => {
+  const cache = scratchCacheDir();
+  const dir = `${ROOT}/${cache}`;
+  try {
+    const script = "tests/hardening/fixtures/slow_pipeline.ts";
+    const run = await denoRun(taskFlags("reproduce"), script, [cache, "10"]);
+    assertEquals(run.code, 0, run.stderr);
+    const lock = JSON.parse(Deno.readTextFileSync(`${dir}/test.lock`));
+    const hash = lock.experiments.t.source.outputs.out as string;
+    const object = `${dir}/objects/${hash.slice(0, 2)}/${hash.slice(2)}`;
+    Deno.writeTextFileSync(object, "damaged");
+    const status = await denoRun(taskFlags("status"), script, [
+      cache,
+      "10",
+      "status",
+    ]);
+    assertEquals(status.code, 0, status.stderr);
+    assert(
+      status.stderr.includes(
+        `Cache object ${hash.slice(0, 12)} is damaged`,
+      ) && status.stderr.includes("left in place"),
+      status.stderr,
+    );
+    assert(!status.stderr.includes("deleted"), status.stderr);
+    assertEquals(Deno.readTextFileSync(object), "damaged");
+    assert(status.stdout.includes("stale    source"), status.stdout);
+  } finally {
+    await removeScratch(cache);
+  }
+});

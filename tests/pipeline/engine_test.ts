@@ -59,6 +59,7 @@ Deno.test("cacheKey() is pinned for fixed parts", () => {
     code: {
       files: { "stages/train.ts": "cd".repeat(32) },
       hash: "ef".repeat(32),
+      packages: [],
     },
     versions: { deno: "2.9.6" },
   });
@@ -197,8 +198,11 @@ Deno.test("status() is fresh after a run and names the changed param with --why"
   const train = stale.find((l) => l.id === "train[seed=0]")!;
   assertEquals(train.fresh, false);
   assertEquals(train.reasons, ["param b.y: [1,2] → [1,2,3]"]);
-  assertEquals(stale.find((l) => l.id === "report")!.reasons, [
-    "upstream 'train[seed=0]' is stale",
+  const report = stale.find((l) => l.id === "report")!;
+  assertEquals(report.state, "waiting");
+  assertEquals(report.reasons, [
+    "reads 'train[seed=0]', which is stale: reruns if its outputs change",
+    "reads 'train[seed=1]', which is stale: reruns if its outputs change",
   ]);
 });
 

@@ -2,15 +2,15 @@
  * A Worker or cluster job imports its stage from disk after the run started:
  * `checkJobCode` refuses to run code that is not what the instance is keyed by.
  */
-import { assertEquals, assertRejects, assertThrows } from "../assert.ts";
+import { assertEquals, assertRejects } from "../assert.ts";
 import { encodeJson } from "../../pipeline/artifact.ts";
 import { Engine, PipelineError } from "../../pipeline/engine.ts";
-import { codeFingerprint } from "../../pipeline/hash.ts";
+import { codeFingerprint } from "../../pipeline/fingerprint.ts";
 import { checkJobCode, type Job } from "../../pipeline/job.ts";
 import { defineStage } from "../../pipeline/stage.ts";
 
 /** A job for a module, with the code as it is on disk now. */
-function jobFor(entry: string, root: string): Job {
+async function jobFor(entry: string, root: string): Promise<Job> {
   return {
     id: "s",
     stageName: "s",
@@ -26,7 +26,7 @@ function jobFor(entry: string, root: string): Job {
     code: {
       entries: [entry],
       root,
-      files: codeFingerprint([entry], root).files,
+      files: (await codeFingerprint([entry], root)).files,
     },
   };
 }
@@ -36,18 +36,18 @@ Deno.test("checkJobCode() names the edited, newly imported and dropped files", a
   await Deno.writeTextFile(`${root}/a.ts`, 'import "./b.ts";\n');
   await Deno.writeTextFile(`${root}/b.ts`, "export const b = 1;\n");
   await Deno.writeTextFile(`${root}/c.ts`, "export const c = 1;\n");
-  const job = jobFor(`file://${root}/a.ts`, root);
-  checkJobCode(job); // unchanged: no error
+  const job = await jobFor(`file://${root}/a.ts`, root);
+  await checkJobCode(job); // unchanged: no error
   const { code: _, ...handMade } = job;
-  checkJobCode(handMade); // hand-made jobs carry no code: no check
+  await checkJobCode(handMade); // hand-made jobs carry no code: no check
   await Deno.writeTextFile(`${root}/b.ts`, "export const b = 2;\n");
-  assertThrows(
+  await assertRejects(
     () => checkJobCode(job),
     Error,
     "the code of stage 's' changed after the run started (b.ts); nothing was run or cached for it: run reproduce again",
   );
   await Deno.writeTextFile(`${root}/a.ts`, 'import "./c.ts";\n');
-  assertThrows(
+  await assertRejects(
     () => checkJobCode(job),
     Error,
     "(a.ts, b.ts (no longer imported), c.ts (newly imported))",
@@ -86,7 +86,9 @@ export const heavy = defineStage({
     outputs: ["out"],
     run: async () => {
       if (edits++ === 0) {
-        await Deno.writeTextFile(heavyPath, "// edited\n", { append: true });
+        await Deno.writeTextFile(heavyPath, "export const edited = 1;\n", {
+          append: true,
+        });
       }
       return { out: encodeJson("editor") };
     },

@@ -206,6 +206,7 @@ Deno.test({
         async () => {
           const engine = await project([squareStage]);
           const executor = slurm(engine, cluster);
+          await engine.prepare([squareStage]); // fingerprints, as reproduce does first
           const job = engine.makeJob(
             {
               id: "square[k=7]",

@@ -1,19 +1,16 @@
-import {
-  assert,
-  assertAlmostEquals,
-  assertEquals,
-  assertThrows,
-} from "../../assert.ts";
+import { assert, assertEquals, assertThrows } from "../../assert.ts";
 import { makeMetricsFixture } from "../../fixtures/metrics_fixture.ts";
-import { buildFigures, type VlSpec } from "../../../stages/charts/specs.ts";
+import { buildFigures, type VlSpec } from "../../../stages/charts/vl.ts";
+import { FIGURES } from "../../../stages/charts/figures.ts";
+import { KIND_COLORS, shade } from "../../../stages/charts/colors.ts";
 import { compileStrict } from "../../../stages/charts/render.ts";
 import {
   CLIP_NOTE,
   clipForLog,
-  heavyBallBeta,
   needsLog,
   type Row,
 } from "../../../stages/charts/rows.ts";
+import type { MetricsDoc } from "../../../stages/metrics/types.ts";
 import { type ChartsDoc, chartsStage } from "../../../stages/charts/stage.ts";
 import { decodeJson, encodeJson } from "../../../pipeline/artifact.ts";
 import type { StageContext } from "../../../pipeline/stage.ts";
@@ -40,7 +37,33 @@ function positionChannels(
   return out;
 }
 
-Deno.test("buildFigures() specs compile without warnings and carry titles, captions, axis titles", () => {
+/** Every encoding channel named `name` (with a field) of a spec, at any depth. */
+function channels(
+  spec: unknown,
+  name: string,
+  out: Array<Record<string, unknown>> = [],
+) {
+  if (Array.isArray(spec)) spec.forEach((s) => channels(s, name, out));
+  else if (spec && typeof spec === "object") {
+    const o = spec as Record<string, unknown>;
+    const enc = o.encoding as
+      | Record<string, Record<string, unknown>>
+      | undefined;
+    if (enc?.[name]?.field) out.push(enc[name]!);
+    for (const [k, v] of Object.entries(o)) {
+      if (k !== "encoding" && k !== "data") channels(v, name, out);
+    }
+  }
+  return out;
+}
+
+type DataRow = Record<string, unknown> & { mean?: number; ref?: number };
+const rowsOfSpec = (spec: VlSpec) =>
+  (spec.data as { values: DataRow[] }).values;
+const figure = (id: string, d: MetricsDoc = doc) =>
+  buildFigures(d).figures.find((f) => f.id === id)!;
+
+Deno.test("buildFigures() draws the table's figures in order; each compiles, with the table's title and caption and titled axes", () => {
   const { figures, missing } = buildFigures(doc);
   assertEquals(missing, []);
   assertEquals(figures.map((f) => f.id), [
@@ -56,37 +79,134 @@ Deno.test("buildFigures() specs compile without warnings and carry titles, capti
     "one_norm",
     "memorisation",
     "sharpness",
-    "edge_of_stability",
     "hessian_trace",
     "dist_init",
     "sweep_optimizer_lr",
-    "sweep_ir_optimizer_lr",
     "sweep_train_batch_size",
+    "sweep_ir_optimizer_lr",
     "sweep_ir_train_batch_size",
     "lr_tuning",
     "loss_barrier",
   ]);
   for (const f of figures) {
     compileStrict(f.spec);
-    assert(f.title.length > 0 && f.spec.title === f.title, f.id);
-    assert(f.caption.endsWith("."), `${f.id} caption is one sentence`);
-    const channels = positionChannels(f.spec);
-    assert(channels.length >= 2, f.id);
-    for (const c of channels) {
+    assertEquals(f.spec.title, f.title);
+    const def = FIGURES.find((d) => d.id === f.id);
+    if (def) {
+      assertEquals(f.title, def.title);
+      assert(
+        f.caption.startsWith(def.caption),
+        `${f.id} caption from the table`,
+      );
+    }
+    const xy = [...channels(f.spec, "x"), ...channels(f.spec, "y")];
+    assert(xy.length >= 2, f.id);
+    for (const c of xy) {
       const title = c.title ??
         (c.axis as Record<string, unknown> | undefined)?.title;
-      if (c.field === "hi" || c.field === "threshold") continue;
       assert(
         typeof title === "string" && title.length > 0,
         `${f.id} ${String(c.field)} has an axis title`,
       );
     }
-    assert(
-      JSON.stringify(f.spec).includes('"tooltip"'),
-      `${f.id} has tooltips`,
-    );
-    assert(JSON.stringify(f.spec).includes('"color"'), `${f.id} has a legend`);
   }
+});
+
+Deno.test("every over-epoch figure's data rows are the metrics series, part by part, for the base groups", () => {
+  const base = ["sgd", "sgd-m0.9", "adam", "rmsprop"];
+  let checked = 0;
+  for (const def of FIGURES) {
+    if (def.kind !== "lines" && def.kind !== "stack") continue;
+    const rows = rowsOfSpec(figure(def.id).spec).filter((r) =>
+      r.mean !== undefined
+    );
+    assertEquals(
+      [...new Set(rows.map((r) => r.group))],
+      base.filter((g) => rows.some((r) => r.group === g)),
+    );
+    for (const part of def.parts) {
+      for (const group of base) {
+        const series = doc.series.find((s) =>
+          s.group === group && s.quantity === part.quantity
+        );
+        const drawn = rows.filter((r) =>
+          r.group === group && r.part === part.label
+        );
+        if (!series) {
+          assertEquals(drawn, [], `${def.id} ${group} ${part.quantity}`);
+          continue;
+        }
+        const finite = series.epochs.flatMap((e, i) =>
+          Number.isFinite(series.mean[i]) ? [[e, series.mean[i]]] : []
+        );
+        assertEquals(drawn.map((r) => [r.epoch, r.mean]), finite);
+        checked++;
+      }
+    }
+  }
+  assert(checked > 40, `${checked} series compared`);
+});
+
+Deno.test("every figure that colours by optimizer uses one scale: domain from the groups, hue from the optimizer kind", () => {
+  const { figures } = buildFigures(doc);
+  const expected = {
+    domain: ["sgd", "sgd-m0.9", "adam", "rmsprop"],
+    // sgd-m0.9 is a second SGD: SGD's blue, 35 % toward black.
+    range: [KIND_COLORS.sgd, "#314e6d", KIND_COLORS.adam, KIND_COLORS.rmsprop],
+  };
+  assertEquals(shade("#4c78a8", -0.35), "#314e6d");
+  let count = 0;
+  for (const f of figures) {
+    const colors = channels(f.spec, "color");
+    assert(colors.length > 0, `${f.id} has a colour`);
+    for (const c of colors) {
+      if (f.id === "loss_barrier") {
+        assertEquals(c.field, "pair");
+        continue;
+      }
+      assertEquals(c.field, "optimizer", f.id);
+      assertEquals(c.scale, expected, f.id);
+      count++;
+    }
+  }
+  assert(count > 40, `${count} colour channels`);
+});
+
+Deno.test("an lr matrix without a base group gets one panel per cell, each optimizer in its own colour", () => {
+  const cells = doc.groups.filter((g) =>
+    g.cell["train.batch_size"] !== undefined
+  );
+  const matrix: MetricsDoc = {
+    ...doc,
+    groups: cells,
+    series: doc.series.filter((s) => cells.some((g) => g.group === s.group)),
+    tuning: {},
+  };
+  const f = figure("test_error", matrix);
+  assertEquals(f.wide, true);
+  const facet = f.spec.facet as { field: string; sort: string[] };
+  assertEquals(facet.field, "panel");
+  assertEquals(facet.sort, [
+    "batch_size=16",
+    "batch_size=64",
+    "batch_size=256",
+  ]);
+  assertEquals(f.spec.columns, 3);
+  const rows = rowsOfSpec(f.spec);
+  for (const panel of facet.sort) {
+    assertEquals(
+      [
+        ...new Set(
+          rows.filter((r) => r.panel === panel).map((r) => r.optimizer),
+        ),
+      ],
+      ["sgd", "adam"],
+    );
+  }
+  assertEquals(channels(f.spec, "color")[0]!.scale, {
+    domain: ["sgd", "adam"],
+    range: [KIND_COLORS.sgd, KIND_COLORS.adam],
+  });
 });
 
 Deno.test("compileStrict() rejects a spec that vega-lite warns about", () => {
@@ -114,7 +234,6 @@ Deno.test("clipForLog() cuts non-positive band edges one decade below the mean a
   const row = (mean: number, std: number): Row => ({
     group: "g",
     optimizer: "g",
-    term: "",
     epoch: 1,
     mean,
     std,
@@ -128,26 +247,43 @@ Deno.test("clipForLog() cuts non-positive band edges one decade below the mean a
   assertEquals(out.map((r) => r.hi), [3, 0.75]);
 });
 
-Deno.test("heavyBallBeta() reads β from the recorded config, else from ir_momentum / ir_sgd", () => {
-  assertEquals(heavyBallBeta(doc, "sgd-m0.9"), 0.9);
-  assertEquals(heavyBallBeta(doc, "sgd"), 0);
-  assert(Number.isNaN(heavyBallBeta(doc, "adam")));
-  // Without configs: r = (1+β)/(1−β)² = 190 at β = 0.9 gives β = (381 − √1521)/380 = 0.9.
-  const { optimizers: _, ...bare } = doc;
-  assertAlmostEquals(heavyBallBeta(bare, "sgd-m0.9"), 0.9, 1e-9);
-  assertEquals(heavyBallBeta(bare, "sgd"), 0);
-  assert(Number.isNaN(heavyBallBeta(bare, "adam")));
-});
-
-Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, none for adam", () => {
-  const f = buildFigures(doc).figures.find((x) => x.id === "sharpness")!;
+Deno.test("sharpness figure draws the metrics' stability lines as rules with their own dash entry, on a log axis", () => {
+  const f = figure("sharpness");
+  const refs = rowsOfSpec(f.spec).filter((r) => r.ref !== undefined);
+  // From the fixture's groups: 2/0.05 = 40 (sgd), (2 + 2·0.9)/0.01 = 380 (sgd-m0.9); none for adam, rmsprop.
+  assertEquals(refs.map((r) => [r.group, r.ref]), [["sgd", 40], [
+    "sgd-m0.9",
+    (2 + 2 * 0.9) / 0.01,
+  ]]);
   const layers = f.spec.layer as Array<
-    { data?: { values: Array<{ group: string; threshold: number }> } }
+    {
+      mark: { type: string };
+      encoding: Record<string, Record<string, unknown>>;
+    }
   >;
-  const rules = layers[3]!.data!.values;
-  assertEquals(rules.map((r) => r.group), ["sgd", "sgd-m0.9"]);
-  assertAlmostEquals(rules[0]!.threshold!, 2 / 0.05, 1e-9); // 40
-  assertAlmostEquals(rules[1]!.threshold!, (2 + 2 * 0.9) / 0.01, 1e-6); // 380
+  const rule = layers.find((l) => l.mark.type === "rule")!;
+  assertEquals(rule.encoding.y!.field, "ref");
+  assertEquals(rule.encoding.y!.scale, { type: "log" });
+  assertEquals(layers[1]!.encoding.y!.scale, { type: "log" });
+  const dash = rule.encoding.strokeDash!.scale as {
+    domain: string[];
+    range: number[][];
+  };
+  assertEquals(dash.domain, [
+    "top eigenvalue (mean ± std)",
+    "edge of stability: 2/η; (2+2β)/η, β=0.9",
+  ]);
+  assertEquals(dash.range, [[1, 0], [5, 3]]);
+  // The chart reads the lines; it does not derive them from η and β.
+  const moved = structuredClone(doc);
+  moved.groups[0]!.stability = [{ label: "2/η", value: 7 }];
+  moved.groups[1]!.stability = [];
+  assertEquals(
+    rowsOfSpec(figure("sharpness", moved).spec).filter((r) =>
+      r.ref !== undefined
+    ).map((r) => [r.group, r.ref]),
+    [["sgd", 7]],
+  );
   // The caption carries the residual bound when the doc has one (SCIENCE §4.2).
   const bound = Math.max(
     ...doc.series.filter((s) => s.quantity === "sharpness_residual")
@@ -159,11 +295,21 @@ Deno.test("sharpness figure draws 2/η for sgd and (2+2β)/η for heavy ball, no
     ),
     f.caption,
   );
-  const without = buildFigures({
+  const without = figure("sharpness", {
     ...doc,
     series: doc.series.filter((s) => s.quantity !== "sharpness_residual"),
-  }).figures.find((x) => x.id === "sharpness")!;
+  });
   assert(!without.caption.includes("residual"), without.caption);
+});
+
+Deno.test("sharpness falls back to a linear axis when a value is not positive", () => {
+  const neg = structuredClone(doc);
+  neg.series.find((s) => s.group === "adam" && s.quantity === "sharpness")!
+    .mean[0] = -0.5;
+  const layers = figure("sharpness", neg).spec.layer as Array<
+    { encoding: Record<string, Record<string, unknown>> }
+  >;
+  assertEquals(layers[1]!.encoding.y!.scale, { zero: false });
 });
 
 Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ axis", () => {
@@ -245,7 +391,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     signal: new AbortController().signal,
   } as StageContext;
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
-  assertEquals(out.figures.length, 21);
+  assertEquals(out.figures.length, 20);
   for (const f of out.figures) {
     assert(f.svg.startsWith("<svg"), f.id);
     assert(
@@ -273,10 +419,10 @@ Deno.test("batch-size sweep shows the variance part falling like 1/B on log₂ x
     x.id === "sweep_ir_train_batch_size"
   )!;
   const values = (f.spec.data as {
-    values: Array<{ group: string; term: string; mean: number }>;
+    values: Array<{ group: string; part: string; mean: number }>;
   })
     .values.filter((v) =>
-      v.term.includes("variance") && v.group.startsWith("sgd ")
+      v.part.includes("variance") && v.group.startsWith("sgd ")
     );
   assertEquals(values.map((v) => v.group), [
     "sgd · batch_size=16",

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../../assert.ts";
+import { scopeOf } from "../../../stages/metrics/groups.ts";
 import {
   headlineLines,
   metricsNumbers,
@@ -40,6 +41,8 @@ const DOC: MetricsDoc = {
   }],
   claims: [],
   known: [],
+  groups: [],
+  scope: scopeOf([]),
 };
 
 Deno.test("metricsNumbers(): final = last finite mean; best = smallest, for errors and losses only", () => {

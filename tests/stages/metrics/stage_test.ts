@@ -76,7 +76,6 @@ function sharpness(): InputValue[] {
       sharpness: [1 + seed, 3 + seed],
       iterations: [10, 12],
       residual: [1e-4 * (1 + seed), 3e-4],
-      eos: 2000,
     }),
   }));
 }
@@ -149,6 +148,19 @@ Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to en
     label: "adam",
   });
   assert(!text.includes("null"), "the document has no NaN (null) numbers");
+  // What the charts read: η as recorded, β, and 2/η = 2/0.001 for SGD only.
+  assertEquals(
+    doc.groups.map((g) => [g.group, g.kind, g.lr, g.beta, g.stability]),
+    [
+      ["sgd", "sgd", 0.001, 0, [{ label: "2/η", value: 2000 }]],
+      ["adam", "adam", 0.001, undefined, []],
+      ["rmsprop", "rmsprop", 0.001, undefined, []],
+    ],
+  );
+  assertEquals(doc.groups[0]!.seeds, [0, 1]);
+  assertEquals(doc.groups[0]!.epochs, 5);
+  assertEquals(doc.scope.enough, false);
+  assertEquals([doc.scope.seeds, doc.scope.epochs], [2, 5]);
 
   const test = series(doc, "sgd", "test_error")!;
   assertEquals(test.epochs, [0, 1, 2, 3, 4, 5]);

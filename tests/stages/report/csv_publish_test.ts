@@ -2,10 +2,13 @@ import { assert, assertEquals } from "../../assert.ts";
 import { metricsCsv } from "../../../stages/report/csv.ts";
 import { publish } from "../../../stages/report/publish.ts";
 import type { MetricsDoc } from "../../../stages/metrics/types.ts";
+import { scopeOf } from "../../../stages/metrics/groups.ts";
 import { encodeText } from "../../../pipeline/artifact.ts";
 
 const doc: MetricsDoc = {
   experiment: "tiny",
+  groups: [],
+  scope: scopeOf([]),
   lr: { sgd: 0.1 },
   series: [
     {

@@ -264,18 +264,30 @@ Deno.test("reportStage lists its templates and assets as sources", () => {
   ]);
 });
 
-Deno.test("the versions in the charts and report keys are the installed packages' versions", async () => {
+Deno.test("the versions in the charts and report keys are the installed packages' versions, read from deno.lock", async () => {
   const { chartsStage } = await import("../../../stages/charts/stage.ts");
+  const { Engine } = await import("../../../pipeline/engine.ts");
   const installed = (name: string) => {
     const pkg = new URL("../package.json", import.meta.resolve(name));
     return JSON.parse(Deno.readTextFileSync(pkg)).version as string;
   };
+  const cacheDir = await Deno.makeTempDir({ prefix: "ir-versions-" });
+  const engine = new Engine({
+    root: new URL("../../..", import.meta.url).pathname.replace(/\/$/, ""),
+    cacheDir,
+    lockPath: `${cacheDir}/lock`,
+    stages: [chartsStage, reportStage],
+  });
+  await engine.prepare([chartsStage, reportStage]);
+  const inKey = (stage: typeof reportStage, name: string) =>
+    engine.versions(stage)[`npm:${name}`]?.split(" ")[0];
   for (const name of ["vega", "vega-lite", "vega-embed", "eta"]) {
-    assertEquals(reportStage.versions?.[name], installed(name), name);
+    assertEquals(inKey(reportStage, name), installed(name), name);
   }
   for (const name of ["vega", "vega-lite"]) {
-    assertEquals(chartsStage.versions?.[name], installed(name), name);
+    assertEquals(inKey(chartsStage, name), installed(name), name);
   }
+  await Deno.remove(cacheDir, { recursive: true });
 });
 
 Deno.test("renderReport() puts each figure's static SVG in its container as the no-JS fallback", () => {
@@ -337,4 +349,38 @@ Deno.test("renderReport() turns the per-group table when there are more numbers 
     markup.includes('<table class="summaries">'),
     "14 groups × 2 numbers keep groups as rows",
   );
+});
+
+Deno.test("renderReport() shows the too-small banner with the metrics' reasons, and none when the experiment is big enough", () => {
+  assertEquals(metrics.scope.enough, true);
+  assert(!markup.includes('id="scope-banner"'), "3 seeds × 20 epochs: none");
+  const small = renderReport(reportData({
+    metrics: {
+      ...metrics,
+      scope: {
+        ...metrics.scope,
+        enough: false,
+        reasons: ["2 seeds per group (x)", "4 epochs (y)"],
+      },
+    },
+  }));
+  const banner = /<aside class="banner" id="scope-banner"[^]*?<\/aside>/
+    .exec(small)?.[0] ?? "";
+  assert(banner.includes("Too small to test the paper's claims"), banner);
+  assert(
+    banner.replace(/\s+/g, " ").includes(
+      "This experiment has 2 seeds per group (x) and 4 epochs (y).",
+    ),
+    banner,
+  );
+});
+
+Deno.test("renderReport() lists each group's η, β and stability line as the metrics give them", () => {
+  const row = (group: string) =>
+    new RegExp(`<tr><td>${group}</td>.*?</tr>`).exec(markup)?.[0] ?? "";
+  assertEquals(
+    row("sgd-m0\\.9"),
+    "<tr><td>sgd-m0.9</td><td>sgd</td><td>0.01</td><td>0.9</td><td>(2+2β)/η, β=0.9 = 380</td><td>0, 1, 2</td><td>20</td></tr>",
+  );
+  assert(row("adam").includes("<td>—</td><td>—</td>"), row("adam"));
 });

@@ -19,7 +19,11 @@ import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
 import { meanLoss } from "../../../stages/train/losses.ts";
 import { mlpBackprop } from "../../../stages/train/batch_gradient.ts";
 import { mlpHvp } from "../../../stages/train/hvp.ts";
-import { trainConfig, trainStage } from "../../../stages/train/stage.ts";
+import {
+  trainConfig,
+  trainCost,
+  trainStage,
+} from "../../../stages/train/stage.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
 import {
   createModel,
@@ -492,5 +496,93 @@ Deno.test("decodeTrainSet() scales u8 pixels by 1/255, keeps f32 pixels, marks c
       ),
     Error,
     "test.images",
+  );
+});
+
+Deno.test("trainRun() measuring rows in a second Worker (overlap) gives the record and checkpoints of measuring them in the training thread", async () => {
+  await initWasmBackend();
+  const data = {
+    train: decodeTrainSet(bundles.train),
+    test: decodeTestSet(bundles.test),
+  };
+  // Counts the Workers made, so the test fails if overlap silently measures in this thread.
+  const Original = globalThis.Worker;
+  let workers = 0;
+  globalThis.Worker = class extends Original {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      workers++;
+    }
+  };
+  try {
+    const cases: Array<[Record<string, Json>, Params]> = [
+      [{ name: "adam", lr: 0.01 }, tinyParams({ "train.snapshot_every": 2 })],
+      [{ name: "rmsprop", lr: 0.01 }, tinyParams()],
+      // Diverges: the run ends at the first row whose loss is not finite.
+      [
+        { name: "sgd", lr: 1e4 },
+        tinyParams({ "model.loss": "squared", "train.epochs": 5 }),
+      ],
+    ];
+    for (const [optimizer, params] of cases) {
+      const config = trainConfig(params, { optimizer, seed: 3, cell: {} });
+      const runs = [];
+      for (const overlap of [false, true]) {
+        const before = workers;
+        const result = await trainRun(config, data, { overlap });
+        assertEquals(workers - before, overlap ? 1 : 0, "measuring Workers");
+        runs.push(result);
+      }
+      const [inThread, beside] = runs as [
+        Awaited<ReturnType<typeof trainRun>>,
+        Awaited<ReturnType<typeof trainRun>>,
+      ];
+      assertEquals(beside.status, optimizer.name === "sgd" ? "diverged" : "ok");
+      assertEquals(beside.divergedEpoch, inThread.divergedEpoch);
+      assertEquals(numbers(beside.columns), numbers(inThread.columns));
+      assertEquals(
+        beside.finalWeights.map((w) => Array.from(w)),
+        inThread.finalWeights.map((w) => Array.from(w)),
+      );
+      if (optimizer.name !== "sgd") {
+        assert(Number.isFinite(beside.columns.sum_pre![2]!), "sums measured");
+      }
+      assertEquals(
+        Object.keys(beside.checkpoints).sort(),
+        Object.keys(inThread.checkpoints).sort(),
+      );
+      for (const [name, bytes] of Object.entries(beside.checkpoints)) {
+        if (name.endsWith("model.json")) continue; // layer names differ per process
+        assertEquals(
+          Array.from(bytes),
+          Array.from(inThread.checkpoints[name]!),
+        );
+      }
+    }
+  } finally {
+    globalThis.Worker = Original;
+  }
+});
+
+Deno.test("trainCost() counts epochs, the snapshot's share and the optimizer's step cost", () => {
+  const params = tinyParams({ "train.epochs": 10, "train.snapshot_every": 1 });
+  const cost = (optimizer: Record<string, Json>, p = params) =>
+    trainCost(p, { optimizer, seed: 0, cell: {} });
+  assertAlmostEquals(cost({ name: "sgd", lr: 0.1 }), 10 * 2, 1e-12);
+  assertAlmostEquals(cost({ name: "adam", lr: 0.1 }), 10 * 2 * 1.25, 1e-12);
+  assertAlmostEquals(
+    cost({ name: "sgd", lr: 0.1 }, { ...params, "train.snapshot_every": 0 }),
+    10,
+    1e-12,
+  );
+  // A sweep cell's epochs count.
+  assertAlmostEquals(
+    trainCost(params, {
+      optimizer: { name: "sgd", lr: 0.1 },
+      seed: 0,
+      cell: { "train.epochs": 20 },
+    }),
+    20 * 2,
+    1e-12,
   );
 });

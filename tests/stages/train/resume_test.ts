@@ -1,7 +1,9 @@
 import { assertEquals, assertRejects } from "../../../tests/assert.ts";
 import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
 import { decodeRecord } from "../../../stages/train/record.ts";
-import { trainStage } from "../../../stages/train/stage.ts";
+import { trainConfig, trainStage } from "../../../stages/train/stage.ts";
+import { trainRun } from "../../../stages/train/loop.ts";
+import { decodeTestSet, decodeTrainSet } from "../../../stages/train/data.ts";
 import type { Item } from "../../../pipeline/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
 
@@ -80,7 +82,10 @@ for (
   Deno.test(`trainStage.run() ${name} killed after epoch 1 resumes to the uninterrupted run's exact numbers`, async () => {
     const full = await uninterrupted(item);
     const { out, progress } = await interruptedThenResumed(item, 1);
-    assertEquals(progress, [[1, 3], [2, 3], [3, 3]]);
+    // Killed after epoch 1's row arrived but before epoch 2's state was saved:
+    // the run resumed from epoch 1's state with its row's measurement in
+    // flight (progress 0 = the last settled row), measured it again, went on.
+    assertEquals(progress, [[0, 3], [1, 3], [2, 3], [3, 3]]);
     assertEquals(numbers(out.record!), numbers(full.record!));
     assertEquals(out.record, full.record); // the same bytes: no wall times inside
     const resumedCheckpoints = checkpointBytes(out.checkpoints!);
@@ -121,3 +126,68 @@ Deno.test("trainStage.run() ignores resume state of another run in its scratch f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("trainRun() killed mid-epoch with a row's measurement in flight resumes to the numbers of an uninterrupted run", async () => {
+  const data = {
+    train: decodeTrainSet(bundles.train),
+    test: decodeTestSet(bundles.test),
+  };
+  const config = trainConfig(tinyParams({ "train.epochs": 4 }), {
+    optimizer: { name: "rmsprop", lr: 0.01 },
+    seed: 1,
+    cell: {},
+  });
+  const full = await trainRun(config, data, { overlap: false });
+  for (const [killAt, resumeAfter] of [[3, 0], [7, 1], [12, 2]]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      // 64 samples in batches of 16: the signal is checked before each of an
+      // epoch's 4 steps and once after each row arrives, so the kill lands
+      // inside an epoch's steps, while the previous epoch's row is measured.
+      let checks = 0;
+      const signal = {
+        throwIfAborted() {
+          if (++checks === killAt) throw new Error("killed");
+        },
+      } as AbortSignal;
+      await assertRejects(
+        () =>
+          trainRun(config, data, { overlap: true, scratchDir: dir, signal }),
+        Error,
+        "killed",
+      );
+      const logs: string[] = [];
+      const resumed = await trainRun(config, data, {
+        overlap: true,
+        scratchDir: dir,
+        log: (m) => logs.push(m),
+      });
+      // It resumed from the state saved after the last finished epoch, whose
+      // row was still being measured (not from scratch).
+      assertEquals(logs[0], `resuming after epoch ${resumeAfter} of 4`);
+      assertEquals(
+        numbersOf(resumed.columns),
+        numbersOf(full.columns),
+        `killed at check ${killAt}`,
+      );
+      for (const [name, bytes] of Object.entries(full.checkpoints)) {
+        if (name.endsWith("model.json")) continue;
+        assertEquals(Array.from(resumed.checkpoints[name]!), Array.from(bytes));
+      }
+      assertEquals(
+        Object.keys(resumed.checkpoints).sort(),
+        Object.keys(full.checkpoints).sort(),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+function numbersOf(columns: Record<string, Float64Array>) {
+  return Object.fromEntries(
+    Object.entries(columns).filter(([k]) => !k.endsWith("_seconds")).map((
+      [k, v],
+    ) => [k, Array.from(v)]),
+  );
+}
