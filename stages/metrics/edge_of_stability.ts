@@ -6,7 +6,7 @@
  * other known answers: the median over the last part of each run within a
  * relative tolerance of its line. Pure functions over the runs' series.
  */
-import { stabilityThresholds } from "./preconditioned.ts";
+import { stabilityLines } from "./groups.ts";
 import type { Run } from "./runs.ts";
 import type { KnownAnswer, KnownVerdict, Quantity } from "./types.ts";
 
@@ -88,38 +88,18 @@ export function eosCheck(
 }
 
 /**
- * Which sharpness a run is held to, and its line: GD/SGD (and heavy-ball)
- * their plain sharpness against 2/η or (2+2β)/η; RMSprop and Adam the
- * preconditioned one against their §4.2.1 line; null for others (SWATS).
+ * Which sharpness a run is held to, and its line (the metrics' one rule,
+ * groups.ts `stabilityLines`): GD/SGD (and heavy-ball) their plain
+ * sharpness against 2/η or (2+2β)/η; RMSprop and Adam the preconditioned
+ * one against their §4.2.1 line; null for others (SWATS).
  */
 export function eosTarget(
   run: Pick<Run, "optimizer">,
 ): { quantity: Quantity; threshold: number; line: string } | null {
-  const t = stabilityThresholds(run.optimizer);
-  const name = run.optimizer.name;
-  const momentum = run.optimizer.momentum ?? 0;
-  if (Number.isFinite(t.plain)) {
-    return {
-      quantity: "sharpness",
-      threshold: t.plain,
-      line: momentum > 0 ? `(2+2β)/η, β=${momentum}` : "2/η",
-    };
-  }
-  if (Number.isFinite(t.preconditioned)) {
-    const beta1 = run.optimizer.beta1 ?? 0.9;
-    return {
-      quantity: "preconditioned_sharpness",
-      threshold: t.preconditioned,
-      line: name === "adam"
-        ? `(2+2β₁)/((1−β₁)η) = ${
-          Number(((2 + 2 * beta1) / (1 - beta1)).toPrecision(4))
-        }/η`
-        : momentum > 0
-        ? `(2+2μ)/η, μ=${momentum}`
-        : "2/η",
-    };
-  }
-  return null;
+  const line = stabilityLines(run.optimizer)[0];
+  return line
+    ? { quantity: line.quantity, threshold: line.value, line: line.label }
+    : null;
 }
 
 /**

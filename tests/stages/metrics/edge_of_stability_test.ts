@@ -134,11 +134,11 @@ Deno.test("eosTarget(): GD's plain sharpness against 2/η, Adam's preconditioned
   const adam = eosTarget(run(ADAM, {}))!;
   assertEquals(adam.quantity, "preconditioned_sharpness");
   assert(Math.abs(adam.threshold - 38000) < 1e-9);
-  assertEquals(adam.line, "(2+2β₁)/((1−β₁)η) = 38/η");
+  assertEquals(adam.line, "38/η (P⁻¹H)");
   assertEquals(eosTarget(run({ name: "rmsprop", lr: 0.01 }, {})), {
     quantity: "preconditioned_sharpness",
     threshold: 200,
-    line: "2/η",
+    line: "2/η (P⁻¹H)",
   });
   assertEquals(eosTarget(run({ name: "swats", lr: 0.01 }, {})), null);
 });
