@@ -57,7 +57,11 @@ export function stabilityThresholds(
  * RMSprop P = √v + ε with v = s (centered: s − ḡ², what its update divides
  * by); Adam P = (1−β₁^t)·(√v̂ + ε), v̂ = v/(1−β₂^t), so that its step is
  * exactly −η·P⁻¹m. Computed in float64, returned as float32 like the
- * Hessian-vector products. Null when P is not defined: optimizers without a
+ * Hessian-vector products. The state is the one saved with the checkpoint's
+ * weights w_t: its v has seen the gradients up to w_{t−1}; the P of the next
+ * step (Cohen et al.'s P_t) adds g(w_t)² with weight 1−β₂ (Adam 0.001;
+ * RMSprop 1−α = 0.01), which moves P_j by about (1−β₂)(g_j²/v_j − 1)/2
+ * relative. Null when P is not defined: optimizers without a
  * preconditioner, and t = 0 (before the first step v is PyTorch's zero
  * init, not an estimate, and Adam's P is 0). `variables` is the number of
  * parameter tensors (the state holds one array per tensor, `slot.i`).
