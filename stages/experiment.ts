@@ -320,7 +320,7 @@ function listed(current: Json | undefined, value: Json): Json {
  * The tree with the optional sections filled in at their defaults, so that
  * `--set tuning.enabled=true`, `--set metrics.barrier=true` or
  * `--set metrics.sharpness.trace_samples=20` works on a file
- * that does not mention them.
+ * that does not mention them (likewise `metrics.edge_of_stability`).
  */
 function withOptionalSections(raw: Json): Json {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
@@ -335,9 +335,12 @@ function withOptionalSections(raw: Json): Json {
   }
   if (
     metrics !== null && typeof metrics === "object" &&
-    !Array.isArray(metrics) && !("findings" in metrics)
+    !Array.isArray(metrics)
   ) {
-    metrics["findings"] = [];
+    if (!("findings" in metrics)) metrics["findings"] = [];
+    if (!("edge_of_stability" in metrics)) {
+      metrics["edge_of_stability"] = false;
+    }
   }
   const sharpness = metrics !== null && typeof metrics === "object" &&
       !Array.isArray(metrics)

@@ -262,7 +262,8 @@ export const FIGURES: readonly FigureDef[] = [
     caption:
       "Look at whether sharpness rises to its optimizer's edge-of-stability limit (dashed: " +
       "2/η for GD/SGD, (2+2β)/η for heavy ball, SCIENCE §4.2, with η as the runs used it) and " +
-      "stays there; adaptive methods have no such line, their limit is on the preconditioned Hessian.",
+      "stays there; adaptive methods have no such line here, their limit is on the preconditioned " +
+      "Hessian (next figure).",
     parts: [{ quantity: "sharpness", label: "top eigenvalue (mean ± std)" }],
     needs: "first",
     facet: "cell",
@@ -275,6 +276,33 @@ export const FIGURES: readonly FigureDef[] = [
     },
     y: {
       title: "top Hessian eigenvalue (loss / weight²)",
+      scale: "log-if-positive",
+    },
+  },
+  {
+    kind: "lines",
+    id: "preconditioned_sharpness",
+    title: "Preconditioned sharpness: top eigenvalue of P⁻¹H",
+    caption:
+      "RMSprop's and Adam's top eigenvalue of P⁻¹H, with the optimizer's preconditioner P frozen " +
+      "at each checkpoint (SCIENCE §4.2.1); look at whether it rises to its dashed limit, 2/η for " +
+      "RMSprop and (2+2β₁)/((1−β₁)η) for Adam (38/η at β₁ = 0.9), and hovers there (the adaptive " +
+      "edge of stability): full-batch runs should, mini-batch runs settle below it.",
+    parts: [{
+      quantity: "preconditioned_sharpness",
+      label: "top eigenvalue of P⁻¹H (mean ± std)",
+    }],
+    needs: "first",
+    facet: "cell",
+    stability: true,
+    largest: {
+      quantity: "preconditioned_sharpness_residual",
+      sentence: (max) =>
+        `Each value lies within its residual bound (relative; largest mean over seeds here ${max}) ` +
+        "of an eigenvalue of P⁻¹H.",
+    },
+    y: {
+      title: "top eigenvalue of P⁻¹H (1 / weight)",
       scale: "log-if-positive",
     },
   },

@@ -3,7 +3,12 @@
  * become Vega-Lite specs. It picks series and fields, chooses scales and
  * formats labels; every number it draws is in the metrics document.
  */
-import type { GroupInfo, MetricsDoc, Series } from "../metrics/types.ts";
+import type {
+  GroupInfo,
+  MetricsDoc,
+  Quantity,
+  Series,
+} from "../metrics/types.ts";
 import { type ColorScale, optimizerColors } from "./colors.ts";
 import {
   type BarrierFigure,
@@ -212,14 +217,23 @@ function partRows(ctx: Ctx, def: LinesFigure): DataRow[][] {
   );
 }
 
-/** One row per stability line (from the metrics) of each group drawn. */
-function stabilityRows(ctx: Ctx, data: DataRow[]): PlotRow[] {
+/**
+ * One row per stability line (from the metrics) of each group drawn, those
+ * on the figure's quantity: the sharpness or the preconditioned sharpness.
+ */
+function stabilityRows(
+  ctx: Ctx,
+  data: DataRow[],
+  quantity: Quantity,
+): PlotRow[] {
+  const on = (g: GroupInfo) =>
+    g.stability.filter((l) => l.quantity === quantity);
   const part = stabilityPart(
-    ctx.groups.flatMap((h) => h.stability.map((l) => l.label)),
+    ctx.groups.flatMap((h) => on(h).map((l) => l.label)),
   );
   return ctx.groups.flatMap((g) =>
     data.some((r) => r.group === g.group)
-      ? g.stability.map((line) => ({
+      ? on(g).map((line) => ({
         group: g.group,
         optimizer: g.optimizer,
         panel: g.cellLabel,
@@ -351,7 +365,9 @@ function linesFigure(ctx: Ctx, def: LinesFigure): FigureSpec | MissingFigure {
     : byPart[0]!.length === 0;
   if (missing) return { id: def.id, title: def.title };
   const data = byPart.flat();
-  const refs = def.stability ? stabilityRows(ctx, data) : [];
+  const refs = def.stability
+    ? stabilityRows(ctx, data, def.parts[0]!.quantity)
+    : [];
   const { log, y } = yScale(
     def.y.scale,
     [

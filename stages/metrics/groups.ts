@@ -6,7 +6,7 @@
  * values; they never derive them.
  */
 import type { OptimizerConfig } from "../train/contracts.ts";
-import { eosThreshold } from "./sharpness.ts";
+import { stabilityThresholds } from "./preconditioned.ts";
 import { heavyBallBeta } from "./terms.ts";
 import type { GroupInfo, Scope, StabilityLine } from "./types.ts";
 
@@ -20,16 +20,34 @@ export const MIN_SEEDS = 3;
 export const MIN_EPOCHS = 20;
 
 /**
- * The stability lines that apply to a run's optimizer (SCIENCE §4.2): 2/η for
- * plain GD/SGD, (2+2β)/η for heavy ball. None for RMSprop, Adam and SWATS:
- * their limit is on the preconditioned Hessian, and SWATS's SGD phase runs
- * at its own estimated step, not at η.
+ * The stability lines that apply to a run's optimizer (SCIENCE §4.2,
+ * §4.2.1; values from preconditioned.ts): on the sharpness, 2/η for plain
+ * GD/SGD and (2+2β)/η for heavy ball; on the preconditioned sharpness
+ * λ₁(P⁻¹H), 2/η for RMSprop ((2+2μ)/η with momentum μ) and
+ * (2+2β₁)/((1−β₁)η) for Adam, 38/η at β₁ = 0.9. None for SWATS, whose SGD
+ * phase runs at its own estimated step, not at η.
  */
 export function stabilityLines(config: OptimizerConfig): StabilityLine[] {
-  if (config.name !== "gd" && config.name !== "sgd") return [];
-  const beta = config.momentum ?? 0;
-  const label = beta > 0 ? `(2+2β)/η, β=${beta}` : "2/η";
-  return [{ label, value: eosThreshold(config.lr, beta) }];
+  const t = stabilityThresholds(config);
+  const momentum = config.momentum ?? 0;
+  if (Number.isFinite(t.plain)) {
+    const label = momentum > 0 ? `(2+2β)/η, β=${momentum}` : "2/η";
+    return [{ label, value: t.plain, quantity: "sharpness" }];
+  }
+  if (Number.isFinite(t.preconditioned)) {
+    let label = momentum > 0 ? `(2+2μ)/η, μ=${momentum}` : "2/η";
+    if (config.name === "adam") {
+      const b1 = config.beta1 ?? 0.9;
+      // (2+2β₁)/(1−β₁) as a short number: 38 at β₁ = 0.9.
+      label = `${Number(((2 + 2 * b1) / (1 - b1)).toPrecision(4))}/η`;
+    }
+    return [{
+      label: `${label} (P⁻¹H)`,
+      value: t.preconditioned,
+      quantity: "preconditioned_sharpness",
+    }];
+  }
+  return [];
 }
 
 /** The sweep cell as a short label: "batch_size=16, lr=0.1" ("" when none). */

@@ -27,4 +27,10 @@ export const metricsFields = {
   barrier: z.boolean().default(false),
   /** The finding modules that answer this experiment's question (stages/metrics/findings); none by default. */
   findings: z.array(z.enum(FINDING_IDS)).default([]),
+  /**
+   * Check the (adaptive) edge of stability as a known answer
+   * (stages/metrics/edge_of_stability.ts, SCIENCE §4.2.1): for experiments of
+   * full-batch runs such as experiments/adaptive-eos.json.
+   */
+  edge_of_stability: z.boolean().default(false),
 };

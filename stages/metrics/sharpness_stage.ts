@@ -4,7 +4,9 @@
  * subset of the (noisy) training set, by the Lanczos iteration on exact
  * Hessian-vector products for the MLP (R-operator, stages/train/hvp.ts) and
  * finite-difference ones for other models, stopping on a residual bound that
- * each value reports. One instance per training run.
+ * each value reports; for RMSprop and Adam also the preconditioned sharpness
+ * λ₁(P⁻¹H) with the optimizer's P saved in the checkpoint (SCIENCE §4.2.1).
+ * One instance per training run.
  */
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
@@ -20,7 +22,7 @@ import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
 import type { LossName } from "../train/contracts.ts";
 import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
 import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
-import { itemCell, trainItems } from "../train/items.ts";
+import { cellOptimizer, itemCell, trainItems } from "../train/items.ts";
 import { modelFields, trainForeach } from "../train/params.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { sharpnessFields } from "./params.ts";
@@ -30,7 +32,13 @@ import {
   type EigenResult,
   hutchinsonTrace,
   lanczosTopEigenvalue,
+  scaledHvp,
 } from "./sharpness.ts";
+import type { OptimizerConfig } from "../train/contracts.ts";
+import {
+  inverseSqrtPreconditioner,
+  isPreconditioned,
+} from "./preconditioned.ts";
 
 /** What one instance returns (read by the metrics stage's `SharpnessData`). */
 export interface SharpnessOutput {
@@ -50,6 +58,17 @@ export interface SharpnessOutput {
   /** Hutchinson's estimate of the Hessian trace per checkpoint, and its standard error; empty when off. */
   trace: number[];
   trace_stderr: number[];
+  /**
+   * λ₁(P⁻¹H) per checkpoint with the optimizer's preconditioner P frozen at
+   * it (SCIENCE §4.2.1), for RMSprop and Adam (empty for other optimizers);
+   * NaN (JSON null) at step 0, where P is not defined. Same Lanczos
+   * iteration and tolerance as `sharpness`, on D·H·D with D = P^{-1/2}.
+   */
+  preconditioned_sharpness: number[];
+  /** Its relative residual bound, products and convergence per checkpoint (as `residual`). */
+  preconditioned_residual: number[];
+  preconditioned_iterations: number[];
+  preconditioned_converged: boolean[];
   /** Training samples the Hessian was taken on. */
   subset: number;
   /**
@@ -78,6 +97,11 @@ export function isReluMlp(model: tf.LayersModel): boolean {
 
 export interface SharpnessSettings {
   subset: number;
+  /**
+   * The run's optimizer: RMSprop and Adam also get the preconditioned
+   * sharpness from each checkpoint's saved state (SCIENCE §4.2.1).
+   */
+  optimizer?: OptimizerConfig;
   /** Rademacher samples for the trace (0 = no trace). */
   traceSamples: number;
   tol: number;
@@ -121,6 +145,10 @@ export async function sharpnessSeries(
     | "trace"
     | "trace_stderr"
     | "method"
+    | "preconditioned_sharpness"
+    | "preconditioned_residual"
+    | "preconditioned_iterations"
+    | "preconditioned_converged"
   >
 > {
   const { x, y } = rowTensors(
@@ -136,15 +164,29 @@ export async function sharpnessSeries(
     trace: [] as number[],
     trace_stderr: [] as number[],
     method: "none" as SharpnessOutput["method"],
+    preconditioned_sharpness: [] as number[],
+    preconditioned_residual: [] as number[],
+    preconditioned_iterations: [] as number[],
+    preconditioned_converged: [] as boolean[],
   };
+  const optimizer = settings.optimizer;
+  const adaptive = optimizer && isPreconditioned(optimizer) ? optimizer : null;
   try {
     for (const [k, checkpoint] of checkpoints.entries()) {
       if (signal?.aborted) throw new Error("sharpness: aborted");
       const model = await checkpoint.load();
       try {
+        const scaling = adaptive
+          ? inverseSqrtPreconditioner(
+            adaptive,
+            checkpoint.optimizerState(),
+            model.trainableWeights.length,
+          )
+          : null;
         const result = modelSharpness(model, x, y, {
           ...settings,
           start: `sharpness-start:${settings.seed}:${checkpoint.epoch}`,
+          ...(scaling ? { preconditioner: scaling } : {}),
         });
         out.method = result.method;
         out.epochs.push(checkpoint.epoch);
@@ -155,6 +197,13 @@ export async function sharpnessSeries(
         if (result.trace) {
           out.trace.push(result.trace.value);
           out.trace_stderr.push(result.trace.stderr);
+        }
+        if (adaptive) {
+          const p = result.preconditioned;
+          out.preconditioned_sharpness.push(p ? p.value : NaN);
+          out.preconditioned_residual.push(p ? p.residual : NaN);
+          out.preconditioned_iterations.push(p ? p.iterations : 0);
+          out.preconditioned_converged.push(p ? p.converged : false);
         }
       } finally {
         model.dispose();
@@ -173,6 +222,8 @@ export async function sharpnessSeries(
  * its residual bound. MLPs get the exact product (R-operator with the gates
  * of the point); other models central differences of gradients (hvp.ts's
  * step 3e-3, whose O(h²) error and kink jumps add to the reported bound).
+ * With `preconditioner` d = P^{-1/2}, also λ₁(P⁻¹H) = λ₁(D·H·D) by the same
+ * iteration on the same products (SCIENCE §4.2.1), from its own seeded start.
  */
 export function modelSharpness(
   model: tf.LayersModel,
@@ -184,10 +235,13 @@ export function modelSharpness(
     maxIter: number;
     start: string;
     traceSamples?: number;
+    /** d = P^{-1/2} per variable (`inverseSqrtPreconditioner`). */
+    preconditioner?: Float32Array[];
   },
 ): EigenResult & {
   method: SharpnessMethod;
   trace?: { value: number; stderr: number };
+  preconditioned?: EigenResult;
 } {
   const variables = trainableVariables(model);
   const exact = isReluMlp(model)
@@ -216,7 +270,15 @@ export function modelSharpness(
       maxIter: options.maxIter,
     });
     const method: SharpnessMethod = exact ? "exact-relu-mlp" : "fd";
-    if (!options.traceSamples) return { ...result, method };
+    const preconditioned = options.preconditioner
+      ? lanczosTopEigenvalue(scaledHvp(hvp, options.preconditioner), shapes, {
+        rng: Rng.fromSeed(`${options.start}:preconditioned`),
+        tol: options.tol,
+        maxIter: options.maxIter,
+      })
+      : undefined;
+    const withPre = preconditioned ? { preconditioned } : {};
+    if (!options.traceSamples) return { ...result, method, ...withPre };
     // Hutchinson's estimator with Rademacher vectors (SCIENCE §4.2), same HVP.
     const trace = hutchinsonTrace(hvp, shapes, {
       rng: Rng.fromSeed(`${options.start}:trace`),
@@ -226,10 +288,20 @@ export function modelSharpness(
       ...result,
       method,
       trace: { value: trace.value, stderr: trace.stderr },
+      ...withPre,
     };
   } finally {
     exact?.dispose();
   }
+}
+
+/** The run's optimizer config (a sweep cell's `optimizer.<field>` applied), or null without a numeric lr. */
+export function runOptimizer(item: Item): OptimizerConfig | null {
+  const optimizer = cellOptimizer(item);
+  return typeof optimizer["lr"] === "number" &&
+      typeof optimizer["name"] === "string"
+    ? optimizer as unknown as OptimizerConfig
+    : null;
 }
 
 /** The sharpness stage's declared params: its section and the loss. */
@@ -262,7 +334,11 @@ export function sharpnessSettings(
 async function run(
   ctx: StageContext<SharpnessParams>,
 ): Promise<Record<string, Uint8Array>> {
-  const settings = sharpnessSettings(ctx.params, ctx.item);
+  const optimizer = runOptimizer(ctx.item);
+  const settings = {
+    ...sharpnessSettings(ctx.params, ctx.item),
+    ...(optimizer ? { optimizer } : {}),
+  };
   if (!settings.enabled) {
     const empty: SharpnessOutput = {
       epochs: [],
@@ -272,6 +348,10 @@ async function run(
       residual: [],
       trace: [],
       trace_stderr: [],
+      preconditioned_sharpness: [],
+      preconditioned_residual: [],
+      preconditioned_iterations: [],
+      preconditioned_converged: [],
       subset: 0,
       method: "none",
     };
@@ -292,6 +372,15 @@ async function run(
       ctx.log.warn(
         `epoch ${series.epochs[i]}: sharpness residual bound ${
           series.residual[i]!.toExponential(2)
+        } did not reach tol ${settings.tol} in ${settings.maxIter} products`,
+      );
+    }
+  });
+  series.preconditioned_converged.forEach((ok, i) => {
+    if (!ok && Number.isFinite(series.preconditioned_sharpness[i])) {
+      ctx.log.warn(
+        `epoch ${series.epochs[i]}: preconditioned sharpness residual bound ${
+          series.preconditioned_residual[i]!.toExponential(2)
         } did not reach tol ${settings.tol} in ${settings.maxIter} products`,
       );
     }

@@ -20,6 +20,7 @@ import {
   FINDING_IDS,
   type FindingId,
 } from "./findings/mod.ts";
+import { edgeOfStabilityAnswer } from "./edge_of_stability.ts";
 import { decodeRecord } from "./record_view.ts";
 import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
@@ -43,6 +44,12 @@ export interface SharpnessData {
   residual?: number[];
   /** Hutchinson trace estimates per epoch (absent or empty when not asked). */
   trace?: number[];
+  /**
+   * λ₁(P⁻¹H) per epoch (SCIENCE §4.2.1) and its residual bound, for RMSprop
+   * and Adam; absent in outputs made before it existed, empty for others.
+   */
+  preconditioned_sharpness?: Array<number | null>;
+  preconditioned_residual?: Array<number | null>;
 }
 
 /** Series order in the document. */
@@ -68,6 +75,8 @@ const QUANTITY_ORDER: readonly Quantity[] = [
   "dist_init",
   "sharpness",
   "sharpness_residual",
+  "preconditioned_sharpness",
+  "preconditioned_sharpness_residual",
   "hessian_trace",
 ];
 
@@ -168,6 +177,22 @@ export function mergeSharpness(runs: Run[], sharpness: InputValue[]): number {
       run.series.sharpness_residual = {
         epochs: s.epochs,
         values: s.residual.map((v) => (typeof v === "number" ? v : NaN)),
+      };
+    }
+    const finite = (values: Array<number | null>) =>
+      values.map((v) => (typeof v === "number" ? v : NaN));
+    const pre = s.preconditioned_sharpness;
+    if (pre && pre.length === s.epochs.length) {
+      run.series.preconditioned_sharpness = {
+        epochs: s.epochs,
+        values: finite(pre),
+      };
+    }
+    const preResidual = s.preconditioned_residual;
+    if (preResidual && preResidual.length === s.epochs.length) {
+      run.series.preconditioned_sharpness_residual = {
+        epochs: s.epochs,
+        values: finite(preResidual),
       };
     }
     if (s.trace && s.trace.length === s.epochs.length) {
@@ -350,6 +375,12 @@ function run(ctx: StageContext) {
     );
   }
   const known = knownBytes ? decodeJson<KnownAnswer[]>(knownBytes) : [];
+  // The edge of stability is a known answer of this experiment's own runs.
+  if (ctx.params["metrics.edge_of_stability"] === true) {
+    const answer = edgeOfStabilityAnswer(runs);
+    ctx.log.info(`${answer.id}: ${answer.verdict}`);
+    known.push(answer);
+  }
   const doc = buildDoc(
     typeof experiment === "string" ? experiment : "",
     runs,
@@ -394,7 +425,7 @@ function run(ctx: StageContext) {
 export const metricsStage = defineStage({
   name: "metrics",
   module: import.meta.url,
-  params: ["experiment.name", "metrics.findings"],
+  params: ["experiment.name", "metrics.findings", "metrics.edge_of_stability"],
   inputs: {
     records: { stage: "train", output: "record", select: "all" },
     sharpness: { stage: "sharpness", output: "sharpness", select: "all" },

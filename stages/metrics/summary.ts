@@ -30,6 +30,8 @@ const FINAL_QUANTITIES = [
   "ir_own",
   "sharpness",
   "sharpness_residual",
+  "preconditioned_sharpness",
+  "preconditioned_sharpness_residual",
 ] as const satisfies readonly Quantity[];
 
 /** The value of a quantity at the last epoch where it is finite, and that epoch. */

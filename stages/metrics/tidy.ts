@@ -122,6 +122,19 @@ export const QUANTITY_INFO: Record<Quantity, QuantityInfo> = {
     unit: "ratio",
     science: "§4.2",
   },
+  preconditioned_sharpness: {
+    description:
+      "top eigenvalue of P⁻¹H, the Hessian preconditioned by the optimizer's P frozen at the checkpoint (RMSprop √v + ε; Adam (1−β₁^t)(√v̂ + ε)); its stability line is 2/η for RMSprop, (2+2β₁)/((1−β₁)η) for Adam",
+    unit:
+      "1 / weight (P is a gradient scale, so P⁻¹H has the units of 1/η of an adaptive method)",
+    science: "§4.2.1",
+  },
+  preconditioned_sharpness_residual: {
+    description:
+      "relative residual reached by the preconditioned sharpness estimate: a bound on its relative error",
+    unit: "ratio",
+    science: "§4.2.1",
+  },
   hessian_trace: {
     description: "Hutchinson estimate of the Hessian's trace (when asked)",
     unit: "loss / weight²",

@@ -26,6 +26,8 @@ export type Quantity =
   | "dist_init" // ||w − w₀||₂
   | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
   | "sharpness_residual" // SCIENCE §4.2 its relative residual bound ||Hv − λv||/|λ|
+  | "preconditioned_sharpness" // SCIENCE §4.2.1 λ₁(P⁻¹H), P frozen at the checkpoint (RMSprop, Adam)
+  | "preconditioned_sharpness_residual" // SCIENCE §4.2.1 its relative residual bound
   | "hessian_trace"; // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
 
 /** One quantity of one group, aggregated over seeds per epoch. */
@@ -127,11 +129,17 @@ export interface KnownAnswer {
   verdict: KnownVerdict;
 }
 
-/** An edge-of-stability line (SCIENCE §4.2): its name and value in loss / weight². */
+/** An edge-of-stability line (SCIENCE §4.2, §4.2.1): its name, its value and the sharpness it bounds. */
 export interface StabilityLine {
-  /** e.g. "2/η" or "(2+2β)/η, β=0.9". */
+  /** e.g. "2/η", "(2+2β)/η, β=0.9" or "38/η (P⁻¹H)". */
   label: string;
   value: number;
+  /**
+   * The top eigenvalue the line bounds: of H for GD/SGD and heavy ball
+   * (`sharpness`), of P⁻¹H for RMSprop and Adam (`preconditioned_sharpness`,
+   * SCIENCE §4.2.1).
+   */
+  quantity: "sharpness" | "preconditioned_sharpness";
 }
 
 /** One group as its runs trained (stages/metrics/groups.ts): what charts and report read instead of inferring. */
@@ -148,7 +156,7 @@ export interface GroupInfo {
   lr: number;
   /** Heavy-ball β (SCIENCE §2.4; SWATS's β₁); absent for RMSprop and Adam. */
   beta?: number;
-  /** The stability lines that apply (none for adaptive methods). */
+  /** The stability lines that apply (RMSprop and Adam: on P⁻¹H; none for SWATS). */
   stability: StabilityLine[];
   seeds: number[];
   /** The last epoch recorded. */

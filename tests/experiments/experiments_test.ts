@@ -58,6 +58,7 @@ const EXPECTED: Record<
   "adaptive-vs-sgd": { optimizers: 4, seeds: 3, cells: 1, tune: 0 },
   "architectures": { optimizers: 2, seeds: 3, cells: 3, tune: 0 },
   "datasets": { optimizers: 3, seeds: 3, cells: 1, tune: 0 },
+  "adaptive-eos": { optimizers: 2, seeds: 3, cells: 1, tune: 0 },
 };
 
 Deno.test("matrix expansion: train and sharpness fan out to cells × optimizers × seeds, tune to optimizers × lrs, select to optimizers", async () => {

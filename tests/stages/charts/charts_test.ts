@@ -1,4 +1,9 @@
-import { assert, assertEquals, assertThrows } from "../../assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "../../assert.ts";
 import { makeMetricsFixture } from "../../fixtures/metrics_fixture.ts";
 import { buildFigures, type VlSpec } from "../../../stages/charts/vl.ts";
 import { FIGURES } from "../../../stages/charts/figures.ts";
@@ -79,6 +84,7 @@ Deno.test("buildFigures() draws the table's figures in order; each compiles, wit
     "one_norm",
     "memorisation",
     "sharpness",
+    "preconditioned_sharpness",
     "hessian_trace",
     "dist_init",
     "sweep_optimizer_lr",
@@ -276,7 +282,11 @@ Deno.test("sharpness figure draws the metrics' stability lines as rules with the
   assertEquals(dash.range, [[1, 0], [5, 3]]);
   // The chart reads the lines; it does not derive them from η and β.
   const moved = structuredClone(doc);
-  moved.groups[0]!.stability = [{ label: "2/η", value: 7 }];
+  moved.groups[0]!.stability = [{
+    label: "2/η",
+    value: 7,
+    quantity: "sharpness",
+  }];
   moved.groups[1]!.stability = [];
   assertEquals(
     rowsOfSpec(figure("sharpness", moved).spec).filter((r) =>
@@ -300,6 +310,45 @@ Deno.test("sharpness figure draws the metrics' stability lines as rules with the
     series: doc.series.filter((s) => s.quantity !== "sharpness_residual"),
   });
   assert(!without.caption.includes("residual"), without.caption);
+});
+
+Deno.test("preconditioned sharpness figure draws Adam's 38/η and RMSprop's 2/η on P⁻¹H, and no SGD line (SCIENCE §4.2.1)", () => {
+  const f = figure("preconditioned_sharpness");
+  const rows = rowsOfSpec(f.spec);
+  // Only the adaptive groups measured it (tests/fixtures/metrics_fixture.ts).
+  assertEquals(
+    [...new Set(rows.filter((r) => r.ref === undefined).map((r) => r.group))],
+    ["adam", "rmsprop"],
+  );
+  const refs = rows.filter((r) => r.ref !== undefined);
+  // (2 + 2·0.9)/((1 − 0.9)·0.001) = 38,000 (adam); 2/0.001 = 2,000 (rmsprop).
+  assertEquals(refs.map((r) => r.group), ["adam", "rmsprop"]);
+  assertAlmostEquals(refs[0]!.ref as number, 38000, 1e-6);
+  assertAlmostEquals(refs[1]!.ref as number, 2000, 1e-9);
+  const rule = (f.spec.layer as Array<
+    {
+      mark: { type: string };
+      encoding: Record<string, Record<string, unknown>>;
+    }
+  >).find((l) => l.mark.type === "rule")!;
+  assertEquals(
+    (rule.encoding.strokeDash!.scale as { domain: string[] }).domain,
+    [
+      "top eigenvalue of P⁻¹H (mean ± std)",
+      "edge of stability: 38/η (P⁻¹H); 2/η (P⁻¹H)",
+    ],
+  );
+  assert(f.caption.includes("of an eigenvalue of P⁻¹H"), f.caption);
+  // Without the quantity the figure is listed as not measured.
+  const plain = {
+    ...doc,
+    series: doc.series.filter((s) => s.quantity !== "preconditioned_sharpness"),
+  };
+  assert(
+    buildFigures(plain).missing.some((m) =>
+      m.id === "preconditioned_sharpness"
+    ),
+  );
 });
 
 Deno.test("sharpness falls back to a linear axis when a value is not positive", () => {
@@ -391,7 +440,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
     signal: new AbortController().signal,
   } as StageContext;
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
-  assertEquals(out.figures.length, 20);
+  assertEquals(out.figures.length, 21);
   for (const f of out.figures) {
     assert(f.svg.startsWith("<svg"), f.id);
     assert(

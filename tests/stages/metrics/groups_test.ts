@@ -7,15 +7,27 @@ import {
   stabilityLines,
 } from "../../../stages/metrics/groups.ts";
 
-Deno.test("stabilityLines() is 2/η for SGD, (2+2β)/η for heavy ball, none for adaptive methods and SWATS", () => {
+Deno.test("stabilityLines() is 2/η for SGD, (2+2β)/η for heavy ball on H; 2/η for RMSprop, 38/η for Adam on P⁻¹H; none for SWATS", () => {
   assertEquals(stabilityLines({ name: "sgd", lr: 0.05 }), [
-    { label: "2/η", value: 40 },
+    { label: "2/η", value: 40, quantity: "sharpness" },
   ]);
   // (2 + 2·0.5)/0.25 = 12
   assertEquals(stabilityLines({ name: "gd", lr: 0.25, momentum: 0.5 }), [
-    { label: "(2+2β)/η, β=0.5", value: 12 },
+    { label: "(2+2β)/η, β=0.5", value: 12, quantity: "sharpness" },
   ]);
-  assertEquals(stabilityLines({ name: "adam", lr: 0.001 }), []);
+  // SCIENCE §4.2.1: (2 + 2·0.9)/((1 − 0.9)·0.001) = 38,000.
+  const [adam] = stabilityLines({ name: "adam", lr: 0.001 });
+  assertEquals(adam!.label, "38/η (P⁻¹H)");
+  assertEquals(adam!.quantity, "preconditioned_sharpness");
+  assert(Math.abs(adam!.value - 38000) < 1e-9);
+  // β₁ = 0.5: (2 + 1)/0.5 = 6.
+  assertEquals(
+    stabilityLines({ name: "adam", lr: 0.1, beta1: 0.5 })[0]!.label,
+    "6/η (P⁻¹H)",
+  );
+  assertEquals(stabilityLines({ name: "rmsprop", lr: 0.01 }), [
+    { label: "2/η (P⁻¹H)", value: 200, quantity: "preconditioned_sharpness" },
+  ]);
   assertEquals(stabilityLines({ name: "swats", lr: 0.001 }), []);
 });
 

@@ -15,6 +15,7 @@ import {
 import {
   type Hvp,
   lanczosTopEigenvalue,
+  scaledHvp,
 } from "../../../stages/metrics/sharpness.ts";
 import {
   type SharpnessOutput,
@@ -268,9 +269,102 @@ Deno.test("sharpnessStage returns an empty series when disabled; adaptive runs g
     residual: [],
     trace: [],
     trace_stderr: [],
+    preconditioned_sharpness: [],
+    preconditioned_residual: [],
+    preconditioned_iterations: [],
+    preconditioned_converged: [],
     subset: 0,
     method: "none",
   });
+});
+
+/**
+ * Checkpoints of the linear model trained by Adam (lr 0.01) on random
+ * gradients: epoch 0 before any step, epoch 3 after three; with the weights
+ * and the saved second moment v of epoch 3.
+ */
+async function adamCheckpoints(): Promise<{
+  bytes: Uint8Array;
+  weights: number[][];
+  v: number[][];
+}> {
+  const model = createModel({
+    arch: "mlp",
+    hidden: [],
+    loss: "squared",
+    inputSize: D,
+    classes: 10,
+  }, Rng.fromSeed("w"));
+  const vars = trainableVariables(model);
+  const optimizer = createOptimizer({ name: "adam", lr: 0.01 }, vars);
+  const rng = Rng.fromSeed("g");
+  let files = await captureCheckpoint(model, optimizer, 0);
+  for (let step = 0; step < 3; step++) {
+    const grads = vars.map((v) =>
+      tf.tensor(
+        Float32Array.from({ length: v.size }, () => rng.normal() * 0.1),
+        v.shape,
+      )
+    );
+    optimizer.step(grads);
+    tf.dispose(grads);
+  }
+  files = { ...files, ...(await captureCheckpoint(model, optimizer, 3)) };
+  const weights = vars.map((v) => Array.from(v.dataSync()));
+  const state = optimizer.saveState();
+  const v = [0, 1].map((i) => Array.from(state.arrays[`exp_avg_sq.${i}`]!));
+  optimizer.dispose();
+  model.dispose();
+  return { bytes: encodeCheckpoints(files), weights, v };
+}
+
+Deno.test("sharpnessStage for Adam: λ₁(P⁻¹H) from the checkpoint's saved v and step count matches the closed form (SCIENCE §4.2.1)", async () => {
+  const data = trainBundle();
+  const ckpt = await adamCheckpoints();
+  const item: Item = {
+    optimizer: { name: "adam", lr: 0.01 },
+    seed: 0,
+    cell: {},
+  };
+  const bytes = await sharpnessStage.run(
+    context(baseParams("squared"), item, {
+      train: data.bytes,
+      checkpoints: ckpt.bytes,
+    }),
+  );
+  const out = decodeJson<SharpnessOutput>(bytes["sharpness"]!);
+  assertEquals(out.epochs, [0, 3]);
+  // Step 0: P is not defined (v is PyTorch's zero init).
+  assertEquals(out.preconditioned_sharpness[0], null);
+  assertEquals(out.preconditioned_converged, [false, true]);
+  // Step 3: P = (1 − β₁³)(√(v/(1 − β₂³)) + ε), in float64 here.
+  const t = 3;
+  const d = ckpt.v.map((block) =>
+    Float32Array.from(
+      block,
+      (v) =>
+        1 /
+        Math.sqrt((1 - 0.9 ** t) * (Math.sqrt(v / (1 - 0.999 ** t)) + 1e-8)),
+    )
+  );
+  const idx = Array.from(sharpnessSubset(N, SUBSET, 7));
+  const xs = idx.map((i) => data.x[i]!);
+  const [kernel, bias] = ckpt.weights;
+  const exact = lanczosTopEigenvalue(
+    scaledHvp(closedFormHvp(xs, kernel!, bias!, "squared"), d),
+    [[D, 10], [10]],
+    { rng: Rng.fromSeed(1), tol: 1e-7, maxIter: 300 },
+  );
+  assert(exact.converged);
+  const value = out.preconditioned_sharpness[1]!;
+  const residual = out.preconditioned_residual[1]!;
+  assert(residual <= 1e-5, `residual ${residual}`);
+  assert(
+    Math.abs(value - exact.value) <= residual * value + 1e-5 * exact.value,
+    `${value} ± ${residual} vs closed form ${exact.value}`,
+  );
+  // Preconditioning matters here: P⁻¹H is far from H.
+  assert(value > 10 * out.sharpness[1]!, `${value} vs ${out.sharpness[1]}`);
 });
 
 Deno.test("sharpnessSubset() is seeded, sorted, distinct and capped at n; settings reject bad values", () => {

@@ -155,13 +155,28 @@ Deno.test("metricsStage aggregates 3 optimizers × 2 seeds × 5 epochs end to en
     label: "adam",
   });
   assert(!text.includes("null"), "the document has no NaN (null) numbers");
-  // What the charts read: η as recorded, β, and 2/η = 2/0.001 for SGD only.
+  // What the charts read: η as recorded, β, and the stability lines: 2/η =
+  // 2/0.001 on H for SGD; on P⁻¹H 38/η for Adam and 2/η for RMSprop (SCIENCE §4.2.1).
   assertEquals(
-    doc.groups.map((g) => [g.group, g.kind, g.lr, g.beta, g.stability]),
+    doc.groups.map((g) => [
+      g.group,
+      g.kind,
+      g.lr,
+      g.beta,
+      g.stability.map((l) => [l.label, Math.round(l.value), l.quantity]),
+    ]),
     [
-      ["sgd", "sgd", 0.001, 0, [{ label: "2/η", value: 2000 }]],
-      ["adam", "adam", 0.001, undefined, []],
-      ["rmsprop", "rmsprop", 0.001, undefined, []],
+      ["sgd", "sgd", 0.001, 0, [["2/η", 2000, "sharpness"]]],
+      ["adam", "adam", 0.001, undefined, [[
+        "38/η (P⁻¹H)",
+        38000,
+        "preconditioned_sharpness",
+      ]]],
+      ["rmsprop", "rmsprop", 0.001, undefined, [[
+        "2/η (P⁻¹H)",
+        2000,
+        "preconditioned_sharpness",
+      ]]],
     ],
   );
   assertEquals(doc.groups[0]!.seeds, [0, 1]);

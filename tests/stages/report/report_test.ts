@@ -40,7 +40,7 @@ Deno.test("renderReport() has every section and one chart container per figure",
   const containers =
     markup.match(/<div class="chart" id="chart-[a-z0-9_-]+"/g) ?? [];
   assertEquals(containers.length, charts.figures.length);
-  assertEquals(charts.figures.length, 20);
+  assertEquals(charts.figures.length, 21);
   for (const f of charts.figures) {
     assert(
       markup.includes(
@@ -382,5 +382,9 @@ Deno.test("renderReport() lists each group's η, β and stability line as the me
     row("sgd-m0\\.9"),
     "<tr><td>sgd-m0.9</td><td>sgd</td><td>0.01</td><td>0.9</td><td>(2+2β)/η, β=0.9 = 380</td><td>0, 1, 2</td><td>20</td></tr>",
   );
-  assert(row("adam").includes("<td>—</td><td>—</td>"), row("adam"));
+  // Adam: no β; its line bounds the preconditioned sharpness (SCIENCE §4.2.1).
+  assertEquals(
+    row("adam"),
+    "<tr><td>adam</td><td>adam</td><td>0.001</td><td>—</td><td>38/η (P⁻¹H) = 38000</td><td>0, 1, 2</td><td>20</td></tr>",
+  );
 });
