@@ -139,3 +139,20 @@ export function assertThrowsMatch(fn: () => unknown, pattern: RegExp): Error {
   }
   return error;
 }
+
+/**
+ * `promise` rejects with an Error whose `Name: message` form matches
+ * `pattern`, like node's `rejects(promise, /re/)`.
+ */
+export async function assertRejectsMatch(
+  promise: Promise<unknown>,
+  pattern: RegExp,
+): Promise<Error> {
+  const error = await assertRejects(() => promise);
+  if (!pattern.test(String(error))) {
+    throw new AssertionError(
+      `Expected the rejection to match ${pattern}, got "${String(error)}"`,
+    );
+  }
+  return error;
+}

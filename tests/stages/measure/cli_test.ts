@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import { HELP, parseMeasureArgs } from "../../../stages/measure/args.ts";
 import {
@@ -211,16 +207,16 @@ Deno.test("parseMeasureArgs() documents every flag in --help and rejects bad val
       "help",
     ]
   ) assert(HELP.includes(`--${flag} `), `--${flag} is documented`);
-  throws(() => parseMeasureArgs([]), /--model: required/);
-  throws(
+  assertThrowsMatch(() => parseMeasureArgs([]), /--model: required/);
+  assertThrowsMatch(
     () => parseMeasureArgs(["--model", "m.json", "--noise", "1"]),
     /--noise: expected a rate in \[0, 1\)/,
   );
-  throws(
+  assertThrowsMatch(
     () => parseMeasureArgs(["--model", "m.json", "--batch", "0"]),
     /--batch: expected an integer ≥ 1/,
   );
-  throws(
+  assertThrowsMatch(
     () => parseMeasureArgs(["--model", "m.json", "--optimizer", "lamb"]),
     /--optimizer: expected one of/,
   );

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  rejects,
-  throws,
-} from "node:assert/strict";
+  assert,
+  assertEquals,
+  assertRejectsMatch,
+  assertThrowsMatch,
+} from "../../assert.ts";
 import {
   checkFinalActivation,
   finalActivation,
@@ -67,7 +67,7 @@ function input(
 Deno.test("measureModel() rejects a final activation cross-entropy cannot use, naming layer, activation and allowed values", async () => {
   for (const activation of ["tanh", "sigmoid", "relu"]) {
     const model = mlp(activation);
-    await rejects(
+    await assertRejectsMatch(
       measureModel(input(model, "cross_entropy")),
       new RegExp(
         `^Error: --model: final layer 'out' has activation '${activation}'; --loss cross_entropy needs one of linear, softmax \\(or use --loss squared\\)$`,
@@ -82,7 +82,7 @@ Deno.test("measureModel() rejects a final activation cross-entropy cannot use, n
     });
     model.dispose();
   }
-  throws(
+  assertThrowsMatch(
     () =>
       checkFinalActivation(
         { layer: "act", activation: "leakyrelu" },
@@ -168,7 +168,7 @@ Deno.test("finalActivation() reads Activation layers and calls a layer without o
     inputs: x,
     outputs: model.apply(x) as tf.SymbolicTensor,
   });
-  throws(
+  assertThrowsMatch(
     () => finalActivation(nested),
     /^Error: --model: the output comes from the nested model '[^']+'; measure needs its layers at the top level$/,
   );
@@ -179,7 +179,7 @@ Deno.test("finalActivation() reads Activation layers and calls a layer without o
       tf.layers.dense({ units: 2 }).apply(x) as tf.SymbolicTensor,
     ],
   });
-  throws(
+  assertThrowsMatch(
     () => finalActivation(two),
     /^Error: --model: expected a model with one output, got 2$/,
   );

@@ -1,8 +1,4 @@
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import {
   edgeOfStabilityAnswer,
   eosCheck,
@@ -115,11 +111,11 @@ Deno.test("eosCheck(): undefined values (NaN at step 0) are skipped but the wind
   assertEquals(none.within, false);
   assertEquals(none.count, 0);
   assertEquals(eosCheck({ epochs: [1], values: [20] }, NaN).within, false);
-  throws(
+  assertThrowsMatch(
     () => eosCheck({ epochs: [1], values: [1] }, 1, { window: 0 }),
     /window: expected a number in \(0, 1\], got 0/,
   );
-  throws(
+  assertThrowsMatch(
     () => eosCheck({ epochs: [1], values: [1] }, 1, { tolerance: -1 }),
     /tolerance: expected a positive number, got -1/,
   );

@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
   inverseSqrtPreconditioner,
@@ -129,7 +125,7 @@ Deno.test("inverseSqrtPreconditioner() on hand-derived states: RMSprop √s + ε
     ),
     null,
   );
-  throws(
+  assertThrowsMatch(
     () =>
       inverseSqrtPreconditioner(
         { name: "adam" },
@@ -138,7 +134,7 @@ Deno.test("inverseSqrtPreconditioner() on hand-derived states: RMSprop √s + ε
       ),
     /array 'exp_avg_sq\.1' is missing \(adam saves exp_avg_sq\.0 … exp_avg_sq\.1\)/,
   );
-  throws(
+  assertThrowsMatch(
     () =>
       inverseSqrtPreconditioner(
         { name: "rmsprop" },

@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import { decodeJson, encodeBundle } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
@@ -375,11 +371,11 @@ Deno.test("sharpnessSubset() is seeded, sorted, distinct and capped at n; settin
   assert(a.every((v, i) => i === 0 || v > a[i - 1]!));
   assertEquals(sharpnessSubset(5, 10, 0), Uint32Array.from([0, 1, 2, 3, 4]));
   const base = baseParams("cross_entropy");
-  throws(
+  assertThrowsMatch(
     () => parsed({ ...base, "metrics.sharpness.tol": 0 }),
     /metrics\.sharpness\.tol: above 0$/,
   );
-  throws(
+  assertThrowsMatch(
     () => parsed({ ...base, "metrics.sharpness.subset": 2.5 }),
     /metrics\.sharpness\.subset: expected an integer$/,
   );

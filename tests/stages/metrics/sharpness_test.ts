@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import {
   eosThreshold,
   hutchinsonTrace,
@@ -205,7 +201,7 @@ Deno.test("scaledHvp() gives D·H·D, whose top eigenvalue is the preconditioned
   );
   const want = jacobiEigenvalues(dense)[0]!;
   assert(Math.abs(r.value - want) < 1e-5 * want, `${r.value} vs ${want}`);
-  throws(
+  assertThrowsMatch(
     () => scaledHvp(denseHvp(A, [2, 2]), [d[0]!])([d[0]!, d[1]!]),
     /d: block 1 has 0 elements, expected 2/,
   );
@@ -291,7 +287,10 @@ Deno.test("eosThreshold() is 2/η for GD and (2+2β)/η for heavy-ball", () => {
   assertEquals(eosThreshold(0.01), 200);
   assertEquals(eosThreshold(0.5, 0.5), 6);
   assert(Math.abs(eosThreshold(0.1, 0.9) - 38) < 1e-12);
-  throws(() => eosThreshold(0), /lr: expected a positive learning rate/);
+  assertThrowsMatch(
+    () => eosThreshold(0),
+    /lr: expected a positive learning rate/,
+  );
 });
 
 Deno.test("topEigenvalue() on a tiny ReLU net with cross-entropy matches a dense FD Hessian's Jacobi λ_max", async () => {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
@@ -24,7 +24,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     err = Math.max(err, Math.abs(a[i]! - b[i]!));
     scale = Math.max(scale, Math.abs(b[i]!));
   }
-  ok(scale > 0, "reference is all zeros");
+  assert(scale > 0, "reference is all zeros");
   return err / scale;
 }
 
@@ -66,18 +66,20 @@ for (
   Deno.test(`mlpBackprop() equals autodiff: hidden [${hidden}], ${loss}`, () => {
     const before = tf.memory().numTensors;
     const { model, x, y, byHand, auto } = bothPasses([...hidden], loss, 1);
-    ok(relErr(byHand.loss.dataSync(), auto.loss.dataSync()) < 1e-6, "loss");
-    ok(relErr(byHand.perSample.dataSync(), auto.perSample.dataSync()) < 1e-6);
-    ok(relErr(byHand.logits.dataSync(), auto.logits.dataSync()) < 1e-6);
-    deepStrictEqual(byHand.grads.length, auto.grads.length);
+    assert(relErr(byHand.loss.dataSync(), auto.loss.dataSync()) < 1e-6, "loss");
+    assert(
+      relErr(byHand.perSample.dataSync(), auto.perSample.dataSync()) < 1e-6,
+    );
+    assert(relErr(byHand.logits.dataSync(), auto.logits.dataSync()) < 1e-6);
+    assertEquals(byHand.grads.length, auto.grads.length);
     byHand.grads.forEach((g, i) => {
-      deepStrictEqual(g.shape, auto.grads[i]!.shape);
+      assertEquals(g.shape, auto.grads[i]!.shape);
       const e = relErr(g.dataSync(), auto.grads[i]!.dataSync());
-      ok(e < 1e-5, `gradient ${i}: relative error ${e}`);
+      assert(e < 1e-5, `gradient ${i}: relative error ${e}`);
     });
     tf.dispose([...tensorsOf(byHand), ...tensorsOf(auto), x, y]);
     model.dispose();
-    deepStrictEqual(tf.memory().numTensors, before, "no tensors leak");
+    assertEquals(tf.memory().numTensors, before, "no tensors leak");
   });
 }
 
@@ -112,7 +114,7 @@ Deno.test("mlpBackprop() matches a central difference of the loss along a random
   };
   const h = 1e-3;
   const numeric = (lossAt(h) - lossAt(-h)) / (2 * h);
-  ok(
+  assert(
     Math.abs(numeric - analytic) < 1e-3 * Math.abs(analytic),
     `${numeric} vs ${analytic}`,
   );
@@ -123,11 +125,11 @@ Deno.test("mlpBackprop() matches a central difference of the loss along a random
 Deno.test("mlpBackprop() rejects variables that are not [kernel, bias] pairs", () => {
   const w = tf.variable(tf.zeros([3, 2]));
   const b = tf.variable(tf.zeros([3]));
-  throws(
+  assertThrowsMatch(
     () => mlpBackprop([w], "squared"),
     /expected \[kernel, bias\] per layer, got 1/,
   );
-  throws(
+  assertThrowsMatch(
     () => mlpBackprop([w, b], "squared"),
     /layer 0 needs a kernel \[in, out\] and a bias \[out\], got \[3,2\] and \[3\]/,
   );
@@ -184,12 +186,12 @@ Deno.test("a snapshot measured with mlpBackprop equals one measured by autodiff"
       "loss",
     ] as const
   ) {
-    ok(
+    assert(
       Math.abs(byHand[key] - auto[key]) <= 1e-5 * Math.abs(auto[key]),
       `${key}: ${byHand[key]} vs ${auto[key]}`,
     );
   }
-  deepStrictEqual(byHand.error, auto.error);
-  deepStrictEqual(Array.from(byHand.correct), Array.from(auto.correct));
+  assertEquals(byHand.error, auto.error);
+  assertEquals(Array.from(byHand.correct), Array.from(auto.correct));
   model.dispose();
 });

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { assert, assertEquals } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
@@ -23,11 +23,11 @@ Deno.test("groupBatches() cuts consecutive batches into blocks of at most `rows`
   const sizes = (blocks: Uint32Array[][]) =>
     blocks.map((b) => b.map((x) => x.length));
   const batches = [4, 4, 4, 4, 3].map((n) => new Uint32Array(n));
-  deepStrictEqual(sizes(groupBatches(batches, 8)), [[4, 4], [4, 4], [3]]);
-  deepStrictEqual(sizes(groupBatches(batches, 11)), [[4, 4], [4, 4, 3]]);
-  deepStrictEqual(sizes(groupBatches(batches, 100)), [[4, 4, 4, 4, 3]]);
+  assertEquals(sizes(groupBatches(batches, 8)), [[4, 4], [4, 4], [3]]);
+  assertEquals(sizes(groupBatches(batches, 11)), [[4, 4], [4, 4, 3]]);
+  assertEquals(sizes(groupBatches(batches, 100)), [[4, 4, 4, 4, 3]]);
   // A batch larger than a block (GD: one batch of all N) is a block alone.
-  deepStrictEqual(sizes(groupBatches([new Uint32Array(10)], 4)), [[10]]);
+  assertEquals(sizes(groupBatches([new Uint32Array(10)], 4)), [[10]]);
 });
 
 /**
@@ -103,9 +103,9 @@ for (
       const blocks = mlpBlockGradients(vars, loss);
       const s = measureSnapshot({ ...base, blocks: blocks.run, blockRows });
       blocks.dispose();
-      deepStrictEqual(tf.memory().numTensors, before, "no tensors leak");
+      assertEquals(tf.memory().numTensors, before, "no tensors leak");
 
-      deepStrictEqual(s.m, reference.m);
+      assertEquals(s.m, reference.m);
       const names: (
         | "sumG2"
         | "gbar2"
@@ -126,13 +126,16 @@ for (
       ];
       for (const name of names) {
         const err = relDiff(s[name], reference[name]);
-        ok(err < TOL, `${name}: ${s[name]} vs ${reference[name]} (rel ${err})`);
+        assert(
+          err < TOL,
+          `${name}: ${s[name]} vs ${reference[name]} (rel ${err})`,
+        );
       }
-      if (!adaptive) ok(Number.isNaN(s.sumPre) && Number.isNaN(s.sumSG2));
-      deepStrictEqual(s.correct, reference.correct);
-      deepStrictEqual(s.error, reference.error);
+      if (!adaptive) assert(Number.isNaN(s.sumPre) && Number.isNaN(s.sumSG2));
+      assertEquals(s.correct, reference.correct);
+      assertEquals(s.error, reference.error);
       s.losses.forEach((l, i) =>
-        ok(
+        assert(
           Math.abs(l - reference.losses[i]!) <= 1e-6 * Math.max(1, Math.abs(l)),
           `loss[${i}]`,
         )

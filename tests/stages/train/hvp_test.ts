@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import {
   hvpFiniteDiff,
@@ -181,7 +177,7 @@ Deno.test("hvpOnArrays() wraps the product for plain arrays; zero v gives zero; 
   assertClose(hvp([Float32Array.from([1, -1])])[0]!, [6, -10], 1e-4, "diag");
   assertEquals(Array.from(hvp([new Float32Array(2)])[0]!), [0, 0]);
   const bad = tf.tensor1d([1, 2, 3]);
-  throws(
+  assertThrowsMatch(
     () => hvpFiniteDiff([a], lossFn, [bad]),
     /v\[0\]: expected 2 elements, got 3/,
   );
@@ -433,15 +429,15 @@ Deno.test("mlpHessianAt() serves many products from one state, leaks nothing, an
   const viaFlat = mlpHvp(weights, x, y, flatV, c.loss);
   const viaShaped = mlpHvp(weights, x, y, dirs[0]!.v, c.loss);
   assertEquals(flat(viaFlat), flat(viaShaped));
-  throws(
+  assertThrowsMatch(
     () => mlpHvp(weights, x, y, dirs[0]!.v.slice(1), c.loss),
     /v: expected 4 tensors \(one per weight\), got 3/,
   );
-  throws(
+  assertThrowsMatch(
     () => mlpHvp(weights.slice(0, 3), x, y, dirs[0]!.v, c.loss),
     /weights: expected \[kernel, bias\] pairs of a Dense MLP, got 3 tensors/,
   );
-  throws(
+  assertThrowsMatch(
     () =>
       mlpHvp(
         [weights[2]!, weights[3]!, weights[0]!, weights[1]!],

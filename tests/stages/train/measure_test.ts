@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  deepStrictEqual as assertEquals,
-  ok as assert,
-  throws,
-} from "node:assert/strict";
+import { assert, assertEquals, assertThrows } from "../../assert.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { measureSnapshot } from "../../../stages/train/measure.ts";
 import { perSampleLoss } from "../../../stages/train/losses.ts";
@@ -117,14 +113,6 @@ function assertAlmostEquals(actual: number, expected: number, tol: number) {
     Math.abs(actual - expected) <= tol,
     `${actual} vs ${expected} (tol ${tol})`,
   );
-}
-
-function assertThrows(
-  fn: () => unknown,
-  _type: typeof Error,
-  includes: string,
-) {
-  throws(fn, (e: Error) => e.message.includes(includes));
 }
 
 function assertRel(

@@ -4,7 +4,12 @@
  * (a 2×2 "kernel" and a 2-vector "bias", flattened to 6 coordinates) on the
  * diagonal quadratic L(w) = ½ Σ a_j w_j² + c_j w_j, so g = a ⊙ w + c.
  */
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertStrictEquals,
+  assertThrowsMatch,
+} from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import type {
@@ -44,11 +49,11 @@ function run(opt: Optimizer, vs: tf.Variable[], steps: number): number[][] {
 }
 
 function assertPath(got: number[][], want: number[][], tol = 2e-6) {
-  strictEqual(got.length, want.length);
+  assertStrictEquals(got.length, want.length);
   got.forEach((row, k) =>
     row.forEach((x, j) => {
       const y = want[k]![j]!;
-      ok(
+      assert(
         Math.abs(x - y) <= tol * (1 + Math.abs(y)),
         `step ${k + 1} coord ${j}: ${x} vs ${y}`,
       );
@@ -64,7 +69,7 @@ function check(
   const vs = makeVars();
   const opt = createOptimizer(config, vs);
   assertPath(run(opt, vs, 3), reference([...W0], 3));
-  strictEqual(opt.steps, 3);
+  assertStrictEquals(opt.steps, 3);
   opt.dispose();
   for (const v of vs) v.dispose();
 }
@@ -150,7 +155,7 @@ Deno.test("createOptimizer() sgd matches three hand-computed steps", () => {
   const vs = makeVars();
   const opt = createOptimizer({ name: "sgd", lr: 0.1 }, vs);
   const first = run(opt, vs, 1)[0]!;
-  ok(Math.abs(first[0]! - 0.44) < 1e-7);
+  assert(Math.abs(first[0]! - 0.44) < 1e-7);
   opt.dispose();
   check({ name: "sgd", lr: 0.1 }, sgdRef(0.1, 0, false, 0));
 });
@@ -167,7 +172,7 @@ Deno.test("createOptimizer() sgd heavy-ball momentum matches three hand-computed
   const opt = createOptimizer({ name: "sgd", lr: 0.1, momentum: 0.9 }, vs);
   const path = run(opt, vs, 3);
   [0.44, 0.332, 0.1916].forEach((x, k) =>
-    ok(Math.abs(path[k]![0]! - x) < 1e-6, `step ${k + 1}`)
+    assert(Math.abs(path[k]![0]! - x) < 1e-6, `step ${k + 1}`)
   );
   opt.dispose();
   check({ name: "sgd", lr: 0.1, momentum: 0.9 }, sgdRef(0.1, 0.9, false, 0));
@@ -192,8 +197,8 @@ Deno.test("createOptimizer() rmsprop matches three hand-computed steps", () => {
   const vs = makeVars();
   const opt = createOptimizer({ name: "rmsprop", lr: 0.001 }, vs);
   const first = run(opt, vs, 1)[0]!;
-  ok(Math.abs(first[0]! - (0.5 - 0.01)) < 1e-7, `${first[0]}`);
-  ok(Math.abs(first[1]! - (-1.0 + 0.01)) < 1e-7, `${first[1]}`); // g = −2 − 0.2 < 0
+  assert(Math.abs(first[0]! - (0.5 - 0.01)) < 1e-7, `${first[0]}`);
+  assert(Math.abs(first[1]! - (-1.0 + 0.01)) < 1e-7, `${first[1]}`); // g = −2 − 0.2 < 0
   opt.dispose();
   check(
     { name: "rmsprop", lr: 0.001 },
@@ -221,7 +226,7 @@ Deno.test("createOptimizer() adam matches three hand-computed steps", () => {
   const opt = createOptimizer({ name: "adam", lr: 0.01 }, vs);
   const first = run(opt, vs, 1)[0]!;
   first.forEach((x, j) =>
-    ok(
+    assert(
       Math.abs(x - (W0[j]! - 0.01 * Math.sign(grad(W0)[j]!))) < 1e-6,
       `coord ${j}`,
     )
@@ -264,10 +269,13 @@ Deno.test("createOptimizer() swats runs Adam, switches on a constant gradient at
     path.push(read(vs));
   }
   const sw = opt.saveState().scalars;
-  strictEqual(sw.switch_step, 2);
-  ok(Math.abs(sw.sgd_lr! - gamma) < 1e-6 * gamma, `Λ ${sw.sgd_lr} vs ${gamma}`);
-  ok(Math.abs(opt.lr() - (1 - b1) * gamma) < 1e-6 * gamma);
-  strictEqual(opt.preconditioner(), null);
+  assertStrictEquals(sw.switch_step, 2);
+  assert(
+    Math.abs(sw.sgd_lr! - gamma) < 1e-6 * gamma,
+    `Λ ${sw.sgd_lr} vs ${gamma}`,
+  );
+  assert(Math.abs(opt.lr() - (1 - b1) * gamma) < 1e-6 * gamma);
+  assertStrictEquals(opt.preconditioner(), null);
   // Reference: two Adam steps of −η·sign(g), then v ← β₁v + g, w ← w − (1−β₁)Λ v from v = 0.
   const w = [...W0];
   const want: number[][] = [];
@@ -292,8 +300,8 @@ Deno.test("createOptimizer() swats does not switch while the projection keeps mo
   const vs = makeVars();
   const opt = createOptimizer({ name: "swats", lr: 0.01 }, vs);
   assertPath(run(opt, vs, 3), adamRef(0.01, 0.9, 0.999, 1e-8, 0)([...W0], 3));
-  strictEqual(opt.saveState().scalars.switch_step, 0);
-  ok(opt.preconditioner() !== null);
+  assertStrictEquals(opt.saveState().scalars.switch_step, 0);
+  assert(opt.preconditioner() !== null);
   opt.dispose();
 });
 
@@ -352,15 +360,15 @@ Deno.test("createOptimizer() swats decides its switch on float64 dot products wh
     return { step: 0, big: NaN };
   };
   const want = decide(gamma64);
-  strictEqual(want.step, 2);
-  strictEqual(
+  assertStrictEquals(want.step, 2);
+  assertStrictEquals(
     decide(gamma32).step,
     0,
     "the case separates float32 from float64",
   );
   const sw = opt.saveState().scalars;
-  strictEqual(sw.switch_step, want.step);
-  ok(
+  assertStrictEquals(sw.switch_step, want.step);
+  assert(
     Math.abs(sw.sgd_lr! - want.big) < 1e-12 * want.big,
     `Λ ${sw.sgd_lr} vs ${want.big}`,
   );
@@ -381,16 +389,16 @@ Deno.test("preconditioner() returns RMSprop's s, Adam's bias-corrected v̂ and t
     const p = opt.preconditioner()!;
     const got = p.v.flatMap((t) => Array.from(t.dataSync()));
     got.forEach((x, j) =>
-      ok(
+      assert(
         Math.abs(x - want(g0[j]!)) < 1e-5 * (1 + want(g0[j]!)),
         `${config.name} ${j}`,
       )
     );
-    ok(Math.abs(p.scale - scale) < 1e-12 && p.eps === 1e-8);
+    assert(Math.abs(p.scale - scale) < 1e-12 && p.eps === 1e-8);
     opt.dispose();
   }
   const opt = createOptimizer({ name: "sgd", lr: 0.1 }, makeVars());
-  strictEqual(opt.preconditioner(), null);
+  assertStrictEquals(opt.preconditioner(), null);
 });
 
 Deno.test("preconditioner() scale is (1+μ)/(1−μ)² for RMSprop with momentum μ (SCIENCE §2.6)", () => {
@@ -405,7 +413,7 @@ Deno.test("preconditioner() scale is (1+μ)/(1−μ)² for RMSprop with momentum
     const opt = createOptimizer(config, vs);
     run(opt, vs, 1);
     const p = opt.preconditioner()!;
-    ok(
+    assert(
       Math.abs(p.scale - scale) < 1e-12 * scale,
       `${JSON.stringify(config)}: ${p.scale} vs ${scale}`,
     );
@@ -429,9 +437,9 @@ Deno.test("saveState()/loadState() resume bit-for-bit", () => {
     const resumedVars = makeVars(read(vs));
     const resumed = createOptimizer(config, resumedVars);
     resumed.loadState(structuredClone(state));
-    strictEqual(resumed.steps, 3);
-    deepStrictEqual(run(resumed, resumedVars, 3), run(opt, vs, 3), config.name);
-    deepStrictEqual(resumed.saveState(), opt.saveState());
+    assertStrictEquals(resumed.steps, 3);
+    assertEquals(run(resumed, resumedVars, 3), run(opt, vs, 3), config.name);
+    assertEquals(resumed.saveState(), opt.saveState());
     opt.dispose();
     resumed.dispose();
   }
@@ -450,14 +458,14 @@ Deno.test("step() keeps the tensor count constant over 10 steps", () => {
     run(opt, vs, 10);
     opt.preconditioner();
     opt.preconditioner();
-    strictEqual(tf.memory().numTensors, before, name);
+    assertStrictEquals(tf.memory().numTensors, before, name);
     opt.dispose();
   }
 });
 
 Deno.test("createOptimizer() checks the gradients it is given (configs are checked by the schema: tests/stages/train/params_test.ts)", () => {
   const vs = makeVars();
-  throws(
+  assertThrowsMatch(
     () =>
       createOptimizer({ name: "sgd", lr: 0.1 }, vs).step([tf.zeros([2, 2])]),
     /needs 2 gradients/,
@@ -480,16 +488,16 @@ Deno.test("preconditioner() tensors survive a caller's tf.tidy and are freed by 
       opt.preconditioner();
       return undefined;
     });
-    strictEqual(v, undefined);
+    assertStrictEquals(v, undefined);
     const p = opt.preconditioner()!;
-    ok(!p.v[0]!.isDisposed, config.name);
-    strictEqual(
+    assert(!p.v[0]!.isDisposed, config.name);
+    assertStrictEquals(
       tf.memory().numTensors,
       before + 2,
       "one cached tensor per variable",
     );
     run(opt, vs, 1);
-    ok(p.v[0]!.isDisposed, "the old cache is released on step()");
+    assert(p.v[0]!.isDisposed, "the old cache is released on step()");
     opt.dispose();
   }
 });
@@ -503,7 +511,7 @@ Deno.test("createOptimizer() then dispose() leaves no tensors behind", async () 
       { name, lr: 0.1, momentum: name === "sgd" ? 0.9 : 0 },
       variables,
     ).dispose();
-    strictEqual(tf.memory().numTensors, before, `${name} leaked`);
+    assertStrictEquals(tf.memory().numTensors, before, `${name} leaked`);
   }
   variables.forEach((v) => v.dispose());
 });

@@ -1,4 +1,4 @@
-import { ok, strictEqual, throws } from "node:assert/strict";
+import { assert, assertStrictEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
@@ -32,7 +32,7 @@ function assertClose(
     err = Math.max(err, Math.abs(got[i]! - want[i]!));
     scale = Math.max(scale, Math.abs(want[i]!));
   }
-  ok(err <= tol * scale, `${what}: max error ${err} vs scale ${scale}`);
+  assert(err <= tol * scale, `${what}: max error ${err} vs scale ${scale}`);
 }
 
 Deno.test("penalizedGradients() on least squares equals g + 2λ·(2/n)XᵀX g in float64", () => {
@@ -77,7 +77,7 @@ Deno.test("penalizedGradients() on least squares equals g + 2λ·(2/n)XᵀX g in
     plain,
     0,
   );
-  strictEqual(same[0], plain[0]);
+  assertStrictEquals(same[0], plain[0]);
   assertClose(same[0]!.dataSync(), g, 1e-5, "plain gradient");
 });
 
@@ -94,8 +94,8 @@ Deno.test("penalizedGradients() on L = Σ w⁴/4 (non-constant H) equals w³ + 2
     g,
     lambda,
   );
-  strictEqual(out.length, 2);
-  ok(g.every((t) => t.isDisposed), "the unpenalized gradient is consumed");
+  assertStrictEquals(out.length, 2);
+  assert(g.every((t) => t.isDisposed), "the unpenalized gradient is consumed");
   const want = (w: number[]) => w.map((x) => x ** 3 + 6 * lambda * x ** 5);
   assertClose(out[0]!.dataSync(), want(a0), 5e-4, "a");
   assertClose(out[1]!.dataSync(), want(b0), 5e-4, "b");
@@ -103,7 +103,7 @@ Deno.test("penalizedGradients() on L = Σ w⁴/4 (non-constant H) equals w³ + 2
 
 Deno.test("penalizedGradients() rejects a negative or non-finite λ", () => {
   const w = tf.variable(tf.tensor1d([1]));
-  throws(
+  assertThrowsMatch(
     () =>
       penalizedGradients(
         (v) => v.map((t) => tf.zerosLike(t)),
@@ -126,7 +126,7 @@ for (const point of reference.penalty.points) {
     const x = tf.tensor2d(pixels, [batch, dims[0]!]);
     const y = tf.tensor1d(labels, "int32");
     const pass = mlpBackprop(vars, "cross_entropy")(x, y);
-    ok(
+    assert(
       Math.abs(pass.loss.dataSync()[0]! - point.loss) < 1e-5 * point.loss,
       `loss ${pass.loss.dataSync()[0]} vs ${point.loss}`,
     );
@@ -143,11 +143,11 @@ for (const point of reference.penalty.points) {
     const err = Math.sqrt(d2);
     // ≤ 1e-3 of the whole gradient (issue 15), and ≤ 1% of the penalty's own
     // part 2λHg, so that an error in Hg alone cannot hide behind g.
-    ok(
+    assert(
       err <= 1e-3 * point.norm_penalized,
       `||a − b|| / ||b|| = ${err / point.norm_penalized}`,
     );
-    ok(
+    assert(
       err <= 1e-2 * point.norm_penalty_term,
       `||a − b|| / ||2λHg|| = ${err / point.norm_penalty_term}`,
     );
