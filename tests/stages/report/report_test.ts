@@ -248,20 +248,32 @@ Deno.test("reportStage.run() renders without provenance and says so", async () =
   );
 });
 
-Deno.test("reportStage lists its templates and assets as sources", () => {
-  const names = (reportStage.sources ?? []).map((u) => u.split("/reports/")[1]);
-  assertEquals(names, [
-    "report.eta",
-    "partials/summary.eta",
-    "partials/figures.eta",
-    "partials/settings.eta",
-    "partials/known.eta",
-    "partials/provenance.eta",
-    "partials/reproduce.eta",
-    "partials/run_provenance.eta",
-    "static/report.css",
-    "static/report_client.js",
-  ]);
+Deno.test("every template and asset the report reads is a source (so editing it reruns the report), and every source exists", () => {
+  const root = new URL("../../../reports/", import.meta.url);
+  const sources = new Set(
+    (reportStage.sources ?? []).map((u) => u.split("/reports/")[1]!),
+  );
+  for (const name of sources) {
+    assert(Deno.statSync(new URL(name, root)).isFile, `${name} exists`);
+  }
+  // What the page reads: report.eta, each partial it includes ("@name"), the
+  // partials those include, and the static files.
+  const read = new Set<string>(["report.eta"]);
+  const queue = ["report.eta"];
+  while (queue.length > 0) {
+    const text = Deno.readTextFileSync(new URL(queue.pop()!, root));
+    for (const [, name] of text.matchAll(/include\("@(\w+)"/g)) {
+      const file = `partials/${name}.eta`;
+      if (!read.has(file)) queue.push(file);
+      read.add(file);
+    }
+  }
+  for (const entry of Deno.readDirSync(new URL("static/", root))) {
+    read.add(`static/${entry.name}`);
+  }
+  const missing = [...read].filter((f) => !sources.has(f));
+  assertEquals(missing, [], "read by the report but not a source");
+  assert(read.size >= 8, `found ${[...read].join(", ")}`);
 });
 
 Deno.test("the versions in the charts and report keys are the installed packages' versions, read from deno.lock", async () => {
