@@ -49,10 +49,23 @@ async function failure(fn: () => unknown): Promise<Error> {
   throw new Error("nothing was thrown");
 }
 
+/** Runs a bash line (the test may run bash, which may write where the test may not) and returns its stdout. */
+async function sh(line: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("bash", {
+    args: ["-c", line, ...args],
+    cwd: ROOT,
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 Deno.test("checkWritePath() refuses a path a symlink leads out of its granted folder, naming it; writeFileAtomic and ensureDir write nothing there", async () => {
-  // The test may write /tmp and .cache; the link leads from .cache to /tmp.
+  // The test may write /tmp and .cache. The link leads from .cache to a folder
+  // under /var/tmp, outside both wherever the checkout is (even under /tmp).
   const cache = scratchCacheDir();
-  const outside = await Deno.makeTempDir({ prefix: "ir-outside-" });
+  const outside = await sh("mktemp -d /var/tmp/ir-outside-XXXXXX");
+  // The topmost folder this task may write that holds the link's path.
+  const granted = ROOT.startsWith("/tmp/") ? "/tmp" : `${ROOT}/.cache`;
   try {
     await Deno.mkdir(`${ROOT}/${cache}`, { recursive: true });
     await symlink(outside, `${cache}/link`);
@@ -61,27 +74,33 @@ Deno.test("checkWritePath() refuses a path a symlink leads out of its granted fo
     assert(error instanceof WriteOutsideError, String(error));
     assertEquals(
       error.message,
-      `Refusing to write '${path}': a symlink leads it to '${outside}/pwn.txt', outside '${ROOT}/.cache' (where this task may write)`,
+      `Refusing to write '${path}': a symlink leads it to '${outside}/pwn.txt', outside '${granted}' (where this task may write)`,
     );
     const write = await failure(() => writeFileAtomic(path, "x"));
     assertEquals(write.message, error.message);
     const dir = await failure(() => ensureDir(`${cache}/link/sub`));
     assert(dir instanceof WriteOutsideError, String(dir));
-    assertEquals([...Deno.readDirSync(outside)], [], "nothing written outside");
+    assertEquals(
+      await sh('ls -A "$0"', outside),
+      "",
+      "nothing written outside",
+    );
     // Inside the granted folder all is as before, links included.
     await Deno.mkdir(`${ROOT}/${cache}/real`);
     await symlink(`${ROOT}/${cache}/real`, `${cache}/inner`);
     await writeFileAtomic(`${cache}/inner/ok.txt`, "ok");
     assertEquals(Deno.readTextFileSync(`${ROOT}/${cache}/real/ok.txt`), "ok");
-    await writeFileAtomic(`${outside}/direct.txt`, "ok"); // /tmp itself is granted here
-    const none = await failure(() => checkWritePath(`${ROOT}/stages/x.ts`));
+    const tmp = await Deno.makeTempDir({ prefix: "ir-direct-" });
+    await writeFileAtomic(`${tmp}/direct.txt`, "ok"); // /tmp itself is granted here
+    await Deno.remove(tmp, { recursive: true });
+    const none = await failure(() => checkWritePath("/etc/ir-x.ts"));
     assertEquals(
       none.message,
-      `Cannot write '${ROOT}/stages/x.ts': this task has no write permission there`,
+      "Cannot write '/etc/ir-x.ts': this task has no write permission there",
     );
   } finally {
     await removeScratch(cache);
-    await Deno.remove(outside, { recursive: true });
+    await sh('rm -rf -- "$0"', outside);
   }
 });
 
