@@ -247,7 +247,7 @@ export const QUANTITIES = [
   },
   {
     id: "one_norm",
-    label: "perturbed one-norm",
+    label: "Σ_j √(ḡ_j² + ε)",
     unit: "gradient units (loss / weight)",
     axis: "gradient units",
     description: "perturbed one-norm Σ_j √(ḡ_j² + ε)",
@@ -472,13 +472,18 @@ export function quantitySpec<S extends QuantitySpec>(
   return spec;
 }
 
-/** An axis title "label (axis unit)", e.g. "test error (fraction)". */
+/**
+ * An axis title "label (axis unit)", e.g. "test error (fraction)"; `label`
+ * replaces the registry's label when an axis shows several quantities
+ * (e.g. "loss" for train and test loss), the unit still comes from the registry.
+ */
 export function axisTitle<S extends QuantitySpec>(
   registry: readonly S[],
   id: string,
+  label?: string,
 ): string {
   const spec = quantitySpec(registry, id);
-  return `${spec.label} (${spec.axis})`;
+  return `${label ?? spec.label} (${spec.axis})`;
 }
 
 /** The registry's series quantities in order. */
