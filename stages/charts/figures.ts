@@ -6,6 +6,7 @@
  * come from the metrics stage (stages/metrics/groups.ts).
  */
 import type { Quantity } from "../metrics/types.ts";
+import { axisTitle, QUANTITIES } from "../quantities.ts";
 
 /**
  * "auto": log when the means are positive and span more than two decades;
@@ -78,7 +79,12 @@ export type FigureDef =
   | TuningFigure
   | BarrierFigure;
 
-const IR_UNITS = "IR term (loss units)";
+const IR_TERM = "IR term";
+
+/** A y axis titled from the registry: "label (unit)", `label` overriding the quantity's label. */
+function axis(quantity: Quantity, scale: YScale, label?: string): Base["y"] {
+  return { title: axisTitle(QUANTITIES, quantity, label), scale };
+}
 const MEAN_PART = "η/4 ‖ḡ‖² (mean part)";
 const VAR_PART = "η/(4m) Σ‖g_k − ḡ‖² (variance part)";
 
@@ -94,7 +100,7 @@ export const FIGURES: readonly FigureDef[] = [
     parts: [{ quantity: "train_error", label: "train error" }],
     needs: "first",
     facet: "cell",
-    y: { title: "train error (fraction)", scale: "auto" },
+    y: axis("train_error", "auto"),
   },
   {
     kind: "lines",
@@ -106,7 +112,7 @@ export const FIGURES: readonly FigureDef[] = [
     parts: [{ quantity: "test_error", label: "test error" }],
     needs: "first",
     facet: "cell",
-    y: { title: "test error (fraction)", scale: "auto" },
+    y: axis("test_error", "auto"),
   },
   {
     kind: "lines",
@@ -123,7 +129,7 @@ export const FIGURES: readonly FigureDef[] = [
     partTitle: "term",
     needs: "first",
     facet: "cell",
-    y: { title: IR_UNITS, scale: "auto" },
+    y: axis("ir_own", "auto", IR_TERM),
   },
   {
     kind: "lines",
@@ -139,7 +145,7 @@ export const FIGURES: readonly FigureDef[] = [
     partTitle: "parameters",
     needs: "first",
     facet: "cell",
-    y: { title: "‖w‖₂ (weight units)", scale: "auto" },
+    y: axis("norm", "auto"),
   },
   {
     kind: "lines",
@@ -155,7 +161,7 @@ export const FIGURES: readonly FigureDef[] = [
     partTitle: "set",
     needs: "first",
     facet: "cell",
-    y: { title: "loss (loss units)", scale: "auto" },
+    y: axis("train_loss", "auto", "loss"),
   },
   {
     kind: "stack",
@@ -169,7 +175,7 @@ export const FIGURES: readonly FigureDef[] = [
       { quantity: "ir_sgd_mean", label: MEAN_PART },
       { quantity: "ir_sgd_var", label: VAR_PART },
     ],
-    y: { title: IR_UNITS, scale: "linear" },
+    y: axis("ir_sgd_mean", "linear", IR_TERM),
   },
   {
     kind: "lines",
@@ -186,7 +192,7 @@ export const FIGURES: readonly FigureDef[] = [
     partTitle: "term",
     needs: "all",
     facet: "cell",
-    y: { title: IR_UNITS, scale: "auto" },
+    y: axis("ir_gd", "auto", IR_TERM),
   },
   {
     kind: "lines",
@@ -206,7 +212,7 @@ export const FIGURES: readonly FigureDef[] = [
     partTitle: "measurement",
     needs: "all",
     facet: "cell",
-    y: { title: IR_UNITS, scale: "auto" },
+    y: axis("ir_sgd", "auto", IR_TERM),
   },
   {
     kind: "lines",
@@ -224,7 +230,7 @@ export const FIGURES: readonly FigureDef[] = [
     ],
     needs: "all",
     facet: "part",
-    y: { title: IR_UNITS, scale: "auto" },
+    y: axis("ir_preconditioned", "auto", IR_TERM),
   },
   {
     kind: "lines",
@@ -236,7 +242,7 @@ export const FIGURES: readonly FigureDef[] = [
     parts: [{ quantity: "one_norm", label: "one-norm" }],
     needs: "first",
     facet: "cell",
-    y: { title: "Σ_j √(ḡ_j² + ε) (gradient units)", scale: "auto" },
+    y: axis("one_norm", "auto"),
   },
   {
     kind: "lines",
@@ -253,7 +259,7 @@ export const FIGURES: readonly FigureDef[] = [
     partTitle: "training subset",
     needs: "all",
     facet: "cell",
-    y: { title: "train error (fraction)", scale: "auto" },
+    y: axis("train_error", "auto"),
   },
   {
     kind: "lines",
@@ -274,10 +280,7 @@ export const FIGURES: readonly FigureDef[] = [
         `Each value lies within its residual bound (relative; largest mean over seeds here ${max}) ` +
         "of an eigenvalue of the Hessian.",
     },
-    y: {
-      title: "top Hessian eigenvalue (loss / weight²)",
-      scale: "log-if-positive",
-    },
+    y: axis("sharpness", "log-if-positive"),
   },
   {
     kind: "lines",
@@ -301,10 +304,7 @@ export const FIGURES: readonly FigureDef[] = [
         `Each value lies within its residual bound (relative; largest mean over seeds here ${max}) ` +
         "of an eigenvalue of P⁻¹H.",
     },
-    y: {
-      title: "top eigenvalue of P⁻¹H (1 / weight)",
-      scale: "log-if-positive",
-    },
+    y: axis("preconditioned_sharpness", "log-if-positive"),
   },
   {
     kind: "lines",
@@ -316,7 +316,7 @@ export const FIGURES: readonly FigureDef[] = [
     parts: [{ quantity: "hessian_trace", label: "trace" }],
     needs: "first",
     facet: "cell",
-    y: { title: "tr(H) estimate (loss per weight²)", scale: "auto" },
+    y: axis("hessian_trace", "auto"),
   },
   {
     kind: "lines",
@@ -328,7 +328,7 @@ export const FIGURES: readonly FigureDef[] = [
     parts: [{ quantity: "dist_init", label: "distance" }],
     needs: "first",
     facet: "cell",
-    y: { title: "‖w − w₀‖₂ (weight units)", scale: "auto" },
+    y: axis("dist_init", "auto"),
   },
   {
     kind: "sweep",
@@ -338,7 +338,7 @@ export const FIGURES: readonly FigureDef[] = [
       "Each point is the test error at the last epoch (mean ± 1 std over seeds) for one value " +
       "of {key}; look for the value each optimizer prefers and how flat its curve is.",
     parts: [{ quantity: "test_error", label: "test error" }],
-    y: { title: "test error (fraction)", scale: "auto" },
+    y: axis("test_error", "auto"),
   },
   {
     kind: "sweep",
@@ -353,7 +353,7 @@ export const FIGURES: readonly FigureDef[] = [
       { quantity: "ir_sgd_var", label: VAR_PART },
     ],
     partTitle: "part",
-    y: { title: IR_UNITS, scale: "auto" },
+    y: axis("ir_sgd_mean", "auto", IR_TERM),
   },
   {
     kind: "tuning",
@@ -362,7 +362,7 @@ export const FIGURES: readonly FigureDef[] = [
     caption:
       "Each optimizer's candidate learning rates against the error on a held-out part " +
       "of the training set; the large point is the lr the final runs used.",
-    y: { title: "validation error (fraction)", scale: "linear" },
+    y: axis("test_error", "linear", "validation error"),
   },
   {
     kind: "barrier",
@@ -372,6 +372,6 @@ export const FIGURES: readonly FigureDef[] = [
       "Mean training loss at (1−t)·w_a + t·w_b for runs of the same seed; a bump above " +
       "the straight line between the end points is a barrier, meaning the two optimizers " +
       "found solutions in different basins.",
-    y: { title: "train loss (loss units)", scale: "auto" },
+    y: axis("train_loss", "auto"),
   },
 ];

@@ -9,7 +9,7 @@ import type {
   GroupNumbers,
   NumbersReader,
 } from "../../pipeline/commands/diff.ts";
-import type { MetricsDoc } from "../metrics/types.ts";
+import type { MetricsDoc, Quantity } from "../metrics/types.ts";
 
 /** Quantities `diff` shows by default. */
 export const HEADLINE_QUANTITIES = [
@@ -22,7 +22,7 @@ export const HEADLINE_QUANTITIES = [
   "dist_init",
   "sharpness",
   "ir_own",
-];
+] satisfies readonly Quantity[];
 
 /** Most groups listed per experiment by `experiments`. */
 const MAX_GROUPS = 8;

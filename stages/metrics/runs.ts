@@ -16,6 +16,8 @@ import {
   type TermQuantity,
 } from "./terms.ts";
 import type { Quantity } from "./types.ts";
+import { RECORDED_QUANTITIES } from "../quantities.ts";
+import type { RecordColumn } from "../train/contracts.ts";
 
 export type Cell = Record<string, number | string | boolean>;
 
@@ -32,19 +34,6 @@ export interface Run {
   /** Per-quantity series; a quantity absent here was not measured for this run. */
   series: Partial<Record<Quantity, RunSeries>>;
 }
-
-/** Record columns copied through unchanged as quantities. */
-const PASS_THROUGH = [
-  "train_loss",
-  "train_error",
-  "train_clean_error",
-  "train_corrupt_error",
-  "test_loss",
-  "test_error",
-  "norm",
-  "norm_no_bias",
-  "dist_init",
-] as const satisfies readonly Quantity[];
 
 /** "sgd" or "sgd · batch_size=16, lr=0.1" (keys by their last dotted segment, sorted). */
 export function groupLabel(label: string, cell: Cell): string {
@@ -92,7 +81,8 @@ export function runQuantities(
   const c = view.columns;
   const rows = view.rows;
   const out: Partial<Record<Quantity, Float64Array>> = {};
-  for (const q of PASS_THROUGH) out[q] = c[q];
+  // The record quantities are copied through unchanged (registry source "record").
+  for (const q of RECORDED_QUANTITIES) out[q] = c[q as RecordColumn];
   for (const q of TERM_QUANTITIES) out[q] = new Float64Array(rows);
   const own = new Float64Array(rows);
   for (let i = 0; i < rows; i++) {

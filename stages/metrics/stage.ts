@@ -26,11 +26,11 @@ import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
 import { metricsSchema, runsCsv, runsParquet } from "./tidy.ts";
 import { describeGroup, scopeOf } from "./groups.ts";
+import { QUANTITY_ORDER } from "../quantities.ts";
 import type {
   BarrierEntry,
   KnownAnswer,
   MetricsDoc,
-  Quantity,
   Series,
   TuningEntry,
 } from "./types.ts";
@@ -51,34 +51,6 @@ export interface SharpnessData {
   preconditioned_sharpness?: Array<number | null>;
   preconditioned_residual?: Array<number | null>;
 }
-
-/** Series order in the document. */
-const QUANTITY_ORDER: readonly Quantity[] = [
-  "train_loss",
-  "train_error",
-  "train_clean_error",
-  "train_corrupt_error",
-  "test_loss",
-  "test_error",
-  "ir_own",
-  "ir_sgd",
-  "ir_sgd_mean",
-  "ir_sgd_var",
-  "ir_gd",
-  "ir_momentum",
-  "ir_rms_paper",
-  "ir_preconditioned",
-  "one_norm",
-  "ir_trajectory",
-  "norm",
-  "norm_no_bias",
-  "dist_init",
-  "sharpness",
-  "sharpness_residual",
-  "preconditioned_sharpness",
-  "preconditioned_sharpness_residual",
-  "hessian_trace",
-];
 
 function asObject(value: Json | undefined): Record<string, Json> {
   return value !== null && typeof value === "object" && !Array.isArray(value)

@@ -6,33 +6,7 @@
 import { stat } from "./aggregate.ts";
 import type { Run } from "./runs.ts";
 import type { Quantity, Summary } from "./types.ts";
-
-/** Quantities whose final value is a summary number `final_<quantity>`. */
-const FINAL_QUANTITIES = [
-  "train_loss",
-  "train_error",
-  "train_clean_error",
-  "train_corrupt_error",
-  "test_loss",
-  "test_error",
-  "norm",
-  "norm_no_bias",
-  "dist_init",
-  "ir_sgd",
-  "ir_sgd_mean",
-  "ir_sgd_var",
-  "ir_gd",
-  "ir_momentum",
-  "ir_rms_paper",
-  "ir_preconditioned",
-  "one_norm",
-  "ir_trajectory",
-  "ir_own",
-  "sharpness",
-  "sharpness_residual",
-  "preconditioned_sharpness",
-  "preconditioned_sharpness_residual",
-] as const satisfies readonly Quantity[];
+import { FINAL_QUANTITIES } from "../quantities.ts";
 
 /** The value of a quantity at the last epoch where it is finite, and that epoch. */
 export function lastFinite(

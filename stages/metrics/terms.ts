@@ -6,6 +6,7 @@
 import type { OptimizerConfig } from "../train/contracts.ts";
 import { preconditionedScale } from "../train/preconditioned_scale.ts";
 import type { Quantity } from "./types.ts";
+import { TERM_QUANTITIES } from "../quantities.ts";
 
 /** SCIENCE §2.1: IR_sgd = η/(4m) Σ_k ||g_k||². */
 export function irSgd(lr: number, m: number, sumG2: number): number {
@@ -92,29 +93,9 @@ export interface RawSums {
 /** The derived terms of one snapshot. */
 export type Terms = Record<TermQuantity, number>;
 
-/** The quantities `deriveTerms` produces (all but `ir_own`). */
-export type TermQuantity =
-  | "ir_sgd"
-  | "ir_sgd_mean"
-  | "ir_sgd_var"
-  | "ir_gd"
-  | "ir_momentum"
-  | "ir_rms_paper"
-  | "ir_preconditioned"
-  | "one_norm"
-  | "ir_trajectory";
-
-export const TERM_QUANTITIES: readonly TermQuantity[] = [
-  "ir_sgd",
-  "ir_sgd_mean",
-  "ir_sgd_var",
-  "ir_gd",
-  "ir_momentum",
-  "ir_rms_paper",
-  "ir_preconditioned",
-  "one_norm",
-  "ir_trajectory",
-];
+/** The quantities `deriveTerms` produces: the registry's "derived" rows but `ir_own`. */
+export type TermQuantity = typeof TERM_QUANTITIES[number];
+export { TERM_QUANTITIES };
 
 /**
  * The heavy-ball β a run's dynamics have (SCIENCE §2.4): SGD/GD momentum, and

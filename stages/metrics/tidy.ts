@@ -10,137 +10,16 @@
 import { type ColumnSource, parquetWriteBuffer } from "hyparquet-writer";
 import type { Run } from "./runs.ts";
 import type { Quantity } from "./types.ts";
+import {
+  QUANTITIES,
+  QUANTITY_INFO,
+  type QuantityInfo,
+  quantityInfo,
+  type QuantitySpec,
+} from "../quantities.ts";
 
-/** What a quantity is, its unit, and where SCIENCE.md defines it. */
-export interface QuantityInfo {
-  description: string;
-  unit: string;
-  science?: string;
-}
-
-const LOSS = "loss units (mean over samples: nats for cross-entropy)";
-const TERM = "loss units (η × squared gradient norm)";
-
-/** One table for every per-epoch quantity. */
-export const QUANTITY_INFO: Record<Quantity, QuantityInfo> = {
-  train_loss: { description: "mean training loss (noisy labels)", unit: LOSS },
-  train_error: {
-    description: "training error (1 − accuracy) against the noisy labels",
-    unit: "fraction (0–1)",
-    science: "§4.3",
-  },
-  train_clean_error: {
-    description: "training error on the samples whose label was kept",
-    unit: "fraction (0–1)",
-    science: "§4.3",
-  },
-  train_corrupt_error: {
-    description:
-      "training error on the corrupted samples, against their noisy labels (1 − memorised share)",
-    unit: "fraction (0–1)",
-    science: "§4.3",
-  },
-  test_loss: { description: "mean test loss (clean labels)", unit: LOSS },
-  test_error: {
-    description: "test error (1 − accuracy)",
-    unit: "fraction (0–1)",
-    science: "§4.3",
-  },
-  ir_own: {
-    description:
-      "the IR term that belongs to the run's optimizer (SGD: ir_sgd; heavy-ball: ir_momentum; adaptive: ir_preconditioned)",
-    unit: TERM,
-    science: "§2",
-  },
-  ir_sgd: {
-    description: "η/(4m) Σ_k ‖g_k‖², mini-batch gradients at one snapshot",
-    unit: TERM,
-    science: "§2.1",
-  },
-  ir_sgd_mean: {
-    description: "η/4 ‖ḡ‖², the mean-gradient part of ir_sgd",
-    unit: TERM,
-    science: "§2.2",
-  },
-  ir_sgd_var: {
-    description: "η/(4m) Σ_k ‖g_k − ḡ‖², the variance part of ir_sgd",
-    unit: TERM,
-    science: "§2.2",
-  },
-  ir_gd: { description: "η/4 ‖∇C‖²", unit: TERM, science: "§2.3" },
-  ir_momentum: {
-    description: "(1+β)/(1−β)² · η/(4m) Σ_k ‖g_k‖²",
-    unit: TERM,
-    science: "§2.4",
-  },
-  ir_rms_paper: {
-    description: "the paper's RMSprop formula η/(4m) Σ_k ‖s ⊙ g_k‖²",
-    unit: "loss units × gradient⁴ (as written by the paper)",
-    science: "§2.5",
-  },
-  ir_preconditioned: {
-    description:
-      "η/(4m) Σ_k Σ_j g_kj²/(√v_j + ε), × (1+β₁)/(1−β₁) for Adam, × (1+μ)/(1−μ)² for RMSprop with momentum",
-    unit: TERM,
-    science: "§2.6",
-  },
-  one_norm: {
-    description: "perturbed one-norm Σ_j √(ḡ_j² + ε)",
-    unit: "gradient units (loss / weight)",
-    science: "§2.6",
-  },
-  ir_trajectory: {
-    description:
-      "estimate: η/4 · mean over the epoch's steps of ‖∇Ĉ_k(w_k)‖², each at the weights of its step",
-    unit: TERM,
-    science: "§2.8",
-  },
-  norm: {
-    description: "‖w‖₂ over all weights and biases",
-    unit: "weight units",
-    science: "§4.1",
-  },
-  norm_no_bias: {
-    description: "‖w‖₂ over the weights, biases excluded",
-    unit: "weight units",
-    science: "§4.1",
-  },
-  dist_init: {
-    description: "‖w − w₀‖₂, distance from the initial weights",
-    unit: "weight units",
-    science: "§4.1",
-  },
-  sharpness: {
-    description:
-      "top eigenvalue of the Hessian of the training loss on a fixed seeded subset",
-    unit: "loss / weight²",
-    science: "§4.2",
-  },
-  sharpness_residual: {
-    description:
-      "relative residual ‖Hv − λv‖/|λ| reached by the sharpness estimate: a bound on its relative error",
-    unit: "ratio",
-    science: "§4.2",
-  },
-  preconditioned_sharpness: {
-    description:
-      "top eigenvalue of P⁻¹H, the Hessian preconditioned by the optimizer's P frozen at the checkpoint (RMSprop √v + ε; Adam (1−β₁^t)(√v̂ + ε)); its stability line is 2/η for RMSprop, (2+2β₁)/((1−β₁)η) for Adam",
-    unit:
-      "1 / weight (P is a gradient scale, so P⁻¹H has the units of 1/η of an adaptive method)",
-    science: "§4.2.1",
-  },
-  preconditioned_sharpness_residual: {
-    description:
-      "relative residual reached by the preconditioned sharpness estimate: a bound on its relative error",
-    unit: "ratio",
-    science: "§4.2.1",
-  },
-  hessian_trace: {
-    description: "Hutchinson estimate of the Hessian's trace (when asked)",
-    unit: "loss / weight²",
-    science: "§4.2",
-  },
-};
+/** The data dictionary's entries of the quantities come from the registry. */
+export { QUANTITY_INFO, type QuantityInfo };
 
 /** Identity columns of runs.csv, before the swept params and the quantities. */
 const ID_COLUMNS: Record<string, QuantityInfo> = {
@@ -291,15 +170,17 @@ export function runsParquet(
 export function metricsSchema(
   runs: Run[],
   order: readonly Quantity[],
+  registry: readonly QuantitySpec[] = QUANTITIES,
 ): Record<string, unknown> {
   const quantities = measuredQuantities(runs, order);
+  const info: Record<string, QuantityInfo> = quantityInfo(registry);
   const swept = Object.fromEntries(
     sweptParams(runs).map((p) => [p, {
       description: `swept param '${p}' (the experiment's matrix)`,
       unit: "as in the experiment file",
     }]),
   );
-  const qs = Object.fromEntries(quantities.map((q) => [q, QUANTITY_INFO[q]]));
+  const qs = Object.fromEntries(quantities.map((q) => [q, info[q]]));
   return {
     conventions: {
       missing:

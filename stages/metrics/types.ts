@@ -3,32 +3,9 @@
  * the charts and report stages read. Quantities follow SCIENCE §2 and §4.
  */
 
-/** Names of per-epoch quantities, each labelled as in SCIENCE. */
-export type Quantity =
-  | "train_loss"
-  | "train_error"
-  | "train_clean_error" // SCIENCE §4.3, clean part of the training set
-  | "train_corrupt_error" // SCIENCE §4.3, corrupted part (memorisation)
-  | "test_loss"
-  | "test_error"
-  | "ir_sgd" // SCIENCE §2.1  η/(4m) Σ_k ||g_k||²
-  | "ir_sgd_mean" // SCIENCE §2.2  η/4 ||ḡ||²
-  | "ir_sgd_var" // SCIENCE §2.2  η/(4m) Σ_k ||g_k − ḡ||²
-  | "ir_gd" // SCIENCE §2.3  η/4 ||∇C||²
-  | "ir_momentum" // SCIENCE §2.4  (1+β)/(1−β)² · η/(4m) Σ_k ||g_k||²
-  | "ir_rms_paper" // SCIENCE §2.5 paper's formula  η/(4m) Σ_k ||s ⊙ g_k||²
-  | "ir_preconditioned" // SCIENCE §2.6  η/(4m) Σ_k Σ_j g²/(√v+ε) (× (1+β₁)/(1−β₁) Adam, (1+μ)/(1−μ)² RMSprop momentum μ)
-  | "one_norm" // SCIENCE §2.6  Σ_j √(ḡ_j² + ε)
-  | "ir_trajectory" // SCIENCE §2.8 estimate  η/4 · mean_k ||∇Ĉ_k(w_k)||²
-  | "ir_own" // the term that belongs to the run's optimizer (see `ownTerm`)
-  | "norm" // SCIENCE §4.1 ||w||₂
-  | "norm_no_bias"
-  | "dist_init" // ||w − w₀||₂
-  | "sharpness" // SCIENCE §4.2 top Hessian eigenvalue
-  | "sharpness_residual" // SCIENCE §4.2 its relative residual bound ||Hv − λv||/|λ|
-  | "preconditioned_sharpness" // SCIENCE §4.2.1 λ₁(P⁻¹H), P frozen at the checkpoint (RMSprop, Adam)
-  | "preconditioned_sharpness_residual" // SCIENCE §4.2.1 its relative residual bound
-  | "hessian_trace"; // SCIENCE §4.2 Hutchinson estimate of tr(H), when asked
+/** Names of per-epoch quantities: the series rows of the registry (stages/quantities.ts). */
+import type { Quantity } from "../quantities.ts";
+export type { Quantity };
 
 /** One quantity of one group, aggregated over seeds per epoch. */
 export interface Series {

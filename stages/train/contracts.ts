@@ -5,6 +5,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { OptimizerName } from "./params.ts";
+import { RECORD_COLUMNS } from "../quantities.ts";
 
 /** SCIENCE §1.3: both losses are means over the samples of a batch. */
 export type LossName = "cross_entropy" | "squared";
@@ -108,34 +109,11 @@ export interface SnapshotSums {
 
 /**
  * Columns of the per-epoch record (Float64Array each, one row per epoch,
- * row 0 = the initial weights). NaN where a quantity does not apply.
+ * row 0 = the initial weights), read from the quantity registry: epoch, lr,
+ * the "record" quantities, the raw sums. NaN where a quantity does not apply.
  * Results only: wall times go to the run's provenance (`ctx.timings`), so a
  * rerun gives the same record bytes and hash.
  */
-export const RECORD_COLUMNS = [
-  "epoch",
-  "lr",
-  "train_loss",
-  "train_error",
-  "train_clean_loss",
-  "train_clean_error",
-  "train_corrupt_loss",
-  "train_corrupt_error",
-  "test_loss",
-  "test_error",
-  "norm",
-  "norm_no_bias",
-  "dist_init",
-  "m",
-  "sum_g2",
-  "gbar2",
-  "sum_dev2",
-  "full_grad2",
-  "sum_pre",
-  "sum_s_g2",
-  "one_norm",
-  "pre_scale",
-  "traj_g2",
-] as const;
+export { RECORD_COLUMNS };
 export type RecordColumn = typeof RECORD_COLUMNS[number];
 // Per-layer norms are extra columns named `norm_layer_<i>` (weights and bias of layer i).
