@@ -141,55 +141,8 @@ export async function checkReproduction(
       results.set(instance, rest);
     }
   }
-  const rerun = async (instance: Instance): Promise<CheckResult> => {
-    const cached = found.get(instance)!;
-    const base = {
-      id: instance.id,
-      stage: instance.stage.name,
-      key: cached.key!,
-    };
-    reporter.state(instance.id, "running");
-    const started = performance.now();
-    try {
-      signal.throwIfAborted();
-      const job = {
-        ...engine.makeJob(
-          instance,
-          cached.key!,
-          (u) => asResult(found.get(u)!),
-        ),
-        // A fresh folder: a cached run's resume state must not be reused.
-        scratchDir: `${scratch}/scratch/${cached.key}`,
-      };
-      const outputs = await executor.execute(instance.stage, job, {
-        log: (level, message) => reporter.log(instance.id, level, message),
-        progress: (done, total) => reporter.progress(instance.id, done, total),
-        signal,
-      });
-      const seconds = (performance.now() - started) / 1000;
-      const differences = instance.stage.outputs
-        .filter((name) => outputs[name] !== cached.outputs![name])
-        .map((name) => ({
-          output: name,
-          cached: cached.outputs![name]!,
-          rerun: outputs[name]!,
-        }));
-      reporter.state(
-        instance.id,
-        differences.length ? "failed" : "done",
-        differences.length
-          ? `differs: ${differences.map((d) => d.output).join(", ")}`
-          : `same outputs, in ${formatDuration(seconds)}`,
-      );
-      return differences.length
-        ? { ...base, outcome: "differs", differences, seconds }
-        : { ...base, outcome: "same", seconds };
-    } catch (error) {
-      const e = error instanceof Error ? error : new Error(String(error));
-      reporter.state(instance.id, "failed", e.message.split("\n")[0]);
-      return { ...base, outcome: "failed", error: e };
-    }
-  };
+  const rerun = (instance: Instance) =>
+    rerunOne({ engine, reporter, signal, executor, scratch, found }, instance);
   try {
     const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency);
     await Promise.all(
@@ -206,6 +159,84 @@ export async function checkReproduction(
     reporter.close();
   }
   return order.map((i) => results.get(i)!);
+}
+
+/** What rerunning one instance needs: where to run it and what the cache held. */
+interface RerunContext {
+  engine: Engine;
+  reporter: Reporter;
+  signal: AbortSignal;
+  executor: LocalExecutor;
+  /** The check's temporary folder. */
+  scratch: string;
+  found: Map<Instance, CheckResult & { outputs?: Record<string, string> }>;
+}
+
+/** Reruns one cached instance from its cached inputs and compares its outputs' hashes. */
+async function rerunOne(
+  { engine, reporter, signal, executor, scratch, found }: RerunContext,
+  instance: Instance,
+): Promise<CheckResult> {
+  const cached = found.get(instance)!;
+  const base = {
+    id: instance.id,
+    stage: instance.stage.name,
+    key: cached.key!,
+  };
+  reporter.state(instance.id, "running");
+  const started = performance.now();
+  try {
+    signal.throwIfAborted();
+    const job = {
+      ...engine.makeJob(
+        instance,
+        cached.key!,
+        (u) => asResult(found.get(u)!),
+      ),
+      // A fresh folder: a cached run's resume state must not be reused.
+      scratchDir: `${scratch}/scratch/${cached.key}`,
+    };
+    const outputs = await executor.execute(instance.stage, job, {
+      log: (level, message) => reporter.log(instance.id, level, message),
+      progress: (done, total) => reporter.progress(instance.id, done, total),
+      signal,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const differences = outputDifferences(
+      instance.stage.outputs,
+      cached.outputs!,
+      outputs,
+    );
+    reporter.state(
+      instance.id,
+      differences.length ? "failed" : "done",
+      differences.length
+        ? `differs: ${differences.map((d) => d.output).join(", ")}`
+        : `same outputs, in ${formatDuration(seconds)}`,
+    );
+    return differences.length
+      ? { ...base, outcome: "differs", differences, seconds }
+      : { ...base, outcome: "same", seconds };
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    reporter.state(instance.id, "failed", e.message.split("\n")[0]);
+    return { ...base, outcome: "failed", error: e };
+  }
+}
+
+/** The declared outputs whose rerun hash is not the cached one. */
+function outputDifferences(
+  names: readonly string[],
+  cached: Record<string, string>,
+  rerun: Record<string, string>,
+): OutputDifference[] {
+  return names
+    .filter((name) => rerun[name] !== cached[name])
+    .map((name) => ({
+      output: name,
+      cached: cached[name]!,
+      rerun: rerun[name]!,
+    }));
 }
 
 /** The check's report, one line per instance and a summary; `ok` when every instance reproduced. */

@@ -162,175 +162,220 @@ export async function runCli(
     );
     return 2;
   }
-  let parsed;
+  let parsed: ParsedArgs;
   try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        experiment: { type: "string" },
-        set: { type: "string", multiple: true },
-        force: { type: "boolean" },
-        "force-stage": { type: "string", multiple: true },
-        "dry-run": { type: "boolean" },
-        check: { type: "boolean" },
-        jobs: { type: "string" },
-        why: { type: "boolean" },
-        mermaid: { type: "boolean" },
-        executor: { type: "string" },
-        partition: { type: "string" },
-        time: { type: "string" },
-        "cpus-per-task": { type: "string" },
-        live: { type: "boolean" },
-        "live-every": { type: "string" },
-      },
-    });
+    parsed = parseBuiltinArgs(rest);
   } catch (error) {
     console.error(
       `${(error as Error).message} (see 'deno task ${command} --help')`,
     );
     return 2;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  if (parsed.values.help) {
     console.log(HELP[command]);
     return 0;
   }
   try {
-    const experiment = values.experiment ?? def.defaultExperiment;
-    if (!def.experiments().includes(experiment)) {
-      throw new UsageError(
-        `Unknown experiment '${experiment}': use one of ${
-          def.experiments().join(", ")
-        }`,
-      );
-    }
-    let params: Json;
-    try {
-      params = await def.loadExperiment(experiment, values.set ?? []);
-    } catch (error) {
-      // A bad experiment file or --set value is the user's to fix: exit 2.
-      throw new UsageError((error as Error).message);
-    }
-    // status only reads: damage in the cache is reported, not repaired.
-    const engine = new Engine(def.project, console.warn, {
-      readOnly: command === "status",
-    });
-    const sets = values.set ?? [];
-    const variant = sets.length === 0
-      ? ""
-      : variantName(await def.loadExperiment(experiment, []), params);
-    switch (command) {
-      case "dag":
-        console.log(
-          drawGraph(
-            buildGraph(def.project.stages, params),
-            values.mermaid ?? false,
-          ),
-        );
-        return 0;
-      case "status":
-        return await status(
-          engine,
-          experiment,
-          params,
-          positionals,
-          values.why ?? false,
-        );
-      case "publish":
-        return await publish(
-          def,
-          engine,
-          { experiment, variant, params, sets, command: commandLine(argv) },
-          positionals[0],
-        );
-      default: {
-        const { reportStages } = def;
-        if (values.live && command !== "report") {
-          throw new UsageError(
-            "--live is an option of 'report': run 'deno task report --live' beside a running reproduce",
-          );
-        }
-        if (values["live-every"] !== undefined && command !== "reproduce") {
-          throw new UsageError("--live-every is an option of 'reproduce'");
-        }
-        if (command === "report" && values.live) {
-          return await liveReport(def, engine, {
-            experiment,
-            variant,
-            params,
-            sets,
-            command: commandLine(argv),
-          }, reportStages);
-        }
-        if (command === "report") {
-          await needCached(engine, experiment, params, reportStages, sets);
-        }
-        const targets = command === "report" ? reportStages : positionals;
-        const jobs = values.jobs === undefined
-          ? undefined
-          : parseJobs(values.jobs);
-        const executorName = values.executor ?? "local";
-        if (values.check && command === "report") {
-          throw new UsageError(
-            `'report' does not take --check: use 'deno task reproduce --check ${
-              reportStages.at(-1)
-            }'`,
-          );
-        }
-        if (values.check) {
-          const clash = values.force
-            ? "--force"
-            : values["dry-run"]
-            ? "--dry-run"
-            : executorName !== "local"
-            ? `--executor ${executorName}`
-            : undefined;
-          if (clash) {
-            throw new UsageError(
-              `--check cannot be combined with ${clash}: it reruns locally and caches nothing`,
-            );
-          }
-          return await check(engine, params, targets, jobs);
-        }
-        let executor: Executor | undefined;
-        if (executorName !== "local") {
-          if (!def.executor) {
-            throw new UsageError(
-              `--executor must be 'local', got '${executorName}'`,
-            );
-          }
-          executor = def.executor(executorName, {
-            partition: values.partition,
-            time: values.time,
-            cpusPerTask: values["cpus-per-task"],
-          }, engine);
-        }
-        return await reproduce(def, engine, {
-          experiment,
-          variant,
-          params,
-          sets,
-          command: commandLine(argv),
-        }, {
-          targets,
-          force: values.force ?? false,
-          forceStages: checkForceStages(
-            def.project.stages,
-            params,
-            values["force-stage"] ?? [],
-          ),
-          dryRun: values["dry-run"] ?? false,
-          partialEvery: parseLiveEvery(values["live-every"]),
-          ...(jobs === undefined ? {} : { jobs }),
-          ...(executor ? { executor } : {}),
-        });
-      }
-    }
+    return await runBuiltin(def, command, parsed, argv);
   } catch (error) {
     return reportFailure(error);
   }
+}
+
+/** The options of the built-in commands (each command reads the ones its help lists). */
+function parseBuiltinArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      experiment: { type: "string" },
+      set: { type: "string", multiple: true },
+      force: { type: "boolean" },
+      "force-stage": { type: "string", multiple: true },
+      "dry-run": { type: "boolean" },
+      check: { type: "boolean" },
+      jobs: { type: "string" },
+      why: { type: "boolean" },
+      mermaid: { type: "boolean" },
+      executor: { type: "string" },
+      partition: { type: "string" },
+      time: { type: "string" },
+      "cpus-per-task": { type: "string" },
+      live: { type: "boolean" },
+      "live-every": { type: "string" },
+    },
+  });
+}
+
+type ParsedArgs = ReturnType<typeof parseBuiltinArgs>;
+type Values = ParsedArgs["values"];
+type CommandTarget = Target & { command: string; sets: string[] };
+
+/** The experiment named by --experiment with its --set overrides, and the variant they make. */
+async function loadTarget(
+  def: CliDefinition,
+  values: Values,
+  argv: string[],
+): Promise<CommandTarget> {
+  const experiment = values.experiment ?? def.defaultExperiment;
+  if (!def.experiments().includes(experiment)) {
+    throw new UsageError(
+      `Unknown experiment '${experiment}': use one of ${
+        def.experiments().join(", ")
+      }`,
+    );
+  }
+  let params: Json;
+  try {
+    params = await def.loadExperiment(experiment, values.set ?? []);
+  } catch (error) {
+    // A bad experiment file or --set value is the user's to fix: exit 2.
+    throw new UsageError((error as Error).message);
+  }
+  const sets = values.set ?? [];
+  const variant = sets.length === 0
+    ? ""
+    : variantName(await def.loadExperiment(experiment, []), params);
+  return { experiment, variant, params, sets, command: commandLine(argv) };
+}
+
+/** `dag`, `status`, `publish`, `report` and `reproduce`, once the arguments parsed. */
+async function runBuiltin(
+  def: CliDefinition,
+  command: string,
+  { values, positionals }: ParsedArgs,
+  argv: string[],
+): Promise<number> {
+  const target = await loadTarget(def, values, argv);
+  const { experiment, params } = target;
+  // status only reads: damage in the cache is reported, not repaired.
+  const engine = new Engine(def.project, console.warn, {
+    readOnly: command === "status",
+  });
+  switch (command) {
+    case "dag":
+      console.log(
+        drawGraph(
+          buildGraph(def.project.stages, params),
+          values.mermaid ?? false,
+        ),
+      );
+      return 0;
+    case "status":
+      return await status(
+        engine,
+        experiment,
+        params,
+        positionals,
+        values.why ?? false,
+      );
+    case "publish":
+      return await publish(def, engine, target, positionals[0]);
+    default:
+      return await reportOrReproduce(def, engine, command, target, {
+        values,
+        positionals,
+      });
+  }
+}
+
+/** `report` (live or from the cache), `reproduce --check`, or `reproduce`. */
+async function reportOrReproduce(
+  def: CliDefinition,
+  engine: Engine,
+  command: string,
+  target: CommandTarget,
+  { values, positionals }: ParsedArgs,
+): Promise<number> {
+  const { reportStages } = def;
+  const { experiment, params, sets } = target;
+  checkPlacement(command, values);
+  if (command === "report" && values.live) {
+    return await liveReport(def, engine, target, reportStages);
+  }
+  if (command === "report") {
+    await needCached(engine, experiment, params, reportStages, sets);
+  }
+  const targets = command === "report" ? reportStages : positionals;
+  const jobs = values.jobs === undefined ? undefined : parseJobs(values.jobs);
+  checkCheckOptions(command, values, reportStages);
+  if (values.check) return await check(engine, params, targets, jobs);
+  const executor = executorOf(def, values, engine);
+  return await reproduce(def, engine, target, {
+    targets,
+    force: values.force ?? false,
+    forceStages: checkForceStages(
+      def.project.stages,
+      params,
+      values["force-stage"] ?? [],
+    ),
+    dryRun: values["dry-run"] ?? false,
+    partialEvery: parseLiveEvery(values["live-every"]),
+    ...(jobs === undefined ? {} : { jobs }),
+    ...(executor ? { executor } : {}),
+  });
+}
+
+/** Refuses --live and --live-every given to a command that has no such option. */
+function checkPlacement(command: string, values: Values): void {
+  if (values.live && command !== "report") {
+    throw new UsageError(
+      "--live is an option of 'report': run 'deno task report --live' beside a running reproduce",
+    );
+  }
+  if (values["live-every"] !== undefined && command !== "reproduce") {
+    throw new UsageError("--live-every is an option of 'reproduce'");
+  }
+}
+
+/** Refuses --check given to `report`, or combined with an option it contradicts. */
+function checkCheckOptions(
+  command: string,
+  values: Values,
+  reportStages: string[],
+): void {
+  if (values.check && command === "report") {
+    throw new UsageError(
+      `'report' does not take --check: use 'deno task reproduce --check ${
+        reportStages.at(-1)
+      }'`,
+    );
+  }
+  if (!values.check) return;
+  const executorName = values.executor ?? "local";
+  const clash = values.force
+    ? "--force"
+    : values["dry-run"]
+    ? "--dry-run"
+    : executorName !== "local"
+    ? `--executor ${executorName}`
+    : undefined;
+  if (clash) {
+    throw new UsageError(
+      `--check cannot be combined with ${clash}: it reruns locally and caches nothing`,
+    );
+  }
+}
+
+/** `--executor NAME` (and its Slurm options) as an executor; undefined for local. */
+function executorOf(
+  def: CliDefinition,
+  values: Values,
+  engine: Engine,
+): Executor | undefined {
+  const executorName = values.executor ?? "local";
+  if (executorName === "local") return undefined;
+  if (!def.executor) {
+    throw new UsageError(
+      `--executor must be 'local', got '${executorName}'`,
+    );
+  }
+  return def.executor(executorName, {
+    partition: values.partition,
+    time: values.time,
+    cpusPerTask: values["cpus-per-task"],
+  }, engine);
 }
 
 /**
@@ -372,11 +417,7 @@ async function liveReport(
   target: Target & { command?: string },
   targets: string[],
 ): Promise<number> {
-  const encoder = new TextEncoder();
-  const reporter = createReporter(
-    (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    false,
-  );
+  const reporter = stdoutReporter(false);
   const { written, partial } = await writeLiveReport(engine, {
     experiment: target.experiment,
     params: target.params,
@@ -444,29 +485,14 @@ async function reproduce(
   options: ReproduceOptions,
 ): Promise<number> {
   const { experiment, params } = target;
-  const tty = Deno.stdout.isTerminal();
-  const encoder = new TextEncoder();
-  const reporter = createReporter(
-    (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    tty,
+  const reporter = stdoutReporter(Deno.stdout.isTerminal());
+  const { release, running } = options.dryRun
+    ? { release: async () => {}, running: undefined }
+    : await claimRun(def, reporter);
+  const interrupt = onInterrupt(
+    reporter,
+    "Interrupted: stopping running instances (finished ones stay cached)",
   );
-  const runLock = `${def.project.cacheDir}/run.lock`;
-  const release = options.dryRun
-    ? async () => {}
-    : await acquireRunLock(runLock, { say: (m) => reporter.line(m) });
-  const running = options.dryRun ? undefined : new RunningFile(
-    runningPath(runLock),
-    (m) => reporter.line(m),
-    `${def.project.cacheDir}/tmp`,
-  );
-  const abort = new AbortController();
-  const onSignal = () => {
-    reporter.line(
-      "Interrupted: stopping running instances (finished ones stay cached)",
-    );
-    abort.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
   const started = performance.now();
   const cpu0 = cpuUsage();
   try {
@@ -481,7 +507,7 @@ async function reproduce(
       dryRun: options.dryRun,
       partialEvery: options.partialEvery,
       reporter,
-      signal: abort.signal,
+      signal: interrupt.signal,
       ...(options.jobs ? { jobs: options.jobs } : {}),
       ...(options.executor ? { executor: options.executor } : {}),
       ...(running ? { running } : {}),
@@ -489,20 +515,10 @@ async function reproduce(
     const written = options.dryRun
       ? []
       : await writeResultFiles(def, engine, target, results);
-    const ran = results.filter((r) => r.outcome === "ran").length;
-    const cached = results.filter((r) => r.outcome === "cached").length;
-    const wouldRun = results.filter((r) => r.outcome === "would run").length;
-    const mayRun = results.filter((r) => r.outcome === "may run").length;
-    console.log(
-      options.dryRun
-        ? `${wouldRun} instance(s) would run, ${
-          mayRun ? `${mayRun} would run only if their inputs change, ` : ""
-        }${cached} cached`
-        : `${ran} instance(s) ran, ${cached} cached, in ${
-          ((performance.now() - started) / 1000).toFixed(2)
-        } s`,
-    );
-    if (ran > 0 && !options.executor) {
+    const seconds = (performance.now() - started) / 1000;
+    console.log(summaryLine(results, options.dryRun, seconds));
+    const ran = results.some((r) => r.outcome === "ran");
+    if (ran && !options.executor) {
       console.log(
         utilisationLine(
           cpuUsage(cpu0),
@@ -514,10 +530,36 @@ async function reproduce(
     for (const path of written) console.log(`Result: ${path}`);
     return 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    interrupt.dispose();
     await running?.close();
     await release();
   }
+}
+
+/** The project's run lock (one reproduce at a time), and the file that tells `status` what runs. */
+async function claimRun(
+  def: CliDefinition,
+  reporter: { line(text: string): void },
+): Promise<{ release: () => Promise<void>; running: RunningFile }> {
+  const runLock = `${def.project.cacheDir}/run.lock`;
+  const release = await acquireRunLock(runLock, {
+    say: (m) => reporter.line(m),
+  });
+  const running = new RunningFile(
+    runningPath(runLock),
+    (m) => reporter.line(m),
+    `${def.project.cacheDir}/tmp`,
+  );
+  return { release, running };
+}
+
+/** A progress reporter writing to stdout; `tty` redraws lines in place. */
+function stdoutReporter(tty: boolean) {
+  const encoder = new TextEncoder();
+  return createReporter(
+    (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    tty,
+  );
 }
 
 /**
@@ -530,31 +572,61 @@ async function check(
   targets: string[],
   jobs: number | undefined,
 ): Promise<number> {
-  const encoder = new TextEncoder();
-  const reporter = createReporter(
-    (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    Deno.stdout.isTerminal(),
+  const reporter = stdoutReporter(Deno.stdout.isTerminal());
+  const interrupt = onInterrupt(
+    reporter,
+    "Interrupted: stopping the check (the cache is untouched)",
   );
-  const abort = new AbortController();
-  const onSignal = () => {
-    reporter.line("Interrupted: stopping the check (the cache is untouched)");
-    abort.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
   try {
     const results = await checkReproduction(engine, {
       params,
       targets,
       reporter,
-      signal: abort.signal,
+      signal: interrupt.signal,
       ...(jobs === undefined ? {} : { jobs }),
     });
     const { lines, ok } = describeCheck(results);
     for (const line of lines) console.log(line);
     return ok ? 0 : 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    interrupt.dispose();
   }
+}
+
+/** Ctrl-C says `message` and aborts the returned signal, until `dispose`. */
+function onInterrupt(
+  reporter: { line(text: string): void },
+  message: string,
+): { signal: AbortSignal; dispose(): void } {
+  const abort = new AbortController();
+  const onSignal = () => {
+    reporter.line(message);
+    abort.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  return {
+    signal: abort.signal,
+    dispose: () => Deno.removeSignalListener("SIGINT", onSignal),
+  };
+}
+
+/** The line after a run: what ran and was cached, and the wall time (a dry run: what would run). */
+function summaryLine(
+  results: InstanceResult[],
+  dryRun: boolean,
+  seconds: number,
+): string {
+  const count = (outcome: InstanceResult["outcome"]) =>
+    results.filter((r) => r.outcome === outcome).length;
+  const cached = count("cached");
+  const mayRun = count("may run");
+  return dryRun
+    ? `${count("would run")} instance(s) would run, ${
+      mayRun ? `${mayRun} would run only if their inputs change, ` : ""
+    }${cached} cached`
+    : `${count("ran")} instance(s) ran, ${cached} cached, in ${
+      seconds.toFixed(2)
+    } s`;
 }
 
 /** Writes the declared result files of finished instances into `<outDir>/<experiment>[/<variant>]/`. */
@@ -648,6 +720,30 @@ async function status(
   return 0;
 }
 
+/** Refuses a folder the publish task may not write, quoting the command line that may. */
+function checkMayPublishTo(
+  def: CliDefinition,
+  target: Target,
+  folder: string,
+): void {
+  const allowed = Deno.permissions.querySync({
+    name: "write",
+    path: absolutePath(folder),
+  }).state === "granted";
+  if (allowed) return;
+  const args = [
+    folder,
+    "--experiment",
+    target.experiment,
+    ...(target.sets ?? []).flatMap((s) => ["--set", s]),
+  ];
+  const command = def.commandWriting?.("publish", folder, args) ??
+    `deno run --allow-write=${folder} … publish ${args.join(" ")}`;
+  throw new UsageError(
+    `Cannot publish to '${folder}': the publish task may write only under publish/; publish there, or grant this folder: ${command}`,
+  );
+}
+
 /**
  * Writes the result files of the report and of every stage it reads (e.g.
  * runs.csv) into one folder. Exported for `publish-result`
@@ -661,23 +757,7 @@ export async function publish(
 ): Promise<number> {
   const { experiment } = target;
   const folder = dir ?? resultsDir("publish", target);
-  const allowed = Deno.permissions.querySync({
-    name: "write",
-    path: absolutePath(folder),
-  }).state === "granted";
-  if (!allowed) {
-    const args = [
-      folder,
-      "--experiment",
-      experiment,
-      ...(target.sets ?? []).flatMap((s) => ["--set", s]),
-    ];
-    const command = def.commandWriting?.("publish", folder, args) ??
-      `deno run --allow-write=${folder} … publish ${args.join(" ")}`;
-    throw new UsageError(
-      `Cannot publish to '${folder}': the publish task may write only under publish/; publish there, or grant this folder: ${command}`,
-    );
-  }
+  checkMayPublishTo(def, target, folder);
   const lines = await engine.status(
     experiment,
     target.params,

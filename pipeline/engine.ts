@@ -296,205 +296,11 @@ export class Engine {
     // Fingerprint every stage now, so an edit made while the run goes on
     // cannot be recorded under a key that claims the edited code.
     await this.prepare(order.map((i) => i.stage));
-    const reporter = options.reporter ?? createReporter(() => {}, false);
-    const executor: Executor = options.executor ??
-      new LocalExecutor(this.store);
-    const jobs = Math.max(
-      1,
-      options.jobs ?? executor.slots ??
-        3 * (navigator.hardwareConcurrency ?? 1),
-    );
-    const signal = options.signal ?? new AbortController().signal;
     const lock = await readLock(this.project.lockPath, this.warn, this.fs);
-    const entries: Record<string, LockEntry> = {
+    const run = new Reproduction(this, options, order, {
       ...(lock.experiments[options.experiment] ?? {}),
-    };
-    const judgeContext = this.judgeContext(entries, options.params);
-    let lockWrite = Promise.resolve();
-    const saveLock = (entry: LockEntry, id: string) => {
-      entries[id] = entry;
-      lockWrite = lockWrite.then(async () => {
-        const fresh = await readLock(this.project.lockPath, () => {}, this.fs);
-        fresh.experiments[options.experiment] = {
-          ...(fresh.experiments[options.experiment] ?? {}),
-          [id]: entry,
-        };
-        await writeLock(
-          this.project.lockPath,
-          fresh,
-          `${this.project.cacheDir}/tmp`,
-          this.fs,
-        );
-      });
-      return lockWrite;
-    };
-
-    const slots = new Scheduler(jobs);
-    const planOrder = new Map(order.map((instance, i) => [instance, i]));
-    const results = new Map<Instance, Promise<InstanceResult>>();
-    for (const instance of order) {
-      reporter.state(instance.id, "queued");
-      reporter.expect?.(instance.id, costOf(instance));
-    }
-    const live = options.partialEvery && options.partialEvery > 0
-      ? new LivePublisher(
-        this.project.cacheDir,
-        options.partialEvery,
-        this.warn,
-      )
-      : undefined;
-
-    const runOne = async (instance: Instance): Promise<InstanceResult> => {
-      const upstream = await Promise.all(
-        Object.values(instance.inputs).flatMap((i) => i.upstream).map((u) =>
-          results.get(u)!
-        ),
-      );
-      const base = {
-        id: instance.id,
-        stage: instance.stage.name,
-        lineage: ancestors(instance).map((u) => u.id),
-      };
-      const blocked = upstream.find((r) =>
-        r.outcome === "failed" || r.outcome === "skipped"
-      );
-      if (blocked) {
-        reporter.state(instance.id, "skipped", `(needs ${blocked.id})`);
-        return { ...base, outcome: "skipped" };
-      }
-      // A dry run: upstream instances that would run have no outputs yet.
-      const unsettled = Object.values(instance.inputs).flatMap((i) =>
-        i.upstream
-      ).filter((u) => {
-        const outcome = resultOf(u).outcome;
-        return outcome === "would run" || outcome === "may run";
-      }).map((u) => ({ id: u.id, state: "stale" as const }));
-      if (unsettled.length > 0) {
-        const judged = await judge(judgeContext, instance, undefined, [
-          ...new Map(unsettled.map((u) => [u.id, u])).values(),
-        ]);
-        const outcome = judged.state === "stale" ? "would run" : "may run";
-        reporter.state(
-          instance.id,
-          outcome,
-          outcome === "may run" ? "(if an input changes)" : "",
-        );
-        return { ...base, outcome };
-      }
-      const inputHashes = inputHashesOf(
-        instance,
-        (u) => resultOf(u).outputs!,
-      );
-      const forced = options.force ||
-        (options.forceStages ?? []).some((s) =>
-          s === instance.id || s === instance.stage.name
-        );
-      // It may ask for a slot once its cache lookup is done: until then the
-      // scheduler holds its grants, so the costliest of the instances that
-      // became ready together starts first.
-      slots.announce();
-      const judged = forced
-        ? undefined
-        : await judge(judgeContext, instance, inputHashes).catch((error) => {
-          slots.withdraw();
-          throw error;
-        });
-      const parts = judged?.parts ?? this.keyParts(instance, inputHashes);
-      const key = judged?.key ?? cacheKey(parts);
-      const entryOf = (run: RunEntry): LockEntry => ({
-        stage: instance.stage.name,
-        item: instance.item,
-        key,
-        params: instance.params,
-        inputs: inputHashes,
-        code: parts.code.files,
-        versions: parts.versions,
-        outputs: run.outputs,
-        ...provenanceOf(run),
-      });
-      const cached = judged?.run;
-      if (cached || options.dryRun) slots.withdraw();
-      if (cached) {
-        reporter.state(instance.id, "cached");
-        const previous = entries[instance.id];
-        const recorded = previous &&
-          previous.key === key &&
-          JSON.stringify(previous.outputs) === JSON.stringify(cached.outputs);
-        if (!recorded) await saveLock(entryOf(cached), instance.id);
-        return {
-          ...base,
-          outcome: "cached",
-          key,
-          outputs: cached.outputs,
-          seconds: cached.seconds,
-        };
-      }
-      if (options.dryRun) {
-        reporter.state(instance.id, "would run");
-        return { ...base, outcome: "would run", key };
-      }
-      const load = instance.stage.threads ?? 1;
-      await slots.acquire(load, costOf(instance), planOrder.get(instance)!);
-      try {
-        if (signal.aborted) throw new DOMException("Cancelled", "AbortError");
-        reporter.state(instance.id, "running");
-        await options.running?.start(instance.id, key);
-        const started = this.clock.now();
-        const job = this.makeJob(instance, key, resultOf);
-        const watch = live?.track(instance.id, key);
-        if (live) job.partialEvery = live.every;
-        let facts: RunFacts = {};
-        const outputs = await executor.execute(instance.stage, job, {
-          log: (level, message) => reporter.log(instance.id, level, message),
-          progress: (done, total, metrics) => {
-            watch?.progress(done, total, metrics);
-            reporter.progress(instance.id, done, total, metrics);
-          },
-          ...(watch ? { partial: watch.partial } : {}),
-          facts: (more) => facts = mergeFacts(facts, more),
-          signal,
-        });
-        const seconds = (this.clock.now() - started) / 1000;
-        // Wall time, date, host and timings go to the run cache and the lock
-        // entry: provenance beside the outputs, never inside their bytes.
-        const run: RunEntry = {
-          outputs,
-          seconds,
-          finished: this.clock.date().toISOString(),
-          ...facts,
-        };
-        await this.store.putRun(key, run);
-        await saveLock(entryOf(run), instance.id);
-        await live?.finished(key);
-        await this.fs.remove(job.scratchDir, { recursive: true }).catch(
-          () => {},
-        );
-        reporter.state(instance.id, "done", `in ${formatDuration(seconds)}`);
-        return { ...base, outcome: "ran", key, outputs, seconds };
-      } catch (error) {
-        // Resume state stays for the next attempt; an empty folder does not.
-        // Partial outputs stay too: `report --live` shows the interrupted run.
-        await live?.settled(key);
-        await this.fs.remove(this.scratchDir(key)).catch(() => {});
-        const e = error instanceof Error ? error : new Error(String(error));
-        reporter.state(instance.id, "failed", e.message.split("\n")[0]);
-        return { ...base, outcome: "failed", key, error: e };
-      } finally {
-        await options.running?.finish(instance.id);
-        slots.release(load);
-      }
-    };
-    const settled = new Map<Instance, InstanceResult>();
-    const resultOf = (u: Instance) => settled.get(u)!;
-    for (const instance of order) {
-      results.set(
-        instance,
-        runOne(instance).then((r) => (settled.set(instance, r), r)),
-      );
-    }
-    const all = await Promise.all(order.map((i) => results.get(i)!));
-    await lockWrite;
-    reporter.close();
+    }, this.warn);
+    const all = await run.all();
     const failures = all.filter((r) => r.outcome === "failed");
     if (failures.length > 0) {
       throw new PipelineError(
@@ -616,4 +422,296 @@ function costOf(instance: Instance): number {
   } catch {
     return 0;
   }
+}
+
+/** `base` of every result: who the instance is and what it reads from. */
+type ResultBase = Pick<InstanceResult, "id" | "stage" | "lineage">;
+
+/**
+ * One `reproduce` call: the run's scheduler, lock writer, reporter and live
+ * publisher, and each instance's path through skip, dry-run judgement,
+ * cache restore or execution.
+ */
+class Reproduction {
+  readonly #reporter: Reporter;
+  readonly #executor: Executor;
+  readonly #slots: Scheduler;
+  readonly #signal: AbortSignal;
+  readonly #judgeContext: JudgeContext;
+  readonly #live: LivePublisher | undefined;
+  readonly #planOrder: Map<Instance, number>;
+  readonly #results = new Map<Instance, Promise<InstanceResult>>();
+  readonly #settled = new Map<Instance, InstanceResult>();
+  #lockWrite = Promise.resolve();
+
+  constructor(
+    readonly engine: Engine,
+    readonly options: RunOptions,
+    readonly order: Instance[],
+    readonly entries: Record<string, LockEntry>,
+    warn: (m: string) => void,
+  ) {
+    this.#reporter = options.reporter ?? createReporter(() => {}, false);
+    this.#executor = options.executor ?? new LocalExecutor(engine.store);
+    const jobs = Math.max(
+      1,
+      options.jobs ?? this.#executor.slots ??
+        3 * (navigator.hardwareConcurrency ?? 1),
+    );
+    this.#slots = new Scheduler(jobs);
+    this.#signal = options.signal ?? new AbortController().signal;
+    this.#judgeContext = engine.judgeContext(entries, options.params);
+    this.#planOrder = new Map(order.map((instance, i) => [instance, i]));
+    this.#live = options.partialEvery && options.partialEvery > 0
+      ? new LivePublisher(
+        engine.project.cacheDir,
+        options.partialEvery,
+        warn,
+      )
+      : undefined;
+  }
+
+  /** Runs every instance (each waits for its upstream), then flushes the lock and closes the reporter. */
+  async all(): Promise<InstanceResult[]> {
+    for (const instance of this.order) {
+      this.#reporter.state(instance.id, "queued");
+      this.#reporter.expect?.(instance.id, costOf(instance));
+    }
+    for (const instance of this.order) {
+      this.#results.set(
+        instance,
+        this.#runOne(instance).then((r) => (this.#settled.set(instance, r), r)),
+      );
+    }
+    const all = await Promise.all(this.order.map((i) => this.#results.get(i)!));
+    await this.#lockWrite;
+    this.#reporter.close();
+    return all;
+  }
+
+  #resultOf = (u: Instance): InstanceResult => this.#settled.get(u)!;
+
+  /** Records an instance's entry, re-reading the lock so concurrent runs of other experiments survive. */
+  #saveLock(entry: LockEntry, id: string): Promise<void> {
+    const { project, fs } = this.engine;
+    const experiment = this.options.experiment;
+    this.entries[id] = entry;
+    this.#lockWrite = this.#lockWrite.then(async () => {
+      const fresh = await readLock(project.lockPath, () => {}, fs);
+      fresh.experiments[experiment] = {
+        ...(fresh.experiments[experiment] ?? {}),
+        [id]: entry,
+      };
+      await writeLock(project.lockPath, fresh, `${project.cacheDir}/tmp`, fs);
+    });
+    return this.#lockWrite;
+  }
+
+  async #runOne(instance: Instance): Promise<InstanceResult> {
+    const upstream = await Promise.all(
+      upstreamOf(instance).map((u) => this.#results.get(u)!),
+    );
+    const base: ResultBase = {
+      id: instance.id,
+      stage: instance.stage.name,
+      lineage: ancestors(instance).map((u) => u.id),
+    };
+    const blocked = upstream.find((r) =>
+      r.outcome === "failed" || r.outcome === "skipped"
+    );
+    if (blocked) {
+      this.#reporter.state(instance.id, "skipped", `(needs ${blocked.id})`);
+      return { ...base, outcome: "skipped" };
+    }
+    return await this.#judgeUnsettled(instance, base) ??
+      await this.#bringUpToDate(instance, base);
+  }
+
+  /**
+   * A dry run whose upstream would run has no outputs to key on: the
+   * instance "would run" if it is stale anyway, else it "may run".
+   * Undefined when every upstream is settled.
+   */
+  async #judgeUnsettled(
+    instance: Instance,
+    base: ResultBase,
+  ): Promise<InstanceResult | undefined> {
+    const unsettled = upstreamOf(instance).filter((u) => {
+      const outcome = this.#resultOf(u).outcome;
+      return outcome === "would run" || outcome === "may run";
+    }).map((u) => ({ id: u.id, state: "stale" as const }));
+    if (unsettled.length === 0) return undefined;
+    const judged = await judge(this.#judgeContext, instance, undefined, [
+      ...new Map(unsettled.map((u) => [u.id, u])).values(),
+    ]);
+    const outcome = judged.state === "stale" ? "would run" : "may run";
+    this.#reporter.state(
+      instance.id,
+      outcome,
+      outcome === "may run" ? "(if an input changes)" : "",
+    );
+    return { ...base, outcome };
+  }
+
+  /** Keys the instance, then restores it from the cache, reports it as "would run", or runs it. */
+  async #bringUpToDate(
+    instance: Instance,
+    base: ResultBase,
+  ): Promise<InstanceResult> {
+    const { options } = this;
+    const inputHashes = inputHashesOf(
+      instance,
+      (u) => this.#resultOf(u).outputs!,
+    );
+    const forced = options.force ||
+      (options.forceStages ?? []).some((s) =>
+        s === instance.id || s === instance.stage.name
+      );
+    // It may ask for a slot once its cache lookup is done: until then the
+    // scheduler holds its grants, so the costliest of the instances that
+    // became ready together starts first.
+    this.#slots.announce();
+    const judged = forced
+      ? undefined
+      : await judge(this.#judgeContext, instance, inputHashes).catch(
+        (error) => {
+          this.#slots.withdraw();
+          throw error;
+        },
+      );
+    const parts = judged?.parts ?? this.engine.keyParts(instance, inputHashes);
+    const key = judged?.key ?? cacheKey(parts);
+    const entryOf = (run: RunEntry): LockEntry => ({
+      stage: instance.stage.name,
+      item: instance.item,
+      key,
+      params: instance.params,
+      inputs: inputHashes,
+      code: parts.code.files,
+      versions: parts.versions,
+      outputs: run.outputs,
+      ...provenanceOf(run),
+    });
+    const cached = judged?.run;
+    if (cached || options.dryRun) this.#slots.withdraw();
+    if (cached) {
+      return await this.#restore(instance, base, key, cached, entryOf);
+    }
+    if (options.dryRun) {
+      this.#reporter.state(instance.id, "would run");
+      return { ...base, outcome: "would run", key };
+    }
+    return await this.#execute(instance, base, key, entryOf);
+  }
+
+  /** A cache hit: recorded in the lock unless the lock already says so. */
+  async #restore(
+    instance: Instance,
+    base: ResultBase,
+    key: string,
+    cached: RunEntry,
+    entryOf: (run: RunEntry) => LockEntry,
+  ): Promise<InstanceResult> {
+    this.#reporter.state(instance.id, "cached");
+    const previous = this.entries[instance.id];
+    const recorded = previous &&
+      previous.key === key &&
+      JSON.stringify(previous.outputs) === JSON.stringify(cached.outputs);
+    if (!recorded) await this.#saveLock(entryOf(cached), instance.id);
+    return {
+      ...base,
+      outcome: "cached",
+      key,
+      outputs: cached.outputs,
+      seconds: cached.seconds,
+    };
+  }
+
+  /** Waits for a slot, runs the stage, stores the run and its lock entry; a failure becomes a result. */
+  async #execute(
+    instance: Instance,
+    base: ResultBase,
+    key: string,
+    entryOf: (run: RunEntry) => LockEntry,
+  ): Promise<InstanceResult> {
+    const { engine, options } = this;
+    const load = instance.stage.threads ?? 1;
+    await this.#slots.acquire(
+      load,
+      costOf(instance),
+      this.#planOrder.get(instance)!,
+    );
+    try {
+      if (this.#signal.aborted) {
+        throw new DOMException("Cancelled", "AbortError");
+      }
+      this.#reporter.state(instance.id, "running");
+      await options.running?.start(instance.id, key);
+      const job = engine.makeJob(instance, key, this.#resultOf);
+      const run = await this.#runJob(instance, key, job);
+      await engine.store.putRun(key, run);
+      await this.#saveLock(entryOf(run), instance.id);
+      await this.#live?.finished(key);
+      await engine.fs.remove(job.scratchDir, { recursive: true }).catch(
+        () => {},
+      );
+      this.#reporter.state(
+        instance.id,
+        "done",
+        `in ${formatDuration(run.seconds)}`,
+      );
+      return {
+        ...base,
+        outcome: "ran",
+        key,
+        outputs: run.outputs,
+        seconds: run.seconds,
+      };
+    } catch (error) {
+      // Resume state stays for the next attempt; an empty folder does not.
+      // Partial outputs stay too: `report --live` shows the interrupted run.
+      await this.#live?.settled(key);
+      await engine.fs.remove(engine.scratchDir(key)).catch(() => {});
+      const e = error instanceof Error ? error : new Error(String(error));
+      this.#reporter.state(instance.id, "failed", e.message.split("\n")[0]);
+      return { ...base, outcome: "failed", key, error: e };
+    } finally {
+      await options.running?.finish(instance.id);
+      this.#slots.release(load);
+    }
+  }
+
+  /** Hands the job to the executor, wiring its log, progress, partial outputs and facts; times it. */
+  async #runJob(instance: Instance, key: string, job: Job): Promise<RunEntry> {
+    const { clock } = this.engine;
+    const reporter = this.#reporter;
+    const started = clock.now();
+    const watch = this.#live?.track(instance.id, key);
+    if (this.#live) job.partialEvery = this.#live.every;
+    let facts: RunFacts = {};
+    const outputs = await this.#executor.execute(instance.stage, job, {
+      log: (level, message) => reporter.log(instance.id, level, message),
+      progress: (done, total, metrics) => {
+        watch?.progress(done, total, metrics);
+        reporter.progress(instance.id, done, total, metrics);
+      },
+      ...(watch ? { partial: watch.partial } : {}),
+      facts: (more) => facts = mergeFacts(facts, more),
+      signal: this.#signal,
+    });
+    const seconds = (clock.now() - started) / 1000;
+    // Wall time, date, host and timings go to the run cache and the lock
+    // entry: provenance beside the outputs, never inside their bytes.
+    return {
+      outputs,
+      seconds,
+      finished: clock.date().toISOString(),
+      ...facts,
+    };
+  }
+}
+
+/** The instances an instance's inputs read from, in input order (repeats kept). */
+function upstreamOf(instance: Instance): Instance[] {
+  return Object.values(instance.inputs).flatMap((i) => i.upstream);
 }

@@ -103,6 +103,20 @@ function matches(upstream: Item, own: Item): boolean {
 
 /** Checks the stage list and expands it over the params tree into instances. */
 export function buildGraph(stages: Stage[], tree: Json): Graph {
+  const byName = stagesByName(stages);
+  const order = topologicalStages(stages, byName);
+  const byStage = new Map<string, Instance[]>();
+  const instances: Instance[] = [];
+  for (const stage of order) {
+    const own = instancesOf(stage, tree, byStage);
+    byStage.set(stage.name, own);
+    instances.push(...own);
+  }
+  return { stages: order, instances };
+}
+
+/** The stages by name, after checking names are unique and every input names a stage's declared output. */
+function stagesByName(stages: Stage[]): Map<string, Stage> {
   const byName = new Map<string, Stage>();
   for (const stage of stages) {
     if (byName.has(stage.name)) {
@@ -127,50 +141,68 @@ export function buildGraph(stages: Stage[], tree: Json): Graph {
       }
     }
   }
-  const order = topologicalStages(stages, byName);
-  const byStage = new Map<string, Instance[]>();
-  const instances: Instance[] = [];
-  for (const stage of order) {
-    const params = pickParams(tree, stage.params, stage.name);
-    // Parsed here, before anything runs, so a bad value fails the whole run
-    // up front, naming the stage (the job parses again for the typed value).
-    if (stage.schema) {
-      parseParams(stage.schema, params, `Stage '${stage.name}' params`);
-    }
-    const items = stage.foreach
-      ? stage.foreach.items(foreachParams(tree, stage))
-      : [{}];
-    const own: Instance[] = [];
-    const ids = new Set<string>();
-    for (const item of items) {
-      const id = instanceId(stage.name, item);
-      if (ids.has(id)) {
-        throw new Error(
-          `Stage '${stage.name}' fans out to two items labelled '${id}'`,
-        );
-      }
-      ids.add(id);
-      const inputs: Instance["inputs"] = {};
-      for (const [name, spec] of Object.entries(stage.inputs ?? {})) {
-        const candidates = byStage.get(spec.stage)!;
-        if ((spec.select ?? "match") === "all") {
-          inputs[name] = { spec, upstream: candidates };
-          continue;
-        }
-        const found = candidates.filter((c) => matches(c.item, item));
-        if (found.length !== 1) {
-          throw new Error(
-            `Stage instance '${id}' input '${name}' matches ${found.length} instances of '${spec.stage}', needs exactly one`,
-          );
-        }
-        inputs[name] = { spec, upstream: found };
-      }
-      own.push({ id, stage, item, params, inputs });
-    }
-    byStage.set(stage.name, own);
-    instances.push(...own);
+  return byName;
+}
+
+/** A stage's instances, one per fan-out item, wired to the upstream instances (`byStage`) they read. */
+function instancesOf(
+  stage: Stage,
+  tree: Json,
+  byStage: Map<string, Instance[]>,
+): Instance[] {
+  const params = pickParams(tree, stage.params, stage.name);
+  // Parsed here, before anything runs, so a bad value fails the whole run
+  // up front, naming the stage (the job parses again for the typed value).
+  if (stage.schema) {
+    parseParams(stage.schema, params, `Stage '${stage.name}' params`);
   }
-  return { stages: order, instances };
+  const items = stage.foreach
+    ? stage.foreach.items(foreachParams(tree, stage))
+    : [{}];
+  const own: Instance[] = [];
+  const ids = new Set<string>();
+  for (const item of items) {
+    const id = instanceId(stage.name, item);
+    if (ids.has(id)) {
+      throw new Error(
+        `Stage '${stage.name}' fans out to two items labelled '${id}'`,
+      );
+    }
+    ids.add(id);
+    own.push({
+      id,
+      stage,
+      item,
+      params,
+      inputs: inputsOf(stage, id, item, byStage),
+    });
+  }
+  return own;
+}
+
+/** An instance's inputs: every upstream instance for an "all" input, else the one whose item matches. */
+function inputsOf(
+  stage: Stage,
+  id: string,
+  item: Item,
+  byStage: Map<string, Instance[]>,
+): Instance["inputs"] {
+  const inputs: Instance["inputs"] = {};
+  for (const [name, spec] of Object.entries(stage.inputs ?? {})) {
+    const candidates = byStage.get(spec.stage)!;
+    if ((spec.select ?? "match") === "all") {
+      inputs[name] = { spec, upstream: candidates };
+      continue;
+    }
+    const found = candidates.filter((c) => matches(c.item, item));
+    if (found.length !== 1) {
+      throw new Error(
+        `Stage instance '${id}' input '${name}' matches ${found.length} instances of '${spec.stage}', needs exactly one`,
+      );
+    }
+    inputs[name] = { spec, upstream: found };
+  }
+  return inputs;
 }
 
 function topologicalStages(

@@ -191,20 +191,49 @@ export async function runJob(
       }
       : {}),
     timings(values) {
-      for (const [name, value] of Object.entries(values)) {
-        if (typeof value !== "number") {
-          throw new Error(
-            `ctx.timings: '${name}' must be a number, got ${typeof value}`,
-          );
-        }
-      }
-      hooks.facts?.({ timings: { ...values } });
+      const timings = checkedTimings(values); // checked even when unrecorded
+      hooks.facts?.({ timings });
     },
+    ...inputAccessors(stage, job, inputs),
+    scratchDir: job.scratchDir,
+    signal: hooks.signal,
+    lineage: job.lineage,
+  };
+  const outputs = await stage.run(ctx);
+  checkOutputs(stage, outputs);
+  return outputs;
+}
+
+/** `ctx.timings`' values, copied, after checking each is a number. */
+function checkedTimings(
+  values: Record<string, number>,
+): Record<string, number> {
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== "number") {
+      throw new Error(
+        `ctx.timings: '${name}' must be a number, got ${typeof value}`,
+      );
+    }
+  }
+  return { ...values };
+}
+
+/** `ctx.input` (one matched upstream) and `ctx.inputAll` (every one) over the loaded inputs. */
+function inputAccessors(
+  stage: Stage,
+  job: Job,
+  inputs: Record<string, InputValue[]>,
+): Pick<StageContext, "input" | "inputAll"> {
+  const valuesOf = (name: string) => {
+    const values = inputs[name];
+    if (!values) {
+      throw new Error(`Stage '${stage.name}' has no input named '${name}'`);
+    }
+    return values;
+  };
+  return {
     input(name) {
-      const values = inputs[name];
-      if (!values) {
-        throw new Error(`Stage '${stage.name}' has no input named '${name}'`);
-      }
+      const values = valuesOf(name);
       if (job.select[name] === "all" || values.length !== 1) {
         throw new Error(
           `Input '${name}' of stage '${stage.name}' selects all upstream instances: use inputAll('${name}')`,
@@ -212,18 +241,12 @@ export async function runJob(
       }
       return values[0]!.data;
     },
-    inputAll(name) {
-      const values = inputs[name];
-      if (!values) {
-        throw new Error(`Stage '${stage.name}' has no input named '${name}'`);
-      }
-      return values;
-    },
-    scratchDir: job.scratchDir,
-    signal: hooks.signal,
-    lineage: job.lineage,
+    inputAll: valuesOf,
   };
-  const outputs = await stage.run(ctx);
+}
+
+/** Refuses a declared output missing from what the stage returned, and an undeclared one in it. */
+function checkOutputs(stage: Stage, outputs: Outputs): void {
   for (const name of stage.outputs) {
     if (!(outputs[name] instanceof Uint8Array)) {
       throw new Error(
@@ -240,5 +263,4 @@ export async function runJob(
       );
     }
   }
-  return outputs;
 }

@@ -16,7 +16,7 @@ import type { Instance } from "./graph.ts";
 import { buildGraph, plan } from "./graph.ts";
 import type { Json, ProgressMetrics } from "./stage.ts";
 import { cacheKey, type Engine, type InstanceResult } from "./engine.ts";
-import { inputHashesOf, judge } from "./staleness.ts";
+import { inputHashesOf, judge, type JudgeContext } from "./staleness.ts";
 import { readLock } from "./lock.ts";
 import { Store } from "./store.ts";
 import { runJob } from "./job.ts";
@@ -177,138 +177,197 @@ export async function liveReproduce(
   ]);
   await engine.prepare(order.map((i) => i.stage));
   const lock = await readLock(engine.project.lockPath, () => {});
-  const context = engine.judgeContext(
-    lock.experiments[options.experiment] ?? {},
-    options.params,
-  );
   const dir = await Deno.makeTempDir({
     dir: await ensured(`${cacheDir}/live`),
     prefix: ".render-",
   });
-  const overlay = new Store(dir);
-  const results = new Map<Instance, LiveResult>();
-  const resultOf = (u: Instance): InstanceResult =>
-    results.get(u) ?? { id: u.id, stage: u.stage.name, outcome: "skipped" };
+  const view: LiveView = {
+    engine,
+    options,
+    context: engine.judgeContext(
+      lock.experiments[options.experiment] ?? {},
+      options.params,
+    ),
+    dir,
+    overlay: new Store(dir),
+    results: new Map(),
+  };
   try {
     for (const instance of order) {
       const base = { id: instance.id, stage: instance.stage.name };
-      const set = (r: Omit<LiveResult, "id" | "stage">) =>
-        results.set(instance, { ...base, ...r });
-      // Each input keeps the upstream instances that have the output it reads
-      // (an "all" input shows what exists); an input with none is left out,
-      // and the stage says whether it can do without (e.g. the metrics
-      // without barriers, whose stage needs every checkpoint).
-      const inputs: Instance["inputs"] = {};
-      let final = true;
-      for (const [name, input] of Object.entries(instance.inputs)) {
-        const upstream = input.upstream.filter((u) =>
-          results.get(u)?.outputs?.[input.spec.output] !== undefined
-        );
-        if (upstream.some((u) => results.get(u)!.live !== "cached")) {
-          final = false;
-        }
-        if (upstream.length < input.upstream.length) final = false;
-        // (An "all" input of no instances at all is an empty list, as in a run.)
-        if (upstream.length > 0 || input.upstream.length === 0) {
-          inputs[name] = { spec: input.spec, upstream };
-        }
-      }
-      const view: Instance = { ...instance, inputs };
-      const hashes = inputHashesOf(view, (u) => results.get(u)!.outputs!);
-      if (final) {
-        const judged = await judge(context, instance, hashes);
-        if (judged.run) {
-          set({
-            outcome: "cached",
-            live: "cached",
-            key: judged.key!,
-            outputs: judged.run.outputs,
-            lineage: [],
-          });
-          continue;
-        }
-      }
-      const key = cacheKey(engine.keyParts(view, hashes));
-      const state = final ? await readLiveState(cacheDir, key) : undefined;
-      if (state) {
-        const outputs: Record<string, string> = {};
-        for (const name of state.outputs) {
-          const bytes = await Deno.readFile(`${liveDir(cacheDir, key)}/${name}`)
-            .catch(() => undefined);
-          if (bytes) outputs[name] = await overlay.put(bytes);
-        }
-        set({
-          outcome: "skipped",
-          live: "partial",
-          key,
-          outputs,
-          progress: { done: state.done, total: state.total },
-        });
-        continue;
-      }
-      if (instance.stage.heavy || Object.keys(instance.inputs).length === 0) {
-        // Never computed here: the heavy ones are the run's to compute, and a
-        // stage without inputs (e.g. the download) is not downstream of one.
-        set({ outcome: "skipped", live: "missing", key });
-        continue;
-      }
-      // A light stage: rerun here on what exists, into the overlay store.
-      for (const input of Object.values(inputs)) {
-        for (const u of input.upstream) {
-          const r = results.get(u)!;
-          if (r.live !== "cached") continue;
-          const hash = r.outputs![input.spec.output]!;
-          const bytes = await engine.store.get(hash);
-          if (!bytes) throw new Error(`object ${hash} left the cache`);
-          await overlay.put(bytes);
-        }
-      }
-      const job = {
-        ...engine.makeJob(view, key, resultOf),
-        storeDir: dir,
-        scratchDir: `${dir}/scratch/${key}`,
-      };
-      delete job.code;
-      let outputs;
-      try {
-        outputs = await runJob(instance.stage, job, {
-          log: (level, message) => options.log?.(instance.id, level, message),
-          progress: () => {},
-          signal: new AbortController().signal,
-        });
-      } catch (error) {
-        // It needs what does not exist yet: its dependents go without.
-        options.log?.(
-          instance.id,
-          "warn",
-          `not shown: ${(error as Error).message.split("\n")[0]}`,
-        );
-        set({ outcome: "skipped", live: "missing", key });
-        continue;
-      }
-      const stored: Record<string, string> = {};
-      for (const name of instance.stage.outputs) {
-        stored[name] = await overlay.put(outputs[name]!);
-      }
-      set({ outcome: "ran", live: "rendered", key, outputs: stored });
+      view.results.set(instance, {
+        ...base,
+        ...await liveOne(view, instance),
+      });
     }
   } catch (error) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw error;
   }
   // Cached outputs the caller may read (e.g. a cached report) into the overlay too.
-  for (const r of results.values()) {
-    if (r.live !== "cached") continue;
-    for (const hash of Object.values(r.outputs ?? {})) {
-      const bytes = await engine.store.get(hash);
-      if (bytes) await overlay.put(bytes);
-    }
+  for (const r of view.results.values()) {
+    if (r.live === "cached") await copyToOverlay(view, r.outputs ?? {});
   }
   const list = order.map((i) => ({
-    ...results.get(i)!,
+    ...view.results.get(i)!,
     lineage: ancestorsOf(i).map((u) => u.id),
   }));
-  return { results: list, store: overlay, dir };
+  return { results: list, store: view.overlay, dir };
+}
+
+/** One live view in the making: what it judges with, where it writes, what it has so far. */
+interface LiveView {
+  engine: Engine;
+  options: LiveOptions;
+  context: JudgeContext;
+  /** The overlay store's folder. */
+  dir: string;
+  overlay: Store;
+  results: Map<Instance, LiveResult>;
+}
+
+type LiveOne = Omit<LiveResult, "id" | "stage">;
+
+/** An instance in the live view: cached, partial, rendered here, or missing. */
+async function liveOne(view: LiveView, instance: Instance): Promise<LiveOne> {
+  const { engine, results } = view;
+  const { inputs, final } = existingInputs(instance, results);
+  const shown: Instance = { ...instance, inputs };
+  const hashes = inputHashesOf(shown, (u) => results.get(u)!.outputs!);
+  if (final) {
+    const judged = await judge(view.context, instance, hashes);
+    if (judged.run) {
+      return {
+        outcome: "cached",
+        live: "cached",
+        key: judged.key!,
+        outputs: judged.run.outputs,
+        lineage: [],
+      };
+    }
+  }
+  const key = cacheKey(engine.keyParts(shown, hashes));
+  const partial = final ? await readPartial(view, key) : undefined;
+  if (partial) return partial;
+  if (instance.stage.heavy || Object.keys(instance.inputs).length === 0) {
+    // Never computed here: the heavy ones are the run's to compute, and a
+    // stage without inputs (e.g. the download) is not downstream of one.
+    return { outcome: "skipped", live: "missing", key };
+  }
+  return await renderLight(view, instance, shown, key);
+}
+
+/**
+ * Each input keeps the upstream instances that have the output it reads
+ * (an "all" input shows what exists); an input with none is left out, and
+ * the stage says whether it can do without (e.g. the metrics without
+ * barriers, whose stage needs every checkpoint). `final` when every
+ * upstream is there and cached.
+ */
+function existingInputs(
+  instance: Instance,
+  results: Map<Instance, LiveResult>,
+): { inputs: Instance["inputs"]; final: boolean } {
+  const inputs: Instance["inputs"] = {};
+  let final = true;
+  for (const [name, input] of Object.entries(instance.inputs)) {
+    const upstream = input.upstream.filter((u) =>
+      results.get(u)?.outputs?.[input.spec.output] !== undefined
+    );
+    if (upstream.some((u) => results.get(u)!.live !== "cached")) {
+      final = false;
+    }
+    if (upstream.length < input.upstream.length) final = false;
+    // (An "all" input of no instances at all is an empty list, as in a run.)
+    if (upstream.length > 0 || input.upstream.length === 0) {
+      inputs[name] = { spec: input.spec, upstream };
+    }
+  }
+  return { inputs, final };
+}
+
+/** The partial outputs a run going on (or interrupted) published under `key`, copied into the overlay. */
+async function readPartial(
+  view: LiveView,
+  key: string,
+): Promise<LiveOne | undefined> {
+  const { cacheDir } = view.engine.project;
+  const state = await readLiveState(cacheDir, key);
+  if (!state) return undefined;
+  const outputs: Record<string, string> = {};
+  for (const name of state.outputs) {
+    const bytes = await Deno.readFile(`${liveDir(cacheDir, key)}/${name}`)
+      .catch(() => undefined);
+    if (bytes) outputs[name] = await view.overlay.put(bytes);
+  }
+  return {
+    outcome: "skipped",
+    live: "partial",
+    key,
+    outputs,
+    progress: { done: state.done, total: state.total },
+  };
+}
+
+/** A light stage rerun here on what exists, into the overlay store; "missing" when it cannot do without what is absent. */
+async function renderLight(
+  view: LiveView,
+  instance: Instance,
+  shown: Instance,
+  key: string,
+): Promise<LiveOne> {
+  const { engine, options, results, dir, overlay } = view;
+  for (const input of Object.values(shown.inputs)) {
+    for (const u of input.upstream) {
+      const r = results.get(u)!;
+      if (r.live !== "cached") continue;
+      await copyToOverlay(view, {
+        [input.spec.output]: r.outputs![input.spec.output]!,
+      }, true);
+    }
+  }
+  const resultOf = (u: Instance): InstanceResult =>
+    results.get(u) ?? { id: u.id, stage: u.stage.name, outcome: "skipped" };
+  const job = {
+    ...engine.makeJob(shown, key, resultOf),
+    storeDir: dir,
+    scratchDir: `${dir}/scratch/${key}`,
+  };
+  delete job.code;
+  let outputs;
+  try {
+    outputs = await runJob(instance.stage, job, {
+      log: (level, message) => options.log?.(instance.id, level, message),
+      progress: () => {},
+      signal: new AbortController().signal,
+    });
+  } catch (error) {
+    // It needs what does not exist yet: its dependents go without.
+    options.log?.(
+      instance.id,
+      "warn",
+      `not shown: ${(error as Error).message.split("\n")[0]}`,
+    );
+    return { outcome: "skipped", live: "missing", key };
+  }
+  const stored: Record<string, string> = {};
+  for (const name of instance.stage.outputs) {
+    stored[name] = await overlay.put(outputs[name]!);
+  }
+  return { outcome: "ran", live: "rendered", key, outputs: stored };
+}
+
+/** Copies cached objects into the overlay store; `required`: a missing one is an error. */
+async function copyToOverlay(
+  view: LiveView,
+  hashes: Record<string, string>,
+  required = false,
+): Promise<void> {
+  for (const hash of Object.values(hashes)) {
+    const bytes = await view.engine.store.get(hash);
+    if (bytes) await view.overlay.put(bytes);
+    else if (required) throw new Error(`object ${hash} left the cache`);
+  }
 }
 
 async function ensured(dir: string): Promise<string> {

@@ -114,87 +114,140 @@ export function createReporter(
   tty: boolean,
   now: () => number = () => performance.now(),
 ): Reporter {
-  const live = new Map<string, Live>();
+  const r = new StreamReporter(write, tty, now);
+  // A plain object, as before: its methods may be detached or spread.
+  return {
+    state: (id, state, detail) => r.state(id, state, detail),
+    expect: (id, cost) => r.expect(id, cost),
+    progress: (id, done, total, metrics) =>
+      r.progress(id, done, total, metrics),
+    log: (id, level, message) => r.log(id, level, message),
+    line: (text) => r.line(text),
+    close: () => r.close(),
+  };
+}
+
+/** The live bars of running instances (redrawn in place on a tty), and lines printed above them. */
+class StreamReporter implements Reporter {
+  readonly #live = new Map<string, Live>();
   /** Expected work of every instance told by `expect`, and the fraction of it done. */
-  const work = new Map<string, WorkShare>();
-  let firstStart: number | undefined;
-  let drawn = 0;
-  const overall = (): string => {
-    const shares = [...work.values()];
-    if (firstStart === undefined || !shares.some((s) => s.cost > 0)) return "";
+  readonly #work = new Map<string, WorkShare>();
+  #firstStart: number | undefined;
+  /** Lines of bars on screen, to erase before the next print. */
+  #drawn = 0;
+
+  constructor(
+    readonly write: (text: string) => void,
+    readonly tty: boolean,
+    readonly now: () => number,
+  ) {}
+
+  state(id: string, state: InstanceState, detail?: string): void {
+    if (state === "running") {
+      this.#firstStart ??= this.now();
+      this.#live.set(id, {
+        started: this.now(),
+        done: 0,
+        total: 0,
+        lastPlain: 0,
+      });
+    } else this.#live.delete(id);
+    const share = this.#work.get(id);
+    if (share && (state === "cached" || state === "skipped")) {
+      this.#work.delete(id); // no work of this run's
+    } else if (share && (state === "done" || state === "failed")) {
+      share.fraction = 1;
+    }
+    this.#print(`${state.padEnd(9)} ${id}${detail ? `  ${detail}` : ""}`);
+  }
+
+  expect(id: string, cost: number): void {
+    this.#work.set(id, {
+      cost: Number.isFinite(cost) ? cost : 0,
+      fraction: 0,
+    });
+  }
+
+  progress(
+    id: string,
+    done: number,
+    total: number,
+    metrics?: ProgressMetrics,
+  ): void {
+    const l = this.#live.get(id);
+    if (!l) return;
+    l.done = done;
+    l.total = total;
+    if (metrics) l.metrics = metrics;
+    const share = this.#work.get(id);
+    if (share && total > 0) share.fraction = Math.min(1, done / total);
+    if (this.tty) {
+      this.#clear();
+      this.#draw();
+    } else if (
+      done === total ||
+      done - l.lastPlain >= Math.max(1, Math.ceil(total / 10))
+    ) {
+      l.lastPlain = done;
+      const all = this.#overall();
+      this.write(
+        `progress  ${this.#lineOf(id, l, 10)}${all ? `  · ${all}` : ""}\n`,
+      );
+    }
+  }
+
+  log(id: string, level: "info" | "warn", message: string): void {
+    this.#print(
+      `${level === "warn" ? "warning " : "        "} ${id}: ${message}`,
+    );
+  }
+
+  line(text: string): void {
+    this.#print(text);
+  }
+
+  close(): void {
+    this.#clear();
+  }
+
+  /** "overall k/n done, ETA …" once work is expected and started; "" before. */
+  #overall(): string {
+    const shares = [...this.#work.values()];
+    if (this.#firstStart === undefined || !shares.some((s) => s.cost > 0)) {
+      return "";
+    }
     const finished = shares.filter((s) => s.fraction >= 1).length;
     return `overall ${finished}/${shares.length} done, ETA ${
-      formatDuration(overallEta(shares, (now() - firstStart) / 1000))
+      formatDuration(
+        overallEta(shares, (this.now() - this.#firstStart) / 1000),
+      )
     }`;
-  };
-  const lineOf = (id: string, l: Live, width: number) =>
-    `${id} ${progressBar(l.done, l.total, (now() - l.started) / 1000, width)}${
-      l.metrics ? `  ${formatMetrics(l.metrics)}` : ""
-    }`;
-  const clear = () => {
-    if (tty && drawn > 0) write(`\x1b[${drawn}A\x1b[J`);
-    drawn = 0;
-  };
-  const draw = () => {
-    if (!tty) return;
-    const lines = [...live.entries()].filter(([, l]) => l.total > 0).map((
-      [id, l],
-    ) => `  ${lineOf(id, l, 20)}`);
-    const all = overall();
+  }
+
+  #lineOf(id: string, l: Live, width: number): string {
+    return `${id} ${
+      progressBar(l.done, l.total, (this.now() - l.started) / 1000, width)
+    }${l.metrics ? `  ${formatMetrics(l.metrics)}` : ""}`;
+  }
+
+  #clear(): void {
+    if (this.tty && this.#drawn > 0) this.write(`\x1b[${this.#drawn}A\x1b[J`);
+    this.#drawn = 0;
+  }
+
+  #draw(): void {
+    if (!this.tty) return;
+    const lines = [...this.#live.entries()].filter(([, l]) => l.total > 0)
+      .map(([id, l]) => `  ${this.#lineOf(id, l, 20)}`);
+    const all = this.#overall();
     if (lines.length && all) lines.push(`  ${all}`);
-    if (lines.length) write(lines.join("\n") + "\n");
-    drawn = lines.length;
-  };
-  const print = (text: string) => {
-    clear();
-    write(text + "\n");
-    draw();
-  };
-  return {
-    state(id, state, detail) {
-      if (state === "running") {
-        firstStart ??= now();
-        live.set(id, { started: now(), done: 0, total: 0, lastPlain: 0 });
-      } else live.delete(id);
-      const share = work.get(id);
-      if (share && (state === "cached" || state === "skipped")) {
-        work.delete(id); // no work of this run's
-      } else if (share && (state === "done" || state === "failed")) {
-        share.fraction = 1;
-      }
-      print(`${state.padEnd(9)} ${id}${detail ? `  ${detail}` : ""}`);
-    },
-    expect(id, cost) {
-      work.set(id, { cost: Number.isFinite(cost) ? cost : 0, fraction: 0 });
-    },
-    progress(id, done, total, metrics) {
-      const l = live.get(id);
-      if (!l) return;
-      l.done = done;
-      l.total = total;
-      if (metrics) l.metrics = metrics;
-      const share = work.get(id);
-      if (share && total > 0) share.fraction = Math.min(1, done / total);
-      if (tty) {
-        clear();
-        draw();
-      } else if (
-        done === total ||
-        done - l.lastPlain >= Math.max(1, Math.ceil(total / 10))
-      ) {
-        l.lastPlain = done;
-        const all = overall();
-        write(`progress  ${lineOf(id, l, 10)}${all ? `  · ${all}` : ""}\n`);
-      }
-    },
-    log(id, level, message) {
-      print(`${level === "warn" ? "warning " : "        "} ${id}: ${message}`);
-    },
-    line(text) {
-      print(text);
-    },
-    close() {
-      clear();
-    },
-  };
+    if (lines.length) this.write(lines.join("\n") + "\n");
+    this.#drawn = lines.length;
+  }
+
+  #print(text: string): void {
+    this.#clear();
+    this.write(text + "\n");
+    this.#draw();
+  }
 }

@@ -46,35 +46,9 @@ export async function acquireRunLock(
   for (;;) {
     const mine = await tryCreate(path, { pid: Deno.pid, host, started: now() });
     if (mine) return mine;
-    let probe: Deno.FsFile;
-    try {
-      probe = await Deno.open(path, { read: true });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) continue; // released meanwhile: try again
-      throw error;
-    }
-    let owner: Owner | undefined;
-    let stale: string | undefined;
-    try {
-      // Free means nobody holds it: the owner died, or is between creating and locking it.
-      const free = await probe.tryLock(true);
-      owner = parseOwner(await readAll(probe));
-      const age = owner ? now() - owner.started : await ageMs(path, now);
-      stale = owner === undefined
-        ? free && age > UNREADABLE_GRACE_MS ? "it is unreadable" : undefined
-        : free && owner.host === host
-        ? `process ${owner.pid} no longer holds it`
-        : age > maxAge
-        ? `it is older than ${formatDuration(maxAge / 1000)}`
-        : undefined;
-      // Remove only the file examined: another process may have replaced it meanwhile.
-      if (stale && (await sameFile(path, probe))) {
-        say(`Cleared a stale run lock ${path} (${stale})`);
-        await Deno.remove(path).catch(() => {});
-      }
-    } finally {
-      probe.close();
-    }
+    const examined = await examine(path, { host, now, maxAge, say });
+    if (examined === "gone") continue; // released meanwhile: try again
+    const { owner, stale } = examined;
     if (stale) continue;
     if (!owner) {
       await new Promise((r) => setTimeout(r, 50));
@@ -95,6 +69,66 @@ export async function acquireRunLock(
     }
     await new Promise((r) => setTimeout(r, poll));
   }
+}
+
+/**
+ * Reads the lock file's owner and clears the file when it is stale; "gone"
+ * when the file vanished before it could be opened.
+ */
+async function examine(
+  path: string,
+  { host, now, maxAge, say }: {
+    host: string;
+    now: () => number;
+    maxAge: number;
+    say: (message: string) => void;
+  },
+): Promise<{ owner?: Owner; stale?: string } | "gone"> {
+  let probe: Deno.FsFile;
+  try {
+    probe = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "gone";
+    throw error;
+  }
+  try {
+    // Free means nobody holds it: the owner died, or is between creating and locking it.
+    const free = await probe.tryLock(true);
+    const owner = parseOwner(await readAll(probe));
+    const age = owner ? now() - owner.started : await ageMs(path, now);
+    const stale = staleReason(owner, { free, age, host, maxAge });
+    // Remove only the file examined: another process may have replaced it meanwhile.
+    if (stale && (await sameFile(path, probe))) {
+      say(`Cleared a stale run lock ${path} (${stale})`);
+      await Deno.remove(path).catch(() => {});
+    }
+    return {
+      ...(owner ? { owner } : {}),
+      ...(stale ? { stale } : {}),
+    };
+  } finally {
+    probe.close();
+  }
+}
+
+/** Why a lock file is stale (undefined: it is not): unreadable, its owner gone, or too old. */
+function staleReason(
+  owner: Owner | undefined,
+  { free, age, host, maxAge }: {
+    /** Nobody holds the OS lock on it. */
+    free: boolean;
+    age: number;
+    host: string;
+    maxAge: number;
+  },
+): string | undefined {
+  return owner === undefined
+    ? free && age > UNREADABLE_GRACE_MS ? "it is unreadable" : undefined
+    : free && owner.host === host
+    ? `process ${owner.pid} no longer holds it`
+    : age > maxAge
+    ? `it is older than ${formatDuration(maxAge / 1000)}`
+    : undefined;
 }
 
 /** Creates the lock file (failing if it exists), locks it and writes the owner; returns the release function. */

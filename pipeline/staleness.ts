@@ -125,71 +125,15 @@ export function explain(
   options: { inputs?: boolean } = {},
 ): string[] {
   if (!previous) return ["never run"];
-  const reasons: string[] = [];
-  for (
-    const path of union(Object.keys(previous.params), Object.keys(parts.params))
-  ) {
-    for (
-      const change of diffJson(path, previous.params[path], parts.params[path])
-    ) reasons.push(`param ${change}`);
-  }
-  const item = (parts.item ?? {}) as Item;
-  for (
-    const field of union(Object.keys(previous.item ?? {}), Object.keys(item))
-  ) {
-    const before = (previous.item ?? {})[field];
-    const after = item[field];
-    const path = itemPath(field, after ?? before, tree, stage);
-    for (const change of diffJson(path, before, after)) {
-      reasons.push(`param ${change}`);
-    }
-  }
-  if (options.inputs ?? true) {
-    for (
-      const name of union(
-        Object.keys(previous.inputs),
-        Object.keys(parts.inputs),
-      )
-    ) {
-      const [before, after] = [previous.inputs[name], parts.inputs[name]];
-      if (canonicalJson(before ?? null) !== canonicalJson(after ?? null)) {
-        reasons.push(
-          `input ${name} changed: ${shortHashes(before)} → ${
-            shortHashes(after)
-          }`,
-        );
-      }
-    }
-  }
-  for (
-    const file of union(
-      Object.keys(previous.code),
-      Object.keys(parts.code.files),
-    )
-  ) {
-    const before = previous.code[file];
-    const after = parts.code.files[file];
-    if (before !== after) {
-      reasons.push(
-        before === undefined
-          ? `source ${file} newly imported`
-          : after === undefined
-          ? `source ${file} no longer imported`
-          : `source ${file} changed`,
-      );
-    }
-  }
-  for (
-    const name of union(
-      Object.keys(previous.versions),
-      Object.keys(parts.versions),
-    )
-  ) {
-    const [before, after] = [previous.versions[name], parts.versions[name]];
-    if (before !== after) {
-      reasons.push(`version ${name}: ${describeVersionChange(before, after)}`);
-    }
-  }
+  const reasons = [
+    ...paramReasons(previous.params, parts.params),
+    ...itemReasons(previous.item, parts.item, tree, stage),
+    ...(options.inputs ?? true
+      ? inputReasons(previous.inputs, parts.inputs)
+      : []),
+    ...sourceReasons(previous.code, parts.code.files),
+    ...versionReasons(previous.versions, parts.versions),
+  ];
   if (reasons.length === 0 && key !== "") {
     reasons.push(
       previous.key === key
@@ -198,6 +142,78 @@ export function explain(
     );
   }
   return reasons;
+}
+
+/** Each changed param path, old → new. */
+function paramReasons(
+  before: Record<string, Json>,
+  after: Record<string, Json>,
+): string[] {
+  return union(Object.keys(before), Object.keys(after)).flatMap((path) =>
+    diffJson(path, before[path], after[path]).map((change) => `param ${change}`)
+  );
+}
+
+/** Each changed field of the fan-out item, named by its param path in the tree. */
+function itemReasons(
+  previous: LockEntry["item"],
+  current: KeyParts["item"],
+  tree?: Json,
+  stage?: Stage,
+): string[] {
+  const old = (previous ?? {}) as Item;
+  const item = (current ?? {}) as Item;
+  return union(Object.keys(old), Object.keys(item)).flatMap((field) => {
+    const [before, after] = [old[field], item[field]];
+    const path = itemPath(field, after ?? before, tree, stage);
+    return diffJson(path, before, after).map((change) => `param ${change}`);
+  });
+}
+
+/** Each input whose upstream output hashes changed. */
+function inputReasons(
+  previous: LockEntry["inputs"],
+  current: KeyParts["inputs"],
+): string[] {
+  return union(Object.keys(previous), Object.keys(current)).flatMap((name) => {
+    const [before, after] = [previous[name], current[name]];
+    return canonicalJson(before ?? null) === canonicalJson(after ?? null)
+      ? []
+      : [
+        `input ${name} changed: ${shortHashes(before)} → ${shortHashes(after)}`,
+      ];
+  });
+}
+
+/** Each source file changed, newly imported or no longer imported. */
+function sourceReasons(
+  previous: Record<string, string>,
+  current: Record<string, string>,
+): string[] {
+  return union(Object.keys(previous), Object.keys(current)).flatMap((file) => {
+    const [before, after] = [previous[file], current[file]];
+    if (before === after) return [];
+    return [
+      before === undefined
+        ? `source ${file} newly imported`
+        : after === undefined
+        ? `source ${file} no longer imported`
+        : `source ${file} changed`,
+    ];
+  });
+}
+
+/** Each version that changed, old → new. */
+function versionReasons(
+  previous: Record<string, string>,
+  current: Record<string, string>,
+): string[] {
+  return union(Object.keys(previous), Object.keys(current)).flatMap((name) => {
+    const [before, after] = [previous[name], current[name]];
+    return before === after
+      ? []
+      : [`version ${name}: ${describeVersionChange(before, after)}`];
+  });
 }
 
 function union(a: string[], b: string[]): string[] {

@@ -352,25 +352,7 @@ export function diffCommand(reader: NumbersReader): Command {
   return {
     help: HELP,
     async run(def: CliDefinition, args: string[]): Promise<number> {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args,
-          allowPositionals: true,
-          options: {
-            "a-set": { type: "string", multiple: true },
-            "b-set": { type: "string", multiple: true },
-            rev: { type: "string" },
-            all: { type: "boolean" },
-            json: { type: "boolean" },
-          },
-        });
-      } catch (error) {
-        throw new UsageError(
-          `${(error as Error).message} (see 'deno task diff --help')`,
-        );
-      }
-      const { values, positionals } = parsed;
+      const { values, positionals } = parseDiffArgs(args);
       const [nameA, nameB, ...extra] = positionals;
       if (!nameA || extra.length > 0) {
         throw new UsageError(
@@ -379,52 +361,31 @@ export function diffCommand(reader: NumbersReader): Command {
       }
       const engine = new Engine(def.project, () => {});
       const quantities = values.all ? undefined : reader.headline;
-      let a: Side;
-      let b: Side;
-      if (values.rev !== undefined) {
-        if (nameB || values["b-set"]) {
-          throw new UsageError(
-            "--rev compares one experiment with itself at a revision: give only A (and --a-set)",
-          );
-        }
-        const entries = await lockAtRevision(
-          def.project.root,
-          def.project.lockPath,
-          values.rev,
-          nameA,
-        );
-        a = await revisionSide(
-          engine,
-          reader,
-          `${nameA} at ${values.rev}`,
-          entries,
-        );
-        b = await experimentSide(
-          def,
-          engine,
-          reader,
-          nameA,
-          values["a-set"] ?? [],
-          true,
-        );
-      } else {
-        a = await experimentSide(
-          def,
-          engine,
-          reader,
-          nameA,
-          values["a-set"] ?? [],
-          false,
-        );
-        b = await experimentSide(
-          def,
-          engine,
-          reader,
-          nameB ?? nameA,
-          values["b-set"] ?? [],
-          false,
-        );
-      }
+      const [a, b] = values.rev !== undefined
+        ? await revisionSides(def, engine, reader, {
+          name: nameA,
+          rev: values.rev,
+          sets: values["a-set"] ?? [],
+          otherGiven: Boolean(nameB || values["b-set"]),
+        })
+        : [
+          await experimentSide(
+            def,
+            engine,
+            reader,
+            nameA,
+            values["a-set"] ?? [],
+            false,
+          ),
+          await experimentSide(
+            def,
+            engine,
+            reader,
+            nameB ?? nameA,
+            values["b-set"] ?? [],
+            false,
+          ),
+        ];
       const result = diffSides(a, b, quantities);
       console.log(
         values.json ? JSON.stringify(result, null, 2) : formatDiff(result),
@@ -432,4 +393,53 @@ export function diffCommand(reader: NumbersReader): Command {
       return 0;
     },
   };
+}
+
+/** diff's options; a one-line usage error for an unknown one. */
+function parseDiffArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        "a-set": { type: "string", multiple: true },
+        "b-set": { type: "string", multiple: true },
+        rev: { type: "string" },
+        all: { type: "boolean" },
+        json: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message} (see 'deno task diff --help')`,
+    );
+  }
+}
+
+/** `--rev`: A is the experiment in the lock file at the revision, B the same experiment now. */
+async function revisionSides(
+  def: CliDefinition,
+  engine: Engine,
+  reader: NumbersReader,
+  { name, rev, sets, otherGiven }: {
+    name: string;
+    rev: string;
+    sets: string[];
+    otherGiven: boolean;
+  },
+): Promise<[Side, Side]> {
+  if (otherGiven) {
+    throw new UsageError(
+      "--rev compares one experiment with itself at a revision: give only A (and --a-set)",
+    );
+  }
+  const entries = await lockAtRevision(
+    def.project.root,
+    def.project.lockPath,
+    rev,
+    name,
+  );
+  const a = await revisionSide(engine, reader, `${name} at ${rev}`, entries);
+  const b = await experimentSide(def, engine, reader, name, sets, true);
+  return [a, b];
 }

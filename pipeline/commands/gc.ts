@@ -202,40 +202,7 @@ export const gcCommand: Command = {
       );
     }
     const engine = new Engine(def.project, () => {});
-    const current: Array<{ experiment: string; params: Json }> = [];
-    for (const experiment of def.experiments()) {
-      try {
-        current.push({
-          experiment,
-          params: await def.loadExperiment(experiment, []),
-        });
-      } catch (error) {
-        throw new UsageError(
-          `Experiment '${experiment}' does not load, so gc cannot tell what it needs (${
-            (error as Error).message
-          }): fix it first`,
-        );
-      }
-    }
-    // Variants with a results folder are kept too (delete the folder to let them go).
-    const dropped: string[] = [];
-    for (const { experiment } of [...current]) {
-      for (const v of await recordedVariants(def.outDir, experiment)) {
-        try {
-          current.push({
-            experiment,
-            params: await def.loadExperiment(experiment, v.sets),
-          });
-        } catch {
-          dropped.push(`${experiment}/${v.variant}`);
-        }
-      }
-    }
-    for (const name of dropped) {
-      console.log(
-        `Variant ${name} no longer loads with its --set values: its results are not kept`,
-      );
-    }
+    const current = await currentExperiments(def);
     const release = dryRun
       ? async () => {}
       : await acquireRunLock(`${def.project.cacheDir}/run.lock`, {
@@ -254,31 +221,13 @@ export const gcCommand: Command = {
         def.project.cacheDir,
         await gcRoots(engine, current),
       );
-      const what =
-        `${plan.counts.object} object(s), ${plan.counts.run} run entr${
-          plan.counts.run === 1 ? "y" : "ies"
-        }, ${plan.counts.scratch} scratch folder(s), ${plan.counts.tmp} temp file(s)`;
-      if (dryRun) {
-        // Objects and run entries are many and named by hash: counted, not listed.
-        for (const item of plan.remove) {
-          if (item.kind === "scratch" || item.kind === "tmp") {
-            console.log(
-              `would remove ${item.kind} ${item.path} (${
-                formatBytes(item.bytes)
-              })`,
-            );
-          }
-        }
-        console.log(
-          `Would free ${
-            formatBytes(plan.bytes)
-          } (${plan.bytes} bytes): ${what}; ` +
-            `keeps ${plan.kept.objects} object(s) and ${plan.kept.runs} run entries`,
-        );
-      } else {
+      if (dryRun) printDryRun(plan);
+      else {
         await applyGc(plan);
         console.log(
-          `Freed ${formatBytes(plan.bytes)} (${plan.bytes} bytes): ${what}; ` +
+          `Freed ${formatBytes(plan.bytes)} (${plan.bytes} bytes): ${
+            countsLine(plan)
+          }; ` +
             `kept ${plan.kept.objects} object(s) and ${plan.kept.runs} run entries`,
         );
       }
@@ -288,3 +237,72 @@ export const gcCommand: Command = {
     }
   },
 };
+
+/**
+ * Every experiment at its defaults, and every --set variant that has a
+ * results folder (delete the folder to let it go); a variant that no longer
+ * loads is named and not kept.
+ */
+async function currentExperiments(
+  def: CliDefinition,
+): Promise<Array<{ experiment: string; params: Json }>> {
+  const current: Array<{ experiment: string; params: Json }> = [];
+  for (const experiment of def.experiments()) {
+    try {
+      current.push({
+        experiment,
+        params: await def.loadExperiment(experiment, []),
+      });
+    } catch (error) {
+      throw new UsageError(
+        `Experiment '${experiment}' does not load, so gc cannot tell what it needs (${
+          (error as Error).message
+        }): fix it first`,
+      );
+    }
+  }
+  const dropped: string[] = [];
+  for (const { experiment } of [...current]) {
+    for (const v of await recordedVariants(def.outDir, experiment)) {
+      try {
+        current.push({
+          experiment,
+          params: await def.loadExperiment(experiment, v.sets),
+        });
+      } catch {
+        dropped.push(`${experiment}/${v.variant}`);
+      }
+    }
+  }
+  for (const name of dropped) {
+    console.log(
+      `Variant ${name} no longer loads with its --set values: its results are not kept`,
+    );
+  }
+  return current;
+}
+
+/** "N object(s), N run entries, N scratch folder(s), N temp file(s)". */
+function countsLine(plan: GcPlan): string {
+  return `${plan.counts.object} object(s), ${plan.counts.run} run entr${
+    plan.counts.run === 1 ? "y" : "ies"
+  }, ${plan.counts.scratch} scratch folder(s), ${plan.counts.tmp} temp file(s)`;
+}
+
+/** What --dry-run prints: the scratch folders and temp files by name, objects and run entries counted. */
+function printDryRun(plan: GcPlan): void {
+  // Objects and run entries are many and named by hash: counted, not listed.
+  for (const item of plan.remove) {
+    if (item.kind === "scratch" || item.kind === "tmp") {
+      console.log(
+        `would remove ${item.kind} ${item.path} (${formatBytes(item.bytes)})`,
+      );
+    }
+  }
+  console.log(
+    `Would free ${formatBytes(plan.bytes)} (${plan.bytes} bytes): ${
+      countsLine(plan)
+    }; ` +
+      `keeps ${plan.kept.objects} object(s) and ${plan.kept.runs} run entries`,
+  );
+}

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { type CliDefinition, type Command, publish } from "../cli.ts";
-import { Engine } from "../engine.ts";
+import { Engine, type StatusLine } from "../engine.ts";
 import { writeFileAtomic } from "../fs.ts";
 import { type LockEntry, readLock } from "../lock.ts";
 import type { Json } from "../stage.ts";
@@ -142,19 +142,7 @@ export async function publishResult(
   options: PublishResultOptions,
   sets: string[] = [],
 ): Promise<string> {
-  if (!def.experiments().includes(name)) {
-    throw new UsageError(
-      `Unknown experiment '${name}': use one of ${
-        def.experiments().join(", ")
-      }`,
-    );
-  }
-  let params: Json;
-  try {
-    params = await def.loadExperiment(name, sets);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const params = await loadExperiment(def, name, sets);
   const engine = new Engine(def.project);
   const folder = `${options.dir}/${name}`;
   // Refuses unless the report is up to date, and writes its files.
@@ -166,32 +154,14 @@ export async function publishResult(
   );
   await options.afterPublish?.(folder);
   const lines = await engine.status(name, params, ["report"]);
-  const lock = await readLock(def.project.lockPath);
-  const all = lock.experiments[name] ?? {};
-  const entries: Record<string, LockEntry> = {};
-  for (const line of lines) {
-    const entry = all[line.id];
-    if (!entry || entry.key !== line.key) {
-      throw new Error(
-        `The lock file has no entry for '${line.id}' at its current key: run 'deno task reproduce --experiment ${name}' first`,
-      );
-    }
-    entries[line.id] = entry;
-  }
+  const entries = await currentEntries(def, name, lines);
   const published: PublishedLock = { experiment: name, entries };
   await writeFileAtomic(
     `${folder}/${LOCK_FILE}`,
     JSON.stringify(published, null, 2) + "\n",
   );
-  const seeds = field(params, "seeds");
-  const setting = field(params, "experiment.description") ??
-    field(params, "description");
   const provenance: PublishedProvenance = {
-    experiment: name,
-    setting: typeof setting === "string" ? setting : "",
-    seeds: Array.isArray(seeds)
-      ? seeds.filter((s): s is number => typeof s === "number")
-      : [],
+    ...describeSetting(name, params),
     sets,
     commit: await (options.commit ??
       ((root) => gitCommit(root, options.outputs ?? [])))(def.project.root),
@@ -204,6 +174,64 @@ export async function publishResult(
     JSON.stringify(provenance, null, 2) + "\n",
   );
   return folder;
+}
+
+/** The experiment's params with `sets` applied; one-line usage errors. */
+async function loadExperiment(
+  def: CliDefinition,
+  name: string,
+  sets: string[],
+): Promise<Json> {
+  if (!def.experiments().includes(name)) {
+    throw new UsageError(
+      `Unknown experiment '${name}': use one of ${
+        def.experiments().join(", ")
+      }`,
+    );
+  }
+  try {
+    return await def.loadExperiment(name, sets);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** The lock entry of every listed instance, at its current key; an error names the first one missing. */
+async function currentEntries(
+  def: CliDefinition,
+  name: string,
+  lines: StatusLine[],
+): Promise<Record<string, LockEntry>> {
+  const lock = await readLock(def.project.lockPath);
+  const all = lock.experiments[name] ?? {};
+  const entries: Record<string, LockEntry> = {};
+  for (const line of lines) {
+    const entry = all[line.id];
+    if (!entry || entry.key !== line.key) {
+      throw new Error(
+        `The lock file has no entry for '${line.id}' at its current key: run 'deno task reproduce --experiment ${name}' first`,
+      );
+    }
+    entries[line.id] = entry;
+  }
+  return entries;
+}
+
+/** The experiment's name, description and seeds, as the provenance file records them. */
+function describeSetting(
+  name: string,
+  params: Json,
+): Pick<PublishedProvenance, "experiment" | "setting" | "seeds"> {
+  const seeds = field(params, "seeds");
+  const setting = field(params, "experiment.description") ??
+    field(params, "description");
+  return {
+    experiment: name,
+    setting: typeof setting === "string" ? setting : "",
+    seeds: Array.isArray(seeds)
+      ? seeds.filter((s): s is number => typeof s === "number")
+      : [],
+  };
 }
 
 /** The command, publishing into `options.dir`. */

@@ -22,6 +22,7 @@ import { Engine } from "../engine.ts";
 import { createReporter } from "../progress.ts";
 import { acquireRunLock } from "../run_lock.ts";
 import { UsageError } from "../usage_error.ts";
+import type { Json } from "../stage.ts";
 import {
   LOCK_FILE,
   PROVENANCE_FILE,
@@ -96,30 +97,12 @@ already cached ('reproduce --check') and compares again. Exit 0 when all match.`
           "verify takes one experiment name, e.g. 'deno task verify momentum'",
         );
       }
-      const path = `${options.dir}/${name}/${LOCK_FILE}`;
-      let published: PublishedLock;
-      try {
-        published = JSON.parse(await Deno.readTextFile(path));
-      } catch (e) {
-        throw new UsageError(
-          `No published result to verify at ${path} (${
-            (e as Error).message.split("\n")[0]
-          }): publish it with 'deno task publish-result ${name}'`,
-        );
-      }
+      const published = await readPublishedLock(options.dir, name);
       if (!def.experiments().includes(name)) {
         throw new UsageError(`Unknown experiment '${name}'`);
       }
       // A result published from a --set variant is rerun with the same overrides.
-      let sets: string[] = [];
-      try {
-        const provenance = JSON.parse(
-          await Deno.readTextFile(`${options.dir}/${name}/${PROVENANCE_FILE}`),
-        ) as Partial<PublishedProvenance>;
-        sets = Array.isArray(provenance.sets) ? provenance.sets : [];
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
+      const sets = await readPublishedSets(options.dir, name);
       if (sets.length > 0) {
         console.log(
           `Published with ${sets.map((s) => `--set ${s}`).join(" ")}`,
@@ -135,41 +118,15 @@ already cached ('reproduce --check') and compares again. Exit 0 when all match.`
             before.length - cachedBefore
           } instance(s) not cached here…`,
         );
-        const encoder = new TextEncoder();
-        const reporter = createReporter(
-          (text) => Deno.stdout.writeSync(encoder.encode(text)),
-          Deno.stdout.isTerminal(),
-        );
-        const release = await acquireRunLock(
-          `${def.project.cacheDir}/run.lock`,
-          { say: (m) => reporter.line(m) },
-        );
-        try {
-          await engine.reproduce({ experiment: name, params, reporter });
-        } finally {
-          await release();
-        }
+        await reproduceUnderLock(def, engine, name, params);
       }
-      const after = await engine.status(name, params);
-      const differences = compareWithPublished(after, published);
-      for (const d of differences) {
-        console.log(`DIFFERS     ${d.id}: ${d.problem}`);
-      }
-      let ok = differences.length === 0;
-      console.log(
-        ok
-          ? `All ${after.length} instance(s) have the published output hashes`
-          : `${differences.length} difference(s) with the published lock entries`,
+      const ok = await compareAndRecheck(
+        engine,
+        name,
+        params,
+        published,
+        cachedBefore,
       );
-      if (cachedBefore > 0) {
-        console.log(
-          `${cachedBefore} instance(s) were cached before: rerunning every instance to compare (reproduce --check)…`,
-        );
-        const results = await checkReproduction(engine, { params });
-        const { lines, ok: same } = describeCheck(results);
-        for (const line of lines) console.log(line);
-        ok &&= same;
-      }
       console.log(
         ok
           ? `Verified: '${name}' reproduces its published result`
@@ -178,4 +135,91 @@ already cached ('reproduce --check') and compares again. Exit 0 when all match.`
       return ok ? 0 : 1;
     },
   };
+}
+
+/** The published lock entries of `name`; a one-line usage error when there are none. */
+async function readPublishedLock(
+  dir: string,
+  name: string,
+): Promise<PublishedLock> {
+  const path = `${dir}/${name}/${LOCK_FILE}`;
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new UsageError(
+      `No published result to verify at ${path} (${
+        (e as Error).message.split("\n")[0]
+      }): publish it with 'deno task publish-result ${name}'`,
+    );
+  }
+}
+
+/** The --set overrides the result was published with (none without a provenance file). */
+async function readPublishedSets(dir: string, name: string): Promise<string[]> {
+  try {
+    const provenance = JSON.parse(
+      await Deno.readTextFile(`${dir}/${name}/${PROVENANCE_FILE}`),
+    ) as Partial<PublishedProvenance>;
+    return Array.isArray(provenance.sets) ? provenance.sets : [];
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    return [];
+  }
+}
+
+/** Runs the experiment holding the project's run lock, with progress on stdout. */
+async function reproduceUnderLock(
+  def: CliDefinition,
+  engine: Engine,
+  name: string,
+  params: Json,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  const reporter = createReporter(
+    (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    Deno.stdout.isTerminal(),
+  );
+  const release = await acquireRunLock(
+    `${def.project.cacheDir}/run.lock`,
+    { say: (m) => reporter.line(m) },
+  );
+  try {
+    await engine.reproduce({ experiment: name, params, reporter });
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Compares every instance's output hashes with the published lock entries,
+ * then reruns what was cached before (reproduce --check); true when all match.
+ */
+async function compareAndRecheck(
+  engine: Engine,
+  name: string,
+  params: Json,
+  published: PublishedLock,
+  cachedBefore: number,
+): Promise<boolean> {
+  const after = await engine.status(name, params);
+  const differences = compareWithPublished(after, published);
+  for (const d of differences) {
+    console.log(`DIFFERS     ${d.id}: ${d.problem}`);
+  }
+  let ok = differences.length === 0;
+  console.log(
+    ok
+      ? `All ${after.length} instance(s) have the published output hashes`
+      : `${differences.length} difference(s) with the published lock entries`,
+  );
+  if (cachedBefore > 0) {
+    console.log(
+      `${cachedBefore} instance(s) were cached before: rerunning every instance to compare (reproduce --check)…`,
+    );
+    const results = await checkReproduction(engine, { params });
+    const { lines, ok: same } = describeCheck(results);
+    for (const line of lines) console.log(line);
+    ok &&= same;
+  }
+  return ok;
 }
