@@ -153,7 +153,7 @@ export async function publishResult(
     folder,
   );
   await options.afterPublish?.(folder);
-  const lines = await engine.status(name, params, ["report"]);
+  const lines = await engine.status(name, params, def.reportStages);
   const entries = await currentEntries(def, name, lines);
   const published: PublishedLock = { experiment: name, entries };
   await writeFileAtomic(
