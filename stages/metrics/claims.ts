@@ -39,6 +39,7 @@ import {
   MIN_SEEDS,
   perComparisonLevel,
   sideVerdict,
+  type TInterval,
   tInterval,
 } from "./paired.ts";
 import type { Run } from "./runs.ts";
@@ -204,6 +205,25 @@ export function pairedComparison(
   level: number,
   claimed: ClaimedSide,
 ): Comparison | null {
+  return comparisonOf(
+    a,
+    b,
+    value,
+    paired,
+    level,
+    (interval) => sideVerdict(interval, claimed),
+  );
+}
+
+/** A comparison from per-seed values, with the verdict `decide` reads off its t-interval at `level`. */
+export function comparisonOf(
+  a: string,
+  b: string,
+  value: string,
+  paired: PairedValues,
+  level: number,
+  decide: (interval: TInterval) => Exclude<Verdict, "not measured">,
+): Comparison | null {
   if (paired.values.length === 0) return null;
   const values = paired.values.map((s) => s.value);
   const interval = tInterval(values, level);
@@ -220,7 +240,7 @@ export function pairedComparison(
     level,
     low: interval.low,
     high: interval.high,
-    verdict: sideVerdict(interval, claimed),
+    verdict: decide(interval),
   };
 }
 

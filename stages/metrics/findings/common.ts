@@ -4,7 +4,7 @@
  * claims such as "the slope is −1"), and claims recast as findings.
  */
 import { fmt, type PairedValues, type SeedValue } from "../claims.ts";
-import { MIN_SEEDS, type TInterval, tInterval } from "../paired.ts";
+import { MIN_SEEDS, type TInterval } from "../paired.ts";
 import { groupLabel, type Run } from "../runs.ts";
 import { runSummary } from "../summary.ts";
 import type { Claim, Comparison, Finding, Verdict } from "../types.ts";
@@ -102,34 +102,8 @@ export function differsVerdict(
   return low > 0 || high < 0 ? "holds" : "inconclusive";
 }
 
-/** A comparison from per-seed values, with the verdict `decide` reads off its interval. */
-export function comparison(
-  a: string,
-  b: string,
-  value: string,
-  paired: PairedValues,
-  level: number,
-  decide: (interval: TInterval) => Exclude<Verdict, "not measured">,
-): Comparison | null {
-  if (paired.values.length === 0) return null;
-  const values = paired.values.map((s) => s.value);
-  const interval = tInterval(values, level);
-  return {
-    a,
-    b,
-    value,
-    seeds: paired.values.map((s) => s.seed),
-    values,
-    skipped: paired.skipped,
-    n: interval.n,
-    mean: interval.mean,
-    sd: interval.sd,
-    level,
-    low: interval.low,
-    high: interval.high,
-    verdict: decide(interval),
-  };
-}
+/** A comparison from per-seed values, with the verdict `decide` reads off its interval (claims.ts). */
+export { comparisonOf as comparison } from "../claims.ts";
 
 /** "mean −0.045 [−0.06, −0.03]" (no interval with one seed). */
 export function meanInterval(c: Comparison): string {
