@@ -1,8 +1,11 @@
 /**
  * Provenance for the report's cached HTML: the engine's lineage (every
- * upstream instance with its cache key and runtime versions) and the
- * renderer's Deno versions. Only what is the same on every rerun and every
- * machine goes here; wall times and hosts are stamped into the written file
+ * upstream instance and its runtime versions) and the renderer's Deno
+ * versions. Only what is the same on every rerun and every machine goes
+ * here. Cache keys are left out too: an upstream instance whose code changed
+ * without changing its outputs gets a new key while the report stays cached
+ * (pipeline/staleness.ts), so a key in the cached bytes would make a rerun
+ * differ. Keys, wall times and hosts are stamped into the written file
  * (stamp.ts).
  */
 import type { LineageEntry } from "../../pipeline/stage.ts";

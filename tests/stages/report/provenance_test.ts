@@ -72,7 +72,8 @@ async function cachedHtml(): Promise<Uint8Array> {
 
 Deno.test("reportStage.run() renders the engine's lineage as provenance, without wall times or hosts", async () => {
   const page = decodeText(await cachedHtml());
-  assert(page.includes("<td><code>bb22</code></td></tr>"));
+  assert(page.includes("<tr><td>train[optimizer=adam,seed=0]</td></tr>"));
+  assert(!page.includes("bb22"), "no upstream cache key in the cached HTML");
   assert(page.includes("<th>backend</th><td><code>cpu, wasm</code></td>"));
   assert(!page.includes("Provenance was not supplied"));
   assert(

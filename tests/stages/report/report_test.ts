@@ -93,7 +93,8 @@ Deno.test("renderReport() has every section and one chart container per figure",
   assert(
     markup.includes("<code>train.batch_size</code></td><td><code>64</code>"),
   );
-  assert(markup.includes("<td><code>9f2c4e1a</code></td></tr>"));
+  assert(markup.includes("<tr><td>train[optimizer=sgd,seed=0]</td></tr>"));
+  assert(!markup.includes("9f2c4e1a"), "keys are stamped, not cached");
   assert(markup.includes("Wilson et al. construction"));
 });
 
