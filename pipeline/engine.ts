@@ -8,7 +8,7 @@
 import type { Json, Stage } from "./stage.ts";
 import { hashJson } from "./hash.ts";
 import { codeFingerprint, type Fingerprint } from "./fingerprint.ts";
-import { buildGraph, type Instance, plan } from "./graph.ts";
+import { ancestorsOf, buildGraph, type Instance, plan } from "./graph.ts";
 import { type RunEntry, Store } from "./store.ts";
 import { type LockEntry, readLock, writeLock } from "./lock.ts";
 import {
@@ -374,7 +374,7 @@ export class Engine {
         root: this.project.root,
         files: this.fingerprint(instance.stage).files,
       },
-      lineage: ancestors(instance).map((u) => ({
+      lineage: ancestorsOf(instance).map((u) => ({
         id: u.id,
         key: resultOf(u).key ?? "",
         params: u.params,
@@ -394,24 +394,6 @@ function provenanceOf(
     ...(run.host === undefined ? {} : { host: run.host }),
     ...(run.timings === undefined ? {} : { timings: run.timings }),
   };
-}
-
-/** Every instance `instance` reads from, transitively, in post-order. */
-function ancestors(instance: Instance): Instance[] {
-  const out: Instance[] = [];
-  const seen = new Set<Instance>();
-  const visit = (i: Instance) => {
-    for (const input of Object.values(i.inputs)) {
-      for (const u of input.upstream) {
-        if (seen.has(u)) continue;
-        seen.add(u);
-        visit(u);
-        out.push(u);
-      }
-    }
-  };
-  visit(instance);
-  return out;
 }
 
 /** An instance's expected work (`Stage.cost`); 0 when undeclared or when it cannot be computed. */
@@ -514,7 +496,7 @@ class Reproduction {
     const base: ResultBase = {
       id: instance.id,
       stage: instance.stage.name,
-      lineage: ancestors(instance).map((u) => u.id),
+      lineage: ancestorsOf(instance).map((u) => u.id),
     };
     const blocked = upstream.find((r) =>
       r.outcome === "failed" || r.outcome === "skipped"

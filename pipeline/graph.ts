@@ -281,3 +281,21 @@ export function drawGraph(graph: Graph, mermaid = false): string {
   }
   return lines.join("\n");
 }
+
+/** Every instance `instance` reads from, transitively, in post-order. */
+export function ancestorsOf(instance: Instance): Instance[] {
+  const out: Instance[] = [];
+  const seen = new Set<Instance>();
+  const visit = (i: Instance) => {
+    for (const input of Object.values(i.inputs)) {
+      for (const u of input.upstream) {
+        if (seen.has(u)) continue;
+        seen.add(u);
+        visit(u);
+        out.push(u);
+      }
+    }
+  };
+  visit(instance);
+  return out;
+}

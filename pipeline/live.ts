@@ -13,7 +13,7 @@
  * bytes); their instances are shown only once cached.
  */
 import type { Instance } from "./graph.ts";
-import { buildGraph, plan } from "./graph.ts";
+import { ancestorsOf, buildGraph, plan } from "./graph.ts";
 import type { Json, ProgressMetrics } from "./stage.ts";
 import { cacheKey, type Engine, type InstanceResult } from "./engine.ts";
 import { inputHashesOf, judge, type JudgeContext } from "./staleness.ts";
@@ -373,22 +373,4 @@ async function copyToOverlay(
 async function ensured(dir: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   return dir;
-}
-
-/** Every instance `instance` reads from, transitively, in post-order. */
-function ancestorsOf(instance: Instance): Instance[] {
-  const out: Instance[] = [];
-  const seen = new Set<Instance>();
-  const visit = (i: Instance) => {
-    for (const input of Object.values(i.inputs)) {
-      for (const u of input.upstream) {
-        if (seen.has(u)) continue;
-        seen.add(u);
-        visit(u);
-        out.push(u);
-      }
-    }
-  };
-  visit(instance);
-  return out;
 }
