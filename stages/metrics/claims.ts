@@ -184,12 +184,21 @@ export function finalDifferences(
   b: Run[],
   key: string,
 ): PairedValues {
+  return pairedBy(a, b, (run) => finalValue(run, key));
+}
+
+/** Per seed, f(a's run) − f(b's run) for the seeds both have; non-finite ones skipped. */
+export function pairedBy(
+  a: Run[],
+  b: Run[],
+  f: (run: Run) => number,
+): PairedValues {
   const values: SeedValue[] = [];
   let skipped = 0;
   for (const ra of a) {
     const rb = b.find((r) => r.seed === ra.seed);
     if (!rb) continue;
-    const d = finalValue(ra, key) - finalValue(rb, key);
+    const d = f(ra) - f(rb);
     if (Number.isFinite(d)) values.push({ seed: ra.seed, value: d });
     else skipped++;
   }

@@ -3,7 +3,7 @@
  * with a verdict by a side of zero (SCIENCE §7.1) or by a band (equivalence
  * claims such as "the slope is −1"), and claims recast as findings.
  */
-import { fmt, type PairedValues, type SeedValue } from "../claims.ts";
+import { fmt } from "../claims.ts";
 import { MIN_SEEDS, type TInterval } from "../paired.ts";
 import { groupLabel, type Run } from "../runs.ts";
 import { runSummary } from "../summary.ts";
@@ -53,23 +53,8 @@ export function cellWords(cell: Run["cell"]): string {
   return label === "" ? "" : ` (${label})`;
 }
 
-/** Per seed, f(a's run) − f(b's run) for the seeds both have; non-finite ones skipped. */
-export function pairedBy(
-  a: Run[],
-  b: Run[],
-  f: (run: Run) => number,
-): PairedValues {
-  const values: SeedValue[] = [];
-  let skipped = 0;
-  for (const ra of a) {
-    const rb = b.find((r) => r.seed === ra.seed);
-    if (!rb) continue;
-    const d = f(ra) - f(rb);
-    if (Number.isFinite(d)) values.push({ seed: ra.seed, value: d });
-    else skipped++;
-  }
-  return { values, skipped, windows: [] };
-}
+/** Per seed, f(a's run) − f(b's run) for the seeds both have (claims.ts). */
+export { pairedBy } from "../claims.ts";
 
 /**
  * Equivalence verdict (used where the claim is a value, not a side): holds
