@@ -31,11 +31,11 @@ import {
   resultsDir,
   type Target,
   VARIANT_FILE,
-  variantName,
   type VariantRecord,
 } from "./commands/variant.ts";
 import { checkForceStages, needCached } from "./commands/guards.ts";
 import { writeLiveReport } from "./commands/live_report.ts";
+import { loadVariantArg } from "./commands/experiment_arg.ts";
 import { UsageError } from "./usage_error.ts";
 
 export { UsageError };
@@ -219,24 +219,8 @@ async function loadTarget(
   argv: string[],
 ): Promise<CommandTarget> {
   const experiment = values.experiment ?? def.defaultExperiment;
-  if (!def.experiments().includes(experiment)) {
-    throw new UsageError(
-      `Unknown experiment '${experiment}': use one of ${
-        def.experiments().join(", ")
-      }`,
-    );
-  }
-  let params: Json;
-  try {
-    params = await def.loadExperiment(experiment, values.set ?? []);
-  } catch (error) {
-    // A bad experiment file or --set value is the user's to fix: exit 2.
-    throw new UsageError((error as Error).message);
-  }
   const sets = values.set ?? [];
-  const variant = sets.length === 0
-    ? ""
-    : variantName(await def.loadExperiment(experiment, []), params);
+  const { params, variant } = await loadVariantArg(def, experiment, sets);
   return { experiment, variant, params, sets, command: commandLine(argv) };
 }
 

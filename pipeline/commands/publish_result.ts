@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../fs.ts";
 import { type LockEntry, readLock } from "../lock.ts";
 import type { Json } from "../stage.ts";
 import { UsageError } from "../usage_error.ts";
+import { loadExperimentArg } from "./experiment_arg.ts";
 
 /** The published lock file of one experiment. */
 export interface PublishedLock {
@@ -142,7 +143,7 @@ export async function publishResult(
   options: PublishResultOptions,
   sets: string[] = [],
 ): Promise<string> {
-  const params = await loadExperiment(def, name, sets);
+  const params = await loadExperimentArg(def, name, sets);
   const engine = new Engine(def.project);
   const folder = `${options.dir}/${name}`;
   // Refuses unless the report is up to date, and writes its files.
@@ -174,26 +175,6 @@ export async function publishResult(
     JSON.stringify(provenance, null, 2) + "\n",
   );
   return folder;
-}
-
-/** The experiment's params with `sets` applied; one-line usage errors. */
-async function loadExperiment(
-  def: CliDefinition,
-  name: string,
-  sets: string[],
-): Promise<Json> {
-  if (!def.experiments().includes(name)) {
-    throw new UsageError(
-      `Unknown experiment '${name}': use one of ${
-        def.experiments().join(", ")
-      }`,
-    );
-  }
-  try {
-    return await def.loadExperiment(name, sets);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 /** The lock entry of every listed instance, at its current key; an error names the first one missing. */
