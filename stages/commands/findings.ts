@@ -29,15 +29,9 @@ export const FINDINGS_TEMPLATE = new URL(
   import.meta.url,
 );
 
-/** The order questions appear on the page: the paper's (§1, §4), another dataset last. */
+/** The order questions appear on the page: the paper's (§1, §4) in FINDING_IDS order, another dataset last. */
 export const PAGE_ORDER: readonly FindingId[] = [
-  "ir_terms",
-  "norms",
-  "memorisation",
-  "momentum_basins",
-  "batch_variance_slope",
-  "explicit_penalty",
-  "architectures",
+  ...FINDING_IDS.filter((id) => id !== "paper_claims"),
   "paper_claims",
 ];
 
