@@ -3,7 +3,11 @@
  * cell, and the helpers that turn an item back into concrete settings.
  */
 import type { Item, Json, Params } from "../../pipeline/stage.ts";
-import type { OptimizerParams, TrainForeach } from "./params.ts";
+import {
+  type OptimizerParams,
+  type TrainForeach,
+  trainForeach,
+} from "./params.ts";
 
 export { OPTIMIZER_NAMES, SWEEPABLE } from "./params.ts";
 
@@ -28,6 +32,12 @@ export function trainItems(params: TrainForeach): Item[] {
   }
   return items;
 }
+
+/**
+ * One instance per training run, listed by `trainItems`: the fan-out of the
+ * train stage and of every stage that follows its runs one to one.
+ */
+export const trainFanOut = { ...trainForeach, items: trainItems };
 
 /** The Cartesian product of a sweep matrix's value lists, keys in sorted order. */
 export function matrixCells(matrix: Record<string, readonly Json[]>): Cell[] {
