@@ -18,12 +18,8 @@ import type { OptimizerConfig } from "../train/contracts.ts";
 import { modelFields, trainFields } from "../train/params.ts";
 import { tuningFields } from "./params.ts";
 import type { TuneResult } from "./choose.ts";
-import {
-  optimizerLabel,
-  type TuneForeach,
-  tuneForeach,
-  tuneItems,
-} from "./items.ts";
+import { type TuneForeach, tuneForeach, tuneItems } from "./items.ts";
+import { optimizerLabel } from "../train/items.ts";
 import { holdOut } from "./split.ts";
 
 /**
