@@ -78,14 +78,7 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
   const pre = args.preconditioner;
   const factors = pre ? preconditionerFactors(pre, variables, total) : null;
 
-  const running: Running = {
-    shift: new Float64Array(total), // g_0, the first batch's gradient
-    spread: new Float64Array(total), // Σ_k (g_k − g_0) → m·ȳ
-    // N ∇C = Σ_k |B_k| g_k = B·Σ_k g_k + Σ_k (|B_k| − B)·g_k with B = |B_0|:
-    // only batches of another size (the last one, SCIENCE §1.4) add to `odd`.
-    odd: new Float64Array(total), // Σ_k (|B_k| − B)·g_k
-    squares: pre ? new Float64Array(total) : null, // Σ_k g_k² per coordinate
-  };
+  const running = zeroRunning(total, pre !== null);
   let sumY2 = 0; // Σ_k ||g_k − g_0||²
   let sumG2 = 0;
   const perSample: PerSample = {
@@ -320,6 +313,18 @@ interface Running {
   odd: Float64Array;
   /** Σ_k g_k² per coordinate, with a preconditioner only. */
   squares: Float64Array | null;
+}
+
+/** Zeroed running sums over `total` coordinates; `squares` only with a preconditioner. */
+function zeroRunning(total: number, preconditioned: boolean): Running {
+  return {
+    shift: new Float64Array(total), // g_0, the first batch's gradient
+    spread: new Float64Array(total), // Σ_k (g_k − g_0) → m·ȳ
+    // N ∇C = Σ_k |B_k| g_k = B·Σ_k g_k + Σ_k (|B_k| − B)·g_k with B = |B_0|:
+    // only batches of another size (the last one, SCIENCE §1.4) add to `odd`.
+    odd: new Float64Array(total), // Σ_k (|B_k| − B)·g_k
+    squares: preconditioned ? new Float64Array(total) : null, // Σ_k g_k² per coordinate
+  };
 }
 
 /**
