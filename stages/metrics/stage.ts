@@ -22,7 +22,7 @@ import {
 } from "./findings/mod.ts";
 import { edgeOfStabilityAnswer } from "./edge_of_stability.ts";
 import { decodeRecord } from "./record_view.ts";
-import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
+import { buildRun, groupBy, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
 import { metricsSchema, runsCsv, runsParquet } from "./tidy.ts";
 import { describeGroup, scopeOf } from "./groups.ts";
@@ -180,13 +180,7 @@ export function mergeSharpness(runs: Run[], sharpness: InputValue[]): number {
 
 /** Groups runs by group label, in first-appearance order. */
 export function groupRuns(runs: Run[]): Run[][] {
-  const groups = new Map<string, Run[]>();
-  for (const run of runs) {
-    const list = groups.get(run.group);
-    if (list) list.push(run);
-    else groups.set(run.group, [run]);
-  }
-  return [...groups.values()];
+  return [...groupBy(runs, (run) => run.group).values()];
 }
 
 /** Per-group, per-quantity series aggregated over seeds; quantities no run measured are left out. */
