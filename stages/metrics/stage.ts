@@ -322,9 +322,8 @@ export function findingList(value: Json | undefined): FindingId[] {
   });
 }
 
-function run(ctx: StageContext) {
-  const experiment = ctx.params["experiment.name"];
-  const runs = readRuns(ctx.inputAll("records"), ctx.log);
+/** The sharpness outputs merged into the runs (SCIENCE §4.2), with a warning for any that matched none. */
+function mergeSharpnessInputs(ctx: StageContext, runs: Run[]): void {
   const sharpness = optionalAll(ctx, "sharpness");
   const merged = mergeSharpness(runs, sharpness);
   if (merged < sharpness.length) {
@@ -332,26 +331,22 @@ function run(ctx: StageContext) {
       `${sharpness.length - merged} sharpness output(s) matched no record`,
     );
   }
-  let knownBytes: Uint8Array | null = null;
-  try {
-    knownBytes = ctx.input("known");
-  } catch (e) {
-    ctx.log.warn(
-      `No 'known' input (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  const known = knownBytes ? decodeJson<KnownAnswer[]>(knownBytes) : [];
-  // The edge of stability is a known answer of this experiment's own runs.
+}
+
+/** The known answers (SCIENCE §6), plus the edge of stability of this experiment's own runs when asked. */
+function knownAnswers(ctx: StageContext, runs: Run[]): KnownAnswer[] {
+  const bytes = optionalOne(ctx, "known");
+  const known = bytes ? decodeJson<KnownAnswer[]>(bytes) : [];
   if (ctx.params["metrics.edge_of_stability"] === true) {
     const answer = edgeOfStabilityAnswer(runs);
     ctx.log.info(`${answer.id}: ${answer.verdict}`);
     known.push(answer);
   }
-  const doc = buildDoc(
-    typeof experiment === "string" ? experiment : "",
-    runs,
-    known,
-  );
+  return known;
+}
+
+/** Adds the optional parts to the document: tuning, barriers and the findings the experiment names. */
+function addOptionalParts(ctx: StageContext, doc: MetricsDoc, runs: Run[]) {
   const tuning = readTuning(optionalAll(ctx, "tuning"));
   if (Object.keys(tuning).length > 0) doc.tuning = tuning;
   const barriers = optionalOne(ctx, "barriers");
@@ -369,7 +364,10 @@ function run(ctx: StageContext) {
       ctx.log.info(`finding ${f.id}: ${f.verdict}`);
     }
   }
-  ctx.log.info(`${runs.length} runs in ${doc.summaries.length} groups`);
+}
+
+/** One log line per claim, with its comparisons. */
+function logClaims(ctx: StageContext, doc: MetricsDoc): void {
   for (const c of doc.claims) {
     ctx.log.info(
       `claim ${c.id}: ${c.verdict}` +
@@ -378,6 +376,21 @@ function run(ctx: StageContext) {
           : ""),
     );
   }
+}
+
+function run(ctx: StageContext) {
+  const experiment = ctx.params["experiment.name"];
+  const runs = readRuns(ctx.inputAll("records"), ctx.log);
+  mergeSharpnessInputs(ctx, runs);
+  const known = knownAnswers(ctx, runs);
+  const doc = buildDoc(
+    typeof experiment === "string" ? experiment : "",
+    runs,
+    known,
+  );
+  addOptionalParts(ctx, doc, runs);
+  ctx.log.info(`${runs.length} runs in ${doc.summaries.length} groups`);
+  logClaims(ctx, doc);
   return {
     metrics: encodeJson(doc),
     runs_csv: encodeText(runsCsv(runs, QUANTITY_ORDER)),
