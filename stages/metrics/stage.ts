@@ -19,6 +19,7 @@ import {
   evaluateFindings,
   FINDING_IDS,
   type FindingId,
+  isFindingId,
 } from "./findings/mod.ts";
 import { edgeOfStabilityAnswer } from "./edge_of_stability.ts";
 import { decodeRecord } from "./record_view.ts";
@@ -311,14 +312,14 @@ export function findingList(value: Json | undefined): FindingId[] {
     );
   }
   return value.map((v) => {
-    if (!(FINDING_IDS as readonly unknown[]).includes(v)) {
+    if (!isFindingId(v)) {
       throw new Error(
         `metrics.findings: expected one of ${FINDING_IDS.join(", ")}, got ${
           JSON.stringify(v)
         }`,
       );
     }
-    return v as FindingId;
+    return v;
   });
 }
 
