@@ -3,12 +3,26 @@
  * with a verdict by a side of zero (SCIENCE §7.1) or by a band (equivalence
  * claims such as "the slope is −1"), and claims recast as findings.
  */
-import { comparisonsOf, fmt, pairedBy, type Pairing } from "../claims.ts";
-import { allVerdict, MIN_SEEDS } from "../paired.ts";
+import {
+  type Adaptive,
+  againstSgd,
+  comparisonsOf,
+  type Contenders,
+  fmt,
+  pairedBy,
+  type Pairing,
+} from "../claims.ts";
+import {
+  allVerdict,
+  MIN_SEEDS,
+  perComparisonLevel,
+  sideVerdict,
+} from "../paired.ts";
 import { byCell, groupBy, groupLabel, type Run } from "../runs.ts";
 import { summaryOf } from "../summary.ts";
 import type {
   Claim,
+  ClaimedSide,
   Comparison,
   Finding,
   TInterval,
@@ -265,5 +279,35 @@ export function pairedFinding(spec: PairedFinding): Finding {
     comparisons,
     descriptive: isDescriptive(comparisons),
     ...(spec.table ? { table: spec.table } : {}),
+  };
+}
+
+/** A tested finding's own parts: all but the module, figure and table its module gives every finding. */
+export type FindingSpec = Omit<PairedFinding, "module" | "figure" | "table">;
+
+/** One measure of SGD against an adaptive method: the value in words (by its label) and the per-run number. */
+export interface Measure {
+  value: (label: string) => string;
+  f: (run: Run) => number;
+}
+
+/**
+ * SGD against each adaptive method present, on each measure, paired by seed
+ * with Bonferroni over all the comparisons, claimed on `side` (SCIENCE §7.1).
+ */
+export function sgdAgainstAdaptive(
+  c: Contenders,
+  adaptive: Adaptive[],
+  side: ClaimedSide,
+  measures: Measure[],
+): Pick<PairedFinding, "pairings" | "level" | "decide"> {
+  return {
+    pairings: adaptive.flatMap((n) =>
+      measures.flatMap(({ value, f }) =>
+        againstSgd(c, [n], (_, label) => value(label), f)
+      )
+    ),
+    level: perComparisonLevel(adaptive.length * measures.length),
+    decide: (t) => sideVerdict(t, side),
   };
 }

@@ -15,6 +15,7 @@ import type { Run } from "../runs.ts";
 import type { Comparison, Finding, Verdict } from "../types.ts";
 import {
   bandVerdict,
+  type FindingSpec,
   meanInterval,
   meanSdOf,
   notMeasured,
@@ -61,14 +62,8 @@ function errorTable(
 }
 
 /** GD + penalty − SGD, per seed, against the non-inferiority margin (module doc). */
-function reachesFinding(
-  gdPen: Run[],
-  sgd: Run[],
-  table: Array<Record<string, string>>,
-): Finding {
-  return pairedFinding({
-    module: "explicit_penalty",
-    figure: EXPLICIT_FIGURE,
+function reachesSpec(gdPen: Run[], sgd: Run[]): FindingSpec {
+  return {
     id: "explicit_penalty.reaches_sgd",
     statement: REACHES_STATEMENT,
     pairings: [{
@@ -90,19 +85,12 @@ function reachesFinding(
       }`,
       numbers: reaches ? { difference_mean: reaches.mean, margin: MARGIN } : {},
     }),
-    table,
-  });
+  };
 }
 
 /** GD + penalty − GD, per seed, claimed below zero. */
-function helpsFinding(
-  gdPen: Run[],
-  gd: Run[],
-  table: Array<Record<string, string>>,
-): Finding {
-  return pairedFinding({
-    module: "explicit_penalty",
-    figure: EXPLICIT_FIGURE,
+function helpsSpec(gdPen: Run[], gd: Run[]): FindingSpec {
+  return {
     id: "explicit_penalty.helps_gd",
     statement:
       "The explicit penalty lowers full-batch GD's final test error (SCIENCE §5.2).",
@@ -124,8 +112,7 @@ function helpsFinding(
         }. ${ruleNote(helps ? [helps] : [])}`,
       numbers: helps ? { difference_mean: helps.mean } : {},
     }),
-    table,
-  });
+  };
 }
 
 export function explicitFindings(runs: Run[]): Finding[] {
@@ -142,7 +129,15 @@ export function explicitFindings(runs: Run[]): Finding[] {
     )];
   }
   const table = errorTable([["GD", gd], ["GD + penalty", gdPen], ["SGD", sgd]]);
-  const out = [reachesFinding(gdPen, sgd, table)];
-  if (gd.length > 0) out.push(helpsFinding(gdPen, gd, table));
-  return out;
+  return [
+    reachesSpec(gdPen, sgd),
+    ...(gd.length > 0 ? [helpsSpec(gdPen, gd)] : []),
+  ].map((spec) =>
+    pairedFinding({
+      module: "explicit_penalty",
+      figure: EXPLICIT_FIGURE,
+      ...spec,
+      table,
+    })
+  );
 }

@@ -17,29 +17,26 @@
 import {
   type Adaptive,
   adaptivePresent,
-  againstSgd,
   type Contenders,
   pickContenders,
 } from "../claims.ts";
-import {
-  CONFIDENCE,
-  perComparisonLevel,
-  sideVerdict,
-  tInterval,
-} from "../paired.ts";
+import { CONFIDENCE, sideVerdict, tInterval } from "../paired.ts";
 import type { Run } from "../runs.ts";
 import type { Comparison, Finding } from "../types.ts";
 import {
   byLabel,
   effects,
+  type FindingSpec,
   fmt,
   meanSd,
   meanSdOf,
+  type Measure,
   notMeasured,
   pairedBy,
   pairedFinding,
   ruleNote,
   said,
+  sgdAgainstAdaptive,
   summaryOf,
   verdictWord,
 } from "./common.ts";
@@ -123,25 +120,13 @@ function censoredNote(runs: Run[], sgd: string): string {
 }
 
 /** Speed: SGD's epochs to half memorised − each adaptive method's, claimed positive. */
-function speedFinding(
-  runs: Run[],
-  c: Contenders,
-  adaptive: Adaptive[],
-  rows: Array<Record<string, string>>,
-): Finding {
-  return pairedFinding({
-    module: "memorisation",
-    figure: MEMORISATION_FIGURE,
+function speedSpec(runs: Run[], c: Contenders, adaptive: Adaptive[]) {
+  const value = (label: string) => `epochs to half memorised, SGD − ${label}`;
+  const speed = { value, f: (r: Run) => epochsToHalf(r).epochs };
+  return {
     id: "memorisation.speed",
     statement: SPEED_STATEMENT,
-    pairings: againstSgd(
-      c,
-      adaptive,
-      (_, label) => `epochs to half memorised, SGD − ${label}`,
-      (r) => epochsToHalf(r).epochs,
-    ),
-    level: perComparisonLevel(adaptive.length),
-    decide: (t) => sideVerdict(t, "positive"),
+    ...sgdAgainstAdaptive(c, adaptive, "positive", [speed]),
     words: words(
       {
         holds: "the adaptive methods memorise the noise faster than SGD",
@@ -152,34 +137,27 @@ function speedFinding(
         censoredNote(runs, c.sgd[0]!.label)
       } Per seed, SGD's epochs minus each adaptive method's; claimed above zero:`,
     ),
-    table: rows,
-  });
+  };
+}
+
+/** SGD − each adaptive method on summary number `key`, in words. */
+function testError(key: "final_test_error" | "best_test_error"): Measure {
+  return {
+    value: (label) => `${key.replace(/_/g, " ")}, SGD − ${label}`,
+    f: (r) => summaryOf(r, key),
+  };
 }
 
 /** Test error: SGD − each adaptive method, final and best, claimed negative (Bonferroni over all). */
-function testErrorFinding(
-  c: Contenders,
-  adaptive: Adaptive[],
-  rows: Array<Record<string, string>>,
-): Finding {
-  return pairedFinding({
-    module: "memorisation",
-    figure: MEMORISATION_FIGURE,
+function testErrorSpec(c: Contenders, adaptive: Adaptive[]): FindingSpec {
+  return {
     id: "memorisation.test_error",
     statement:
       "SGD's final and best test errors are lower than each adaptive method's: the faster memorisation costs generalisation (SCIENCE §4.3).",
-    pairings: adaptive.flatMap((n) =>
-      (["final_test_error", "best_test_error"] as const).flatMap((key) =>
-        againstSgd(
-          c,
-          [n],
-          (_, label) => `${key.replace(/_/g, " ")}, SGD − ${label}`,
-          (r) => summaryOf(r, key),
-        )
-      )
-    ),
-    level: perComparisonLevel(2 * adaptive.length),
-    decide: (t) => sideVerdict(t, "negative"),
+    ...sgdAgainstAdaptive(c, adaptive, "negative", [
+      testError("final_test_error"),
+      testError("best_test_error"),
+    ]),
     words: words(
       {
         holds: "SGD tests better, at the end and at its best epoch",
@@ -189,8 +167,7 @@ function testErrorFinding(
       },
       "Per seed, SGD's test error minus each adaptive method's; claimed below zero:",
     ),
-    table: rows,
-  });
+  };
 }
 
 /** SWATS − SGD final test error: reported beside the SWATS finding, not tested. */
@@ -210,16 +187,10 @@ function swatsGap(swats: Run[], sgd: Run[]) {
 }
 
 /** SWATS against Adam (claimed lower final test error) and against SGD (reported). */
-function swatsFinding(
-  swats: Run[],
-  c: Contenders,
-  rows: Array<Record<string, string>>,
-): Finding {
+function swatsSpec(swats: Run[], c: Contenders): FindingSpec {
   const label = swats[0]!.label;
   const { gap, text } = swatsGap(swats, c.sgd);
-  return pairedFinding({
-    module: "memorisation",
-    figure: MEMORISATION_FIGURE,
+  return {
     id: "memorisation.swats",
     statement:
       "SWATS (Adam switching to SGD) ends with a lower test error than Adam: switching closes at least part of the gap (Keskar & Socher 2017; SCIENCE §3).",
@@ -240,8 +211,7 @@ function swatsFinding(
       `Per seed, SWATS's final test error minus Adam's; claimed below zero. Beside it, ${text} (an interval around zero does not show SWATS matches SGD):`,
       gap === null ? {} : { "swats_minus_sgd_final_test_error": gap.mean },
     ),
-    table: rows,
-  });
+  };
 }
 
 export function memorisationFindings(runs: Run[]): Finding[] {
@@ -258,13 +228,19 @@ export function memorisationFindings(runs: Run[]): Finding[] {
       rows,
     )];
   }
-  const out = [
-    speedFinding(runs, c, adaptive, rows),
-    testErrorFinding(c, adaptive, rows),
-  ];
   const swats = [...byLabel(runs).values()].find((l) =>
     l[0]!.optimizer.name === "swats"
   );
-  if (swats && c.adam.length > 0) out.push(swatsFinding(swats, c, rows));
-  return out;
+  return [
+    speedSpec(runs, c, adaptive),
+    testErrorSpec(c, adaptive),
+    ...(swats && c.adam.length > 0 ? [swatsSpec(swats, c)] : []),
+  ].map((spec) =>
+    pairedFinding({
+      module: "memorisation",
+      figure: MEMORISATION_FIGURE,
+      ...spec,
+      table: rows,
+    })
+  );
 }

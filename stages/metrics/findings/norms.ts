@@ -5,8 +5,8 @@
  * its initial weights than each adaptive method, per seed (runs of a seed
  * share w₀), Bonferroni over the methods compared (SCIENCE §7.1).
  */
-import { adaptivePresent, againstSgd, pickContenders } from "../claims.ts";
-import { perComparisonLevel, sideVerdict, tInterval } from "../paired.ts";
+import { adaptivePresent, pickContenders } from "../claims.ts";
+import { tInterval } from "../paired.ts";
 import type { Run } from "../runs.ts";
 import type { Finding } from "../types.ts";
 import {
@@ -19,6 +19,7 @@ import {
   pairedFinding,
   ruleNote,
   said,
+  sgdAgainstAdaptive,
   summaryOf,
   valueAt,
   verdictWord,
@@ -99,14 +100,10 @@ function cellFinding(runs: Run[], suffix: string): Finding {
     figure: NORMS_FIGURE,
     id,
     statement,
-    pairings: againstSgd(
-      c,
-      adaptive,
-      (_, label) => `final ‖w − w₀‖, SGD − ${label}`,
-      (r) => summaryOf(r, "final_dist_init"),
-    ),
-    level: perComparisonLevel(adaptive.length),
-    decide: (t) => sideVerdict(t, "negative"),
+    ...sgdAgainstAdaptive(c, adaptive, "negative", [{
+      value: (label) => `final ‖w − w₀‖, SGD − ${label}`,
+      f: (r) => summaryOf(r, "final_dist_init"),
+    }]),
     words: (comparisons, verdict) => {
       const effect = effects(comparisons);
       return {
