@@ -8,6 +8,7 @@ import {
   againstSgd,
   comparisonsOf,
   type Contenders,
+  finalDifferences,
   fmt,
   pairedBy,
   type Pairing,
@@ -30,7 +31,7 @@ import type {
 } from "../types.ts";
 import { type FindingId, QUESTIONS } from "./ids.ts";
 
-export { byCell, fmt, pairedBy, summaryOf };
+export { byCell, finalDifferences, fmt, pairedBy, summaryOf };
 
 /** Runs by optimizer label, labels in first-appearance order. */
 export function byLabel(runs: Run[]): Map<string, Run[]> {
@@ -222,16 +223,22 @@ export function effects(
   return comparisons.map((c) => `${what(c)}: ${meanInterval(c)}`).join("; ");
 }
 
-/** The words for a verdict: `holds` or `fails`, else `other`. */
-export function said(
+/**
+ * "Holds: <words for holds> (<effects>)." — the verdict word, the words for
+ * that verdict (`other` for inconclusive or not measured), the effects.
+ */
+export function verdictAnswer(
   verdict: Verdict,
   words: { holds: string; fails: string; other: string },
+  effects: string,
+  separator = ": ",
 ): string {
-  return verdict === "holds"
+  const said = verdict === "holds"
     ? words.holds
     : verdict === "fails"
     ? words.fails
     : words.other;
+  return `${verdictWord(verdict)}${separator}${said} (${effects}).`;
 }
 
 /** What a tested finding says, given its comparisons and verdict. */

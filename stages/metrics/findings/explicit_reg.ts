@@ -15,14 +15,13 @@ import type { Run } from "../runs.ts";
 import type { Comparison, Finding, Verdict } from "../types.ts";
 import {
   bandVerdict,
+  finalDifferences,
   type FindingSpec,
   meanInterval,
   meanSdOf,
   notMeasured,
-  pairedBy,
   pairedFinding,
   ruleNote,
-  summaryOf,
   verdictWord,
 } from "./common.ts";
 
@@ -46,10 +45,6 @@ function plainSgd(run: Run): boolean {
 const REACHES_STATEMENT =
   `Full-batch GD plus the explicit penalty reaches SGD's final test error: at most ${MARGIN} above it (SCIENCE §5.2).`;
 
-function finalError(run: Run): number {
-  return summaryOf(run, "final_test_error");
-}
-
 /** Final and best test error (mean ± sd) of GD, GD + penalty and SGD, those present. */
 function errorTable(
   groups: Array<[string, Run[]]>,
@@ -70,7 +65,7 @@ function reachesSpec(gdPen: Run[], sgd: Run[]): FindingSpec {
       a: "gd + penalty",
       b: sgd[0]!.label,
       value: "final test error, GD + penalty − SGD",
-      paired: pairedBy(gdPen, sgd, finalError),
+      paired: finalDifferences(gdPen, sgd, "final_test_error"),
     }],
     level: CONFIDENCE,
     decide: (t) => bandVerdict(t, -Infinity, MARGIN),
@@ -98,7 +93,7 @@ function helpsSpec(gdPen: Run[], gd: Run[]): FindingSpec {
       a: "gd + penalty",
       b: "gd",
       value: "final test error, GD + penalty − GD",
-      paired: pairedBy(gdPen, gd, finalError),
+      paired: finalDifferences(gdPen, gd, "final_test_error"),
     }],
     level: CONFIDENCE,
     decide: (t) => sideVerdict(t, "negative"),

@@ -26,19 +26,18 @@ import type { Comparison, Finding } from "../types.ts";
 import {
   byLabel,
   effects,
+  finalDifferences,
   type FindingSpec,
   fmt,
   meanSd,
   meanSdOf,
   type Measure,
   notMeasured,
-  pairedBy,
   pairedFinding,
   ruleNote,
-  said,
   sgdAgainstAdaptive,
   summaryOf,
-  verdictWord,
+  verdictAnswer,
 } from "./common.ts";
 
 /** The corrupted-part training error below which half of the noisy labels are memorised. */
@@ -95,7 +94,7 @@ function words(
     const numbers: Record<string, number> = { ...extraNumbers };
     for (const c of comparisons) numbers[`mean: ${c.value}`] = c.mean;
     return {
-      answer: `${verdictWord(verdict)}: ${said(verdict, answers)} (${effect}).`,
+      answer: verdictAnswer(verdict, answers, effect),
       evidence: `${evidenceLead} ${effect}. ${ruleNote(comparisons)}`,
       numbers,
     };
@@ -172,7 +171,7 @@ function testErrorSpec(c: Contenders, adaptive: Adaptive[]): FindingSpec {
 
 /** SWATS − SGD final test error: reported beside the SWATS finding, not tested. */
 function swatsGap(swats: Run[], sgd: Run[]) {
-  const toSgd = pairedBy(swats, sgd, (r) => summaryOf(r, "final_test_error"));
+  const toSgd = finalDifferences(swats, sgd, "final_test_error");
   const gap = toSgd.values.length > 0
     ? tInterval(toSgd.values.map((v) => v.value), CONFIDENCE)
     : null;
@@ -198,7 +197,7 @@ function swatsSpec(swats: Run[], c: Contenders): FindingSpec {
       a: label,
       b: c.adam[0]!.label,
       value: `final test error, ${label} − ${c.adam[0]!.label}`,
-      paired: pairedBy(swats, c.adam, (r) => summaryOf(r, "final_test_error")),
+      paired: finalDifferences(swats, c.adam, "final_test_error"),
     }],
     level: CONFIDENCE,
     decide: (t) => sideVerdict(t, "negative"),

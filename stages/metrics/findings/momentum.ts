@@ -24,8 +24,7 @@ import {
   notMeasured,
   pairedFinding,
   ruleNote,
-  said,
-  verdictWord,
+  verdictAnswer,
 } from "./common.ts";
 
 /** Figure: loss along the line between solutions, same-seed β pairs beside seed-against-seed pairs. */
@@ -140,16 +139,19 @@ export function momentumFindings(
     words: (comparisons, verdict) => {
       const effect = effects(comparisons, (c) => c.b);
       return {
-        answer: `${verdictWord(verdict)} — ${
-          said(verdict, {
+        answer: verdictAnswer(
+          verdict,
+          {
             holds:
               "no: momentum ends nearer plain SGD's solution than another initialisation does",
             fails:
               "yes: momentum ends behind a higher barrier than another initialisation",
             other:
               "undecided: the same-seed and seed-against-seed barriers are not separated",
-          })
-        } (${effect || "no pairs"}).`,
+          },
+          effect || "no pairs",
+          " — ",
+        ),
         evidence: `Per seed, the same-seed barrier between ${
           base0!.label
         } and each β minus the mean seed-against-seed barrier at the two β: ${

@@ -18,11 +18,10 @@ import {
   notMeasured,
   pairedFinding,
   ruleNote,
-  said,
   sgdAgainstAdaptive,
   summaryOf,
   valueAt,
-  verdictWord,
+  verdictAnswer,
 } from "./common.ts";
 
 /** Figure: ‖w‖ and ‖w − w₀‖ against epochs per optimizer, ±1 sd bands over seeds. */
@@ -107,13 +106,11 @@ function cellFinding(runs: Run[], suffix: string): Finding {
     words: (comparisons, verdict) => {
       const effect = effects(comparisons);
       return {
-        answer: `${verdictWord(verdict)}: ${
-          said(verdict, {
-            holds: "SGD stays closer to w₀ than the adaptive methods",
-            fails: "SGD moves further from w₀ than an adaptive method",
-            other: "no clear ordering of ‖w − w₀‖",
-          })
-        } (${effect || "no paired seeds"}).`,
+        answer: verdictAnswer(verdict, {
+          holds: "SGD stays closer to w₀ than the adaptive methods",
+          fails: "SGD moves further from w₀ than an adaptive method",
+          other: "no clear ordering of ‖w − w₀‖",
+        }, effect || "no paired seeds"),
         evidence:
           `Per seed, SGD's final ‖w − w₀‖ minus each adaptive method's: ${
             effect || "none"
