@@ -15,11 +15,12 @@
 import type { Pairing, SeedValue } from "../claims.ts";
 import { perComparisonLevel, sideVerdict } from "../paired.ts";
 import type { Run } from "../runs.ts";
-import type { BarrierEntry, Finding } from "../types.ts";
+import type { BarrierEntry, Comparison, Finding, Verdict } from "../types.ts";
 import {
   byLabel,
   describe,
   effects,
+  type FindingWords,
   meanSd,
   notMeasured,
   pairedFinding,
@@ -106,6 +107,39 @@ function betaPairing(
   };
 }
 
+/** The finding's words: the answer for its verdict, the per-β effects and the caveat on shared barriers. */
+function words(
+  base0: string,
+  comparisons: Comparison[],
+  verdict: Verdict,
+): FindingWords {
+  const effect = effects(comparisons, (c) => c.b);
+  return {
+    answer: verdictAnswer(
+      verdict,
+      {
+        holds:
+          "no: momentum ends nearer plain SGD's solution than another initialisation does",
+        fails:
+          "yes: momentum ends behind a higher barrier than another initialisation",
+        other:
+          "undecided: the same-seed and seed-against-seed barriers are not separated",
+      },
+      effect || "no pairs",
+      " — ",
+    ),
+    evidence:
+      `Per seed, the same-seed barrier between ${base0} and each β minus the mean seed-against-seed barrier at the two β: ${
+        effect || "none"
+      }. Claimed below zero. Seed-against-seed pairs are cyclic (each seed with the next), so neighbouring seeds share one barrier and the values are not fully independent. ${
+        ruleNote(comparisons)
+      }`,
+    numbers: Object.fromEntries(
+      comparisons.map((c) => [`mean ${c.b}`, c.mean]),
+    ),
+  };
+}
+
 export function momentumFindings(
   runs: Run[],
   barriers: BarrierEntry[],
@@ -136,34 +170,7 @@ export function momentumFindings(
     pairings: measured.map((m) => m.pairing),
     level: perComparisonLevel(others.length),
     decide: (t) => sideVerdict(t, "negative"),
-    words: (comparisons, verdict) => {
-      const effect = effects(comparisons, (c) => c.b);
-      return {
-        answer: verdictAnswer(
-          verdict,
-          {
-            holds:
-              "no: momentum ends nearer plain SGD's solution than another initialisation does",
-            fails:
-              "yes: momentum ends behind a higher barrier than another initialisation",
-            other:
-              "undecided: the same-seed and seed-against-seed barriers are not separated",
-          },
-          effect || "no pairs",
-          " — ",
-        ),
-        evidence: `Per seed, the same-seed barrier between ${
-          base0!.label
-        } and each β minus the mean seed-against-seed barrier at the two β: ${
-          effect || "none"
-        }. Claimed below zero. Seed-against-seed pairs are cyclic (each seed with the next), so neighbouring seeds share one barrier and the values are not fully independent. ${
-          ruleNote(comparisons)
-        }`,
-        numbers: Object.fromEntries(
-          comparisons.map((c) => [`mean ${c.b}`, c.mean]),
-        ),
-      };
-    },
+    words: (comparisons, verdict) => words(base0!.label, comparisons, verdict),
     table: measured.map((m) => m.row),
   })];
 }
