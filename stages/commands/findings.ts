@@ -18,6 +18,7 @@ import type { Json } from "../../pipeline/stage.ts";
 import {
   FINDING_IDS,
   type FindingId,
+  isFindingId,
   QUESTIONS,
 } from "../metrics/findings/ids.ts";
 import type { Finding, MetricsDoc } from "../metrics/types.ts";
@@ -62,11 +63,7 @@ function findingsOf(tree: Json): FindingId[] {
       !Array.isArray(metrics)
     ? metrics["findings"]
     : undefined;
-  return Array.isArray(list)
-    ? list.filter((x): x is FindingId =>
-      (FINDING_IDS as readonly unknown[]).includes(x)
-    )
-    : [];
+  return Array.isArray(list) ? list.filter(isFindingId) : [];
 }
 
 async function readJson<T>(path: string): Promise<T | null> {

@@ -14,6 +14,7 @@ import {
   scaledHvp,
 } from "../../../stages/metrics/sharpness.ts";
 import {
+  disabledOutput,
   type SharpnessOutput,
   sharpnessSettings,
   sharpnessStage,
@@ -247,7 +248,7 @@ for (const loss of ["cross_entropy", "squared"] as const) {
   });
 }
 
-Deno.test("sharpnessStage returns an empty series when disabled; adaptive runs get no stability line", async () => {
+Deno.test("sharpnessStage returns an empty series when disabled: every per-checkpoint field empty, no subset, method none", async () => {
   const item: Item = {
     optimizer: { name: "adam", lr: 0.001 },
     seed: 0,
@@ -257,21 +258,12 @@ Deno.test("sharpnessStage returns an empty series when disabled; adaptive runs g
     context(baseParams("cross_entropy", false), item, {}),
   );
   const out = decodeJson<SharpnessOutput>(bytes["sharpness"]!);
-  assertEquals(out, {
-    epochs: [],
-    sharpness: [],
-    iterations: [],
-    converged: [],
-    residual: [],
-    trace: [],
-    trace_stderr: [],
-    preconditioned_sharpness: [],
-    preconditioned_residual: [],
-    preconditioned_iterations: [],
-    preconditioned_converged: [],
-    subset: 0,
-    method: "none",
-  });
+  assertEquals(out, disabledOutput());
+  const { subset, method, ...series } = out;
+  assertEquals([subset, method], [0, "none"]);
+  for (const [field, values] of Object.entries(series)) {
+    assertEquals(values, [], field);
+  }
 });
 
 /**
@@ -329,6 +321,8 @@ Deno.test("sharpnessStage for Adam: λ₁(P⁻¹H) from the checkpoint's saved v
     }),
   );
   const out = decodeJson<SharpnessOutput>(bytes["sharpness"]!);
+  // A measured output has exactly the fields of the disabled one.
+  assertEquals(Object.keys(out).sort(), Object.keys(disabledOutput()).sort());
   assertEquals(out.epochs, [0, 3]);
   // Step 0: P is not defined (v is PyTorch's zero init).
   assertEquals(out.preconditioned_sharpness[0], null);
