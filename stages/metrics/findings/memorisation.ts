@@ -12,7 +12,8 @@
  *   method's (Bonferroni over all comparisons);
  * - SWATS (when present): SWATS ends with a lower test error than Adam; its
  *   difference to SGD is reported beside (an interval around zero does not
- *   show SWATS matches SGD).
+ *   show SWATS matches SGD), and so is the epoch each seed switched at: a run
+ *   that never switched is Adam, and answers nothing about switching.
  */
 import {
   type Adaptive,
@@ -185,10 +186,47 @@ function swatsGap(swats: Run[], sgd: Run[]) {
   return { gap, text };
 }
 
+/**
+ * The first snapshot epoch after SWATS's switch: after it there is no
+ * preconditioner, so the preconditioned term is NaN where the plain SGD term
+ * was measured (SCIENCE §2.6, §3). Null when the run never switched; epoch 0
+ * (no step taken) does not count.
+ */
+export function swatsSwitchEpoch(run: Run): number | null {
+  const sgd = run.series.ir_sgd;
+  if (!sgd) return null;
+  const pre = run.series.ir_preconditioned;
+  for (let i = 0; i < sgd.epochs.length; i++) {
+    const e = sgd.epochs[i]!;
+    if (e === 0 || !Number.isFinite(sgd.values[i]!)) continue;
+    if (!Number.isFinite(pre?.values[i] ?? NaN)) return e;
+  }
+  return null;
+}
+
+/** "had switched to SGD by epochs 3, 7 (2 of 3 seeds)" or that no seed switched in the run's epochs. */
+export function switchWords(swats: Run[]): string {
+  const at = swats.map(swatsSwitchEpoch).filter((e) => e !== null);
+  if (at.length === 0) {
+    const last = Math.max(
+      ...swats.map((r) => {
+        const e = r.series.ir_sgd?.epochs;
+        return e && e.length > 0 ? e[e.length - 1]! : 0;
+      }),
+    );
+    return `no seed's SWATS switched to SGD within ${last} epochs, so it ran as Adam throughout and this setting says nothing about switching`;
+  }
+  return `SWATS had switched to SGD by epoch${at.length > 1 ? "s" : ""} ${
+    at.join(", ")
+  } (${at.length} of ${swats.length} seeds)`;
+}
+
 /** SWATS against Adam (claimed lower final test error) and against SGD (reported). */
 function swatsSpec(swats: Run[], c: Contenders): FindingSpec {
   const label = swats[0]!.label;
-  const { gap, text } = swatsGap(swats, c.sgd);
+  const gapText = swatsGap(swats, c.sgd);
+  const gap = gapText.gap;
+  const text = `${gapText.text}; ${switchWords(swats)}`;
   return {
     id: "memorisation.swats",
     statement:
