@@ -11,7 +11,7 @@ import {
   roundForPlot,
 } from "../../../stages/report/compact_spec.ts";
 import { renderSvg } from "../../../stages/charts/render.ts";
-import { charts } from "./_report_fixture.ts";
+import { charts, markCounts } from "./_report_fixture.ts";
 
 type Row = Record<string, unknown>;
 
@@ -28,17 +28,6 @@ function unflatten(packed: Row[], fields: string[]): Row[] {
       return out;
     });
   });
-}
-
-/** Counts of the SVG elements vega draws marks with. */
-function markCounts(svg: string): Record<string, number> {
-  const count = (re: RegExp) => (svg.match(re) ?? []).length;
-  return {
-    symbols: count(/role="graphics-symbol"/g),
-    paths: count(/<path\b/g),
-    lines: count(/<line\b/g),
-    texts: count(/<text\b/g),
-  };
 }
 
 Deno.test("roundForPlot() keeps 4 significant digits, more when the span is small, and integers whole", () => {
