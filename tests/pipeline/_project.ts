@@ -2,6 +2,7 @@
 import type { Outputs, Stage, StageContext } from "../../pipeline/stage.ts";
 import { Engine } from "../../pipeline/engine.ts";
 import { decodeText, encodeText } from "../../pipeline/artifact.ts";
+import type { Reporter } from "../../pipeline/progress.ts";
 
 export interface TempProject {
   root: string;
@@ -80,3 +81,17 @@ export const PARAMS = {
   b: { y: [1, 2] },
   seeds: [0, 1],
 };
+
+/** A reporter that writes each state change, progress call and log line to `events` as one line ("done id", "progress id 1/3", "log id message"). */
+export function eventRecorder(): { events: string[]; reporter: Reporter } {
+  const events: string[] = [];
+  const reporter: Reporter = {
+    state: (id, state) => events.push(`${state} ${id}`),
+    progress: (id, done, total) =>
+      events.push(`progress ${id} ${done}/${total}`),
+    log: (id, _level, message) => events.push(`log ${id} ${message}`),
+    line: () => {},
+    close: () => {},
+  };
+  return { events, reporter };
+}
