@@ -27,14 +27,9 @@ import {
 import { parseMeasureArgs } from "../../../stages/measure/args.ts";
 import { runMeasure } from "../../../stages/measure/cli.ts";
 import { cliProject, listFiles } from "../../pipeline/commands/_cli.ts";
+import { mnistMlp } from "../_models.ts";
 
-const CONFIG = {
-  arch: "mlp" as const,
-  hidden: [8, 4],
-  loss: "cross_entropy" as const,
-  inputSize: 784,
-  classes: 10,
-};
+const CONFIG = mnistMlp([8, 4]);
 
 /** A model moved off its initialisation by two SGD steps, and its checkpoints at epochs 0 and 3. */
 async function trainedCheckpoints(seed: number) {
