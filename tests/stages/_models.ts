@@ -47,6 +47,16 @@ export function mnistMlp(
   return { arch: "mlp", hidden, loss, inputSize: PIXELS, classes: 10 };
 }
 
+/** Parameters of the MLP 784 → hidden… → 10, counted by hand: Σ (fan_in·fan_out + fan_out). */
+export function mlpParams(hidden: number[]): number {
+  const sizes = [PIXELS, ...hidden, 10];
+  let n = 0;
+  for (let i = 1; i < sizes.length; i++) {
+    n += sizes[i - 1]! * sizes[i]! + sizes[i]!;
+  }
+  return n;
+}
+
 /**
  * Checkpoints of a linear model (hidden []: logits = xW + b, init seeded by
  * `seed`) at epoch 0 and at `last`, where the kernel is epoch 0's times

@@ -8,6 +8,7 @@ import {
   parseSetValue,
   validateExperiment,
 } from "../../stages/experiment.ts";
+import { mlpParams } from "./_models.ts";
 
 const DIR = new URL("../../experiments", import.meta.url).pathname;
 const SMOKE = JSON.parse(Deno.readTextFileSync(`${DIR}/smoke.json`)) as Json;
@@ -17,16 +18,6 @@ function smokeWith(section: string, field: string, value: Json): Json {
   const copy = structuredClone(SMOKE) as Record<string, Record<string, Json>>;
   copy[section]![field] = value;
   return copy as unknown as Json;
-}
-
-/** Parameters of the MLP 784 → hidden… → 10, counted by hand: Σ (fan_in·fan_out + fan_out). */
-function mlpParams(hidden: number[]): number {
-  const sizes = [784, ...hidden, 10];
-  let n = 0;
-  for (let i = 1; i < sizes.length; i++) {
-    n += sizes[i - 1]! * sizes[i]! + sizes[i]!;
-  }
-  return n;
 }
 
 Deno.test("every shipped experiment file validates, with and without a --set", async () => {
