@@ -6,6 +6,16 @@ import type { MetricsDoc } from "../../../stages/metrics/types.ts";
 import type { Json, StageContext } from "../../../pipeline/stage.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 
+/** The report's sections by id, in page order. */
+export const REPORT_SECTIONS = [
+  "summary",
+  "figures",
+  "settings",
+  "known",
+  "provenance",
+  "reproduce",
+];
+
 export const metrics: MetricsDoc = makeMetricsFixture();
 export const charts: ChartsDoc = await makeCharts(metrics);
 

@@ -16,6 +16,7 @@ import {
   charts,
   fakeContext,
   metrics,
+  REPORT_SECTIONS,
   reportData,
   scriptBlock,
   withoutScriptBodies,
@@ -25,16 +26,7 @@ const html = renderReport(reportData());
 const markup = withoutScriptBodies(html);
 
 Deno.test("renderReport() has every section and one chart container per figure", () => {
-  for (
-    const id of [
-      "summary",
-      "figures",
-      "settings",
-      "known",
-      "provenance",
-      "reproduce",
-    ]
-  ) {
+  for (const id of REPORT_SECTIONS) {
     assert(markup.includes(`<section id="${id}">`), id);
   }
   const containers =
