@@ -13,31 +13,8 @@ import {
   reportData,
   withoutScriptBodies,
 } from "../stages/report/_report_fixture.ts";
+import { chromium, consoleLines, runChromium } from "./_chromium.ts";
 
-/**
- * "chromium" if it runs (`deno task test` allows running it by that name
- * only, and reads neither PATH nor /usr/bin), else undefined.
- */
-async function findChromium(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("chromium", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success ? "chromium" : undefined;
-  } catch (err) {
-    if (
-      err instanceof Deno.errors.NotFound ||
-      err instanceof Deno.errors.NotCapable
-    ) {
-      return undefined;
-    }
-    throw err;
-  }
-}
-
-const chromium = await findChromium();
 /** On CI a missing Chromium is a failure, not a skip. */
 const onCi =
   Deno.permissions.querySync({ name: "env", variable: "CI" }).state ===
@@ -55,52 +32,6 @@ if (skip) {
   console.log(
     "SKIPPED report_browser_test: 'chromium' is not installed or not allowed to run " +
       "(apt-get install -y chromium; deno test --allow-run=chromium)",
-  );
-}
-
-/** Runs headless Chromium on a file with the flags that keep it offline and quiet. */
-async function runChromium(
-  extra: string[],
-  url: string,
-): Promise<{ stdout: string; stderr: string }> {
-  const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
-  try {
-    const out = await new Deno.Command(chromium!, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        `--user-data-dir=${profile}`,
-        "--virtual-time-budget=5000",
-        "--enable-logging=stderr",
-        "--v=0",
-        ...extra,
-        url,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-    assert(
-      out.success,
-      `chromium exited with ${out.code}: ${decode(out.stderr).slice(-2000)}`,
-    );
-    return { stdout: decode(out.stdout), stderr: decode(out.stderr) };
-  } finally {
-    await Deno.remove(profile, { recursive: true });
-  }
-}
-
-/** The page's console messages as Chromium logs them (any level). */
-function consoleLines(stderr: string): string[] {
-  return stderr.split("\n").filter((l) =>
-    /:CONSOLE[:(]/.test(l) || /Uncaught/.test(l)
   );
 }
 

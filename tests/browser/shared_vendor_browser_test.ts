@@ -14,6 +14,7 @@ import {
   VENDOR_FILES,
 } from "../../stages/report/shared_vendor.ts";
 import { charts, reportData } from "../stages/report/_report_fixture.ts";
+import { chromium, consoleLines, runChromium } from "./_chromium.ts";
 
 Deno.test("shareVendorScripts replaces each inlined bundle by a relative script and allows 'self'", () => {
   const html =
@@ -34,26 +35,13 @@ Deno.test("shareVendorScripts replaces each inlined bundle by a relative script 
   assertEquals(shareVendorScripts(html, []).html, html);
 });
 
-async function chromiumRuns(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("chromium", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output()).success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name:
     "a published report with shared chart libraries draws every chart from disk in Chromium",
-  ignore: !(await chromiumRuns()),
+  ignore: chromium === undefined,
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "shared_vendor_" });
-    const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
     try {
       await Deno.mkdir(`${dir}/exp`);
       const full = renderReport(reportData());
@@ -74,32 +62,11 @@ Deno.test({
       for (const [i, f] of VENDOR_FILES.entries()) {
         assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
       }
-      const out = await new Deno.Command("chromium", {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${profile}`,
-          "--virtual-time-budget=5000",
-          "--enable-logging=stderr",
-          "--v=0",
-          "--dump-dom",
-          new URL(`file://${dir}/exp/index.html`).href,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(120_000),
-      }).output();
-      const dom = new TextDecoder().decode(out.stdout);
-      const stderr = new TextDecoder().decode(out.stderr);
-      const consoleLines = stderr.split("\n").filter((l) =>
-        /:CONSOLE[:(]/.test(l) || /Uncaught/.test(l)
+      const { stdout: dom, stderr } = await runChromium(
+        ["--dump-dom"],
+        new URL(`file://${dir}/exp/index.html`).href,
       );
-      assertEquals(consoleLines, [], "no console messages");
+      assertEquals(consoleLines(stderr), [], "no console messages");
       assertEquals(
         (dom.match(/data-rendered="vega"/g) ?? []).length,
         charts.figures.length,
@@ -108,7 +75,6 @@ Deno.test({
       assert(!/data-errors=/.test(dom), "no chart errors");
     } finally {
       await Deno.remove(dir, { recursive: true });
-      await Deno.remove(profile, { recursive: true });
     }
   },
 });

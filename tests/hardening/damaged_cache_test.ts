@@ -6,8 +6,8 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import {
-  fakeStage,
   PARAMS,
+  seedChain,
   type TempProject,
   tempProject,
 } from "../pipeline/_project.ts";
@@ -15,26 +15,7 @@ import type { Json, Stage } from "../../pipeline/stage.ts";
 import { sha256 } from "../../pipeline/hash.ts";
 
 /** download → train[seed] → report. */
-function chain(p: TempProject): Stage[] {
-  const url = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
-  return [
-    fakeStage(p, "download", { module: url("download"), params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: url("train"),
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-    }),
-    fakeStage(p, "report", {
-      module: url("report"),
-      inputs: { runs: { stage: "train", output: "out", select: "all" } },
-    }),
-  ];
-}
+const chain = (p: TempProject): Stage[] => seedChain(p);
 
 const IDS = ["download", "report", "train[seed=0]", "train[seed=1]"];
 

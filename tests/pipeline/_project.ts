@@ -76,6 +76,47 @@ export function fakeStage(
   };
 }
 
+/** Writes `<name>.ts` under the project, exporting one constant named after it, and returns its file URL. */
+export function stubModule(p: TempProject, name: string): string {
+  return p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+}
+
+/** The fan-out over the `seeds` param: one item `{ seed }` per entry. */
+export const SEED_FOREACH: NonNullable<Stage["foreach"]> = {
+  params: ["seeds"],
+  items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
+};
+
+/**
+ * download(a.x) → train[seed](b.y) → report (reads every train), as fake
+ * stages; each module is a stub unless `modules` names one, and `failTrain`
+ * makes train throw.
+ */
+export function seedChain(
+  p: TempProject,
+  options: {
+    modules?: Partial<Record<"download" | "train" | "report", string>>;
+    failTrain?: boolean;
+  } = {},
+): Stage[] {
+  const module = (name: "download" | "train" | "report") =>
+    options.modules?.[name] ?? stubModule(p, name);
+  return [
+    fakeStage(p, "download", { module: module("download"), params: ["a.x"] }),
+    fakeStage(p, "train", {
+      module: module("train"),
+      params: ["b.y"],
+      inputs: { data: { stage: "download", output: "out" } },
+      foreach: SEED_FOREACH,
+      ...(options.failTrain ? { fail: true } : {}),
+    }),
+    fakeStage(p, "report", {
+      module: module("report"),
+      inputs: { runs: { stage: "train", output: "out", select: "all" } },
+    }),
+  ];
+}
+
 export const PARAMS = {
   a: { x: 1, unused: "u" },
   b: { y: [1, 2] },

@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../assert.ts";
 import {
   fakeStage,
   PARAMS,
+  stubModule,
   type TempProject,
   tempProject,
 } from "./_project.ts";
@@ -22,8 +23,7 @@ import type { Stage } from "../../pipeline/stage.ts";
  * answer from whether its scratch folder already holds state, like training.
  */
 function stages(p: TempProject): Stage[] {
-  const module = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+  const module = (name: string) => stubModule(p, name);
   return [
     fakeStage(p, "source", { module: module("source"), params: ["a.x"] }),
     {

@@ -5,8 +5,8 @@ import {
   assertRejects,
 } from "../assert.ts";
 import {
-  fakeStage,
   PARAMS,
+  seedChain,
   type TempProject,
   tempProject,
 } from "./_project.ts";
@@ -17,29 +17,11 @@ import type { Json, Stage } from "../../pipeline/stage.ts";
 function chain(p: TempProject, extra: { failTrain?: boolean } = {}): Stage[] {
   p.writeModule("helper.ts", "export const h = 1;\n");
   p.writeModule("unrelated.ts", "export const u = 1;\n");
-  const downloadUrl = p.writeModule("download.ts", "export const d = 1;\n");
-  const trainUrl = p.writeModule(
+  const train = p.writeModule(
     "train.ts",
     'import { h } from "./helper.ts";\nexport const t = h;\n',
   );
-  const reportUrl = p.writeModule("report.ts", "export const r = 1;\n");
-  return [
-    fakeStage(p, "download", { module: downloadUrl, params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: trainUrl,
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-      ...(extra.failTrain ? { fail: true } : {}),
-    }),
-    fakeStage(p, "report", {
-      module: reportUrl,
-      inputs: { runs: { stage: "train", output: "out", select: "all" } },
-    }),
-  ];
+  return seedChain(p, { modules: { train }, ...extra });
 }
 
 const run = (

@@ -6,23 +6,19 @@
 import { type CliDefinition, runCli } from "../../../pipeline/cli.ts";
 import type { Command } from "../../../pipeline/cli.ts";
 import type { Json, Stage } from "../../../pipeline/stage.ts";
-import { fakeStage, type TempProject, tempProject } from "../_project.ts";
+import {
+  fakeStage,
+  seedChain,
+  stubModule,
+  type TempProject,
+  tempProject,
+} from "../_project.ts";
 
 /** download(a.x) → train[seed](b.y) → metrics(all) → charts → report. */
 export function chainStages(p: TempProject): Stage[] {
-  const m = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+  const m = (name: string) => stubModule(p, name);
   return [
-    fakeStage(p, "download", { module: m("download"), params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: m("train"),
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-    }),
+    ...seedChain(p).slice(0, 2), // its download and train
     fakeStage(p, "metrics", {
       module: m("metrics"),
       inputs: { runs: { stage: "train", output: "out", select: "all" } },
