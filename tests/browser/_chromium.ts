@@ -72,3 +72,23 @@ export function consoleLines(stderr: string): string[] {
     /:CONSOLE[:(]/.test(l) || /Uncaught/.test(l)
   );
 }
+
+/** A test that runs where Chromium runs (ignored elsewhere), given a temp folder it removes afterwards. */
+export function chromiumTest(
+  name: string,
+  fn: (dir: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: chromium === undefined,
+    sanitizeResources: false,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "chromium_test_" });
+      try {
+        await fn(dir);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}

@@ -14,7 +14,7 @@ import {
   VENDOR_FILES,
 } from "../../stages/report/shared_vendor.ts";
 import { charts, reportData } from "../stages/report/_report_fixture.ts";
-import { chromium, consoleLines, runChromium } from "./_chromium.ts";
+import { chromiumTest, consoleLines, runChromium } from "./_chromium.ts";
 
 Deno.test("shareVendorScripts replaces each inlined bundle by a relative script and allows 'self'", () => {
   const html =
@@ -35,46 +35,38 @@ Deno.test("shareVendorScripts replaces each inlined bundle by a relative script 
   assertEquals(shareVendorScripts(html, []).html, html);
 });
 
-Deno.test({
-  name:
-    "a published report with shared chart libraries draws every chart from disk in Chromium",
-  ignore: chromium === undefined,
-  sanitizeResources: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "shared_vendor_" });
-    try {
-      await Deno.mkdir(`${dir}/exp`);
-      const full = renderReport(reportData());
-      await Deno.writeTextFile(`${dir}/exp/index.html`, full);
-      await shareVendorInFolder(`${dir}/exp`, dir);
-      const page = await Deno.readTextFile(`${dir}/exp/index.html`);
-      const scripts = loadAssets().scripts;
-      assertEquals(
-        page.length,
-        full.length -
-          VENDOR_FILES.reduce(
-            (n, f, i) =>
-              n + `<script>${scripts[i]}</script>`.length -
-              `<script src="../assets/${f}"></script>`.length,
-            0,
-          ) + "'self' ".length,
-      );
-      for (const [i, f] of VENDOR_FILES.entries()) {
-        assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
-      }
-      const { stdout: dom, stderr } = await runChromium(
-        ["--dump-dom"],
-        new URL(`file://${dir}/exp/index.html`).href,
-      );
-      assertEquals(consoleLines(stderr), [], "no console messages");
-      assertEquals(
-        (dom.match(/data-rendered="vega"/g) ?? []).length,
-        charts.figures.length,
-        "every chart drawn by vega-embed",
-      );
-      assert(!/data-errors=/.test(dom), "no chart errors");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+chromiumTest(
+  "a published report with shared chart libraries draws every chart from disk in Chromium",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/exp`);
+    const full = renderReport(reportData());
+    await Deno.writeTextFile(`${dir}/exp/index.html`, full);
+    await shareVendorInFolder(`${dir}/exp`, dir);
+    const page = await Deno.readTextFile(`${dir}/exp/index.html`);
+    const scripts = loadAssets().scripts;
+    assertEquals(
+      page.length,
+      full.length -
+        VENDOR_FILES.reduce(
+          (n, f, i) =>
+            n + `<script>${scripts[i]}</script>`.length -
+            `<script src="../assets/${f}"></script>`.length,
+          0,
+        ) + "'self' ".length,
+    );
+    for (const [i, f] of VENDOR_FILES.entries()) {
+      assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
     }
+    const { stdout: dom, stderr } = await runChromium(
+      ["--dump-dom"],
+      new URL(`file://${dir}/exp/index.html`).href,
+    );
+    assertEquals(consoleLines(stderr), [], "no console messages");
+    assertEquals(
+      (dom.match(/data-rendered="vega"/g) ?? []).length,
+      charts.figures.length,
+      "every chart drawn by vega-embed",
+    );
+    assert(!/data-errors=/.test(dom), "no chart errors");
   },
-});
+);

@@ -181,14 +181,7 @@ for (
         sumSG2 += (vFlat[j]! * x) ** 2;
       });
     }
-    const full = plainGradient(
-      vars,
-      forward,
-      images,
-      labels,
-      ALL,
-      loss,
-    );
+    const full = plainGradient(vars, forward, images, labels, ALL, loss);
     const oneNorm = gbar.reduce((a, x) => a + Math.sqrt(x * x + 1e-3), 0);
 
     assertEquals(s.m, m);
