@@ -7,6 +7,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import {
   PARAMS,
+  SEED_CHAIN_IDS,
   seedChain,
   type TempProject,
   tempProject,
@@ -16,8 +17,6 @@ import { sha256 } from "../../pipeline/hash.ts";
 
 /** download → train[seed] → report. */
 const chain = (p: TempProject): Stage[] => seedChain(p);
-
-const IDS = ["download", "report", "train[seed=0]", "train[seed=1]"];
 
 async function ranOnce(): Promise<
   {
@@ -259,7 +258,7 @@ for (const [label, damage] of LOCKS) {
     assertEquals(results.every((r) => r.outcome === "cached"), true);
     assertEquals(
       Object.keys(lockOf(p).experiments.test).sort(),
-      IDS,
+      SEED_CHAIN_IDS,
       "the lock is rewritten whole",
     );
   });

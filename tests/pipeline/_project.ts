@@ -117,6 +117,14 @@ export function seedChain(
   ];
 }
 
+/** seedChain's instance ids under PARAMS (seeds 0 and 1), sorted. */
+export const SEED_CHAIN_IDS = [
+  "download",
+  "report",
+  "train[seed=0]",
+  "train[seed=1]",
+];
+
 export const PARAMS = {
   a: { x: 1, unused: "u" },
   b: { y: [1, 2] },
