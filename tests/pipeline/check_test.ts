@@ -13,7 +13,7 @@ import {
   tempProject,
 } from "./_project.ts";
 import { checkReproduction, describeCheck } from "../../pipeline/check.ts";
-import { runCli } from "../../pipeline/cli.ts";
+import { runCliCaptured } from "./commands/_cli.ts";
 import { encodeText } from "../../pipeline/artifact.ts";
 import { sha256 } from "../../pipeline/hash.ts";
 import type { Stage } from "../../pipeline/stage.ts";
@@ -197,29 +197,15 @@ Deno.test("checkReproduction() reports instances that are not cached and fails, 
 
 /** Runs the CLI on the project and returns its exit code and printed lines. */
 async function cli(p: TempProject, args: string[]) {
-  const printed: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => printed.push(a.map(String).join(" "));
-  console.error = console.log;
-  try {
-    const code = await runCli({
-      project: {
-        root: p.root,
-        cacheDir: `${p.root}/.cache`,
-        lockPath: `${p.root}/test.lock`,
-        stages: p.engine.project.stages,
-      },
-      defaultExperiment: "t",
-      experiments: () => ["t"],
-      loadExperiment: () => Promise.resolve(PARAMS),
-      outDir: `${p.root}/out`,
-      reportStages: ["report"],
-    }, args);
-    return { code, printed };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const { code, all } = await runCliCaptured({
+    project: p.engine.project,
+    defaultExperiment: "t",
+    experiments: () => ["t"],
+    loadExperiment: () => Promise.resolve(PARAMS),
+    outDir: `${p.root}/out`,
+    reportStages: ["report"],
+  }, args);
+  return { code, printed: all };
 }
 
 Deno.test("reproduce --check exits 1 naming a differing instance, 0 when all match, 2 with --force; --help lists it", async () => {

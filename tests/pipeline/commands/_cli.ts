@@ -104,21 +104,41 @@ export async function cliProject(
     commands,
   };
   const cli = async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
-    console.error = (...a: unknown[]) => err.push(a.map(String).join(" "));
-    try {
-      const code = await runCli(def, argv);
-      return { code, out: out.join("\n"), err: err.join("\n") };
-    } finally {
-      console.log = log;
-      console.error = error;
-    }
+    const { code, out, err } = await runCliCaptured(def, argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
   };
   return { p, def, experiments, cli };
+}
+
+/** What runCli printed: stdout lines, stderr lines, and both in the order printed. */
+export interface Printed {
+  code: number;
+  out: string[];
+  err: string[];
+  all: string[];
+}
+
+/** Runs runCli(def, argv) with console.log and console.error captured (and restored after). */
+export async function runCliCaptured(
+  def: CliDefinition,
+  argv: string[],
+): Promise<Printed> {
+  const printed: Printed = { code: -1, out: [], err: [], all: [] };
+  const { log, error } = console;
+  const capture = (into: string[]) => (...a: unknown[]) => {
+    const line = a.map(String).join(" ");
+    into.push(line);
+    printed.all.push(line);
+  };
+  console.log = capture(printed.out);
+  console.error = capture(printed.err);
+  try {
+    printed.code = await runCli(def, argv);
+    return printed;
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
 }
 
 /** Files under a folder, recursively, as paths relative to it. */
