@@ -362,9 +362,7 @@ Deno.test("sharpness falls back to a linear axis when a value is not positive", 
 });
 
 Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ axis", () => {
-  const f = buildFigures(doc).figures.find((x) =>
-    x.id === "sweep_optimizer_lr"
-  )!;
+  const f = figure("sweep_optimizer_lr");
   const values = (f.spec.data as {
     values: Array<{ value: number; mean: number; group: string }>;
   })
@@ -451,7 +449,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
 });
 
 Deno.test("IR figure draws each optimizer's own term solid and the SGD-form term dashed", () => {
-  const f = buildFigures(doc).figures.find((x) => x.id === "ir_term")!;
+  const f = figure("ir_term");
   const line = (f.spec.layer as Array<
     { encoding: Record<string, Record<string, unknown>> }
   >)[1]!;
@@ -464,9 +462,7 @@ Deno.test("IR figure draws each optimizer's own term solid and the SGD-form term
 });
 
 Deno.test("batch-size sweep shows the variance part falling like 1/B on log₂ x", () => {
-  const f = buildFigures(doc).figures.find((x) =>
-    x.id === "sweep_ir_train_batch_size"
-  )!;
+  const f = figure("sweep_ir_train_batch_size");
   const values = (f.spec.data as {
     values: Array<{ group: string; part: string; mean: number }>;
   })
@@ -485,7 +481,7 @@ Deno.test("batch-size sweep shows the variance part falling like 1/B on log₂ x
 });
 
 Deno.test("tuning figure marks the chosen lr and leaves diverged candidates out", () => {
-  const f = buildFigures(doc).figures.find((x) => x.id === "lr_tuning")!;
+  const f = figure("lr_tuning");
   const pts = (f.spec.data as {
     values: Array<{ optimizer: string; lr: number; chosen: string }>;
   })

@@ -10,6 +10,7 @@ import {
 import { measureBatches } from "../../../stages/measure/measure_model.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import { encodeOptimizerState } from "../../../stages/train/checkpoint.ts";
+import type { OptimizerConfig } from "../../../stages/train/contracts.ts";
 import { meanLoss } from "../../../stages/train/losses.ts";
 import {
   createModel,
@@ -87,21 +88,35 @@ function batchGradients(
   });
 }
 
+/**
+ * Takes two steps of `optimizer` on `model` with fixed gradients
+ * (0.01·(i+1)·(step+1) for variable i) and saves its state in `dir` like a
+ * checkpoint's optimizer.bin.
+ */
+async function saveTwoSteps(
+  optimizer: OptimizerConfig,
+  model: tf.LayersModel,
+  dir: string,
+): Promise<void> {
+  const vars = trainableVariables(model);
+  const opt = createOptimizer(optimizer, vars);
+  for (let s = 0; s < 2; s++) {
+    opt.step(vars.map((v, i) => tf.fill(v.shape, 0.01 * (i + 1) * (s + 1))));
+  }
+  await Deno.writeFile(
+    `${dir}/optimizer.bin`,
+    encodeOptimizerState(opt.saveState()),
+  );
+  opt.dispose();
+}
+
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 Deno.test("runMeasure() on a saved MLP and 100 noisy MNIST samples matches a brute-force loop", async () => {
   const { dir, model } = await savedModel();
   // An Adam state after two steps, saved like a checkpoint's optimizer.bin.
+  await saveTwoSteps({ name: "adam", lr: 0.01 }, model, dir);
   const vars = trainableVariables(model);
-  const adam = createOptimizer({ name: "adam", lr: 0.01 }, vars);
-  for (let s = 0; s < 2; s++) {
-    adam.step(vars.map((v, i) => tf.fill(v.shape, 0.01 * (i + 1) * (s + 1))));
-  }
-  await Deno.writeFile(
-    `${dir}/optimizer.bin`,
-    encodeOptimizerState(adam.saveState()),
-  );
-  adam.dispose();
 
   const options = parseMeasureArgs([
     "--model",
@@ -257,19 +272,11 @@ Deno.test("runMeasure() of a saved softmax-ended model equals its linear twin: s
   await saveModel(softmax, `${dir}/softmax`);
   await saveModel(linear, `${dir}/linear`);
   // RMSprop with momentum 0.5 after two steps, for the §2.6 sum and its scale 6.
-  const vars = trainableVariables(linear);
-  const rms = createOptimizer(
+  await saveTwoSteps(
     { name: "rmsprop", lr: 0.01, momentum: 0.5 },
-    vars,
+    linear,
+    dir,
   );
-  for (let s = 0; s < 2; s++) {
-    rms.step(vars.map((v, i) => tf.fill(v.shape, 0.01 * (i + 1) * (s + 1))));
-  }
-  await Deno.writeFile(
-    `${dir}/optimizer.bin`,
-    encodeOptimizerState(rms.saveState()),
-  );
-  rms.dispose();
   linear.setWeights(softmax.getWeights()); // undo the steps
 
   const measure = (which: string) =>
