@@ -6,7 +6,12 @@ import {
   captureCheckpoint,
   encodeCheckpoints,
 } from "../../stages/train/checkpoint.ts";
-import type { LossName, ModelConfig } from "../../stages/train/contracts.ts";
+import type {
+  LossName,
+  ModelConfig,
+  Optimizer,
+  OptimizerConfig,
+} from "../../stages/train/contracts.ts";
 import { createModel, trainableVariables } from "../../stages/train/model.ts";
 import { createOptimizer } from "../../stages/train/optimizers.ts";
 
@@ -84,4 +89,43 @@ export async function linearCheckpoints(
   optimizer.dispose();
   model.dispose();
   return { bytes: encodeCheckpoints(files), weights };
+}
+
+/**
+ * A model (init seeded by `seed`) moved by `steps` steps of `optimizer` on the
+ * gradients `gradients(vars, step)` gives, with its checkpoints at epoch 0
+ * (before any step) and at `epoch` (after them). The caller disposes the model
+ * and the optimizer.
+ */
+export async function steppedCheckpoints(
+  config: ModelConfig,
+  seed: string,
+  options: {
+    optimizer: OptimizerConfig;
+    steps: number;
+    epoch: number;
+    gradients: (vars: tf.Variable[], step: number) => tf.Tensor[];
+  },
+): Promise<{
+  bytes: Uint8Array;
+  model: tf.LayersModel;
+  vars: tf.Variable[];
+  optimizer: Optimizer;
+}> {
+  const model = createModel(config, Rng.fromSeed(seed));
+  const vars = trainableVariables(model);
+  const optimizer = createOptimizer(options.optimizer, vars);
+  const first = await captureCheckpoint(model, optimizer, 0);
+  for (let step = 0; step < options.steps; step++) {
+    const grads = options.gradients(vars, step);
+    optimizer.step(grads);
+    tf.dispose(grads);
+  }
+  const last = await captureCheckpoint(model, optimizer, options.epoch);
+  return {
+    bytes: encodeCheckpoints({ ...first, ...last }),
+    model,
+    vars,
+    optimizer,
+  };
 }

@@ -6,19 +6,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
-import { Rng } from "../../../pipeline/rng.ts";
 import { encodeText } from "../../../pipeline/artifact.ts";
 import type { Stage } from "../../../pipeline/stage.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import {
-  captureCheckpoint,
-  encodeCheckpoints,
-} from "../../../stages/train/checkpoint.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
 import {
   exportCommand,
   runFolder,
@@ -27,25 +17,27 @@ import {
 import { parseMeasureArgs } from "../../../stages/measure/args.ts";
 import { runMeasure } from "../../../stages/measure/cli.ts";
 import { cliProject, listFiles } from "../../pipeline/commands/_cli.ts";
-import { mnistMlp } from "../_models.ts";
+import { mnistMlp, steppedCheckpoints } from "../_models.ts";
 
 const CONFIG = mnistMlp([8, 4]);
 
 /** A model moved off its initialisation by two SGD steps, and its checkpoints at epochs 0 and 3. */
 async function trainedCheckpoints(seed: number) {
-  const model = createModel(CONFIG, Rng.fromSeed(`export-${seed}`));
-  const vars = trainableVariables(model);
-  const optimizer = createOptimizer({ name: "sgd", lr: 0.05 }, vars);
-  const first = await captureCheckpoint(model, optimizer, 0);
-  for (let k = 0; k < 2; k++) {
-    const grads = vars.map((v) =>
-      tf.randomNormal(v.shape, 0, 1, "float32", seed * 10 + k)
-    );
-    optimizer.step(grads);
-    tf.dispose(grads);
-  }
-  const last = await captureCheckpoint(model, optimizer, 3);
-  return { model, bytes: encodeCheckpoints({ ...first, ...last }) };
+  const { bytes, model, optimizer } = await steppedCheckpoints(
+    CONFIG,
+    `export-${seed}`,
+    {
+      optimizer: { name: "sgd", lr: 0.05 },
+      steps: 2,
+      epoch: 3,
+      gradients: (vars, k) =>
+        vars.map((v) =>
+          tf.randomNormal(v.shape, 0, 1, "float32", seed * 10 + k)
+        ),
+    },
+  );
+  optimizer.dispose();
+  return { model, bytes };
 }
 
 /** Loads model.json + weights.bin from disk through a custom IOHandler. */

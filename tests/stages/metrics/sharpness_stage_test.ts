@@ -20,22 +20,14 @@ import {
   sharpnessSubset,
 } from "../../../stages/metrics/sharpness_stage.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import {
-  captureCheckpoint,
-  encodeCheckpoints,
-} from "../../../stages/train/checkpoint.ts";
 import type { LossName } from "../../../stages/train/contracts.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
 import { stageContext } from "../_context.ts";
 import {
   linearCheckpoints,
   mnistMlp,
   PIXELS,
   sparseImages,
+  steppedCheckpoints,
 } from "../_models.ts";
 
 await initWasmBackend();
@@ -248,28 +240,29 @@ async function adamCheckpoints(): Promise<{
   weights: number[][];
   v: number[][];
 }> {
-  const model = createModel(mnistMlp([], "squared"), Rng.fromSeed("w"));
-  const vars = trainableVariables(model);
-  const optimizer = createOptimizer({ name: "adam", lr: 0.01 }, vars);
   const rng = Rng.fromSeed("g");
-  let files = await captureCheckpoint(model, optimizer, 0);
-  for (let step = 0; step < 3; step++) {
-    const grads = vars.map((v) =>
-      tf.tensor(
-        Float32Array.from({ length: v.size }, () => rng.normal() * 0.1),
-        v.shape,
-      )
-    );
-    optimizer.step(grads);
-    tf.dispose(grads);
-  }
-  files = { ...files, ...(await captureCheckpoint(model, optimizer, 3)) };
+  const { bytes, model, vars, optimizer } = await steppedCheckpoints(
+    mnistMlp([], "squared"),
+    "w",
+    {
+      optimizer: { name: "adam", lr: 0.01 },
+      steps: 3,
+      epoch: 3,
+      gradients: (vars) =>
+        vars.map((v) =>
+          tf.tensor(
+            Float32Array.from({ length: v.size }, () => rng.normal() * 0.1),
+            v.shape,
+          )
+        ),
+    },
+  );
   const weights = vars.map((v) => Array.from(v.dataSync()));
   const state = optimizer.saveState();
   const v = [0, 1].map((i) => Array.from(state.arrays[`exp_avg_sq.${i}`]!));
   optimizer.dispose();
   model.dispose();
-  return { bytes: encodeCheckpoints(files), weights, v };
+  return { bytes, weights, v };
 }
 
 Deno.test("sharpnessStage for Adam: λ₁(P⁻¹H) from the checkpoint's saved v and step count matches the closed form (SCIENCE §4.2.1)", async () => {
