@@ -18,8 +18,7 @@ import {
 import type { MetricsDoc } from "../../../stages/metrics/types.ts";
 import { type ChartsDoc, chartsStage } from "../../../stages/charts/stage.ts";
 import { decodeJson, encodeJson } from "../../../pipeline/artifact.ts";
-import type { StageContext } from "../../../pipeline/stage.ts";
-import { Rng } from "../../../pipeline/rng.ts";
+import { stageContext } from "../_context.ts";
 
 const doc = makeMetricsFixture();
 
@@ -423,20 +422,7 @@ Deno.test("IR figure picks a log axis for terms spanning decades, linear error a
 });
 
 Deno.test("chartsStage.run() returns every figure with a static SVG holding marks", async () => {
-  const ctx = {
-    params: {},
-    item: {},
-    rng: Rng.fromSeed(0),
-    log: { info() {}, warn() {} },
-    progress() {},
-    input: (name: string) => {
-      if (name !== "metrics") throw new Error(name);
-      return encodeJson(doc);
-    },
-    inputAll: () => [],
-    scratchDir: "",
-    signal: new AbortController().signal,
-  } as StageContext;
+  const ctx = stageContext({ inputs: { metrics: encodeJson(doc) } });
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
   assertEquals(out.figures.length, 21);
   for (const f of out.figures) {
