@@ -6,7 +6,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
-import { encodeText } from "../../../pipeline/artifact.ts";
 import type { Stage } from "../../../pipeline/stage.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
 import {
@@ -17,6 +16,11 @@ import {
 import { parseMeasureArgs } from "../../../stages/measure/args.ts";
 import { runMeasure } from "../../../stages/measure/cli.ts";
 import { cliProject, listFiles } from "../../pipeline/commands/_cli.ts";
+import {
+  fakeStage,
+  SEED_FOREACH,
+  stubModule,
+} from "../../pipeline/_project.ts";
 import { mnistMlp, steppedCheckpoints } from "../_models.ts";
 
 const CONFIG = mnistMlp([8, 4]);
@@ -116,22 +120,16 @@ Deno.test("export writes each cached run's checkpoints; tf.loadLayersModel gives
   await initWasmBackend();
   const runs = [await trainedCheckpoints(0), await trainedCheckpoints(1)];
   const { p, cli } = await cliProject({ export: exportCommand }, (q) => {
-    const download: Stage = {
-      name: "download",
-      module: q.writeModule("download.ts", "export const d = 1;\n"),
+    const download = fakeStage(q, "download", {
+      module: stubModule(q, "download"),
       params: ["a.x"],
-      outputs: ["out"],
-      run: () => ({ out: encodeText("data") }),
-    };
+    });
     const train: Stage = {
       name: "train",
-      module: q.writeModule("train.ts", "export const t = 1;\n"),
+      module: stubModule(q, "train"),
       params: [],
       inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (params) => (params.seeds as number[]).map((seed) => ({ seed })),
-      },
+      foreach: SEED_FOREACH,
       outputs: ["checkpoints"],
       run: (ctx) => {
         q.runs.push(`train${ctx.item.seed}`);
