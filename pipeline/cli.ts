@@ -7,7 +7,7 @@
  */
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
-import type { Json, RunContext, Stage } from "./stage.ts";
+import type { Json, RunContext } from "./stage.ts";
 import {
   Engine,
   type InstanceResult,
@@ -31,11 +31,12 @@ import {
   resultsDir,
   type Target,
   VARIANT_FILE,
-  variantName,
   type VariantRecord,
 } from "./commands/variant.ts";
 import { checkForceStages, needCached } from "./commands/guards.ts";
 import { writeLiveReport } from "./commands/live_report.ts";
+import { writeStampedFiles } from "./commands/stamped_files.ts";
+import { loadVariantArg } from "./commands/experiment_arg.ts";
 import { UsageError } from "./usage_error.ts";
 
 export { UsageError };
@@ -219,24 +220,8 @@ async function loadTarget(
   argv: string[],
 ): Promise<CommandTarget> {
   const experiment = values.experiment ?? def.defaultExperiment;
-  if (!def.experiments().includes(experiment)) {
-    throw new UsageError(
-      `Unknown experiment '${experiment}': use one of ${
-        def.experiments().join(", ")
-      }`,
-    );
-  }
-  let params: Json;
-  try {
-    params = await def.loadExperiment(experiment, values.set ?? []);
-  } catch (error) {
-    // A bad experiment file or --set value is the user's to fix: exit 2.
-    throw new UsageError((error as Error).message);
-  }
   const sets = values.set ?? [];
-  const variant = sets.length === 0
-    ? ""
-    : variantName(await def.loadExperiment(experiment, []), params);
+  const { params, variant } = await loadVariantArg(def, experiment, sets);
   return { experiment, variant, params, sets, command: commandLine(argv) };
 }
 
@@ -636,43 +621,10 @@ async function writeResultFiles(
   target: Target & { command?: string },
   results: InstanceResult[],
 ): Promise<string[]> {
-  const written: string[] = [];
-  const byName = new Map<string, Stage>(
-    def.project.stages.map((s) => [s.name, s]),
-  );
-  const byId = new Map(results.map((r) => [r.id, r]));
-  // Commit, date and command: the written copy only, like wall times.
-  let context: Promise<RunContext> | undefined;
-  for (const result of results) {
-    const stage = byName.get(result.stage);
-    const files = stage?.files;
-    if (!stage || !files || !result.outputs) continue;
-    for (const [output, fileName] of Object.entries(files)) {
-      const cached = await engine.store.get(result.outputs[output]!);
-      if (!cached) continue;
-      // Wall times and hosts join the written copy only (Stage.stamp).
-      const bytes = await fileBytes(
-        stage,
-        output,
-        cached,
-        async () =>
-          runProvenance(
-            engine.store,
-            result,
-            (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
-            {
-              context: await (context ??= runContext(
-                target.command ?? commandLine(),
-                def.project.root,
-              )),
-            },
-          ),
-      );
-      const path = `${resultsDir(def.outDir, target)}/${fileName}`;
-      await writeFileAtomic(path, bytes);
-      written.push(path);
-    }
-  }
+  const written = await writeStampedFiles(engine, results, {
+    dir: resultsDir(def.outDir, target),
+    ...(target.command !== undefined ? { command: target.command } : {}),
+  });
   if (target.variant && written.length > 0) {
     // Names the overrides, so gc keeps these results and experiments lists them.
     const record: VariantRecord = {

@@ -175,14 +175,13 @@ function inputReasons(
   previous: LockEntry["inputs"],
   current: KeyParts["inputs"],
 ): string[] {
-  return union(Object.keys(previous), Object.keys(current)).flatMap((name) => {
-    const [before, after] = [previous[name], current[name]];
-    return canonicalJson(before ?? null) === canonicalJson(after ?? null)
-      ? []
-      : [
-        `input ${name} changed: ${shortHashes(before)} → ${shortHashes(after)}`,
-      ];
-  });
+  return changedEntries(
+    previous,
+    current,
+    (a, b) => canonicalJson(a ?? null) === canonicalJson(b ?? null),
+  ).map((
+    [name, before, after],
+  ) => `input ${name} changed: ${shortHashes(before)} → ${shortHashes(after)}`);
 }
 
 /** Each source file changed, newly imported or no longer imported. */
@@ -190,17 +189,13 @@ function sourceReasons(
   previous: Record<string, string>,
   current: Record<string, string>,
 ): string[] {
-  return union(Object.keys(previous), Object.keys(current)).flatMap((file) => {
-    const [before, after] = [previous[file], current[file]];
-    if (before === after) return [];
-    return [
-      before === undefined
-        ? `source ${file} newly imported`
-        : after === undefined
-        ? `source ${file} no longer imported`
-        : `source ${file} changed`,
-    ];
-  });
+  return changedEntries(previous, current).map(([file, before, after]) =>
+    before === undefined
+      ? `source ${file} newly imported`
+      : after === undefined
+      ? `source ${file} no longer imported`
+      : `source ${file} changed`
+  );
 }
 
 /** Each version that changed, old → new. */
@@ -208,12 +203,24 @@ function versionReasons(
   previous: Record<string, string>,
   current: Record<string, string>,
 ): string[] {
-  return union(Object.keys(previous), Object.keys(current)).flatMap((name) => {
-    const [before, after] = [previous[name], current[name]];
-    return before === after
-      ? []
-      : [`version ${name}: ${describeVersionChange(before, after)}`];
-  });
+  return changedEntries(previous, current).map(([name, before, after]) =>
+    `version ${name}: ${describeVersionChange(before, after)}`
+  );
+}
+
+/** The keys of either record whose values differ (by `same`), sorted, with both values. */
+function changedEntries<T>(
+  previous: Record<string, T>,
+  current: Record<string, T>,
+  same: (a: T | undefined, b: T | undefined) => boolean = (a, b) => a === b,
+): Array<[string, T | undefined, T | undefined]> {
+  return union(Object.keys(previous), Object.keys(current))
+    .map((k): [string, T | undefined, T | undefined] => [
+      k,
+      previous[k],
+      current[k],
+    ])
+    .filter(([, before, after]) => !same(before, after));
 }
 
 function union(a: string[], b: string[]): string[] {

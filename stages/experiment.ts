@@ -122,14 +122,8 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
 
 /** Validates a parsed experiment and every cell of its sweep; throws one line naming the first bad field. */
 export function validateExperiment(name: string, value: unknown): Experiment {
-  const deep = tooDeep(value, MAX_DEPTH);
-  if (deep) {
-    throw failure(
-      `Experiment '${name}': ${
-        deep.slice(0, 6).join(".") || "(top level)"
-      }: nested deeper than ${MAX_DEPTH} levels`,
-    );
-  }
+  const deep = depthProblem(value);
+  if (deep) throw failure(`Experiment '${name}': ${deep}`);
   const problem = checkFile(value);
   if (typeof problem === "string") {
     throw failure(`Experiment '${name}': ${problem}`);
@@ -137,7 +131,43 @@ export function validateExperiment(name: string, value: unknown): Experiment {
   const experiment = problem.experiment;
   const paths = Object.keys(experiment.matrix).sort();
   const lists = paths.map((p) => experiment.matrix[p]!);
-  // The product before anything is expanded: a huge sweep fails at once.
+  checkSweep(name, experiment, paths, lists);
+  // Every cell is validated like a file of its own, in the train stage's order.
+  const cells = lists.reduce((n, list) => n * list.length, 1);
+  for (let index = 0; index < cells; index++) {
+    const cell = sweepCell(paths, lists, index);
+    const result = checkFile(applyCell(value, cell));
+    if (typeof result === "string") {
+      throw failure(
+        `Experiment '${name}': matrix cell ${index + 1} (${
+          describeCell(cell)
+        }): ${result}${cellHint(cell, result)}`,
+      );
+    }
+  }
+  return experiment;
+}
+
+/** Where a tree nests deeper than MAX_DEPTH, as "path: nested deeper than …", or undefined. */
+function depthProblem(value: unknown): string | undefined {
+  const deep = tooDeep(value, MAX_DEPTH);
+  return deep
+    ? `${
+      deep.slice(0, 6).join(".") || "(top level)"
+    }: nested deeper than ${MAX_DEPTH} levels`
+    : undefined;
+}
+
+/**
+ * Refuses a sweep before anything is expanded: more train instances than
+ * MAX_TRAIN_INSTANCES, or a swept lr that tuning would replace.
+ */
+function checkSweep(
+  name: string,
+  experiment: Experiment,
+  paths: string[],
+  lists: unknown[][],
+): void {
   const cells = lists.reduce((n, list) => n * list.length, 1);
   const instances = experiment.optimizers.length * experiment.seeds.length *
     cells;
@@ -159,31 +189,35 @@ export function validateExperiment(name: string, value: unknown): Experiment {
       `Experiment '${name}': matrix: 'optimizer.lr' cannot be swept while tuning.enabled is true (the tuned lr replaces it)`,
     );
   }
-  // Every cell is validated like a file of its own, in the train stage's order.
-  for (let index = 0; index < cells; index++) {
-    const cell: Record<string, Json> = {};
-    let rest = index;
-    for (let k = paths.length - 1; k >= 0; k--) {
-      const list = lists[k]!;
-      cell[paths[k]!] = list[rest % list.length]! as Json;
-      rest = Math.floor(rest / list.length);
-    }
-    const result = checkFile(applyCell(value, cell));
-    if (typeof result === "string") {
-      const shown = Object.entries(cell).map(([p, v]) => `${p}=${show(v)}`)
-        .join(", ");
-      const hint = ("optimizer.label" in cell || "optimizer.name" in cell) &&
-          result.includes("two entries are labelled")
-        ? " (a sweep of optimizer.label or .name gives every optimizer the same value: their runs would be averaged as one)"
-        : "";
-      throw failure(
-        `Experiment '${name}': matrix cell ${
-          index + 1
-        } (${shown}): ${result}${hint}`,
-      );
-    }
+}
+
+/** Cell `index` of the sweep, the last path varying fastest (the train stage's order). */
+function sweepCell(
+  paths: string[],
+  lists: unknown[][],
+  index: number,
+): Record<string, Json> {
+  const cell: Record<string, Json> = {};
+  let rest = index;
+  for (let k = paths.length - 1; k >= 0; k--) {
+    const list = lists[k]!;
+    cell[paths[k]!] = list[rest % list.length]! as Json;
+    rest = Math.floor(rest / list.length);
   }
-  return experiment;
+  return cell;
+}
+
+/** A cell as `path=value, …`. */
+function describeCell(cell: Record<string, Json>): string {
+  return Object.entries(cell).map(([p, v]) => `${p}=${show(v)}`).join(", ");
+}
+
+/** Why a swept optimizer label or name makes labels collide, when it does. */
+function cellHint(cell: Record<string, Json>, problem: string): string {
+  return ("optimizer.label" in cell || "optimizer.name" in cell) &&
+      problem.includes("two entries are labelled")
+    ? " (a sweep of optimizer.label or .name gives every optimizer the same value: their runs would be averaged as one)"
+    : "";
 }
 
 /** A count with thousands separators: 262,144. */
@@ -244,6 +278,42 @@ export function parseSetValue(text: string): Json {
 
 /** Applies `key=value` to a copy of the tree; the parent of the key must exist. */
 export function applySet(tree: Json, assignment: string): Json {
+  const { path, value } = parseAssignment(assignment);
+  const key = path.join(".");
+  if (tree === null || typeof tree !== "object" || Array.isArray(tree)) {
+    throw failure(
+      `--set ${key}: the experiment is not a JSON object (got ${show(tree)})`,
+    );
+  }
+  const deep = depthProblem(tree);
+  if (deep) throw failure(`--set ${key}: ${deep}`);
+  const copy = structuredClone(tree) as Record<string, Json>;
+  const node = parentOf(copy, path);
+  const last = path.at(-1)!;
+  if (Array.isArray(node)) {
+    const index = Number(last);
+    if (!Number.isInteger(index) || index < 0 || index >= node.length) {
+      throw failure(
+        `--set ${key}: index ${last} is outside 0..${node.length - 1}`,
+      );
+    }
+    node[index] = listed(node[index], value);
+  } else {
+    const obj = node as Record<string, Json>;
+    if (!Object.hasOwn(obj, last) && path.length > 1) {
+      throw failure(
+        `--set ${key}: unknown param (known under '${
+          path.slice(0, -1).join(".")
+        }': ${Object.keys(obj).join(", ")})`,
+      );
+    }
+    obj[last] = listed(Object.hasOwn(obj, last) ? obj[last] : undefined, value);
+  }
+  return copy;
+}
+
+/** `KEY=VALUE` as the key's path and the parsed value; `__proto__` is refused. */
+function parseAssignment(assignment: string): { path: string[]; value: Json } {
   const eq = assignment.indexOf("=");
   if (eq <= 0) throw failure(`--set needs KEY=VALUE, got ${show(assignment)}`);
   const path = assignment.slice(0, eq).trim().split(".");
@@ -251,27 +321,16 @@ export function applySet(tree: Json, assignment: string): Json {
   if (path.includes("__proto__")) {
     throw failure(`--set ${path.join(".")}: '__proto__' is not a param`);
   }
-  if (tree === null || typeof tree !== "object" || Array.isArray(tree)) {
-    throw failure(
-      `--set ${path.join(".")}: the experiment is not a JSON object (got ${
-        show(tree)
-      })`,
-    );
-  }
-  const deep = tooDeep(tree, MAX_DEPTH);
-  if (deep) {
-    throw failure(
-      `--set ${path.join(".")}: ${
-        deep.slice(0, 6).join(".")
-      }: nested deeper than ${MAX_DEPTH} levels`,
-    );
-  }
-  const copy = structuredClone(tree) as Record<string, Json>;
-  let node: Json = copy;
+  return { path, value };
+}
+
+/** The object or list that holds the last part of `path`; every part before it must exist. */
+function parentOf(tree: Json, path: string[]): Json {
+  let node: Json = tree;
   for (let i = 0; i < path.length - 1; i++) {
     const part = path[i]!;
     // Own entries only: `constructor` or `toString` must not walk into prototypes.
-    const next: Json | undefined = Object.hasOwn(node, part)
+    const next: Json | undefined = Object.hasOwn(node as object, part)
       ? (node as Record<string, Json>)[part]
       : undefined;
     if (typeof next !== "object" || next === null) {
@@ -283,29 +342,7 @@ export function applySet(tree: Json, assignment: string): Json {
     }
     node = next;
   }
-  const last = path.at(-1)!;
-  if (Array.isArray(node)) {
-    const index = Number(last);
-    if (!Number.isInteger(index) || index < 0 || index >= node.length) {
-      throw failure(
-        `--set ${path.join(".")}: index ${last} is outside 0..${
-          node.length - 1
-        }`,
-      );
-    }
-    node[index] = listed(node[index], value);
-  } else {
-    const obj = node as Record<string, Json>;
-    if (!Object.hasOwn(obj, last) && path.length > 1) {
-      throw failure(
-        `--set ${path.join(".")}: unknown param (known under '${
-          path.slice(0, -1).join(".")
-        }': ${Object.keys(obj).join(", ")})`,
-      );
-    }
-    obj[last] = listed(Object.hasOwn(obj, last) ? obj[last] : undefined, value);
-  }
-  return copy;
+  return node;
 }
 
 /** A scalar set where a list stands becomes a list of one (`--set seeds=0` is `seeds=[0]`). */

@@ -15,7 +15,7 @@ import { metricsDiffReader, metricsHeadline } from "./commands/results.ts";
 import { publishResultCommand } from "../pipeline/commands/publish_result.ts";
 import { verifyCommand } from "../pipeline/commands/verify.ts";
 import { findingsCommand } from "./commands/findings.ts";
-import { shareVendorInFolder } from "./report/shared_vendor.ts";
+import { thinPublishedFolder } from "./report/published_page.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const experimentsDir = `${root}/experiments`;
@@ -78,8 +78,9 @@ if (import.meta.main) {
       "publish-result": publishResultCommand({
         dir: publishedDir,
         outputs: ["implicit-reg.lock", "reports/published"],
-        // The chart libraries once, in reports/published/assets/.
-        afterPublish: (folder) => shareVendorInFolder(folder, publishedDir),
+        // The chart libraries once, in reports/published/assets/; no static
+        // drawings or inlined metrics.json (stages/report/published_page.ts).
+        afterPublish: (folder) => thinPublishedFolder(folder, publishedDir),
       }),
       verify: verifyCommand({ dir: publishedDir }),
       findings: findingsCommand({ dir: publishedDir }),

@@ -15,6 +15,7 @@ import type { Json } from "../stage.ts";
 import { canonicalJson } from "../hash.ts";
 import { experimentState, type ResultOutput } from "./state.ts";
 import { flattenParams } from "./variant.ts";
+import { loadExperimentArg } from "./experiment_arg.ts";
 
 /** Final and best value of one quantity of one group (best: undefined where "best" means nothing). */
 export interface FinalBest {
@@ -206,19 +207,7 @@ async function experimentSide(
   sets: string[],
   fromInstances: boolean,
 ): Promise<Side> {
-  if (!def.experiments().includes(name)) {
-    throw new UsageError(
-      `Unknown experiment '${name}': use one of ${
-        def.experiments().join(", ")
-      }`,
-    );
-  }
-  let tree: Json;
-  try {
-    tree = await def.loadExperiment(name, sets);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const tree = await loadExperimentArg(def, name, sets);
   const label = describe(name, sets);
   const params = fromInstances
     ? instanceParams(buildGraph(def.project.stages, tree).instances)

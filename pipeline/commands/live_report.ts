@@ -6,15 +6,8 @@
  */
 import type { Engine } from "../engine.ts";
 import { liveReproduce, type LiveResult } from "../live.ts";
-import type { Json, RunContext, Stage } from "../stage.ts";
-import {
-  commandLine,
-  fileBytes,
-  runContext,
-  runProvenance,
-} from "../provenance.ts";
-import { writeFileAtomic } from "../fs.ts";
-import type { Store } from "../store.ts";
+import type { Json } from "../stage.ts";
+import { writeStampedFiles } from "./stamped_files.ts";
 import { UsageError } from "../usage_error.ts";
 import type { Reporter } from "../progress.ts";
 
@@ -52,7 +45,14 @@ export async function writeLiveReport(
       done: r.progress?.done ?? 0,
       total: r.progress?.total ?? 0,
     }));
-    const written = await writeShown(engine, options, results, store, live);
+    // The cached and rendered instances, stamped with their provenance and `live`.
+    const written = await writeStampedFiles(engine, results, {
+      dir: `${options.resultsDir}/${LIVE_FOLDER}`,
+      store,
+      live,
+      shown: (r) => r.live !== "missing" && r.live !== "partial",
+      ...(options.command !== undefined ? { command: options.command } : {}),
+    });
     return { written, partial };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -73,52 +73,4 @@ function checkShowable(experiment: string, results: LiveResult[]): void {
       target?.id ?? "the report"
     } needs what is not there (run 'deno task reproduce --experiment ${experiment}' and try again in a few epochs)`,
   );
-}
-
-/** Writes the result files of the cached and rendered instances into live/, stamped with their provenance and `live`. */
-async function writeShown(
-  engine: Engine,
-  options: LiveReportOptions,
-  results: LiveResult[],
-  store: Store,
-  live: Array<{ id: string; done: number; total: number }>,
-): Promise<string[]> {
-  const byName = new Map<string, Stage>(
-    engine.project.stages.map((s) => [s.name, s]),
-  );
-  const byId = new Map(results.map((r) => [r.id, r]));
-  let context: Promise<RunContext> | undefined;
-  const written: string[] = [];
-  for (const result of results) {
-    const stage = byName.get(result.stage);
-    if (!stage?.files || !result.outputs) continue;
-    if (result.live === "missing" || result.live === "partial") continue;
-    for (const [output, fileName] of Object.entries(stage.files)) {
-      const hash = result.outputs[output];
-      const bytes = hash === undefined ? undefined : await store.get(hash);
-      if (!bytes) continue;
-      const stamped = await fileBytes(
-        stage,
-        output,
-        bytes,
-        async () =>
-          runProvenance(
-            engine.store,
-            result,
-            (result.lineage ?? []).map((id) => byId.get(id) ?? { id }),
-            {
-              context: await (context ??= runContext(
-                options.command ?? commandLine(),
-                engine.project.root,
-              )),
-              live,
-            },
-          ),
-      );
-      const path = `${options.resultsDir}/${LIVE_FOLDER}/${fileName}`;
-      await writeFileAtomic(path, stamped);
-      written.push(path);
-    }
-  }
-  return written;
 }

@@ -6,8 +6,9 @@
  *   (key, inputs, code, versions, output hashes), which `verify` compares a
  *   rerun with;
  * - provenance.json: the commit, the date, the seeds, the setting and the
- *   time the instances took (their sum, and the span from the first start to
- *   the last finish: the wall time, gaps between resumed sessions included).
+ *   time the instances took: their sum, the time some instance was running
+ *   (the union of their intervals: a run resumed in a later session does not
+ *   count the gap), and the span from the first start to the last finish.
  * It refuses when the report is not up to date.
  */
 import { parseArgs } from "node:util";
@@ -17,6 +18,7 @@ import { writeFileAtomic } from "../fs.ts";
 import { type LockEntry, readLock } from "../lock.ts";
 import type { Json } from "../stage.ts";
 import { UsageError } from "../usage_error.ts";
+import { loadExperimentArg } from "./experiment_arg.ts";
 
 /** The published lock file of one experiment. */
 export interface PublishedLock {
@@ -39,8 +41,10 @@ export interface PublishedProvenance {
   published: string;
   /** Sum of every instance's own time, in seconds. */
   compute_seconds: number;
-  /** From the first instance's start to the last one's finish, in seconds. */
+  /** From the first instance's start to the last one's finish, in seconds (gaps between sessions included). */
   wall_seconds: number | null;
+  /** The time at least one instance was running, in seconds: the wall time a run without pauses would take. */
+  busy_seconds: number | null;
   first_start: string | null;
   last_finish: string | null;
   instances: number;
@@ -84,29 +88,56 @@ export async function gitCommit(
   }
 }
 
-/** Sum of the entries' times and the span from the first start to the last finish. */
+/** Sum of the entries' times, the union of their intervals, and the span from the first start to the last finish. */
 export function timeSpan(
   entries: LockEntry[],
 ): Pick<
   PublishedProvenance,
-  "compute_seconds" | "wall_seconds" | "first_start" | "last_finish"
+  | "compute_seconds"
+  | "wall_seconds"
+  | "busy_seconds"
+  | "first_start"
+  | "last_finish"
 > {
   const compute = entries.reduce((s, e) => s + (e.seconds ?? 0), 0);
-  let first = Infinity;
-  let last = -Infinity;
-  for (const e of entries) {
-    const end = e.finished ? Date.parse(e.finished) : NaN;
-    if (!Number.isFinite(end)) continue;
-    first = Math.min(first, end - 1000 * (e.seconds ?? 0));
-    last = Math.max(last, end);
-  }
-  const known = Number.isFinite(first) && Number.isFinite(last);
+  const intervals = instanceIntervals(entries);
+  const known = intervals.length > 0;
+  const first = Math.min(...intervals.map(([a]) => a));
+  const last = Math.max(...intervals.map(([, b]) => b));
   return {
     compute_seconds: Number(compute.toFixed(3)),
     wall_seconds: known ? Number(((last - first) / 1000).toFixed(3)) : null,
+    busy_seconds: known
+      ? Number((unionLength(intervals) / 1000).toFixed(3))
+      : null,
     first_start: known ? new Date(first).toISOString() : null,
     last_finish: known ? new Date(last).toISOString() : null,
   };
+}
+
+/** Each entry's [start, finish] in epoch milliseconds (start = finish − its seconds), skipping entries without a finish. */
+function instanceIntervals(entries: LockEntry[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const e of entries) {
+    const end = e.finished ? Date.parse(e.finished) : NaN;
+    if (Number.isFinite(end)) out.push([end - 1000 * (e.seconds ?? 0), end]);
+  }
+  return out;
+}
+
+/** Total length of the union of intervals. */
+export function unionLength(intervals: [number, number][]): number {
+  const sorted = [...intervals].sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let [start, end] = [-Infinity, -Infinity];
+  for (const [a, b] of sorted) {
+    if (a > end) {
+      if (end > start) total += end - start;
+      [start, end] = [a, b];
+    } else end = Math.max(end, b);
+  }
+  if (end > start) total += end - start;
+  return total;
 }
 
 function field(tree: Json, path: string): Json | undefined {
@@ -142,7 +173,7 @@ export async function publishResult(
   options: PublishResultOptions,
   sets: string[] = [],
 ): Promise<string> {
-  const params = await loadExperiment(def, name, sets);
+  const params = await loadExperimentArg(def, name, sets);
   const engine = new Engine(def.project);
   const folder = `${options.dir}/${name}`;
   // Refuses unless the report is up to date, and writes its files.
@@ -174,26 +205,6 @@ export async function publishResult(
     JSON.stringify(provenance, null, 2) + "\n",
   );
   return folder;
-}
-
-/** The experiment's params with `sets` applied; one-line usage errors. */
-async function loadExperiment(
-  def: CliDefinition,
-  name: string,
-  sets: string[],
-): Promise<Json> {
-  if (!def.experiments().includes(name)) {
-    throw new UsageError(
-      `Unknown experiment '${name}': use one of ${
-        def.experiments().join(", ")
-      }`,
-    );
-  }
-  try {
-    return await def.loadExperiment(name, sets);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 /** The lock entry of every listed instance, at its current key; an error names the first one missing. */

@@ -88,34 +88,57 @@ function axis(quantity: Quantity, scale: YScale, label?: string): Base["y"] {
 const MEAN_PART = "η/4 ‖ḡ‖² (mean part)";
 const VAR_PART = "η/(4m) Σ‖g_k − ḡ‖² (variance part)";
 
+/** The settings of a lines figure that most figures share, all overridable. */
+type LinesEntry =
+  & Pick<LinesFigure, "id" | "title" | "caption" | "parts">
+  & Partial<Omit<LinesFigure, "kind" | "id" | "title" | "caption" | "parts">>;
+
+/**
+ * Curves over epochs with the usual settings: drawn when the first part has
+ * data, one panel per sweep cell, y titled by the first part on an "auto" scale.
+ */
+function lines(entry: LinesEntry): LinesFigure {
+  return {
+    kind: "lines",
+    needs: "first",
+    facet: "cell",
+    y: axis(entry.parts[0]!.quantity, "auto"),
+    ...entry,
+  };
+}
+
+/** The caption sentence of a sharpness figure: how far each value may be from an eigenvalue of `matrix`. */
+function residualBound(
+  quantity: Quantity,
+  matrix: string,
+): NonNullable<LinesFigure["largest"]> {
+  return {
+    quantity,
+    sentence: (max) =>
+      `Each value lies within its residual bound (relative; largest mean over seeds here ${max}) ` +
+      `of an eigenvalue of ${matrix}.`,
+  };
+}
+
 /** Every figure, in report order. */
 export const FIGURES: readonly FigureDef[] = [
-  {
-    kind: "lines",
+  lines({
     id: "train_error",
     title: "Train error (noisy labels)",
     caption:
       "Error on the training set with its noisy labels, mean ± 1 std over seeds; look at how " +
       "fast each optimizer fits the data, noise included.",
     parts: [{ quantity: "train_error", label: "train error" }],
-    needs: "first",
-    facet: "cell",
-    y: axis("train_error", "auto"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "test_error",
     title: "Test error",
     caption:
       "Error on the clean test set, mean ± 1 std over seeds; look at the final level and at " +
       "any rise after the minimum (overfitting to the noisy labels).",
     parts: [{ quantity: "test_error", label: "test error" }],
-    needs: "first",
-    facet: "cell",
-    y: axis("test_error", "auto"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "ir_term",
     title: "Implicit-regularization term per epoch",
     caption:
@@ -127,12 +150,9 @@ export const FIGURES: readonly FigureDef[] = [
       { quantity: "ir_sgd", label: "SGD-form term η/(4m) Σ‖g_k‖²" },
     ],
     partTitle: "term",
-    needs: "first",
-    facet: "cell",
     y: axis("ir_own", "auto", IR_TERM),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "norm",
     title: "Parameter L2 norm",
     caption:
@@ -143,12 +163,8 @@ export const FIGURES: readonly FigureDef[] = [
       { quantity: "norm_no_bias", label: "weights only (biases excluded)" },
     ],
     partTitle: "parameters",
-    needs: "first",
-    facet: "cell",
-    y: axis("norm", "auto"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "loss",
     title: "Train and test loss",
     caption:
@@ -159,10 +175,8 @@ export const FIGURES: readonly FigureDef[] = [
       { quantity: "test_loss", label: "test" },
     ],
     partTitle: "set",
-    needs: "first",
-    facet: "cell",
     y: axis("train_loss", "auto", "loss"),
-  },
+  }),
   {
     kind: "stack",
     id: "ir_decomposition",
@@ -177,8 +191,7 @@ export const FIGURES: readonly FigureDef[] = [
     ],
     y: axis("ir_sgd_mean", "linear", IR_TERM),
   },
-  {
-    kind: "lines",
+  lines({
     id: "gd_vs_mean_part",
     title: "Full-batch term vs the mean part of the SGD term",
     caption:
@@ -191,11 +204,9 @@ export const FIGURES: readonly FigureDef[] = [
     ],
     partTitle: "term",
     needs: "all",
-    facet: "cell",
     y: axis("ir_gd", "auto", IR_TERM),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "trajectory_estimate",
     title: "SGD term at a snapshot vs the trajectory estimate",
     caption:
@@ -211,11 +222,9 @@ export const FIGURES: readonly FigureDef[] = [
     ],
     partTitle: "measurement",
     needs: "all",
-    facet: "cell",
     y: axis("ir_sgd", "auto", IR_TERM),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "rms_terms",
     title: "RMSprop term: the paper's formula vs the preconditioned term",
     caption:
@@ -231,21 +240,16 @@ export const FIGURES: readonly FigureDef[] = [
     needs: "all",
     facet: "part",
     y: axis("ir_preconditioned", "auto", IR_TERM),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "one_norm",
     title: "Perturbed one-norm of the mean gradient",
     caption:
       "The perturbed one-norm Σ_j √(ḡ_j² + ε) that Adam's dynamics (anti-)penalize " +
       "(Cattaneo, Klusowski & Shigida 2024; SCIENCE §2.6); compare how it evolves across optimizers.",
     parts: [{ quantity: "one_norm", label: "one-norm" }],
-    needs: "first",
-    facet: "cell",
-    y: axis("one_norm", "auto"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "memorisation",
     title: "Train error on clean vs corrupted labels (memorisation)",
     caption:
@@ -258,11 +262,9 @@ export const FIGURES: readonly FigureDef[] = [
     ],
     partTitle: "training subset",
     needs: "all",
-    facet: "cell",
     y: axis("train_error", "auto"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "sharpness",
     title: "Sharpness: top Hessian eigenvalue",
     caption:
@@ -271,19 +273,11 @@ export const FIGURES: readonly FigureDef[] = [
       "stays there; adaptive methods have no such line here, their limit is on the preconditioned " +
       "Hessian (next figure).",
     parts: [{ quantity: "sharpness", label: "top eigenvalue (mean ± std)" }],
-    needs: "first",
-    facet: "cell",
     stability: true,
-    largest: {
-      quantity: "sharpness_residual",
-      sentence: (max) =>
-        `Each value lies within its residual bound (relative; largest mean over seeds here ${max}) ` +
-        "of an eigenvalue of the Hessian.",
-    },
+    largest: residualBound("sharpness_residual", "the Hessian"),
     y: axis("sharpness", "log-if-positive"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "preconditioned_sharpness",
     title: "Preconditioned sharpness: top eigenvalue of P⁻¹H",
     caption:
@@ -295,41 +289,26 @@ export const FIGURES: readonly FigureDef[] = [
       quantity: "preconditioned_sharpness",
       label: "top eigenvalue of P⁻¹H (mean ± std)",
     }],
-    needs: "first",
-    facet: "cell",
     stability: true,
-    largest: {
-      quantity: "preconditioned_sharpness_residual",
-      sentence: (max) =>
-        `Each value lies within its residual bound (relative; largest mean over seeds here ${max}) ` +
-        "of an eigenvalue of P⁻¹H.",
-    },
+    largest: residualBound("preconditioned_sharpness_residual", "P⁻¹H"),
     y: axis("preconditioned_sharpness", "log-if-positive"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "hessian_trace",
     title: "Hessian trace (Hutchinson)",
     caption:
       "Hutchinson's estimate of the trace of the Hessian on the sharpness subset (SCIENCE §4.2); " +
       "look at whether the total curvature follows the top eigenvalue or moves on its own.",
     parts: [{ quantity: "hessian_trace", label: "trace" }],
-    needs: "first",
-    facet: "cell",
-    y: axis("hessian_trace", "auto"),
-  },
-  {
-    kind: "lines",
+  }),
+  lines({
     id: "dist_init",
     title: "Distance from initialization",
     caption:
       "How far the weights travel from their initial values; look at whether an optimizer " +
       "keeps moving after its train error has flattened.",
     parts: [{ quantity: "dist_init", label: "distance" }],
-    needs: "first",
-    facet: "cell",
-    y: axis("dist_init", "auto"),
-  },
+  }),
   {
     kind: "sweep",
     id: "sweep_{slug}",

@@ -315,8 +315,18 @@ function lineLayers(
       },
     },
   ];
-  if (!opts.refs) return layers;
-  return [...layers, {
+  return opts.refs
+    ? [...layers, stabilityRuleLayer(y, color, strokeDash)]
+    : layers;
+}
+
+/** A horizontal rule per reference row: each group's edge-of-stability lines. */
+function stabilityRuleLayer(
+  y: Record<string, unknown>,
+  color: Record<string, unknown>,
+  strokeDash: Record<string, unknown>,
+): VlSpec {
+  return {
     transform: [REF_ROWS],
     mark: { type: "rule", strokeWidth: 1.5 },
     encoding: {
@@ -329,7 +339,7 @@ function lineLayers(
         { field: "ref", type: "quantitative", title: "value", format: ".4g" },
       ],
     },
-  }];
+  };
 }
 
 /** The table's caption plus the sentences that depend on the data. */
@@ -509,90 +519,139 @@ function sweepFigures(ctx: Ctx, def: SweepFigure): FigureSpec[] {
       Object.keys(g.cell)[0]!
     ),
   );
-  return keys.flatMap((key) => {
-    const rows = sweepRows(ctx, def, key);
-    if (unique(rows.map((r) => r.value)).length < 2) return [];
-    const name = sweepName(key);
-    const fill = (text: string) =>
-      text.replaceAll("{name}", name).replaceAll("{key}", key).replaceAll(
-        "{slug}",
-        slug(key),
-      );
-    const x = sweepX(name, rows.map((r) => r.value));
-    const { log, y } = yScale(
-      def.y.scale,
-      rows.map((r) => r.mean),
-      def.y.title,
+  return keys.flatMap((key) => sweepFigure(ctx, def, key) ?? []);
+}
+
+/** The sweep figure of one swept key; null when fewer than two values were swept. */
+function sweepFigure(
+  ctx: Ctx,
+  def: SweepFigure,
+  key: string,
+): FigureSpec | null {
+  const rows = sweepRows(ctx, def, key);
+  if (unique(rows.map((r) => r.value)).length < 2) return null;
+  const name = sweepName(key);
+  /** The table's text with `{name}`, `{key}` and `{slug}` filled in. */
+  const fill = (text: string) =>
+    text.replaceAll("{name}", name).replaceAll("{key}", key).replaceAll(
+      "{slug}",
+      slug(key),
     );
-    const data = log ? clipForLog(rows) : rows;
-    const color = colorOf(ctx);
-    const dashed = def.parts.length > 1;
-    const strokeDash = dashEncoding(
-      def.parts.map((p) => p.label),
-      undefined,
-      def.partTitle ?? "part",
-    );
-    // One line per optimizer (its colour) and part, across the swept values.
-    const detail = { detail: { field: "part", type: "nominal" } };
-    const title = fill(def.title);
-    return [{
-      id: fill(def.id),
-      title,
-      caption: withClipNote(fill(def.caption), data),
-      wide: false,
-      spec: {
-        title,
-        width: WIDTH,
-        height: HEIGHT,
-        data: { values: data },
-        layer: [
-          {
-            mark: { type: "errorbar", ticks: true },
-            encoding: {
-              x,
-              y: { ...y, field: "lo" },
-              y2: { field: "hi" },
-              color,
-              ...detail,
-            },
-          },
-          {
-            mark: { type: "line" },
-            encoding: {
-              x,
-              y: { ...y, field: "mean" },
-              color,
-              ...strokeDash,
-              ...detail,
-            },
-          },
-          {
-            // Points carry the tooltips; kept out of the dash legend.
-            mark: { type: "point", filled: true, size: 40 },
-            encoding: {
-              x,
-              y: { ...y, field: "mean" },
-              color,
-              tooltip: [
-                { field: "group", title: "group" },
-                ...(dashed
-                  ? [{ field: "part", title: def.partTitle ?? "part" }]
-                  : []),
-                { field: "value", title: key },
-                ...tooltip().slice(1),
-              ],
-            },
-          },
+  const { log, y } = yScale(
+    def.y.scale,
+    rows.map((r) => r.mean),
+    def.y.title,
+  );
+  const data = log ? clipForLog(rows) : rows;
+  const title = fill(def.title);
+  return singlePanel(
+    { id: fill(def.id), title, caption: withClipNote(fill(def.caption), data) },
+    {
+      data: { values: data },
+      layer: sweepLayers(ctx, def, key, {
+        x: sweepX(name, rows.map((r) => r.value)),
+        y,
+      }),
+    },
+  );
+}
+
+/** Error bars, lines and points of a sweep: one line per optimizer (its colour) and part. */
+function sweepLayers(
+  ctx: Ctx,
+  def: SweepFigure,
+  key: string,
+  { x, y }: { x: Record<string, unknown>; y: Record<string, unknown> },
+): VlSpec[] {
+  const color = colorOf(ctx);
+  const dashed = def.parts.length > 1;
+  const strokeDash = dashEncoding(
+    def.parts.map((p) => p.label),
+    undefined,
+    def.partTitle ?? "part",
+  );
+  // One line per optimizer (its colour) and part, across the swept values.
+  const detail = { detail: { field: "part", type: "nominal" } };
+  return [
+    {
+      mark: { type: "errorbar", ticks: true },
+      encoding: {
+        x,
+        y: { ...y, field: "lo" },
+        y2: { field: "hi" },
+        color,
+        ...detail,
+      },
+    },
+    {
+      mark: { type: "line" },
+      encoding: {
+        x,
+        y: { ...y, field: "mean" },
+        color,
+        ...strokeDash,
+        ...detail,
+      },
+    },
+    {
+      // Points carry the tooltips; kept out of the dash legend.
+      mark: { type: "point", filled: true, size: 40 },
+      encoding: {
+        x,
+        y: { ...y, field: "mean" },
+        color,
+        tooltip: [
+          { field: "group", title: "group" },
+          ...(dashed
+            ? [{ field: "part", title: def.partTitle ?? "part" }]
+            : []),
+          { field: "value", title: key },
+          ...tooltip().slice(1),
         ],
       },
-    }];
-  });
+    },
+  ];
+}
+
+/** A one-panel figure of the page's half width: its text, and the spec under the common title and size. */
+function singlePanel(
+  text: { id: string; title: string; caption: string },
+  spec: VlSpec,
+): FigureSpec {
+  return {
+    id: text.id,
+    title: text.title,
+    caption: text.caption,
+    wide: false,
+    spec: { title: text.title, width: WIDTH, height: HEIGHT, ...spec },
+  };
 }
 
 /** Validation error per lr candidate on log₂ x, the chosen lr as a large point. */
 function tuningFigure(ctx: Ctx, def: TuningFigure): FigureSpec | MissingFigure {
   const tuning = ctx.doc.tuning ?? {};
-  const points = Object.entries(tuning).flatMap(([optimizer, t]) =>
+  const points = tuningPoints(tuning);
+  if (points.length === 0) return { id: def.id, title: def.title };
+  const diverged = Object.entries(tuning).flatMap(([o, t]) =>
+    t.table.filter((r) => r.validation_error === null).map((r) =>
+      `${o} at η=${r.lr}`
+    )
+  );
+  return singlePanel({
+    id: def.id,
+    title: def.title,
+    caption: diverged.length > 0
+      ? `${def.caption} Diverged, not drawn: ${diverged.join(", ")}.`
+      : def.caption,
+  }, {
+    data: { values: points },
+    layer: tuningLayers(ctx, def),
+  });
+}
+
+/** One point per optimizer and finite lr candidate, marked "chosen" where it is the tuned lr. */
+function tuningPoints(tuning: NonNullable<MetricsDoc["tuning"]>) {
+  return Object.entries(tuning).flatMap(([optimizer, t]) =>
     t.table.flatMap((row) =>
       row.validation_error === null || !Number.isFinite(row.validation_error)
         ? []
@@ -604,12 +663,10 @@ function tuningFigure(ctx: Ctx, def: TuningFigure): FigureSpec | MissingFigure {
         }]
     )
   );
-  if (points.length === 0) return { id: def.id, title: def.title };
-  const diverged = Object.entries(tuning).flatMap(([o, t]) =>
-    t.table.filter((r) => r.validation_error === null).map((r) =>
-      `${o} at η=${r.lr}`
-    )
-  );
+}
+
+/** A line per optimizer over log₂ lr, and its points, the chosen one large. */
+function tuningLayers(ctx: Ctx, def: TuningFigure): VlSpec[] {
   const x = {
     field: "lr",
     type: "quantitative",
@@ -624,48 +681,34 @@ function tuningFigure(ctx: Ctx, def: TuningFigure): FigureSpec | MissingFigure {
     scale: { zero: false },
   };
   const color = colorOf(ctx);
-  return {
-    id: def.id,
-    title: def.title,
-    caption: diverged.length > 0
-      ? `${def.caption} Diverged, not drawn: ${diverged.join(", ")}.`
-      : def.caption,
-    wide: false,
-    spec: {
-      title: def.title,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: points },
-      layer: [
-        { mark: { type: "line" }, encoding: { x, y, color } },
-        {
-          mark: { type: "point", filled: true },
-          encoding: {
-            x,
-            y,
-            color,
-            size: {
-              field: "chosen",
-              type: "ordinal",
-              title: "lr",
-              scale: { domain: ["candidate", "chosen"], range: [30, 160] },
-            },
-            tooltip: [
-              { field: "optimizer", title: "optimizer" },
-              { field: "lr", type: "quantitative", title: "η" },
-              {
-                field: "validation_error",
-                type: "quantitative",
-                title: "validation error",
-                format: ".4g",
-              },
-              { field: "chosen", title: "status" },
-            ],
-          },
+  return [
+    { mark: { type: "line" }, encoding: { x, y, color } },
+    {
+      mark: { type: "point", filled: true },
+      encoding: {
+        x,
+        y,
+        color,
+        size: {
+          field: "chosen",
+          type: "ordinal",
+          title: "lr",
+          scale: { domain: ["candidate", "chosen"], range: [30, 160] },
         },
-      ],
+        tooltip: [
+          { field: "optimizer", title: "optimizer" },
+          { field: "lr", type: "quantitative", title: "η" },
+          {
+            field: "validation_error",
+            type: "quantitative",
+            title: "validation error",
+            format: ".4g",
+          },
+          { field: "chosen", title: "status" },
+        ],
+      },
     },
-  };
+  ];
 }
 
 /** Loss along the segment between two runs' weights, one line per pair and seed. */
@@ -673,7 +716,40 @@ function barrierFigure(
   ctx: Ctx,
   def: BarrierFigure,
 ): FigureSpec | MissingFigure {
-  const rows = (ctx.doc.barriers ?? []).flatMap((b) => {
+  const rows = barrierRows(ctx.doc.barriers ?? []);
+  if (rows.length === 0) return { id: def.id, title: def.title };
+  const { y } = yScale(def.y.scale, rows.map((r) => r.loss), def.y.title);
+  return singlePanel({ id: def.id, title: def.title, caption: def.caption }, {
+    data: { values: rows },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: {
+        field: "t",
+        type: "quantitative",
+        title: "interpolation t (0 = first run, 1 = second)",
+      },
+      y: { ...y, field: "loss" },
+      color: { field: "pair", type: "nominal", title: "pair", legend: LEGEND },
+      detail: { field: "seed", type: "nominal" },
+      tooltip: [
+        { field: "pair", title: "pair" },
+        { field: "seed", type: "quantitative", title: "seed" },
+        { field: "t", type: "quantitative", title: "t", format: ".3g" },
+        { field: "loss", type: "quantitative", title: "loss", format: ".4g" },
+        {
+          field: "barrier",
+          type: "quantitative",
+          title: "barrier",
+          format: ".4g",
+        },
+      ],
+    },
+  });
+}
+
+/** One row per barrier, seed and finite point t, named by its pair (and cell). */
+function barrierRows(barriers: NonNullable<MetricsDoc["barriers"]>) {
+  return barriers.flatMap((b) => {
     const cell =
       b.cell && typeof b.cell === "object" && Object.keys(b.cell).length > 0
         ? ` · ${JSON.stringify(b.cell)}`
@@ -689,48 +765,6 @@ function barrierFigure(
         : [{ pair, seed: b.seed, t, loss, barrier: b.barrier ?? NaN }];
     });
   });
-  if (rows.length === 0) return { id: def.id, title: def.title };
-  const { y } = yScale(def.y.scale, rows.map((r) => r.loss), def.y.title);
-  return {
-    id: def.id,
-    title: def.title,
-    caption: def.caption,
-    wide: false,
-    spec: {
-      title: def.title,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: rows },
-      mark: { type: "line", point: true },
-      encoding: {
-        x: {
-          field: "t",
-          type: "quantitative",
-          title: "interpolation t (0 = first run, 1 = second)",
-        },
-        y: { ...y, field: "loss" },
-        color: {
-          field: "pair",
-          type: "nominal",
-          title: "pair",
-          legend: LEGEND,
-        },
-        detail: { field: "seed", type: "nominal" },
-        tooltip: [
-          { field: "pair", title: "pair" },
-          { field: "seed", type: "quantitative", title: "seed" },
-          { field: "t", type: "quantitative", title: "t", format: ".3g" },
-          { field: "loss", type: "quantitative", title: "loss", format: ".4g" },
-          {
-            field: "barrier",
-            type: "quantitative",
-            title: "barrier",
-            format: ".4g",
-          },
-        ],
-      },
-    },
-  };
 }
 
 /** The caption plus the clip note when some band edge was cut for a log axis. */

@@ -15,7 +15,8 @@ import { UsageError } from "../../pipeline/cli.ts";
 import { Engine } from "../../pipeline/engine.ts";
 import { writeFileAtomic } from "../../pipeline/fs.ts";
 import { encodeJson } from "../../pipeline/artifact.ts";
-import { resultsDir, variantName } from "../../pipeline/commands/variant.ts";
+import { resultsDir } from "../../pipeline/commands/variant.ts";
+import { loadVariantArg } from "../../pipeline/commands/experiment_arg.ts";
 import type { Json } from "../../pipeline/stage.ts";
 import { readCheckpoints } from "../train/checkpoint.ts";
 
@@ -137,6 +138,7 @@ Options:
 Load one in tfjs: tf.loadLayersModel("file://DIR/<run id>/epoch-<k>/model.json")
 (Node), or measure it: deno task measure --model DIR/<run id>/epoch-<k>/model.json`;
 
+/** The `--epochs K,...` list, or undefined for every saved epoch. */
 function parseEpochs(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   const epochs = text.split(",").map((t) => Number(t.trim()));
@@ -148,46 +150,101 @@ function parseEpochs(text: string | undefined): number[] | undefined {
   return epochs;
 }
 
+/** The export's options; a bad flag is a one-line UsageError. */
+function parseExportArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        experiment: { type: "string" },
+        set: { type: "string", multiple: true },
+        out: { type: "string" },
+        epochs: { type: "string" },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message} (see 'deno task export --help')`,
+    );
+  }
+}
+
+/** What `export.json` says the exported models output. */
+function outputDescription(loss: string): string {
+  return loss === "cross_entropy"
+    ? "softmax probabilities (the last Dense layer has activation softmax)"
+    : "linear outputs (squared loss: f(x) is compared with the one-hot target)";
+}
+
+/** Writes each cached run's checkpoints and `export.json`; a run whose bytes are gone joins `missing`. */
+async function writeExport(
+  engine: Engine,
+  runs: Array<{ id: string; hash: string }>,
+  missing: string[],
+  options: {
+    out: string;
+    loss: string;
+    epochs: number[] | undefined;
+    experiment: string;
+    variant: string;
+  },
+): Promise<ExportedRun[]> {
+  const { out, loss, epochs } = options;
+  const exported: Array<ExportedRun & { checkpoints: string }> = [];
+  for (const run of runs) {
+    const bytes = await engine.store.get(run.hash);
+    if (!bytes) {
+      missing.push(run.id);
+      continue;
+    }
+    const folder = runFolder(run.id);
+    const done = await exportRun(bytes, `${out}/${folder}`, loss, epochs);
+    exported.push({ id: run.id, folder, epochs: done, checkpoints: run.hash });
+    console.log(
+      `${out}/${folder}: epoch${done.length === 1 ? "" : "s"} ${
+        done.join(", ") || "none"
+      }`,
+    );
+  }
+  await writeFileAtomic(
+    `${out}/export.json`,
+    JSON.stringify(
+      {
+        experiment: options.experiment,
+        variant: options.variant,
+        output: outputDescription(loss),
+        runs: exported,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return exported;
+}
+
+/** A denied write to `out` as a UsageError saying how to allow it; any other error as it is. */
+function writeError(error: unknown, out: string): unknown {
+  if (
+    !(error instanceof Deno.errors.NotCapable) &&
+    !(error instanceof Deno.errors.PermissionDenied)
+  ) {
+    return error;
+  }
+  return new UsageError(
+    `Cannot write to '${out}' (${
+      (error as Error).message.split("\n")[0]
+    }): the export task may write under exports/ only; for another folder run 'deno run --allow-read=.,/usr/share/datasets,${out} --allow-write=${out} stages/main.ts export --out ${out} ...'`,
+  );
+}
+
 export const exportCommand: Command = {
   help: HELP,
   async run(def: CliDefinition, args: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          experiment: { type: "string" },
-          set: { type: "string", multiple: true },
-          out: { type: "string" },
-          epochs: { type: "string" },
-        },
-      });
-    } catch (error) {
-      throw new UsageError(
-        `${(error as Error).message} (see 'deno task export --help')`,
-      );
-    }
-    const { values } = parsed;
+    const values = parseExportArgs(args);
     const experiment = values.experiment ?? def.defaultExperiment;
-    if (!def.experiments().includes(experiment)) {
-      throw new UsageError(
-        `Unknown experiment '${experiment}': use one of ${
-          def.experiments().join(", ")
-        }`,
-      );
-    }
     const sets = values.set ?? [];
+    const { params, variant } = await loadVariantArg(def, experiment, sets);
     const epochs = parseEpochs(values.epochs);
-    let params: Json;
-    let variant = "";
-    try {
-      params = await def.loadExperiment(experiment, sets);
-      if (sets.length > 0) {
-        variant = variantName(await def.loadExperiment(experiment, []), params);
-      }
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
     const loss = (params as { model?: { loss?: string } }).model?.loss ??
       "cross_entropy";
     const engine = new Engine(def.project, () => {});
@@ -204,60 +261,19 @@ export const exportCommand: Command = {
         `No trained run of '${experiment}' is cached (${missing.length} not cached): run '${again}' first`,
       );
     }
-    const out = values.out ?? resultsDir("exports", {
-      experiment,
-      variant,
-      params,
-    });
-    const exported: Array<ExportedRun & { checkpoints: string }> = [];
+    const out = values.out ??
+      resultsDir("exports", { experiment, variant, params });
+    let exported: ExportedRun[];
     try {
-      for (const run of runs) {
-        const bytes = await engine.store.get(run.hash);
-        if (!bytes) {
-          missing.push(run.id);
-          continue;
-        }
-        const folder = runFolder(run.id);
-        const done = await exportRun(bytes, `${out}/${folder}`, loss, epochs);
-        exported.push({
-          id: run.id,
-          folder,
-          epochs: done,
-          checkpoints: run.hash,
-        });
-        console.log(
-          `${out}/${folder}: epoch${done.length === 1 ? "" : "s"} ${
-            done.join(", ") || "none"
-          }`,
-        );
-      }
-      await writeFileAtomic(
-        `${out}/export.json`,
-        JSON.stringify(
-          {
-            experiment,
-            variant,
-            output: loss === "cross_entropy"
-              ? "softmax probabilities (the last Dense layer has activation softmax)"
-              : "linear outputs (squared loss: f(x) is compared with the one-hot target)",
-            runs: exported,
-          },
-          null,
-          2,
-        ) + "\n",
-      );
+      exported = await writeExport(engine, runs, missing, {
+        out,
+        loss,
+        epochs,
+        experiment,
+        variant,
+      });
     } catch (error) {
-      if (
-        error instanceof Deno.errors.NotCapable ||
-        error instanceof Deno.errors.PermissionDenied
-      ) {
-        throw new UsageError(
-          `Cannot write to '${out}' (${
-            (error as Error).message.split("\n")[0]
-          }): the export task may write under exports/ only; for another folder run 'deno run --allow-read=.,/usr/share/datasets,${out} --allow-write=${out} stages/main.ts export --out ${out} ...'`,
-        );
-      }
-      throw error;
+      throw writeError(error, out);
     }
     if (missing.length > 0) {
       console.log(

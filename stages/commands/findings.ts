@@ -18,6 +18,7 @@ import type { Json } from "../../pipeline/stage.ts";
 import {
   FINDING_IDS,
   type FindingId,
+  isFindingId,
   QUESTIONS,
 } from "../metrics/findings/ids.ts";
 import type { Finding, MetricsDoc } from "../metrics/types.ts";
@@ -29,15 +30,9 @@ export const FINDINGS_TEMPLATE = new URL(
   import.meta.url,
 );
 
-/** The order questions appear on the page: the paper's (§1, §4), another dataset last. */
+/** The order questions appear on the page: the paper's (§1, §4) in FINDING_IDS order, another dataset last. */
 export const PAGE_ORDER: readonly FindingId[] = [
-  "ir_terms",
-  "norms",
-  "memorisation",
-  "momentum_basins",
-  "batch_variance_slope",
-  "explicit_penalty",
-  "architectures",
+  ...FINDING_IDS.filter((id) => id !== "paper_claims"),
   "paper_claims",
 ];
 
@@ -68,11 +63,7 @@ function findingsOf(tree: Json): FindingId[] {
       !Array.isArray(metrics)
     ? metrics["findings"]
     : undefined;
-  return Array.isArray(list)
-    ? list.filter((x): x is FindingId =>
-      (FINDING_IDS as readonly unknown[]).includes(x)
-    )
-    : [];
+  return Array.isArray(list) ? list.filter(isFindingId) : [];
 }
 
 async function readJson<T>(path: string): Promise<T | null> {

@@ -28,18 +28,15 @@ export function leastSquares(
   options: { n: number; d: number; noise: number; seed: number | string },
 ): LeastSquaresData {
   const { n, d, noise } = options;
-  positiveInteger("n", n);
-  positiveInteger("d", d);
-  if (n >= d) {
-    throw new Error(
+  checkOptions([
+    ...positiveIntegers({ n, d }),
+    () =>
+      n < d ||
       `leastSquares needs n < d (an underdetermined problem), got n ${n}, d ${d}`,
-    );
-  }
-  if (!(noise >= 0 && Number.isFinite(noise))) {
-    throw new Error(
+    () =>
+      (noise >= 0 && Number.isFinite(noise)) ||
       `leastSquares noise must be a finite number >= 0, got ${noise}`,
-    );
-  }
+  ]);
   const rng = Rng.fromSeed(`least-squares:${options.seed}`);
   const x = new Float64Array(n * d);
   for (let i = 0; i < x.length; i++) x[i] = rng.normal();
@@ -90,11 +87,10 @@ export function wilsonDataset(
   options: { nTrain: number; nTest: number; p: number; seed: number | string },
 ): WilsonData {
   const { nTrain, nTest, p } = options;
-  positiveInteger("nTrain", nTrain);
-  positiveInteger("nTest", nTest);
-  if (!(p > 0.5 && p < 1)) {
-    throw new Error(`wilsonDataset p must be in (0.5, 1), got ${p}`);
-  }
+  checkOptions([
+    ...positiveIntegers({ nTrain, nTest }),
+    () => (p > 0.5 && p < 1) || `wilsonDataset p must be in (0.5, 1), got ${p}`,
+  ]);
   const rng = Rng.fromSeed(`wilson:${options.seed}`);
   const labels = Float64Array.from(
     { length: nTrain + nTest },
@@ -123,8 +119,21 @@ export function wilsonDataset(
   };
 }
 
-function positiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be an integer >= 1, got ${value}`);
+/** A check: true when it holds, else the one-line message to throw. */
+type Check = () => true | string;
+
+/** Runs a generator's option checks in order; throws the first failing one's message. */
+function checkOptions(checks: Check[]): void {
+  for (const check of checks) {
+    const result = check();
+    if (result !== true) throw new Error(result);
   }
+}
+
+/** One check per named option: an integer ≥ 1. */
+function positiveIntegers(values: Record<string, number>): Check[] {
+  return Object.entries(values).map(([name, value]) => () =>
+    (Number.isInteger(value) && value >= 1) ||
+    `${name} must be an integer >= 1, got ${value}`
+  );
 }

@@ -8,7 +8,8 @@ import { encodeJson } from "../../pipeline/artifact.ts";
 import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { metricsFields } from "../metrics/params.ts";
-import { declareParams, pick, under } from "../params.ts";
+import { declareParams } from "../params.ts";
+import type { Rng } from "../../pipeline/rng.ts";
 import type { KnownAnswer } from "../metrics/types.ts";
 import { initWasmBackend } from "../train/backend.ts";
 import {
@@ -17,28 +18,30 @@ import {
   wilsonExperiment,
 } from "./experiments.ts";
 
-const knownParams = declareParams(
-  under("metrics", pick(metricsFields, ["known_answers"])),
-);
-type KnownParams = z.infer<typeof knownParams.schema>;
+const knownParams = declareParams({
+  "metrics.known_answers": metricsFields.known_answers,
+});
+
+/** The known-answer experiments in report order, each on its own fork of the stage's stream. */
+const EXPERIMENTS: ReadonlyArray<(rng: Rng) => KnownAnswer> = [
+  (rng) => minNormExperiment(rng.fork("min_norm")),
+  (rng) => wilsonExperiment(rng.fork("wilson")),
+  () => quadraticExperiment(),
+];
 
 async function run(
-  ctx: StageContext<KnownParams>,
+  ctx: StageContext<z.infer<typeof knownParams.schema>>,
 ): Promise<Record<string, Uint8Array>> {
-  const enabled = ctx.params["metrics.known_answers"];
-  if (!enabled) return { known: encodeJson([] satisfies KnownAnswer[]) };
+  if (!ctx.params["metrics.known_answers"]) {
+    return { known: encodeJson([] satisfies KnownAnswer[]) };
+  }
   await initWasmBackend();
-  const experiments = [
-    () => minNormExperiment(ctx.rng.fork("min_norm")),
-    () => wilsonExperiment(ctx.rng.fork("wilson")),
-    () => quadraticExperiment(),
-  ];
   const known: KnownAnswer[] = [];
-  for (const [i, experiment] of experiments.entries()) {
-    const answer = experiment();
+  for (const [i, experiment] of EXPERIMENTS.entries()) {
+    const answer = experiment(ctx.rng);
     ctx.log.info(`${answer.id}: ${answer.verdict}`);
     known.push(answer);
-    ctx.progress(i + 1, experiments.length);
+    ctx.progress(i + 1, EXPERIMENTS.length);
   }
   return { known: encodeJson(known) };
 }

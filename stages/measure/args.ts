@@ -68,31 +68,34 @@ one_norm), the terms for η (ir_sgd = η/(4m)·sum_g2, ir_sgd_mean, ir_sgd_var, 
 ir_momentum, ir_rms_paper, ir_preconditioned), ||w||, the loss and error, and sharpness if asked.
 NaN (not applicable) prints as null.`;
 
+/** The flags and their defaults, as node:util parseArgs takes them (HELP documents each). */
+const FLAGS = {
+  model: { type: "string" },
+  dataset: { type: "string", default: "mnist" },
+  split: { type: "string", default: "train" },
+  count: { type: "string" },
+  noise: { type: "string", default: "0" },
+  seed: { type: "string", default: "0" },
+  batch: { type: "string", default: "64" },
+  lr: { type: "string", default: "0.001" },
+  loss: { type: "string", default: "cross_entropy" },
+  optimizer: { type: "string", default: "sgd" },
+  "optimizer-state": { type: "string" },
+  sharpness: { type: "boolean", default: false },
+  "sharpness-subset": { type: "string", default: "1000" },
+  "sharpness-tol": { type: "string", default: "0.001" },
+  "sharpness-max-iter": { type: "string", default: "100" },
+  "shuffle-seed": { type: "string" },
+  help: { type: "boolean", default: false },
+} as const;
+
 /** Parses argv; throws a one-line error naming the flag on bad input. Returns null for --help. */
 export function parseMeasureArgs(argv: string[]): MeasureOptions | null {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
-    options: {
-      model: { type: "string" },
-      dataset: { type: "string", default: "mnist" },
-      split: { type: "string", default: "train" },
-      count: { type: "string" },
-      noise: { type: "string", default: "0" },
-      seed: { type: "string", default: "0" },
-      batch: { type: "string", default: "64" },
-      lr: { type: "string", default: "0.001" },
-      loss: { type: "string", default: "cross_entropy" },
-      optimizer: { type: "string", default: "sgd" },
-      "optimizer-state": { type: "string" },
-      sharpness: { type: "boolean", default: false },
-      "sharpness-subset": { type: "string", default: "1000" },
-      "sharpness-tol": { type: "string", default: "0.001" },
-      "sharpness-max-iter": { type: "string", default: "100" },
-      "shuffle-seed": { type: "string" },
-      help: { type: "boolean", default: false },
-    },
+    options: FLAGS,
   });
   if (values.help) return null;
   if (values.model === undefined) {
@@ -113,25 +116,13 @@ export function parseMeasureArgs(argv: string[]): MeasureOptions | null {
   if (!(noise >= 0 && noise < 1)) {
     throw new Error(`--noise: expected a rate in [0, 1), got ${values.noise}`);
   }
-  const lr = number("--lr", values.lr);
-  if (!(lr > 0)) {
-    throw new Error(`--lr: expected a positive number, got ${values.lr}`);
-  }
-  const tol = number("--sharpness-tol", values["sharpness-tol"]);
-  if (!(tol > 0)) {
-    throw new Error(
-      `--sharpness-tol: expected a positive number, got ${
-        values["sharpness-tol"]
-      }`,
-    );
-  }
+  const lr = positive("--lr", values.lr);
+  const tol = positive("--sharpness-tol", values["sharpness-tol"]);
   return {
     model: values.model,
     dataset,
     split,
-    count: values.count === undefined
-      ? null
-      : integer("--count", values.count, 1),
+    count: optionalInteger("--count", values.count, 1),
     noise,
     seed: integer("--seed", values.seed, 0),
     batch: integer("--batch", values.batch, 1),
@@ -151,9 +142,7 @@ export function parseMeasureArgs(argv: string[]): MeasureOptions | null {
       values["sharpness-max-iter"],
       1,
     ),
-    shuffleSeed: values["shuffle-seed"] === undefined
-      ? null
-      : integer("--shuffle-seed", values["shuffle-seed"], 0),
+    shuffleSeed: optionalInteger("--shuffle-seed", values["shuffle-seed"], 0),
   };
 }
 
@@ -175,6 +164,7 @@ function optimizerConfig(text: string, lr: number): OptimizerConfig {
   return { ...config, lr } as unknown as OptimizerConfig;
 }
 
+/** `value` if it is one of `allowed`; else an error naming the flag and the allowed values. */
 function oneOf<T extends string>(
   flag: string,
   value: string,
@@ -188,6 +178,7 @@ function oneOf<T extends string>(
   return value as T;
 }
 
+/** `text` as a finite number; else an error naming the flag. */
 function number(flag: string, text: string): number {
   const v = Number(text);
   if (text.trim() === "" || !Number.isFinite(v)) {
@@ -196,10 +187,29 @@ function number(flag: string, text: string): number {
   return v;
 }
 
+/** `text` as an integer ≥ `min`; else an error naming the flag. */
 function integer(flag: string, text: string, min: number): number {
   const v = Number(text);
   if (text.trim() === "" || !Number.isInteger(v) || v < min) {
     throw new Error(`${flag}: expected an integer ≥ ${min}, got '${text}'`);
   }
   return v;
+}
+
+/** `text` as a number > 0; else an error naming the flag. */
+function positive(flag: string, text: string): number {
+  const v = number(flag, text);
+  if (!(v > 0)) {
+    throw new Error(`${flag}: expected a positive number, got ${text}`);
+  }
+  return v;
+}
+
+/** An optional integer flag: null when not given. */
+function optionalInteger(
+  flag: string,
+  text: string | undefined,
+  min: number,
+): number | null {
+  return text === undefined ? null : integer(flag, text, min);
 }

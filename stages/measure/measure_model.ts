@@ -9,9 +9,18 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
 import { type EigenResult, eosThreshold } from "../metrics/sharpness.ts";
 import { modelSharpness, sharpnessSubset } from "../metrics/sharpness_stage.ts";
-import { deriveTerms, heavyBallBeta, type Terms } from "../metrics/terms.ts";
+import {
+  deriveTerms,
+  heavyBallBeta,
+  type RawSums,
+  type Terms,
+} from "../metrics/terms.ts";
 import type { OptimizerState } from "../train/checkpoint.ts";
-import type { LossName, OptimizerConfig } from "../train/contracts.ts";
+import type {
+  LossName,
+  OptimizerConfig,
+  SnapshotSums,
+} from "../train/contracts.ts";
 import { rowTensors } from "../train/data.ts";
 import { measureSnapshot } from "../train/measure.ts";
 import { trainableVariables } from "../train/model.ts";
@@ -43,7 +52,8 @@ export interface MeasureInput {
     | null;
 }
 
-export interface MeasureReport {
+/** The report: the §2 raw sums as the record names them (terms.ts `RawSums`, no trajectory outside training), then the terms. */
+export interface MeasureReport extends Omit<RawSums, "traj_g2"> {
   /**
    * The model's final activation and what the loss was taken of: "logits"
    * (a softmax removed under cross-entropy, or none there) or "outputs".
@@ -52,16 +62,6 @@ export interface MeasureReport {
   n: number;
   batch_size: number;
   batches: string;
-  lr: number;
-  m: number;
-  sum_g2: number;
-  gbar2: number;
-  sum_dev2: number;
-  full_grad2: number;
-  sum_pre: number;
-  sum_s_g2: number;
-  one_norm: number;
-  pre_scale: number;
   terms: Omit<Terms, "ir_trajectory">;
   norm: number;
   loss: number;
@@ -118,14 +118,8 @@ function measureOutputs(
   input: MeasureInput,
 ): Omit<MeasureReport, "final_activation"> {
   const n = input.labels.length;
-  if (n === 0 || input.images.length % n !== 0) {
-    throw new Error(
-      `images: expected n × d pixels for n = ${n} labels, got ${input.images.length}`,
-    );
-  }
-  const d = input.images.length / n;
+  const d = pixelsPerSample(n, input.images.length);
   const variables = trainableVariables(input.model);
-  const batches = measureBatches(n, input.batch, input.shuffleSeed);
   const samples = { n, d, images: input.images, labels: input.labels };
   const optimizer = input.optimizerState
     ? createOptimizer(input.optimizer, variables)
@@ -138,59 +132,20 @@ function measureOutputs(
       forward: (x) => input.model.apply(x, { training: false }) as tf.Tensor2D,
       loss: input.loss,
       samples,
-      batches,
+      batches: measureBatches(n, input.batch, input.shuffleSeed),
       preconditioner: pre,
     });
-    const raw = {
-      lr: input.lr,
-      m: sums.m,
-      sum_g2: sums.sumG2,
-      gbar2: sums.gbar2,
-      sum_dev2: sums.sumDev2,
-      full_grad2: sums.fullGrad2,
-      sum_pre: sums.sumPre,
-      pre_scale: pre ? pre.scale : NaN,
-      sum_s_g2: sums.sumSG2,
-      one_norm: sums.oneNorm,
-      traj_g2: NaN,
-    };
+    const raw = rawSums(sums, input.lr, pre ? pre.scale : NaN);
     const { ir_trajectory: _, ...terms } = deriveTerms(raw, input.optimizer);
-    const { traj_g2: _t, ...rawSums } = raw; // no trajectory outside training
-    let sharpness: MeasureReport["sharpness"] = null;
-    if (input.sharpness) {
-      const s = input.sharpness;
-      const idx = sharpnessSubset(n, s.subset, s.seed);
-      const { x, y } = rowTensors(samples, idx);
-      try {
-        const r = modelSharpness(input.model, x, y, {
-          loss: input.loss,
-          tol: s.tol,
-          maxIter: s.maxIter,
-          start: `sharpness-start:${s.seed}:measure`,
-        });
-        const beta = heavyBallBeta(input.optimizer);
-        sharpness = {
-          value: r.value,
-          iterations: r.iterations,
-          converged: r.converged,
-          residual: r.residual,
-          subset: idx.length,
-          method: r.method,
-          eos: input.optimizer.name === "gd" || input.optimizer.name === "sgd"
-            ? eosThreshold(input.lr, beta)
-            : NaN,
-        };
-      } finally {
-        tf.dispose([x, y]);
-      }
-    }
+    const { traj_g2: _t, ...rawNoTrajectory } = raw; // no trajectory outside training
+    const sharpness = input.sharpness
+      ? measureSharpness(input, samples, input.sharpness)
+      : null;
     return {
       n,
       batch_size: input.batch,
-      batches: input.shuffleSeed === null
-        ? "sequential: batch k holds samples k·B .. k·B+B−1 in dataset order"
-        : `shuffled: Rng.fromSeed(${input.shuffleSeed}).permutation(n) cut every B`,
-      ...rawSums,
+      batches: batchesNote(input.shuffleSeed),
+      ...rawNoTrajectory,
       terms,
       norm: Math.sqrt(variables.reduce((acc, v) => acc + sumSquares(v), 0)),
       loss: sums.loss,
@@ -202,6 +157,73 @@ function measureOutputs(
   }
 }
 
+/** d, the pixels per sample; throws when the pixels are not n × d. */
+function pixelsPerSample(n: number, pixels: number): number {
+  if (n === 0 || pixels % n !== 0) {
+    throw new Error(
+      `images: expected n × d pixels for n = ${n} labels, got ${pixels}`,
+    );
+  }
+  return pixels / n;
+}
+
+/** The snapshot's sums under the record's names (terms.ts `RawSums`); no trajectory (NaN) outside training. */
+function rawSums(sums: SnapshotSums, lr: number, preScale: number): RawSums {
+  return {
+    lr,
+    m: sums.m,
+    sum_g2: sums.sumG2,
+    gbar2: sums.gbar2,
+    sum_dev2: sums.sumDev2,
+    full_grad2: sums.fullGrad2,
+    sum_pre: sums.sumPre,
+    pre_scale: preScale,
+    sum_s_g2: sums.sumSG2,
+    one_norm: sums.oneNorm,
+    traj_g2: NaN,
+  };
+}
+
+/** How the batches were cut, for the report. */
+function batchesNote(shuffleSeed: number | null): string {
+  return shuffleSeed === null
+    ? "sequential: batch k holds samples k·B .. k·B+B−1 in dataset order"
+    : `shuffled: Rng.fromSeed(${shuffleSeed}).permutation(n) cut every B`;
+}
+
+/** The top Hessian eigenvalue on a seeded subset (SCIENCE §4.2), with the §2.4 stability line 2(1+β)/η for GD/SGD. */
+function measureSharpness(
+  input: MeasureInput,
+  samples: { n: number; d: number; images: Float32Array; labels: Int32Array },
+  s: NonNullable<MeasureInput["sharpness"]>,
+): NonNullable<MeasureReport["sharpness"]> {
+  const idx = sharpnessSubset(samples.n, s.subset, s.seed);
+  const { x, y } = rowTensors(samples, idx);
+  try {
+    const r = modelSharpness(input.model, x, y, {
+      loss: input.loss,
+      tol: s.tol,
+      maxIter: s.maxIter,
+      start: `sharpness-start:${s.seed}:measure`,
+    });
+    const beta = heavyBallBeta(input.optimizer);
+    return {
+      value: r.value,
+      iterations: r.iterations,
+      converged: r.converged,
+      residual: r.residual,
+      subset: idx.length,
+      method: r.method,
+      eos: input.optimizer.name === "gd" || input.optimizer.name === "sgd"
+        ? eosThreshold(input.lr, beta)
+        : NaN,
+    };
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
+/** Σ t², the squared norm of one tensor. */
 function sumSquares(t: tf.Tensor): number {
   const data = t.dataSync();
   let s = 0;

@@ -42,9 +42,8 @@ import {
   type TInterval,
   tInterval,
 } from "./paired.ts";
-import type { Run } from "./runs.ts";
-import { groupLabel } from "./runs.ts";
-import { runSummary } from "./summary.ts";
+import { byCell, groupLabel, type Run } from "./runs.ts";
+import { summaryOf } from "./summary.ts";
 import type {
   Claim,
   ClaimedSide,
@@ -75,6 +74,32 @@ export function pickContenders(runs: Run[]): Contenders {
     rmsprop: firstLabel(runs, (r) => r.optimizer.name === "rmsprop"),
     adam: firstLabel(runs, (r) => r.optimizer.name === "adam"),
   };
+}
+
+export type Adaptive = "adam" | "rmsprop";
+const ADAPTIVE: readonly Adaptive[] = ["adam", "rmsprop"];
+
+/** The adaptive methods (Adam, RMSprop, in that order) that have runs among the contenders. */
+export function adaptivePresent(c: Contenders): Adaptive[] {
+  return ADAPTIVE.filter((n) => c[n].length > 0);
+}
+
+/**
+ * Per adaptive method named, SGD's runs paired with its runs by seed:
+ * f(SGD's run) − f(its run) (SCIENCE §7.1), the value in words by `value`.
+ */
+export function againstSgd(
+  c: Contenders,
+  names: readonly Adaptive[],
+  value: (name: Adaptive, label: string) => string,
+  f: (run: Run) => number,
+): Pairing[] {
+  return names.map((name) => ({
+    a: c.sgd[0]!.label,
+    b: c[name][0]!.label,
+    value: value(name, c[name][0]!.label),
+    paired: pairedBy(c.sgd, c[name], f),
+  }));
 }
 
 /** 3 significant digits, for evidence sentences. */
@@ -166,25 +191,13 @@ export function termLogRatios(
   return { values, skipped, windows: [...windows.values()] };
 }
 
-const summaries = new WeakMap<Run, Record<string, number>>();
-
-/** A run's summary number `key` (runSummary, computed once per run). */
-function finalValue(run: Run, key: string): number {
-  let summary = summaries.get(run);
-  if (!summary) {
-    summary = runSummary(run);
-    summaries.set(run, summary);
-  }
-  return summary[key] ?? NaN;
-}
-
 /** Per seed, a's final `key` minus b's (a diverged run has no final value: skipped). */
 export function finalDifferences(
   a: Run[],
   b: Run[],
   key: string,
 ): PairedValues {
-  return pairedBy(a, b, (run) => finalValue(run, key));
+  return pairedBy(a, b, (run) => summaryOf(run, key));
 }
 
 /** Per seed, f(a's run) − f(b's run) for the seeds both have; non-finite ones skipped. */
@@ -253,6 +266,26 @@ export function comparisonOf(
   };
 }
 
+/** What one comparison pairs: the two labels, the value in words and its per-seed values. */
+export interface Pairing {
+  a: string;
+  b: string;
+  value: string;
+  paired: PairedValues;
+}
+
+/** One comparison per pairing at `level`, verdicts by `decide`; pairings with no seed left out. */
+export function comparisonsOf(
+  pairings: Pairing[],
+  level: number,
+  decide: (interval: TInterval) => Exclude<Verdict, "not measured">,
+): Comparison[] {
+  return pairings.flatMap(({ a, b, value, paired }) => {
+    const one = comparisonOf(a, b, value, paired, level, decide);
+    return one ? [one] : [];
+  });
+}
+
 function pct(level: number): string {
   return `${Number((100 * level).toFixed(2))}%`;
 }
@@ -303,15 +336,11 @@ function cellSuffix(cell: Run["cell"]): { id: string; words: string } {
   return { id: `@${text}`, words: ` (cell ${text})` };
 }
 
-const NAMES: Record<string, string> = {
+const NAMES: Record<"sgd" | Adaptive, string> = {
   sgd: "SGD",
   rmsprop: "RMSprop",
   adam: "Adam",
 };
-
-function meanOf(values: number[]): number {
-  return stat(values).mean;
-}
 
 /** A claim whose comparisons are done: its verdict, and whether it is descriptive. */
 function decided(
@@ -353,6 +382,53 @@ function notMeasured(
   };
 }
 
+/** "Not measured: plain SGD and RMSprop not in this experiment." */
+function absentClaim(
+  base: { id: string; statement: string },
+  claimed: ClaimedSide,
+  absent: Array<string | false>,
+): Claim {
+  return notMeasured(
+    base,
+    claimed,
+    `Not measured: ${
+      absent.filter(Boolean).join(" and ")
+    } not in this experiment.`,
+  );
+}
+
+/** The statement of a term claim: SGD's term (SCIENCE §2.1) exceeds RMSprop's `rmsTerm` (§2.5 or §2.6). */
+function termStatement(
+  rmsTerm: "ir_rms_paper" | "ir_preconditioned",
+  words: string,
+): string {
+  const formula = rmsTerm === "ir_rms_paper"
+    ? "the paper's formula η/(4m)Σ_k||s⊙g_k||² (SCIENCE §2.5)"
+    : "the preconditioned term η/(4m)Σ_kΣ_j g²/(√v+ε) (SCIENCE §2.6)";
+  return `SGD's implicit-regularization term η/(4m)Σ_k||g_k||² exceeds ` +
+    `RMSprop's, with ${formula}${words}.`;
+}
+
+/** The epochs a term comparison averages over, in words. */
+function windowWords(paired: PairedValues): string {
+  return paired.windows.length === 1
+    ? `epochs ${paired.windows[0]![0]}–${paired.windows[0]![1]}`
+    : "the second half of each run's epochs";
+}
+
+/** The term claim's lead: final values of both terms, and the learning rates they were taken at. */
+function termLead(c: Contenders, sgdFinal: number, rmsFinal: number): string {
+  const lrNote = c.sgd[0]!.optimizer.lr === c.rmsprop[0]!.optimizer.lr
+    ? `both at η = ${fmt(c.sgd[0]!.optimizer.lr)}`
+    : `η = ${fmt(c.sgd[0]!.optimizer.lr)} for SGD and ${
+      fmt(c.rmsprop[0]!.optimizer.lr)
+    } for RMSprop`;
+  return `Final values, means over seeds: SGD ${fmt(sgdFinal)} against ` +
+    `RMSprop ${
+      fmt(rmsFinal)
+    } (${lrNote}). Claimed: the per-seed log-ratio is above zero.`;
+}
+
 /** Claims 1 and 2: SGD's ir_sgd against RMSprop's term `rmsTerm`. */
 function termClaim(
   c: Contenders,
@@ -361,33 +437,23 @@ function termClaim(
   cell: Run["cell"],
 ): Claim {
   const suffix = cellSuffix(cell);
-  const formula = rmsTerm === "ir_rms_paper"
-    ? "the paper's formula η/(4m)Σ_k||s⊙g_k||² (SCIENCE §2.5)"
-    : "the preconditioned term η/(4m)Σ_kΣ_j g²/(√v+ε) (SCIENCE §2.6)";
-  const statement =
-    `SGD's implicit-regularization term η/(4m)Σ_k||g_k||² exceeds ` +
-    `RMSprop's, with ${formula}${suffix.words}.`;
-  const base = { id: `${id}${suffix.id}`, statement };
+  const base = {
+    id: `${id}${suffix.id}`,
+    statement: termStatement(rmsTerm, suffix.words),
+  };
   if (c.sgd.length === 0 || c.rmsprop.length === 0) {
-    const absent = [
-      c.sgd.length === 0 ? "plain SGD" : "",
-      c.rmsprop.length === 0 ? "RMSprop" : "",
-    ]
-      .filter(Boolean).join(" and ");
-    return notMeasured(
-      base,
-      "positive",
-      `Not measured: ${absent} not in this experiment.`,
-    );
+    return absentClaim(base, "positive", [
+      c.sgd.length === 0 && "plain SGD",
+      c.rmsprop.length === 0 && "RMSprop",
+    ]);
   }
   const paired = termLogRatios(c.sgd, c.rmsprop, "ir_sgd", rmsTerm);
-  const window = paired.windows.length === 1
-    ? `epochs ${paired.windows[0]![0]}–${paired.windows[0]![1]}`
-    : "the second half of each run's epochs";
   const comparison = pairedComparison(
     c.sgd[0]!.label,
     c.rmsprop[0]!.label,
-    `log₁₀(SGD's ir_sgd / RMSprop's ${rmsTerm}), mean over ${window}`,
+    `log₁₀(SGD's ir_sgd / RMSprop's ${rmsTerm}), mean over ${
+      windowWords(paired)
+    }`,
     paired,
     CONFIDENCE,
     "positive",
@@ -401,28 +467,68 @@ function termClaim(
         `${paired.skipped > 0 ? ` (${paired.skipped} seed(s) left out)` : ""}.`,
     );
   }
-  const sgdFinal = meanOf(c.sgd.map((r) => finalValue(r, "final_ir_sgd")));
-  const rmsFinal = meanOf(
-    c.rmsprop.map((r) => finalValue(r, `final_${rmsTerm}`)),
+  const sgdFinal = meanSummary(c.sgd, "final_ir_sgd");
+  const rmsFinal = meanSummary(c.rmsprop, `final_${rmsTerm}`);
+  return decided(
+    base,
+    "positive",
+    [comparison],
+    termLead(c, sgdFinal, rmsFinal),
+    {
+      sgd_final_mean: sgdFinal,
+      rmsprop_final_mean: rmsFinal,
+      ratio_final: sgdFinal / rmsFinal,
+    },
   );
-  const lrNote = c.sgd[0]!.optimizer.lr === c.rmsprop[0]!.optimizer.lr
-    ? `both at η = ${fmt(c.sgd[0]!.optimizer.lr)}`
-    : `η = ${fmt(c.sgd[0]!.optimizer.lr)} for SGD and ${
-      fmt(c.rmsprop[0]!.optimizer.lr)
-    } for RMSprop`;
-  const lead = `Final values, means over seeds: SGD ${fmt(sgdFinal)} against ` +
-    `RMSprop ${
-      fmt(rmsFinal)
-    } (${lrNote}). Claimed: the per-seed log-ratio is above zero.`;
-  return decided(base, "positive", [comparison], lead, {
-    sgd_final_mean: sgdFinal,
-    rmsprop_final_mean: rmsFinal,
-    ratio_final: sgdFinal / rmsFinal,
-  });
 }
 
-type Adaptive = "adam" | "rmsprop";
-const ADAPTIVE: readonly Adaptive[] = ["adam", "rmsprop"];
+/** The mean over runs of a summary number (SCIENCE §7: the finite values only). */
+function meanSummary(runs: Run[], key: string): number {
+  return stat(runs.map((r) => summaryOf(r, key))).mean;
+}
+
+/** "Not measured" when some adaptive method shares no seed with a final value with SGD. */
+function unpairedClaim(
+  base: { id: string; statement: string },
+  pairings: Pairing[],
+  compared: Adaptive[],
+  what: string,
+): Claim {
+  const skipped = pairings.reduce((n, p) => n + p.paired.skipped, 0);
+  return notMeasured(
+    base,
+    "negative",
+    `Not measured: no seed has a final ${what} for both SGD and ` +
+      `${
+        compared.filter((_, i) => pairings[i]!.paired.values.length === 0)
+          .map((n) => NAMES[n]).join(" and ")
+      } (${skipped} seed(s) lacked one, e.g. diverged).`,
+    { seeds_skipped: skipped },
+  );
+}
+
+/**
+ * The distance from the initial weights ||w − w₀|| (SCIENCE §4.1) beside a
+ * norm claim: a small norm can just mean "did not move". Adds the means to
+ * `numbers`; returns the sentence ("" when one is not finite).
+ */
+function distanceNote(
+  c: Contenders,
+  compared: Adaptive[],
+  numbers: Record<string, number>,
+): string {
+  const moved = [c.sgd, ...compared.map((n) => c[n])].map((runs) =>
+    meanSummary(runs, "final_dist_init")
+  );
+  numbers["sgd_dist_init_mean"] = moved[0]!;
+  compared.forEach((n, i) => numbers[`${n}_dist_init_mean`] = moved[i + 1]!);
+  if (!moved.every(Number.isFinite)) return "";
+  return ` Distance from the initial weights ||w − w₀||: SGD ${
+    fmt(moved[0]!)
+  }, ` +
+    compared.map((n, i) => `${NAMES[n]} ${fmt(moved[i + 1]!)}`).join(", ") +
+    ".";
+}
 
 /** Claims 3 and 4: SGD's final value of `key` below Adam's and RMSprop's. */
 function finalClaim(
@@ -438,56 +544,35 @@ function finalClaim(
     id: `${id}${suffix.id}`,
     statement: `${statement}${suffix.words}.`,
   };
-  const compared = ADAPTIVE.filter((n) => c[n].length > 0);
+  const compared = adaptivePresent(c);
   const missing = ADAPTIVE.filter((n) => c[n].length === 0).map((n) =>
     NAMES[n]
   );
   if (c.sgd.length === 0 || compared.length === 0) {
-    const absent = [
-      c.sgd.length === 0 ? "plain SGD" : "",
+    return absentClaim(base, "negative", [
+      c.sgd.length === 0 && "plain SGD",
       ...(compared.length === 0 ? missing : []),
-    ]
-      .filter(Boolean).join(" and ");
-    return notMeasured(
-      base,
-      "negative",
-      `Not measured: ${absent} not in this experiment.`,
-    );
+    ]);
   }
-  const level = perComparisonLevel(compared.length);
-  const pairs = compared.map((name) => ({
-    name,
-    paired: finalDifferences(c.sgd, c[name], key),
-  }));
-  const comparisons = pairs.flatMap(({ name, paired }) => {
-    const one = pairedComparison(
-      c.sgd[0]!.label,
-      c[name][0]!.label,
-      `final ${what}, SGD − ${NAMES[name]}`,
-      paired,
-      level,
-      "negative",
-    );
-    return one ? [one] : [];
-  });
+  const pairings = againstSgd(
+    c,
+    compared,
+    (name) => `final ${what}, SGD − ${NAMES[name]}`,
+    (run) => summaryOf(run, key),
+  );
+  const comparisons = comparisonsOf(
+    pairings,
+    perComparisonLevel(compared.length),
+    (t) => sideVerdict(t, "negative"),
+  );
   if (comparisons.length < compared.length) {
-    const skipped = pairs.reduce((n, p) => n + p.paired.skipped, 0);
-    return notMeasured(
-      base,
-      "negative",
-      `Not measured: no seed has a final ${what} for both SGD and ` +
-        `${
-          pairs.filter((p) => p.paired.values.length === 0)
-            .map((p) => NAMES[p.name]).join(" and ")
-        } (${skipped} seed(s) lacked one, e.g. diverged).`,
-      { seeds_skipped: skipped },
-    );
+    return unpairedClaim(base, pairings, compared, what);
   }
   const numbers: Record<string, number> = {
-    sgd_mean: meanOf(c.sgd.map((r) => finalValue(r, key))),
+    sgd_mean: meanSummary(c.sgd, key),
   };
   for (const name of compared) {
-    numbers[`${name}_mean`] = meanOf(c[name].map((r) => finalValue(r, key)));
+    numbers[`${name}_mean`] = meanSummary(c[name], key);
   }
   const values = [`SGD ${fmt(numbers["sgd_mean"]!)}`]
     .concat(compared.map((n) => `${NAMES[n]} ${fmt(numbers[`${n}_mean`]!)}`))
@@ -496,24 +581,7 @@ function finalClaim(
   if (missing.length > 0) {
     lead += ` ${missing.join(" and ")} not in this experiment.`;
   }
-  if (key === "final_norm") {
-    // A small norm can just mean "did not move": say how far each went from w₀.
-    const moved = [c.sgd, ...compared.map((n) => c[n])].map((runs) =>
-      meanOf(runs.map((r) => finalValue(r, "final_dist_init")))
-    );
-    numbers["sgd_dist_init_mean"] = moved[0]!;
-    compared.forEach((n, i) => numbers[`${n}_dist_init_mean`] = moved[i + 1]!);
-    if (moved.every(Number.isFinite)) {
-      lead +=
-        ` Distance from the initial weights ||w − w₀||: SGD ${
-          fmt(moved[0]!)
-        }, ` +
-        compared.map((n, i) => `${NAMES[n]} ${fmt(moved[i + 1]!)}`).join(
-          ", ",
-        ) +
-        ".";
-    }
-  }
+  if (key === "final_norm") lead += distanceNote(c, compared, numbers);
   lead += " Claimed: each per-seed difference is below zero.";
   return decided(base, "negative", comparisons, lead, numbers);
 }
@@ -550,12 +618,5 @@ export function cellClaims(runs: Run[], cell: Run["cell"]): Claim[] {
 
 /** Claims for every sweep cell, cells in the order their first run appears. */
 export function evaluateClaims(runs: Run[]): Claim[] {
-  const cells = new Map<string, Run[]>();
-  for (const run of runs) {
-    const key = groupLabel("", run.cell);
-    const list = cells.get(key);
-    if (list) list.push(run);
-    else cells.set(key, [run]);
-  }
-  return [...cells.values()].flatMap((list) => cellClaims(list, list[0]!.cell));
+  return byCell(runs).flatMap((list) => cellClaims(list, list[0]!.cell));
 }

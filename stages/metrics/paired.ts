@@ -3,7 +3,7 @@
  * seed, a claim's per-seed values are paired differences, and a verdict is
  * read off a Student-t interval for their mean. Pure functions on numbers.
  */
-import type { ClaimedSide, Verdict } from "./types.ts";
+import type { ClaimedSide, TInterval, Verdict } from "./types.ts";
 
 /** Seeds needed before a verdict may say "holds" or "fails" (SCIENCE §7.1). */
 export const MIN_SEEDS = 3;
@@ -132,20 +132,7 @@ export function studentTQuantile(p: number, df: number): number {
   return q;
 }
 
-/** A t-interval for the mean of per-seed paired differences. */
-export interface TInterval {
-  /** Number of seeds. */
-  n: number;
-  /** The mean difference: the effect size, in the unit of the values. */
-  mean: number;
-  /** Sample standard deviation (n − 1 denominator); null when n < 2. */
-  sd: number | null;
-  /** Two-sided confidence level of [low, high]. */
-  level: number;
-  /** mean ∓ t_{(1+level)/2, n−1} · sd/√n; null when n < 2. */
-  low: number | null;
-  high: number | null;
-}
+export type { TInterval };
 
 /**
  * The two-sided Student-t interval at `level` for the mean of `values`

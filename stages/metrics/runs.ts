@@ -43,6 +43,26 @@ export function groupLabel(label: string, cell: Cell): string {
   return `${label} · ${parts.join(", ")}`;
 }
 
+/** Runs grouped by `key`, groups and runs in first-appearance order. */
+export function groupBy(
+  runs: Run[],
+  key: (run: Run) => string,
+): Map<string, Run[]> {
+  const out = new Map<string, Run[]>();
+  for (const run of runs) {
+    const k = key(run);
+    const list = out.get(k);
+    if (list) list.push(run);
+    else out.set(k, [run]);
+  }
+  return out;
+}
+
+/** Runs by sweep cell, cells in first-appearance order. */
+export function byCell(runs: Run[]): Run[][] {
+  return [...groupBy(runs, (run) => groupLabel("", run.cell)).values()];
+}
+
 /**
  * A sweep cell with scalar values: numbers, strings and booleans as they are,
  * any other value (e.g. `model.hidden: [512, 256]`) as its JSON text, so

@@ -61,6 +61,21 @@ function eigenSettings(
   };
 }
 
+/** The result before any product: no estimate yet. */
+const NOT_STARTED: EigenResult = {
+  value: NaN,
+  iterations: 0,
+  converged: false,
+  residual: NaN,
+};
+
+/** A seeded Gaussian start vector split like the parameters, scaled to unit norm. */
+function randomUnit(sizes: number[], rng: Rng): Float64Array[] {
+  return normalize(
+    sizes.map((n) => Float64Array.from({ length: n }, () => rng.normal())),
+  );
+}
+
 /**
  * The top eigenvalue λ_max of a symmetric H by power iteration from a seeded
  * Gaussian start, stopping when the residual of the Rayleigh quotient
@@ -103,15 +118,8 @@ function powerIteration(
   tol: number,
   maxIter: number,
 ): EigenResult {
-  let v = normalize(
-    sizes.map((n) => Float64Array.from({ length: n }, () => rng.normal())),
-  );
-  let last: EigenResult = {
-    value: NaN,
-    iterations: 0,
-    converged: false,
-    residual: NaN,
-  };
+  let v = randomUnit(sizes, rng);
+  let last = NOT_STARTED;
   for (let it = 1; it <= maxIter; it++) {
     const hv = apply(hvp, v, shift);
     const lambda = dot(v, hv);
@@ -154,20 +162,11 @@ export function lanczosTopEigenvalue(
   options: EigenOptions,
 ): EigenResult {
   const { tol, maxIter, sizes } = eigenSettings(options, shapes);
-  let q = normalize(
-    sizes.map((n) =>
-      Float64Array.from({ length: n }, () => options.rng.normal())
-    ),
-  );
+  let q = randomUnit(sizes, options.rng);
   let qPrev: Float64Array[] | null = null;
   const alphas: number[] = [];
   const betas: number[] = [];
-  let last: EigenResult = {
-    value: NaN,
-    iterations: 0,
-    converged: false,
-    residual: NaN,
-  };
+  let last = NOT_STARTED;
   for (let k = 1; k <= maxIter; k++) {
     const w = apply(hvp, q, 0);
     const alpha = dot(w, q);

@@ -31,6 +31,7 @@ import { trainableVariables } from "../train/model.ts";
 import {
   type EigenResult,
   hutchinsonTrace,
+  type Hvp,
   lanczosTopEigenvalue,
   scaledHvp,
 } from "./sharpness.ts";
@@ -124,6 +125,83 @@ export function sharpnessSubset(
   return Rng.fromSeed(`sharpness-subset:${seed}`).sample(n, k).sort();
 }
 
+/** The per-checkpoint part of `SharpnessOutput` (all but the subset size). */
+export type SharpnessSeries = Omit<SharpnessOutput, "subset">;
+
+/** A series with no checkpoint measured (method "none"). */
+export function emptySeries(): SharpnessSeries {
+  return {
+    epochs: [],
+    sharpness: [],
+    iterations: [],
+    converged: [],
+    residual: [],
+    trace: [],
+    trace_stderr: [],
+    method: "none",
+    preconditioned_sharpness: [],
+    preconditioned_residual: [],
+    preconditioned_iterations: [],
+    preconditioned_converged: [],
+  };
+}
+
+/** What `modelSharpness` measures at one checkpoint. */
+export type CheckpointSharpness = ReturnType<typeof modelSharpness>;
+
+/** Appends one checkpoint's values; the preconditioned ones only for adaptive runs (NaN where P is undefined). */
+function appendCheckpoint(
+  out: SharpnessSeries,
+  epoch: number,
+  result: CheckpointSharpness,
+  adaptive: boolean,
+): void {
+  out.method = result.method;
+  out.epochs.push(epoch);
+  out.sharpness.push(result.value);
+  out.iterations.push(result.iterations);
+  out.converged.push(result.converged);
+  out.residual.push(result.residual);
+  if (result.trace) {
+    out.trace.push(result.trace.value);
+    out.trace_stderr.push(result.trace.stderr);
+  }
+  if (adaptive) {
+    const p = result.preconditioned;
+    out.preconditioned_sharpness.push(p ? p.value : NaN);
+    out.preconditioned_residual.push(p ? p.residual : NaN);
+    out.preconditioned_iterations.push(p ? p.iterations : 0);
+    out.preconditioned_converged.push(p ? p.converged : false);
+  }
+}
+
+/** λ_max (and λ₁(P⁻¹H) for adaptive runs, SCIENCE §4.2.1) of one checkpoint, its model disposed after. */
+async function checkpointSharpness(
+  checkpoint: Checkpoint,
+  x: tf.Tensor2D,
+  y: tf.Tensor1D,
+  settings: SharpnessSettings,
+  adaptive: OptimizerConfig | null,
+): Promise<CheckpointSharpness> {
+  const model = await checkpoint.load();
+  try {
+    const scaling = adaptive
+      ? inverseSqrtPreconditioner(
+        adaptive,
+        checkpoint.optimizerState(),
+        model.trainableWeights.length,
+      )
+      : null;
+    return modelSharpness(model, x, y, {
+      ...settings,
+      start: `sharpness-start:${settings.seed}:${checkpoint.epoch}`,
+      ...(scaling ? { preconditioner: scaling } : {}),
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
 /**
  * λ_max at each checkpoint. The Lanczos start vector is seeded by
  * (seed, epoch), so a rerun reproduces every value.
@@ -134,86 +212,58 @@ export async function sharpnessSeries(
   settings: SharpnessSettings,
   onProgress: (done: number, total: number) => void = () => {},
   signal?: AbortSignal,
-): Promise<
-  Pick<
-    SharpnessOutput,
-    | "epochs"
-    | "sharpness"
-    | "iterations"
-    | "converged"
-    | "residual"
-    | "trace"
-    | "trace_stderr"
-    | "method"
-    | "preconditioned_sharpness"
-    | "preconditioned_residual"
-    | "preconditioned_iterations"
-    | "preconditioned_converged"
-  >
-> {
+): Promise<SharpnessSeries> {
   const { x, y } = rowTensors(
     train,
     sharpnessSubset(train.n, settings.subset, settings.seed),
   ); // [subset, 784], [subset]
-  const out = {
-    epochs: [] as number[],
-    sharpness: [] as number[],
-    iterations: [] as number[],
-    converged: [] as boolean[],
-    residual: [] as number[],
-    trace: [] as number[],
-    trace_stderr: [] as number[],
-    method: "none" as SharpnessOutput["method"],
-    preconditioned_sharpness: [] as number[],
-    preconditioned_residual: [] as number[],
-    preconditioned_iterations: [] as number[],
-    preconditioned_converged: [] as boolean[],
-  };
+  const out = emptySeries();
   const optimizer = settings.optimizer;
   const adaptive = optimizer && isPreconditioned(optimizer) ? optimizer : null;
   try {
     for (const [k, checkpoint] of checkpoints.entries()) {
       if (signal?.aborted) throw new Error("sharpness: aborted");
-      const model = await checkpoint.load();
-      try {
-        const scaling = adaptive
-          ? inverseSqrtPreconditioner(
-            adaptive,
-            checkpoint.optimizerState(),
-            model.trainableWeights.length,
-          )
-          : null;
-        const result = modelSharpness(model, x, y, {
-          ...settings,
-          start: `sharpness-start:${settings.seed}:${checkpoint.epoch}`,
-          ...(scaling ? { preconditioner: scaling } : {}),
-        });
-        out.method = result.method;
-        out.epochs.push(checkpoint.epoch);
-        out.sharpness.push(result.value);
-        out.iterations.push(result.iterations);
-        out.converged.push(result.converged);
-        out.residual.push(result.residual);
-        if (result.trace) {
-          out.trace.push(result.trace.value);
-          out.trace_stderr.push(result.trace.stderr);
-        }
-        if (adaptive) {
-          const p = result.preconditioned;
-          out.preconditioned_sharpness.push(p ? p.value : NaN);
-          out.preconditioned_residual.push(p ? p.residual : NaN);
-          out.preconditioned_iterations.push(p ? p.iterations : 0);
-          out.preconditioned_converged.push(p ? p.converged : false);
-        }
-      } finally {
-        model.dispose();
-      }
+      const result = await checkpointSharpness(
+        checkpoint,
+        x,
+        y,
+        settings,
+        adaptive,
+      );
+      appendCheckpoint(out, checkpoint.epoch, result, adaptive !== null);
       onProgress(k + 1, checkpoints.length);
     }
   } finally {
     tf.dispose([x, y]);
   }
   return out;
+}
+
+/** The Hessian-vector product of the mean loss at the model's point: exact for ReLU MLPs, else finite differences (SCIENCE §4.2). */
+function modelHvp(
+  model: tf.LayersModel,
+  x: tf.Tensor2D,
+  y: tf.Tensor1D,
+  loss: LossName,
+): { hvp: Hvp; shapes: number[][]; method: SharpnessMethod; dispose(): void } {
+  const variables = trainableVariables(model);
+  const exact = isReluMlp(model) ? mlpHessianAt(variables, x, y, loss) : null;
+  // C on the subset (SCIENCE §1.3: a mean over samples).
+  const lossFn = () =>
+    tf.tidy(() =>
+      meanLoss(model.apply(x, { training: false }) as tf.Tensor2D, y, loss)
+    );
+  return {
+    hvp: hvpOnArrays(
+      variables,
+      exact
+        ? (v) => exact.product(v)
+        : (v) => hvpFiniteDiff(variables, lossFn, v),
+    ),
+    shapes: variables.map((v) => v.shape),
+    method: exact ? "exact-relu-mlp" : "fd",
+    dispose: () => exact?.dispose(),
+  };
 }
 
 /**
@@ -243,39 +293,20 @@ export function modelSharpness(
   trace?: { value: number; stderr: number };
   preconditioned?: EigenResult;
 } {
-  const variables = trainableVariables(model);
-  const exact = isReluMlp(model)
-    ? mlpHessianAt(variables, x, y, options.loss)
-    : null;
-  // C on the subset (SCIENCE §1.3: a mean over samples).
-  const lossFn = () =>
-    tf.tidy(() =>
-      meanLoss(
-        model.apply(x, { training: false }) as tf.Tensor2D,
-        y,
-        options.loss,
-      )
-    );
-  try {
-    const hvp = hvpOnArrays(
-      variables,
-      exact
-        ? (v) => exact.product(v)
-        : (v) => hvpFiniteDiff(variables, lossFn, v),
-    );
-    const shapes = variables.map((v) => v.shape);
-    const result = lanczosTopEigenvalue(hvp, shapes, {
-      rng: Rng.fromSeed(options.start),
+  const { hvp, shapes, method, dispose } = modelHvp(model, x, y, options.loss);
+  const lanczos = (product: Hvp, seed: string) =>
+    lanczosTopEigenvalue(product, shapes, {
+      rng: Rng.fromSeed(seed),
       tol: options.tol,
       maxIter: options.maxIter,
     });
-    const method: SharpnessMethod = exact ? "exact-relu-mlp" : "fd";
+  try {
+    const result = lanczos(hvp, options.start);
     const preconditioned = options.preconditioner
-      ? lanczosTopEigenvalue(scaledHvp(hvp, options.preconditioner), shapes, {
-        rng: Rng.fromSeed(`${options.start}:preconditioned`),
-        tol: options.tol,
-        maxIter: options.maxIter,
-      })
+      ? lanczos(
+        scaledHvp(hvp, options.preconditioner),
+        `${options.start}:preconditioned`,
+      )
       : undefined;
     const withPre = preconditioned ? { preconditioned } : {};
     if (!options.traceSamples) return { ...result, method, ...withPre };
@@ -291,7 +322,7 @@ export function modelSharpness(
       ...withPre,
     };
   } finally {
-    exact?.dispose();
+    dispose();
   }
 }
 
@@ -331,6 +362,15 @@ export function sharpnessSettings(
   };
 }
 
+/**
+ * The output when sharpness is off: every series empty, no subset, method
+ * "none" (fields in the order the stage always wrote them, so its bytes stay).
+ */
+export function disabledOutput(): SharpnessOutput {
+  const { method, ...series } = emptySeries();
+  return { ...series, subset: 0, method };
+}
+
 async function run(
   ctx: StageContext<SharpnessParams>,
 ): Promise<Record<string, Uint8Array>> {
@@ -340,22 +380,7 @@ async function run(
     ...(optimizer ? { optimizer } : {}),
   };
   if (!settings.enabled) {
-    const empty: SharpnessOutput = {
-      epochs: [],
-      sharpness: [],
-      iterations: [],
-      converged: [],
-      residual: [],
-      trace: [],
-      trace_stderr: [],
-      preconditioned_sharpness: [],
-      preconditioned_residual: [],
-      preconditioned_iterations: [],
-      preconditioned_converged: [],
-      subset: 0,
-      method: "none",
-    };
-    return { sharpness: encodeJson(empty) };
+    return { sharpness: encodeJson(disabledOutput()) };
   }
   await initWasmBackend();
   const train = decodeTrainSet(ctx.input("train"));

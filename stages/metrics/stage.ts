@@ -19,10 +19,11 @@ import {
   evaluateFindings,
   FINDING_IDS,
   type FindingId,
+  isFindingId,
 } from "./findings/mod.ts";
 import { edgeOfStabilityAnswer } from "./edge_of_stability.ts";
 import { decodeRecord } from "./record_view.ts";
-import { buildRun, groupLabel, type Run, toCell } from "./runs.ts";
+import { buildRun, groupBy, groupLabel, type Run, toCell } from "./runs.ts";
 import { groupSummary } from "./summary.ts";
 import { metricsSchema, runsCsv, runsParquet } from "./tidy.ts";
 import { describeGroup, scopeOf } from "./groups.ts";
@@ -180,13 +181,7 @@ export function mergeSharpness(runs: Run[], sharpness: InputValue[]): number {
 
 /** Groups runs by group label, in first-appearance order. */
 export function groupRuns(runs: Run[]): Run[][] {
-  const groups = new Map<string, Run[]>();
-  for (const run of runs) {
-    const list = groups.get(run.group);
-    if (list) list.push(run);
-    else groups.set(run.group, [run]);
-  }
-  return [...groups.values()];
+  return [...groupBy(runs, (run) => run.group).values()];
 }
 
 /** Per-group, per-quantity series aggregated over seeds; quantities no run measured are left out. */
@@ -317,20 +312,19 @@ export function findingList(value: Json | undefined): FindingId[] {
     );
   }
   return value.map((v) => {
-    if (!(FINDING_IDS as readonly unknown[]).includes(v)) {
+    if (!isFindingId(v)) {
       throw new Error(
         `metrics.findings: expected one of ${FINDING_IDS.join(", ")}, got ${
           JSON.stringify(v)
         }`,
       );
     }
-    return v as FindingId;
+    return v;
   });
 }
 
-function run(ctx: StageContext) {
-  const experiment = ctx.params["experiment.name"];
-  const runs = readRuns(ctx.inputAll("records"), ctx.log);
+/** The sharpness outputs merged into the runs (SCIENCE §4.2), with a warning for any that matched none. */
+function mergeSharpnessInputs(ctx: StageContext, runs: Run[]): void {
   const sharpness = optionalAll(ctx, "sharpness");
   const merged = mergeSharpness(runs, sharpness);
   if (merged < sharpness.length) {
@@ -338,26 +332,22 @@ function run(ctx: StageContext) {
       `${sharpness.length - merged} sharpness output(s) matched no record`,
     );
   }
-  let knownBytes: Uint8Array | null = null;
-  try {
-    knownBytes = ctx.input("known");
-  } catch (e) {
-    ctx.log.warn(
-      `No 'known' input (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  const known = knownBytes ? decodeJson<KnownAnswer[]>(knownBytes) : [];
-  // The edge of stability is a known answer of this experiment's own runs.
+}
+
+/** The known answers (SCIENCE §6), plus the edge of stability of this experiment's own runs when asked. */
+function knownAnswers(ctx: StageContext, runs: Run[]): KnownAnswer[] {
+  const bytes = optionalOne(ctx, "known");
+  const known = bytes ? decodeJson<KnownAnswer[]>(bytes) : [];
   if (ctx.params["metrics.edge_of_stability"] === true) {
     const answer = edgeOfStabilityAnswer(runs);
     ctx.log.info(`${answer.id}: ${answer.verdict}`);
     known.push(answer);
   }
-  const doc = buildDoc(
-    typeof experiment === "string" ? experiment : "",
-    runs,
-    known,
-  );
+  return known;
+}
+
+/** Adds the optional parts to the document: tuning, barriers and the findings the experiment names. */
+function addOptionalParts(ctx: StageContext, doc: MetricsDoc, runs: Run[]) {
   const tuning = readTuning(optionalAll(ctx, "tuning"));
   if (Object.keys(tuning).length > 0) doc.tuning = tuning;
   const barriers = optionalOne(ctx, "barriers");
@@ -375,7 +365,10 @@ function run(ctx: StageContext) {
       ctx.log.info(`finding ${f.id}: ${f.verdict}`);
     }
   }
-  ctx.log.info(`${runs.length} runs in ${doc.summaries.length} groups`);
+}
+
+/** One log line per claim, with its comparisons. */
+function logClaims(ctx: StageContext, doc: MetricsDoc): void {
   for (const c of doc.claims) {
     ctx.log.info(
       `claim ${c.id}: ${c.verdict}` +
@@ -384,6 +377,21 @@ function run(ctx: StageContext) {
           : ""),
     );
   }
+}
+
+function run(ctx: StageContext) {
+  const experiment = ctx.params["experiment.name"];
+  const runs = readRuns(ctx.inputAll("records"), ctx.log);
+  mergeSharpnessInputs(ctx, runs);
+  const known = knownAnswers(ctx, runs);
+  const doc = buildDoc(
+    typeof experiment === "string" ? experiment : "",
+    runs,
+    known,
+  );
+  addOptionalParts(ctx, doc, runs);
+  ctx.log.info(`${runs.length} runs in ${doc.summaries.length} groups`);
+  logClaims(ctx, doc);
   return {
     metrics: encodeJson(doc),
     runs_csv: encodeText(runsCsv(runs, QUANTITY_ORDER)),

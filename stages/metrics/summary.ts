@@ -67,6 +67,18 @@ export function runSummary(run: Run): Record<string, number> {
   return out;
 }
 
+const summaries = new WeakMap<Run, Record<string, number>>();
+
+/** A run's summary number `key` (runSummary, computed once per run); NaN when absent. */
+export function summaryOf(run: Run, key: string): number {
+  let summary = summaries.get(run);
+  if (!summary) {
+    summary = runSummary(run);
+    summaries.set(run, summary);
+  }
+  return summary[key] ?? NaN;
+}
+
 /**
  * Aggregates the runs of one group over seeds: each number as mean, sample
  * std and count of its finite values. A number no seed measured is left out

@@ -38,12 +38,27 @@ export type KnownVerdict = "holds" | "partly holds" | "fails";
 /** Which side of zero a claim puts the mean paired difference on. */
 export type ClaimedSide = "positive" | "negative";
 
+/** A t-interval for the mean of per-seed paired differences (SCIENCE §7.1). */
+export interface TInterval {
+  /** Number of seeds. */
+  n: number;
+  /** The mean difference: the effect size, in the unit of the values. */
+  mean: number;
+  /** Sample standard deviation (n − 1 denominator); null when n < 2. */
+  sd: number | null;
+  /** Two-sided confidence level of [low, high] (0.95, or Bonferroni-adjusted for several comparisons). */
+  level: number;
+  /** mean ∓ t_{(1+level)/2, n−1} · sd/√n; null when n < 2. */
+  low: number | null;
+  high: number | null;
+}
+
 /**
  * One paired comparison of a claim (SCIENCE §7.1): one value per seed, from
  * the runs of `a` and `b` that share that seed (initial weights and batch
- * order), and a Student-t interval for their mean.
+ * order), and the Student-t interval for their mean (`n` = values.length).
  */
-export interface Comparison {
+export interface Comparison extends TInterval {
   /** Optimizer labels; each value compares a's run with b's run of the same seed. */
   a: string;
   b: string;
@@ -54,17 +69,6 @@ export interface Comparison {
   values: number[];
   /** Seeds where both optimizers ran but a value is missing (diverged, not measured). */
   skipped: number;
-  /** Number of seeds used (values.length). */
-  n: number;
-  /** Mean of the per-seed values: the effect size. */
-  mean: number;
-  /** Sample standard deviation; null with one seed. */
-  sd: number | null;
-  /** Two-sided level of [low, high] (0.95, or Bonferroni-adjusted for several comparisons). */
-  level: number;
-  /** Student-t interval for the mean; null with one seed. */
-  low: number | null;
-  high: number | null;
   /** This comparison alone: "inconclusive" whenever n < 3. */
   verdict: Exclude<Verdict, "not measured">;
 }

@@ -11,6 +11,7 @@ import type { MetricsDoc } from "../metrics/types.ts";
 import type { ChartsDoc } from "../charts/stage.ts";
 import { type Assets, loadAssets } from "./assets.ts";
 import { assertInlineSafe, jsonForScript, safeSvg } from "./escape.ts";
+import { compactSpec } from "./compact_spec.ts";
 
 /**
  * What the engine knows about the run that is the same on every rerun:
@@ -87,20 +88,9 @@ function csp(scripts: string[]): string {
   ].join("; ");
 }
 
-/** Builds the HTML; pure given `assets` (templates, styles, scripts). */
-export function renderReport(
-  data: ReportData,
-  assets: Assets = loadAssets(),
-): string {
-  const eta = new Eta({ autoEscape: true, cache: false, useWith: false });
-  for (const [name, text] of Object.entries(assets.templates)) {
-    eta.loadTemplate(name, text);
-  }
-  const scripts = assets.scripts.map((s) => assertInlineSafe(s, "script"));
-  const summaryKeys = [
-    ...new Set(data.metrics.summaries.flatMap((s) => Object.keys(s.numbers))),
-  ];
-  const known = data.metrics.known.map((k) => {
+/** The known-answer tables: each row's cells in the order of the union of its columns. */
+function knownTables(metrics: MetricsDoc) {
+  return metrics.known.map((k) => {
     const columns = [...new Set(k.rows.flatMap((r) => Object.keys(r)))];
     const rows = k.rows.map((r) =>
       columns.map((c) => {
@@ -117,8 +107,45 @@ export function renderReport(
       rows,
     };
   });
-  const seeds = [...new Set(data.metrics.summaries.flatMap((s) => s.seeds))]
+}
+
+/**
+ * Each figure as the page holds it: its static drawing (the no-JavaScript
+ * fallback) and its spec, compacted for the page (compact_spec.ts).
+ */
+function figureViews(charts: ChartsDoc) {
+  return charts.figures.map((f) => ({
+    id: slug(f.id),
+    title: f.title,
+    caption: f.caption,
+    wide: f.wide,
+    rawSvg: safeSvg(f.svg) ??
+      '<p class="empty">Static drawing unavailable.</p>',
+    rawSpecJson: jsonForScript(compactSpec(f.spec)),
+  }));
+}
+
+/** Every seed any summary was computed over, ascending. */
+function seedsOf(metrics: MetricsDoc): number[] {
+  return [...new Set(metrics.summaries.flatMap((s) => s.seeds))]
     .sort((a, b) => a - b);
+}
+
+/** An Eta instance with every template loaded, escaping by default. */
+function templateEngine(templates: Record<string, string>): Eta {
+  const eta = new Eta({ autoEscape: true, cache: false, useWith: false });
+  for (const [name, text] of Object.entries(templates)) {
+    eta.loadTemplate(name, text);
+  }
+  return eta;
+}
+
+/** Builds the HTML; pure given `assets` (templates, styles, scripts). */
+export function renderReport(
+  data: ReportData,
+  assets: Assets = loadAssets(),
+): string {
+  const scripts = assets.scripts.map((s) => assertInlineSafe(s, "script"));
   const view = {
     experiment: data.experiment,
     metrics: data.metrics,
@@ -127,18 +154,12 @@ export function renderReport(
     settings: Object.entries(data.settings).flatMap(([k, v]) =>
       flatten(k, v, [])
     ),
-    summaryKeys,
-    known,
-    seeds,
-    figures: data.charts.figures.map((f) => ({
-      id: slug(f.id),
-      title: f.title,
-      caption: f.caption,
-      wide: f.wide,
-      rawSvg: safeSvg(f.svg) ??
-        '<p class="empty">Static drawing unavailable.</p>',
-      rawSpecJson: jsonForScript(f.spec),
-    })),
+    summaryKeys: [
+      ...new Set(data.metrics.summaries.flatMap((s) => Object.keys(s.numbers))),
+    ],
+    known: knownTables(data.metrics),
+    seeds: seedsOf(data.metrics),
+    figures: figureViews(data.charts),
     csp: csp(scripts),
     fmt,
     pct,
@@ -149,5 +170,5 @@ export function renderReport(
       scripts,
     },
   };
-  return eta.render("@report", view);
+  return templateEngine(assets.templates).render("@report", view);
 }

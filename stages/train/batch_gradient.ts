@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LossName } from "./contracts.ts";
 import { lossAndOutputGradient, perSampleLoss } from "./losses.ts";
+import { mlpLayers } from "./weights.ts";
 
 /** What a batch pass returns; every tensor is new and owned by the caller. */
 export interface BatchPass {
@@ -78,14 +79,8 @@ export function mlpBackprop(
   variables: tf.Variable[],
   loss: LossName,
 ): BatchGradient {
-  if (variables.length === 0 || variables.length % 2 !== 0) {
-    throw new Error(
-      `mlpBackprop: expected [kernel, bias] per layer, got ${variables.length} variables`,
-    );
-  }
-  const layers = variables.length / 2;
-  const kernels = variables.filter((_, i) => i % 2 === 0) as tf.Variable[];
-  const biases = variables.filter((_, i) => i % 2 === 1) as tf.Variable[];
+  const { kernels, biases } = mlpLayers(variables, "mlpBackprop");
+  const layers = kernels.length;
   kernels.forEach((w, l) => {
     const b = biases[l]!;
     if (w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1]) {

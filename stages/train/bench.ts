@@ -20,7 +20,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
 import { backendVersions, initWasmBackend } from "./backend.ts";
 import { cpuUsage } from "node:process";
-import type { DataSet } from "./data.ts";
+import type { DataSet, TrainData } from "./data.ts";
 import { type TrainConfig, trainRun } from "./loop.ts";
 
 /** GFLOP/s of a [size, size] × [size, size] matmul on the active backend (best of `reps`). */
@@ -49,6 +49,20 @@ export function flopsPerSample(params: number): number {
 function cpuSeconds(): number {
   const { user, system } = cpuUsage();
   return (user + system) / 1e6;
+}
+
+/** Starts a clock: the function returned gives the CPU seconds per wall second since then. */
+function cpuShareFromNow(): () => number {
+  const cpu0 = cpuSeconds();
+  const wall0 = performance.now() / 1000;
+  return () => (cpuSeconds() - cpu0) / (performance.now() / 1000 - wall0);
+}
+
+/** The WASM backend set up, and a random train and test set of `n` samples each. */
+async function benchData(n: number): Promise<TrainData> {
+  await initWasmBackend();
+  const rng = Rng.fromSeed("bench");
+  return { train: randomSet(n, rng), test: randomSet(n, rng) };
 }
 
 /** A random set shaped like MNIST (pixels uniform in [0, 1], labels uniform in 0..9). */
@@ -92,13 +106,10 @@ export async function benchEpoch(
   n = 10000,
   epochs = 3,
 ): Promise<EpochBench> {
-  await initWasmBackend();
-  const rng = Rng.fromSeed("bench");
-  const data = { train: randomSet(n, rng), test: randomSet(n, rng) };
-  const cpu0 = cpuSeconds();
-  const wall0 = performance.now() / 1000;
+  const data = await benchData(n);
+  const cpuShareSoFar = cpuShareFromNow();
   const result = await trainRun(paperSgd(epochs), data);
-  const cpuShare = (cpuSeconds() - cpu0) / (performance.now() / 1000 - wall0);
+  const cpuShare = cpuShareSoFar();
   const times = [...result.seconds.epoch.values()];
   // Snapshots after a training epoch (row 0's, at the initial weights, is left out).
   const snapshots = [...result.seconds.snapshot].filter(([epoch]) => epoch > 0)
@@ -139,12 +150,9 @@ export async function benchOverlap(
   n = 10000,
   epochs = 4,
 ): Promise<OverlapBench> {
-  await initWasmBackend();
-  const rng = Rng.fromSeed("bench");
-  const data = { train: randomSet(n, rng), test: randomSet(n, rng) };
+  const data = await benchData(n);
   const arrivals: number[] = [];
-  const cpu0 = cpuSeconds();
-  const wall0 = performance.now() / 1000;
+  const cpuShareSoFar = cpuShareFromNow();
   await trainRun(
     paperSgd(epochs),
     data,
@@ -155,7 +163,7 @@ export async function benchOverlap(
       progress: () => arrivals.push(performance.now() / 1000),
     },
   );
-  const cpuShare = (cpuSeconds() - cpu0) / (performance.now() / 1000 - wall0);
+  const cpuShare = cpuShareSoFar();
   const steady = arrivals.slice(1, epochs).map((t, i) => t - arrivals[i]!);
   return { epochs: steady, median: median(steady), cpuShare };
 }

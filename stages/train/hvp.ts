@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { LossName } from "./contracts.ts";
 import { squaredNorm } from "./host_sums.ts";
 import { lossAndOutputGradient } from "./losses.ts";
+import { checkAligned, mlpLayers } from "./weights.ts";
 
 /** Default finite-difference step along the unit direction v̂, in weight units: see `hvpFiniteDiff`. */
 export const DEFAULT_STEP = 3e-3;
@@ -50,18 +51,7 @@ export function hvpFiniteDiff(
   v: tf.Tensor[],
   h?: number,
 ): tf.Tensor[] {
-  if (v.length !== variables.length) {
-    throw new Error(
-      `v: expected ${variables.length} tensors (one per variable), got ${v.length}`,
-    );
-  }
-  v.forEach((t, i) => {
-    if (t.size !== variables[i]!.size) {
-      throw new Error(
-        `v[${i}]: expected ${variables[i]!.size} elements, got ${t.size}`,
-      );
-    }
-  });
+  checkAligned("v", variables, v);
   const vNorm = Math.sqrt(squaredNorm(v));
   if (vNorm === 0) return variables.map((x) => tf.zerosLike(x));
   const step = h ?? DEFAULT_STEP;
@@ -178,13 +168,50 @@ export function mlpHessianAt(
   loss: LossName,
 ): HessianAt {
   checkMlpWeights(weights);
-  const layers = weights.length / 2;
-  const kernels = weights.filter((_, i) => i % 2 === 0) as tf.Tensor2D[];
-  const biases = weights.filter((_, i) => i % 2 === 1) as tf.Tensor1D[];
-  const b = x.shape[0];
-  // State at w: inputs h_{l−1}ᵀ [in_l, b], gates m_lᵀ [out_l, b] (hidden),
-  // δ_lᵀ [out_l, b], and softmax(f)ᵀ [classes, b] for cross-entropy.
-  const state = tf.tidy(() => {
+  const layers = mlpLayers(weights, "mlpHessianAt");
+  const kernels = layers.kernels as tf.Tensor2D[];
+  const state = hessianState(kernels, layers.biases, x, y, loss);
+  return {
+    product(v: tf.Tensor[]): tf.Tensor[] {
+      checkAligned("v", weights, v);
+      return tf.tidy(() => {
+        const dir = mlpLayers(
+          v.map((t, i) => tf.reshape(t, weights[i]!.shape)),
+          "v",
+        ); // V_l [in, out], c_l [out]
+        const dirKernels = dir.kernels as tf.Tensor2D[];
+        const r = rForward(kernels, state, dirKernels, dir.biases);
+        return rBackward(kernels, state, dirKernels, r.rInputsT, r.rfT);
+      });
+    },
+    dispose: () => tf.dispose(state.all),
+  };
+}
+
+/**
+ * What `mlpHessianAt` keeps from the pass at w, all transposed: inputs
+ * h_{l−1}ᵀ [in_l, b], gates m_lᵀ [out_l, b] (hidden layers), δ_lᵀ [out_l, b],
+ * and softmax(f)ᵀ [classes, b] for cross-entropy (else null).
+ */
+interface HessianState {
+  inputsT: tf.Tensor2D[];
+  gatesT: tf.Tensor2D[];
+  deltasT: tf.Tensor2D[];
+  probsT: tf.Tensor2D | null;
+  /** Every tensor above, for disposal. */
+  all: tf.Tensor2D[];
+}
+
+/** The forward and backward pass at w that every product of `mlpHessianAt` reuses. */
+function hessianState(
+  kernels: tf.Tensor2D[],
+  biases: tf.Tensor[],
+  x: tf.Tensor2D,
+  y: tf.Tensor1D,
+  loss: LossName,
+): HessianState {
+  const layers = kernels.length;
+  const all = tf.tidy(() => {
     const inputsT: tf.Tensor2D[] = [];
     const gatesT: tf.Tensor2D[] = [];
     let hT = tf.transpose(x) as tf.Tensor2D; // [d, b]
@@ -212,61 +239,75 @@ export function mlpHessianAt(
       : [];
     return [...inputsT, ...gatesT, ...deltasT, ...probsT] as tf.Tensor2D[];
   });
-  const inputsT = state.slice(0, layers);
-  const gatesT = state.slice(layers, 2 * layers - 1);
-  const deltasT = state.slice(2 * layers - 1, 3 * layers - 1);
-  const probsT = state[3 * layers - 1] ?? null;
   return {
-    product(v: tf.Tensor[]): tf.Tensor[] {
-      checkDirection(weights, v);
-      return tf.tidy(() => {
-        const dir = v.map((t, i) => tf.reshape(t, weights[i]!.shape));
-        const dirKernels = dir.filter((_, i) => i % 2 === 0) as tf.Tensor2D[];
-        const dirBiases = dir.filter((_, i) => i % 2 === 1);
-        // Forward: R(h_{l−1})ᵀ per layer input (null for the data), then R(f)ᵀ.
-        const rInputsT: Array<tf.Tensor2D | null> = [];
-        let rhT: tf.Tensor2D | null = null;
-        for (let l = 0; l < layers; l++) {
-          rInputsT.push(rhT);
-          let rzT = tf.add(
-            tf.matMul(dirKernels[l]!, inputsT[l]!, true, false), // V_lᵀ h_{l−1}ᵀ
-            tf.reshape(dirBiases[l]!, [-1, 1]),
-          ); // [out, b]
-          if (rhT) rzT = tf.add(rzT, tf.matMul(kernels[l]!, rhT, true, false));
-          rhT = (l < layers - 1 ? tf.mul(rzT, gatesT[l]!) : rzT) as tf.Tensor2D;
-        }
-        const rfT = rhT!; // [classes, b]
-        let rdT: tf.Tensor2D = probsT
-          ? tf.div(
-            tf.sub(
-              tf.mul(probsT, rfT),
-              tf.mul(probsT, tf.sum(tf.mul(probsT, rfT), 0, true)),
-            ),
-            b,
-          )
-          : tf.mul(rfT, 2 / b);
-        const out: tf.Tensor[] = new Array(weights.length);
-        for (let l = layers - 1; l >= 0; l--) {
-          let gw = tf.matMul(inputsT[l]!, rdT, false, true); // h_{l−1}ᵀ R(δ_l) [in, out]
-          const rIn = rInputsT[l];
-          if (rIn) gw = tf.add(gw, tf.matMul(rIn, deltasT[l]!, false, true));
-          out[2 * l] = gw;
-          out[2 * l + 1] = tf.sum(rdT, 1); // [out]
-          if (l > 0) {
-            rdT = tf.mul(
-              tf.add(
-                tf.matMul(kernels[l]!, rdT),
-                tf.matMul(dirKernels[l]!, deltasT[l]!),
-              ),
-              gatesT[l - 1]!,
-            ) as tf.Tensor2D; // R(δ_{l−1})ᵀ [in_l, b]
-          }
-        }
-        return out;
-      });
-    },
-    dispose: () => tf.dispose(state),
+    inputsT: all.slice(0, layers),
+    gatesT: all.slice(layers, 2 * layers - 1),
+    deltasT: all.slice(2 * layers - 1, 3 * layers - 1),
+    probsT: all[3 * layers - 1] ?? null,
+    all,
   };
+}
+
+/** The R-forward pass: R(h_{l−1})ᵀ per layer input (null for the data), and R(f)ᵀ [classes, b]. */
+function rForward(
+  kernels: tf.Tensor2D[],
+  state: HessianState,
+  dirKernels: tf.Tensor2D[],
+  dirBiases: tf.Tensor[],
+): { rInputsT: Array<tf.Tensor2D | null>; rfT: tf.Tensor2D } {
+  const layers = kernels.length;
+  const rInputsT: Array<tf.Tensor2D | null> = [];
+  let rhT: tf.Tensor2D | null = null;
+  for (let l = 0; l < layers; l++) {
+    rInputsT.push(rhT);
+    let rzT = tf.add(
+      tf.matMul(dirKernels[l]!, state.inputsT[l]!, true, false), // V_lᵀ h_{l−1}ᵀ
+      tf.reshape(dirBiases[l]!, [-1, 1]),
+    ); // [out, b]
+    if (rhT) rzT = tf.add(rzT, tf.matMul(kernels[l]!, rhT, true, false));
+    rhT = (l < layers - 1 ? tf.mul(rzT, state.gatesT[l]!) : rzT) as tf.Tensor2D;
+  }
+  return { rInputsT, rfT: rhT! };
+}
+
+/** R(δ_L) from R(f), then the backward R pass: Hv per weight, [W_1, b_1, …]. */
+function rBackward(
+  kernels: tf.Tensor2D[],
+  state: HessianState,
+  dirKernels: tf.Tensor2D[],
+  rInputsT: Array<tf.Tensor2D | null>,
+  rfT: tf.Tensor2D,
+): tf.Tensor[] {
+  const { inputsT, gatesT, deltasT, probsT } = state;
+  const layers = kernels.length;
+  const b = rfT.shape[1];
+  let rdT: tf.Tensor2D = probsT
+    ? tf.div(
+      tf.sub(
+        tf.mul(probsT, rfT),
+        tf.mul(probsT, tf.sum(tf.mul(probsT, rfT), 0, true)),
+      ),
+      b,
+    )
+    : tf.mul(rfT, 2 / b);
+  const out: tf.Tensor[] = new Array(2 * layers);
+  for (let l = layers - 1; l >= 0; l--) {
+    let gw = tf.matMul(inputsT[l]!, rdT, false, true); // h_{l−1}ᵀ R(δ_l) [in, out]
+    const rIn = rInputsT[l];
+    if (rIn) gw = tf.add(gw, tf.matMul(rIn, deltasT[l]!, false, true));
+    out[2 * l] = gw;
+    out[2 * l + 1] = tf.sum(rdT, 1); // [out]
+    if (l > 0) {
+      rdT = tf.mul(
+        tf.add(
+          tf.matMul(kernels[l]!, rdT),
+          tf.matMul(dirKernels[l]!, deltasT[l]!),
+        ),
+        gatesT[l - 1]!,
+      ) as tf.Tensor2D; // R(δ_{l−1})ᵀ [in_l, b]
+    }
+  }
+  return out;
 }
 
 /** (weights, batch, v) → Hv: `mlpHessianAt` for a single product. */
@@ -327,20 +368,4 @@ function checkMlpWeights(weights: tf.Tensor[]): void {
       );
     }
   }
-}
-
-/** Throws unless `v` has one tensor per weight, of the same size. */
-function checkDirection(weights: tf.Tensor[], v: tf.Tensor[]): void {
-  if (v.length !== weights.length) {
-    throw new Error(
-      `v: expected ${weights.length} tensors (one per weight), got ${v.length}`,
-    );
-  }
-  v.forEach((t, i) => {
-    if (t.size !== weights[i]!.size) {
-      throw new Error(
-        `v[${i}]: expected ${weights[i]!.size} elements, got ${t.size}`,
-      );
-    }
-  });
 }

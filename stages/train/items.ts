@@ -3,7 +3,11 @@
  * cell, and the helpers that turn an item back into concrete settings.
  */
 import type { Item, Json, Params } from "../../pipeline/stage.ts";
-import type { OptimizerParams, TrainForeach } from "./params.ts";
+import {
+  type OptimizerParams,
+  type TrainForeach,
+  trainForeach,
+} from "./params.ts";
 
 export { OPTIMIZER_NAMES, SWEEPABLE } from "./params.ts";
 
@@ -28,6 +32,12 @@ export function trainItems(params: TrainForeach): Item[] {
   }
   return items;
 }
+
+/**
+ * One instance per training run, listed by `trainItems`: the fan-out of the
+ * train stage and of every stage that follows its runs one to one.
+ */
+export const trainFanOut = { ...trainForeach, items: trainItems };
 
 /** The Cartesian product of a sweep matrix's value lists, keys in sorted order. */
 export function matrixCells(matrix: Record<string, readonly Json[]>): Cell[] {
@@ -55,7 +65,17 @@ export function applyCell(params: Params, cell: Cell): Params {
 
 /** The item's optimizer config with a cell's `optimizer.<field>` overrides applied. */
 export function cellOptimizer(item: Item): { [key: string]: Json } {
-  const optimizer = item["optimizer"];
+  const out = { ...optimizerObject(item["optimizer"]) };
+  for (const [path, value] of Object.entries(itemCell(item))) {
+    if (path.startsWith("optimizer.")) {
+      out[path.slice("optimizer.".length)] = value;
+    }
+  }
+  return out;
+}
+
+/** An item's `optimizer`, checked to be a config object. */
+function optimizerObject(optimizer: Json | undefined): { [key: string]: Json } {
   if (
     optimizer === null || typeof optimizer !== "object" ||
     Array.isArray(optimizer)
@@ -66,13 +86,13 @@ export function cellOptimizer(item: Item): { [key: string]: Json } {
       }`,
     );
   }
-  const out = { ...optimizer };
-  for (const [path, value] of Object.entries(itemCell(item))) {
-    if (path.startsWith("optimizer.")) {
-      out[path.slice("optimizer.".length)] = value;
-    }
-  }
-  return out;
+  return optimizer;
+}
+
+/** The optimizer's display label (`label`, else `name`). */
+export function optimizerLabel(optimizer: Json | undefined): string {
+  const config = optimizerObject(optimizer);
+  return String(config["label"] ?? config["name"]);
 }
 
 /** The item's cell (`{}` when absent). */
@@ -90,9 +110,10 @@ export function itemCell(item: Item): Cell {
 
 /** A short human label, e.g. `"sgd-m0.9 · seed 0 · batch_size=16"`. */
 export function itemLabel(item: Item): string {
-  const optimizer = cellOptimizer(item);
-  const name = String(optimizer["label"] ?? optimizer["name"]);
-  const parts = [name, `seed ${JSON.stringify(item["seed"])}`];
+  const parts = [
+    optimizerLabel(cellOptimizer(item)),
+    `seed ${JSON.stringify(item["seed"])}`,
+  ];
   for (const [path, value] of Object.entries(itemCell(item))) {
     parts.push(
       `${path.slice(path.lastIndexOf(".") + 1)}=${JSON.stringify(value)}`,

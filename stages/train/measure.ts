@@ -31,6 +31,7 @@ import { autodiffGradient, type BatchGradient } from "./batch_gradient.ts";
 import { type BlockGradients, groupBatches } from "./block_gradients.ts";
 import { rowTensors, type Samples } from "./data.ts";
 import { readFloat32 } from "./host_sums.ts";
+import { checkAligned } from "./weights.ts";
 
 /** ε of the perturbed one-norm when no optimizer supplies one (SCIENCE §2.6). */
 export const DEFAULT_ONE_NORM_EPS = 1e-8;
@@ -68,135 +69,203 @@ export interface SnapshotArgs {
 export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
   const { variables, forward, loss, samples, batches } = args;
   const gradient = args.gradient ?? autodiffGradient(variables, forward, loss);
+  const n = samples.n;
+  checkSamples(samples);
+  checkPartition(batches, n);
+  const m = batches.length;
+  const sizes = variables.map((v) => v.size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const pre = args.preconditioner;
+  const factors = pre ? preconditionerFactors(pre, variables, total) : null;
+
+  const running = zeroRunning(total, pre !== null);
+  let sumY2 = 0; // Σ_k ||g_k − g_0||²
+  let sumG2 = 0;
+  const perSample: PerSample = {
+    losses: new Float32Array(n),
+    correct: new Uint8Array(n),
+  };
+
+  const offsets = sizes.map((_, i) =>
+    sizes.slice(0, i).reduce((a, b) => a + b, 0)
+  );
+  /** Folds ∇Ĉ_k, ∇Ĉ_{k+1}, … of variable i into the sums; k runs 0, 1, … in order. */
+  const fold: Fold = (k, i, gs) => {
+    const sums = accumulate(gs, offsets[i]!, k, batches, running);
+    sumG2 += sums.g2;
+    sumY2 += sums.y2;
+  };
+  if (args.blocks) {
+    foldBlocks(args.blocks, args.blockRows, samples, batches, fold, perSample);
+  } else {
+    foldBatches(gradient, samples, batches, fold, perSample);
+  }
+
+  const eps = pre ? pre.eps : DEFAULT_ONE_NORM_EPS;
+  const g = gradientNorms(running, m, n, batches[0]!.length, eps);
+  const preSums = factors && running.squares
+    ? preconditionedSums(running.squares, factors)
+    : { sumPre: NaN, sumSG2: NaN };
+  const { loss: meanLoss, error } = lossAndError(
+    perSample.losses,
+    perSample.correct,
+  );
+  return {
+    m,
+    sumG2,
+    gbar2: g.gbar2,
+    sumDev2: sumY2 - m * g.meanY2,
+    fullGrad2: g.fullGrad2,
+    sumPre: preSums.sumPre,
+    sumSG2: preSums.sumSG2,
+    oneNorm: g.oneNorm,
+    loss: meanLoss,
+    error,
+    correct: perSample.correct,
+    losses: perSample.losses,
+  };
+}
+
+/** Throws unless `samples` holds n labels and n × d pixels. */
+function checkSamples(samples: Samples): void {
   const { n, d } = samples;
   if (samples.labels.length !== n || samples.images.length !== n * d) {
     throw new Error(
       `samples: expected ${n} labels and ${n} × ${d} pixels, got ${samples.labels.length} and ${samples.images.length}`,
     );
   }
-  checkPartition(batches, n);
-  const m = batches.length;
-  const sizes = variables.map((v) => v.size);
-  const total = sizes.reduce((a, b) => a + b, 0);
+}
 
-  // Preconditioner factors, downloaded once: 1/(√v+ε) and s² (s = v).
-  const pre = args.preconditioner;
-  let inv: Float64Array | null = null;
-  let s2: Float64Array | null = null;
-  if (pre) {
-    if (pre.v.length !== variables.length) {
-      throw new Error(
-        `preconditioner.v: expected ${variables.length} tensors (one per variable), got ${pre.v.length}`,
-      );
+/** The preconditioner's factors per coordinate, downloaded once: 1/(√v+ε) and s² (s = v). */
+interface Factors {
+  inv: Float64Array;
+  s2: Float64Array;
+}
+
+/** `Factors` of `pre` over `total` coordinates, in the variables' order; throws unless aligned. */
+function preconditionerFactors(
+  pre: Preconditioner,
+  variables: tf.Variable[],
+  total: number,
+): Factors {
+  checkAligned("preconditioner.v", variables, pre.v);
+  const inv = new Float64Array(total);
+  const s2 = new Float64Array(total);
+  let off = 0;
+  for (const t of pre.v) {
+    const data = t.dataSync() as Float32Array;
+    for (let j = 0; j < data.length; j++) {
+      const v = data[j]!;
+      inv[off + j] = 1 / (Math.sqrt(v) + pre.eps);
+      s2[off + j] = v * v;
     }
-    const invA = new Float64Array(total);
-    const s2A = new Float64Array(total);
-    let off = 0;
-    pre.v.forEach((t, i) => {
-      if (t.size !== sizes[i]) {
-        throw new Error(
-          `preconditioner.v[${i}]: expected ${
-            sizes[i]
-          } elements, got ${t.size}`,
-        );
-      }
-      const data = t.dataSync() as Float32Array;
-      for (let j = 0; j < data.length; j++) {
-        const v = data[j]!;
-        invA[off + j] = 1 / (Math.sqrt(v) + pre.eps);
-        s2A[off + j] = v * v;
-      }
-      off += data.length;
-    });
-    inv = invA;
-    s2 = s2A;
+    off += data.length;
   }
+  return { inv, s2 };
+}
 
-  const shift = new Float64Array(total); // g_0, the first batch's gradient
-  const spread = new Float64Array(total); // Σ_k (g_k − g_0) → m·ȳ
-  // N ∇C = Σ_k |B_k| g_k = B·Σ_k g_k + Σ_k (|B_k| − B)·g_k with B = |B_0|:
-  // only batches of another size (the last one, SCIENCE §1.4) add to `odd`.
-  const odd = new Float64Array(total); // Σ_k (|B_k| − B)·g_k
-  let sumY2 = 0; // Σ_k ||g_k − g_0||²
-  let sumG2 = 0;
-  const squares = pre ? new Float64Array(total) : null; // Σ_k g_k² per coordinate
-  const losses = new Float32Array(n);
-  const correct = new Uint8Array(n);
-  const labelData = samples.labels; // [N]
+/** Per-sample losses and correctness of the training set, filled batch by batch. */
+interface PerSample {
+  losses: Float32Array;
+  correct: Uint8Array;
+}
 
-  const offsets = sizes.map((_, i) =>
-    sizes.slice(0, i).reduce((a, b) => a + b, 0)
-  );
-  /** Folds ∇Ĉ_k, ∇Ĉ_{k+1}, … of variable i into the sums; k runs 0, 1, … in order. */
-  const fold = (k: number, i: number, gs: Float32Array[]) => {
-    const sums = accumulate(gs, offsets[i]!, k, batches, {
-      shift,
-      spread,
-      odd,
-      squares,
-    });
-    sumG2 += sums.g2;
-    sumY2 += sums.y2;
-  };
-  /** Per-sample losses and correctness of the rows `rows`, in their order. */
-  const record = (
-    rows: ArrayLike<number>,
-    lossData: Float32Array,
-    predData: Int32Array,
-  ) => {
-    for (let i = 0; i < rows.length; i++) {
-      const idx = rows[i]!;
-      losses[idx] = lossData[i]!;
-      correct[idx] = predData[i] === labelData[idx] ? 1 : 0;
-    }
-  };
+/** Folds gs[j] = ∇Ĉ_{k+j} of variable i into the running sums. */
+type Fold = (k: number, i: number, gs: Float32Array[]) => void;
 
-  if (args.blocks) {
-    let k0 = 0;
-    for (const block of groupBatches(batches, args.blockRows)) {
-      const { perSample, predicted } = args.blocks(
-        samples,
-        block,
-        (i, gs) => fold(k0, i, gs),
-      );
-      let at = 0;
-      for (const batch of block) {
-        record(
-          batch,
-          perSample.subarray(at, at + batch.length),
-          predicted.subarray(at, at + batch.length),
-        );
-        at += batch.length;
-      }
-      k0 += block.length;
-    }
-  } else {
-    batches.forEach((batch, k) => {
-      const { grads, perSample, predicted } = batchGradient(
-        gradient,
-        samples,
-        batch,
-      );
-      record(
-        batch,
-        perSample.dataSync() as Float32Array,
-        predicted.dataSync() as Int32Array,
-      );
-      tf.dispose([perSample, predicted]);
-      grads.forEach((gt, i) => {
-        fold(k, i, [readFloat32(gt)]);
-        gt.dispose();
-      });
-    });
+/** Stores the per-sample losses and correctness of the rows `rows`, in their order. */
+function recordRows(
+  out: PerSample,
+  labels: Int32Array,
+  rows: ArrayLike<number>,
+  lossData: Float32Array,
+  predData: Int32Array,
+): void {
+  for (let i = 0; i < rows.length; i++) {
+    const idx = rows[i]!;
+    out.losses[idx] = lossData[i]!;
+    out.correct[idx] = predData[i] === labels[idx] ? 1 : 0;
   }
+}
 
-  const eps = pre ? pre.eps : DEFAULT_ONE_NORM_EPS;
-  const size = batches[0]!.length;
+/** All batch gradients by row blocks (block_gradients.ts), folded in batch order. */
+function foldBlocks(
+  blocks: BlockGradients,
+  blockRows: number | undefined,
+  samples: Samples,
+  batches: Uint32Array[],
+  fold: Fold,
+  out: PerSample,
+): void {
+  let k0 = 0;
+  for (const block of groupBatches(batches, blockRows)) {
+    const { perSample, predicted } = blocks(
+      samples,
+      block,
+      (i, gs) => fold(k0, i, gs),
+    );
+    let at = 0;
+    for (const batch of block) {
+      recordRows(
+        out,
+        samples.labels,
+        batch,
+        perSample.subarray(at, at + batch.length),
+        predicted.subarray(at, at + batch.length),
+      );
+      at += batch.length;
+    }
+    k0 += block.length;
+  }
+}
+
+/** All batch gradients one batch pass at a time, folded in batch order. */
+function foldBatches(
+  gradient: BatchGradient,
+  samples: Samples,
+  batches: Uint32Array[],
+  fold: Fold,
+  out: PerSample,
+): void {
+  batches.forEach((batch, k) => {
+    const { grads, perSample, predicted } = batchGradient(
+      gradient,
+      samples,
+      batch,
+    );
+    recordRows(
+      out,
+      samples.labels,
+      batch,
+      perSample.dataSync() as Float32Array,
+      predicted.dataSync() as Int32Array,
+    );
+    tf.dispose([perSample, predicted]);
+    grads.forEach((gt, i) => {
+      fold(k, i, [readFloat32(gt)]);
+      gt.dispose();
+    });
+  });
+}
+
+/**
+ * From the running sums of m batches (the first of `size` rows) over n
+ * samples: ||ḡ||², ||∇C||², the perturbed one-norm Σ√(ḡ² + ε) and ||ȳ||²
+ * (module doc), in one pass over the coordinates in order.
+ */
+function gradientNorms(
+  running: Running,
+  m: number,
+  n: number,
+  size: number,
+  eps: number,
+): { gbar2: number; fullGrad2: number; oneNorm: number; meanY2: number } {
+  const { shift, spread, odd } = running;
   let gbar2 = 0;
   let fullGrad2 = 0;
   let oneNorm = 0;
   let meanY2 = 0; // ||ȳ||²
-  for (let j = 0; j < total; j++) {
+  for (let j = 0; j < shift.length; j++) {
     const y = spread[j]! / m;
     meanY2 += y * y;
     const gb = shift[j]! + y;
@@ -205,35 +274,36 @@ export function measureSnapshot(args: SnapshotArgs): SnapshotSums {
     fullGrad2 += f * f;
     oneNorm += Math.sqrt(gb * gb + eps);
   }
-  const sumDev2 = sumY2 - m * meanY2;
+  return { gbar2, fullGrad2, oneNorm, meanY2 };
+}
+
+/** Σ_k g_k² weighted per coordinate by 1/(√v+ε) and by s² (SCIENCE §2.5, §2.6). */
+function preconditionedSums(
+  squares: Float64Array,
+  factors: Factors,
+): { sumPre: number; sumSG2: number } {
   let sumPre = 0;
   let sumSG2 = 0;
-  if (squares !== null && inv !== null && s2 !== null) {
-    for (let j = 0; j < total; j++) {
-      sumPre += squares[j]! * inv[j]!;
-      sumSG2 += squares[j]! * s2[j]!;
-    }
+  for (let j = 0; j < squares.length; j++) {
+    sumPre += squares[j]! * factors.inv[j]!;
+    sumSG2 += squares[j]! * factors.s2[j]!;
   }
-  let lossSum = 0;
+  return { sumPre, sumSG2 };
+}
+
+/** The mean of the per-sample losses and the error rate 1 − (correct / n), summed in float64 in order. */
+export function lossAndError(
+  losses: Float32Array,
+  correct: Uint8Array,
+): { loss: number; error: number } {
+  const n = losses.length;
+  let sum = 0;
   let right = 0;
   for (let i = 0; i < n; i++) {
-    lossSum += losses[i]!;
+    sum += losses[i]!;
     right += correct[i]!;
   }
-  return {
-    m,
-    sumG2,
-    gbar2,
-    sumDev2,
-    fullGrad2,
-    sumPre: pre ? sumPre : NaN,
-    sumSG2: pre ? sumSG2 : NaN,
-    oneNorm,
-    loss: lossSum / n,
-    error: 1 - right / n,
-    correct,
-    losses,
-  };
+  return { loss: sum / n, error: 1 - right / n };
 }
 
 /** Per-coordinate float64 running sums of a snapshot (module doc). */
@@ -243,6 +313,18 @@ interface Running {
   odd: Float64Array;
   /** Σ_k g_k² per coordinate, with a preconditioner only. */
   squares: Float64Array | null;
+}
+
+/** Zeroed running sums over `total` coordinates; `squares` only with a preconditioner. */
+function zeroRunning(total: number, preconditioned: boolean): Running {
+  return {
+    shift: new Float64Array(total), // g_0, the first batch's gradient
+    spread: new Float64Array(total), // Σ_k (g_k − g_0) → m·ȳ
+    // N ∇C = Σ_k |B_k| g_k = B·Σ_k g_k + Σ_k (|B_k| − B)·g_k with B = |B_0|:
+    // only batches of another size (the last one, SCIENCE §1.4) add to `odd`.
+    odd: new Float64Array(total), // Σ_k (|B_k| − B)·g_k
+    squares: preconditioned ? new Float64Array(total) : null, // Σ_k g_k² per coordinate
+  };
 }
 
 /**

@@ -71,68 +71,69 @@ export function validateModelConfig(config: ModelConfig): void {
 export function createModel(config: ModelConfig, rng: Rng): tf.LayersModel {
   validateModelConfig(config);
   const model = tf.sequential({ name: config.arch });
-  const zeros = {
-    kernelInitializer: "zeros",
-    biasInitializer: "zeros",
-  } as const;
-  if (config.arch === "mlp") {
-    config.hidden.forEach((units, i) => {
-      model.add(tf.layers.dense({
-        units,
-        activation: "relu",
-        name: `dense_${i}`,
-        ...zeros,
-        ...(i === 0 ? { inputShape: [config.inputSize] } : {}),
-      }));
-    });
+  if (config.arch === "mlp") addMlpLayers(model, config);
+  else addCnnLayers(model, config);
+  pytorchInit(model, rng);
+  return model;
+}
+
+/** Zero initialisers: every weight is drawn afterwards by `pytorchInit`. */
+const ZEROS = {
+  kernelInitializer: "zeros",
+  biasInitializer: "zeros",
+} as const;
+
+/** Dense(hidden[i], relu)… then Dense(classes, linear). */
+function addMlpLayers(model: tf.Sequential, config: ModelConfig): void {
+  config.hidden.forEach((units, i) => {
     model.add(tf.layers.dense({
+      units,
+      activation: "relu",
+      name: `dense_${i}`,
+      ...ZEROS,
+      ...(i === 0 ? { inputShape: [config.inputSize] } : {}),
+    }));
+  });
+  model.add(tf.layers.dense({
+    units: config.classes,
+    activation: "linear",
+    name: "logits",
+    ...ZEROS,
+    ...(config.hidden.length === 0 ? { inputShape: [config.inputSize] } : {}),
+  }));
+}
+
+/** Reshape to [s, s, 1], two (conv 3x3 relu, maxpool 2) stages of 16 and 32 filters, flatten, Dense(classes, linear). */
+function addCnnLayers(model: tf.Sequential, config: ModelConfig): void {
+  const side = Math.round(Math.sqrt(config.inputSize));
+  model.add(
+    tf.layers.reshape({
+      targetShape: [side, side, 1],
+      inputShape: [config.inputSize],
+      name: "image",
+    }),
+  );
+  [16, 32].forEach((filters, i) => {
+    model.add(
+      tf.layers.conv2d({
+        filters,
+        kernelSize: 3,
+        activation: "relu",
+        name: `conv_${i}`,
+        ...ZEROS,
+      }),
+    );
+    model.add(tf.layers.maxPooling2d({ poolSize: 2, name: `pool_${i}` }));
+  });
+  model.add(tf.layers.flatten({ name: "flatten" }));
+  model.add(
+    tf.layers.dense({
       units: config.classes,
       activation: "linear",
       name: "logits",
-      ...zeros,
-      ...(config.hidden.length === 0 ? { inputShape: [config.inputSize] } : {}),
-    }));
-  } else {
-    const side = Math.round(Math.sqrt(config.inputSize));
-    model.add(
-      tf.layers.reshape({
-        targetShape: [side, side, 1],
-        inputShape: [config.inputSize],
-        name: "image",
-      }),
-    );
-    model.add(
-      tf.layers.conv2d({
-        filters: 16,
-        kernelSize: 3,
-        activation: "relu",
-        name: "conv_0",
-        ...zeros,
-      }),
-    );
-    model.add(tf.layers.maxPooling2d({ poolSize: 2, name: "pool_0" }));
-    model.add(
-      tf.layers.conv2d({
-        filters: 32,
-        kernelSize: 3,
-        activation: "relu",
-        name: "conv_1",
-        ...zeros,
-      }),
-    );
-    model.add(tf.layers.maxPooling2d({ poolSize: 2, name: "pool_1" }));
-    model.add(tf.layers.flatten({ name: "flatten" }));
-    model.add(
-      tf.layers.dense({
-        units: config.classes,
-        activation: "linear",
-        name: "logits",
-        ...zeros,
-      }),
-    );
-  }
-  pytorchInit(model, rng);
-  return model;
+      ...ZEROS,
+    }),
+  );
 }
 
 /**

@@ -350,29 +350,34 @@ class Adam extends Base {
     config: OptimizerConfig,
     c: ResolvedConfig,
     variables: tf.Variable[],
+    extraSlots: string[] = [],
   ) {
-    super(config, c, variables, ["exp_avg", "exp_avg_sq"]);
+    super(config, c, variables, ["exp_avg", "exp_avg_sq", ...extraSlots]);
   }
 
   protected update(grads: tf.Tensor[]): void {
     grads.forEach((g, i) => {
       const w = this.vars[i]!;
-      const p = adamStep(
-        this.slot("exp_avg", i),
-        this.slot("exp_avg_sq", i),
-        g,
-        this.c,
-        this.t,
-      );
-      w.assign(tf.add(w, p));
+      w.assign(tf.add(w, this.adamStepAt(i, g)));
     });
+  }
+
+  /** The Adam step p of variable i for gradient g (`adamStep`), its moments updated. */
+  protected adamStepAt(i: number, g: tf.Tensor): tf.Tensor {
+    return adamStep(
+      this.slot("exp_avg", i),
+      this.slot("exp_avg_sq", i),
+      g,
+      this.c,
+      this.t,
+    );
   }
 
   /**
    * SCIENCE §2.6: v̂ = v/(1−β₂^t), scale (1+β₁)/(1−β₁). The tensors belong to
    * the optimizer and stay valid until the next step; do not dispose them.
    */
-  preconditioner(): Preconditioner {
+  preconditioner(): Preconditioner | null {
     this.cache ??= vHat(this.slots.get("exp_avg_sq")!, this.c.beta2, this.t);
     return {
       v: this.cache,
@@ -393,7 +398,7 @@ class Adam extends Base {
  * The (1−β₁) factor matches the SGD step to the Adam step whose projection Λ
  * is; the positivity guard keeps a negative projection from becoming a rate.
  */
-class Swats extends Base {
+class Swats extends Adam {
   private lambda = 0;
   private switchStep = 0; // 0 = not switched; else the step k at which the switch was decided
   private sgdLr = NaN; // Λ
@@ -403,7 +408,7 @@ class Swats extends Base {
     c: ResolvedConfig,
     variables: tf.Variable[],
   ) {
-    super(config, c, variables, ["exp_avg", "exp_avg_sq", "momentum_buffer"]);
+    super(config, c, variables, ["momentum_buffer"]);
   }
 
   get switched(): boolean {
@@ -415,7 +420,7 @@ class Swats extends Base {
     return this.switchStep;
   }
 
-  protected update(grads: tf.Tensor[]): void {
+  protected override update(grads: tf.Tensor[]): void {
     const { beta1, beta2, switch_eps } = this.c;
     if (this.switched) {
       const eta = (1 - beta1) * this.sgdLr;
@@ -434,13 +439,7 @@ class Swats extends Base {
     let pg = 0;
     grads.forEach((g, i) => {
       const w = this.vars[i]!;
-      const p = adamStep(
-        this.slot("exp_avg", i),
-        this.slot("exp_avg_sq", i),
-        g,
-        this.c,
-        this.t,
-      );
+      const p = this.adamStepAt(i, g);
       pp += squaredNorm([p]);
       pg += dot(p, g);
       w.assign(tf.add(w, p));
@@ -462,14 +461,8 @@ class Swats extends Base {
   }
 
   /** Like Adam before the switch; null (plain momentum SGD) after it. */
-  preconditioner(): Preconditioner | null {
-    if (this.switched) return null;
-    this.cache ??= vHat(this.slots.get("exp_avg_sq")!, this.c.beta2, this.t);
-    return {
-      v: this.cache,
-      eps: this.c.eps,
-      scale: preconditionedScale(this.c),
-    };
+  override preconditioner(): Preconditioner | null {
+    return this.switched ? null : super.preconditioner();
   }
 
   protected override extraScalars(): Record<string, number> {

@@ -9,12 +9,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
-import { autodiffGradient, mlpBackprop } from "./batch_gradient.ts";
+import {
+  autodiffGradient,
+  type BatchGradient,
+  mlpBackprop,
+} from "./batch_gradient.ts";
 import { mlpBlockGradients } from "./block_gradients.ts";
 import type { ModelConfig, SnapshotSums } from "./contracts.ts";
 import { rangeTensors, type Samples, type TrainData } from "./data.ts";
 import { perSampleLoss } from "./losses.ts";
-import { measureSnapshot } from "./measure.ts";
+import { lossAndError, measureSnapshot } from "./measure.ts";
 import { createModel, trainableVariables } from "./model.ts";
 
 /** What a row's measurement needs: the end-of-epoch state, as plain arrays. */
@@ -52,56 +56,14 @@ export function createRowMeasurer(
   const gradient = model.arch === "mlp"
     ? mlpBackprop(vars, model.loss)
     : autodiffGradient(vars, (x) => forward(x, true), model.loss);
+  const copy: NetCopy = { model, vars, forward, gradient };
 
   const measure = (request: RowRequest): RowFields => {
     setWeights(vars, request.weights);
     const row: RowFields = {};
-    let sums: {
-      losses: Float32Array;
-      correct: Uint8Array;
-      loss: number;
-      error: number;
-    };
-    if (request.batches !== null) {
-      const t0 = performance.now();
-      const pre = request.preconditioner;
-      const v = pre
-        ? pre.v.map((a, i) => tf.tensor(a, vars[i]!.shape, "float32"))
-        : [];
-      // The MLP's batch gradients over row blocks (block_gradients.ts), others batch by batch.
-      const blocks = model.arch === "mlp"
-        ? mlpBlockGradients(vars, model.loss)
-        : null;
-      try {
-        const s: SnapshotSums = measureSnapshot({
-          variables: vars,
-          forward: (x) => forward(x),
-          loss: model.loss,
-          samples: data.train,
-          gradient,
-          ...(blocks ? { blocks: blocks.run } : {}),
-          batches: request.batches,
-          // scale only labels the record (pre_scale); the sums do not use it.
-          preconditioner: pre ? { v, eps: pre.eps, scale: 1 } : null,
-        });
-        Object.assign(row, {
-          sum_g2: s.sumG2,
-          gbar2: s.gbar2,
-          sum_dev2: s.sumDev2,
-          full_grad2: s.fullGrad2,
-          sum_pre: s.sumPre,
-          sum_s_g2: s.sumSG2,
-          one_norm: s.oneNorm,
-        });
-        sums = s;
-      } finally {
-        blocks?.dispose();
-        tf.dispose(v);
-      }
-      row.snapshot_seconds = (performance.now() - t0) / 1000;
-    } else {
-      sums = evaluate(forward, data.train, model.loss);
-    }
+    const sums = request.batches !== null
+      ? snapshotFields(copy, data.train, request, request.batches, row)
+      : evaluate(forward, data.train, model.loss);
     row.train_loss = sums.loss;
     row.train_error = sums.error;
     const split = splitByCorruption(
@@ -119,6 +81,74 @@ export function createRowMeasurer(
     return row;
   };
   return { measure, dispose: () => net.dispose() };
+}
+
+/** A measurer's own network: its variables, forward pass and batch pass. */
+interface NetCopy {
+  model: ModelConfig;
+  vars: tf.Variable[];
+  forward: (x: tf.Tensor2D) => tf.Tensor2D;
+  gradient: BatchGradient;
+}
+
+/** Per-sample losses and correctness over a set, with their mean and error rate. */
+interface SetSums {
+  losses: Float32Array;
+  correct: Uint8Array;
+  loss: number;
+  error: number;
+}
+
+/**
+ * The full snapshot over `batches` at the copy's weights: writes its sums and
+ * `snapshot_seconds` into `row`, returns the training set's per-sample results.
+ */
+function snapshotFields(
+  copy: NetCopy,
+  train: Samples,
+  request: RowRequest,
+  batches: Uint32Array[],
+  row: RowFields,
+): SetSums {
+  const { model, vars, forward, gradient } = copy;
+  const t0 = performance.now();
+  const pre = request.preconditioner;
+  const v = pre
+    ? pre.v.map((a, i) => tf.tensor(a, vars[i]!.shape, "float32"))
+    : [];
+  // The MLP's batch gradients over row blocks (block_gradients.ts), others batch by batch.
+  const blocks = model.arch === "mlp"
+    ? mlpBlockGradients(vars, model.loss)
+    : null;
+  let sums: SetSums;
+  try {
+    const s: SnapshotSums = measureSnapshot({
+      variables: vars,
+      forward: (x) => forward(x),
+      loss: model.loss,
+      samples: train,
+      gradient,
+      ...(blocks ? { blocks: blocks.run } : {}),
+      batches,
+      // scale only labels the record (pre_scale); the sums do not use it.
+      preconditioner: pre ? { v, eps: pre.eps, scale: 1 } : null,
+    });
+    Object.assign(row, {
+      sum_g2: s.sumG2,
+      gbar2: s.gbar2,
+      sum_dev2: s.sumDev2,
+      full_grad2: s.fullGrad2,
+      sum_pre: s.sumPre,
+      sum_s_g2: s.sumSG2,
+      one_norm: s.oneNorm,
+    });
+    sums = s;
+  } finally {
+    blocks?.dispose();
+    tf.dispose(v);
+  }
+  row.snapshot_seconds = (performance.now() - t0) / 1000;
+  return sums;
 }
 
 /**
@@ -159,7 +189,7 @@ function evaluate(
   forward: (x: tf.Tensor2D) => tf.Tensor2D,
   set: Samples,
   loss: ModelConfig["loss"],
-): { losses: Float32Array; correct: Uint8Array; loss: number; error: number } {
+): SetSums {
   const n = set.n;
   const losses = new Float32Array(n);
   const correct = new Uint8Array(n);
@@ -178,13 +208,7 @@ function evaluate(
     for (let i = 0; i < size; i++) correct[start + i] = ok[i] ? 1 : 0;
     tf.dispose([l!, c!, x, y]);
   }
-  let sum = 0;
-  let right = 0;
-  for (let i = 0; i < n; i++) {
-    sum += losses[i]!;
-    right += correct[i]!;
-  }
-  return { losses, correct, loss: sum / n, error: 1 - right / n };
+  return { losses, correct, ...lossAndError(losses, correct) };
 }
 
 /** Sets the variables to `weights` (in order); throws on a count mismatch. */

@@ -8,25 +8,20 @@
 import { createHash } from "node:crypto";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Item, Json, Params, StageContext } from "../../pipeline/stage.ts";
-import { defineStage, parseParams } from "../../pipeline/stage.ts";
+import { defineStage } from "../../pipeline/stage.ts";
 import { backendVersions } from "./backend.ts";
 import { encodeCheckpoints } from "./checkpoint.ts";
-import type { OptimizerConfig } from "./contracts.ts";
-import { CLASSES, decodeTestSet, decodeTrainSet, IMAGE_SIZE } from "./data.ts";
+import { trainConfig } from "./config.ts";
+import { decodeTestSet, decodeTrainSet, type TrainData } from "./data.ts";
 import {
   applyCell,
   cellOptimizer,
   itemCell,
   itemLabel,
-  trainItems,
+  trainFanOut,
 } from "./items.ts";
-import { type TrainConfig, trainRun } from "./loop.ts";
-import {
-  type TrainForeach,
-  trainForeach,
-  type TrainParams,
-  trainParams,
-} from "./params.ts";
+import { type TrainConfig, type TrainHooks, trainRun } from "./loop.ts";
+import { type TrainForeach, type TrainParams, trainParams } from "./params.ts";
 import { MEASURE_WORKER } from "./measure_stream.ts";
 import { encodeRecord, type RecordMeta } from "./record.ts";
 import { timingSummary } from "./timings.ts";
@@ -42,7 +37,7 @@ export const trainStage = defineStage<TrainParams, TrainForeach>({
   threads: 2,
   cost: trainCost,
   ...trainParams,
-  foreach: { ...trainForeach, items: trainItems },
+  foreach: trainFanOut,
   inputs: {
     train: { stage: "noise", output: "train" },
     test: { stage: "download", output: "test" },
@@ -78,51 +73,9 @@ async function run(
       itemLabel(ctx.item)
     }: ${config.epochs} epochs on ${data.train.n} samples`,
   );
-  const metaOf = (
-    run: { params: number; layers: number; batchSize: number },
-    status: RecordMeta["status"],
-    divergedEpoch: number | null,
-  ): RecordMeta => ({
-    status,
-    diverged_epoch: divergedEpoch,
-    optimizer: config.optimizer as unknown as Json,
-    lr_source: selected.tuned ? "tuned" : "config",
-    configured_lr: cellOptimizer(ctx.item)["lr"] as number,
-    seed: config.seed,
-    cell: itemCell(ctx.item),
-    params: run.params,
-    layers: run.layers,
-    batch_size: run.batchSize,
-    n_train: data.train.n,
-    n_test: data.test.n,
-    corrupted_count: data.train.corrupted.reduce((a, b) => a + b, 0),
-    epochs: config.epochs,
-    snapshot_every: config.snapshotEvery,
-    snapshot_partition:
-      "row e >= 1: the partition of epoch e (just trained on); row 0: the partition of epoch 1",
-    versions: backendVersions(),
-  });
+  const metaOf = recordMetaOf(ctx.item, config, selected.tuned, data);
   const result = await trainRun(config, data, {
-    progress: (epoch, epochs, view) => {
-      ctx.progress(epoch, epochs, {
-        loss: view.row["train_loss"] ?? NaN,
-        test_error: view.row["test_error"] ?? NaN,
-      });
-      // The live view's partial record: the rows so far (pipeline/live.ts).
-      const every = ctx.partialEvery ?? 0;
-      if (
-        ctx.partial && every > 0 && epoch > 0 &&
-        (epoch % every === 0 || epoch === epochs)
-      ) {
-        ctx.partial(
-          "record",
-          encodeRecord({
-            meta: metaOf(view, "ok", null),
-            columns: view.columns(),
-          }),
-        );
-      }
-    },
+    progress: reportProgress(ctx, metaOf),
     log: (message) => ctx.log.info(message),
     signal: ctx.signal,
     scratchDir: ctx.scratchDir,
@@ -141,54 +94,68 @@ async function run(
   };
 }
 
-/**
- * The run's config from the declared params and the item: the cell's
- * overrides applied (and parsed by the stage's one schema: every cell was
- * validated with the experiment, so this is the typed view, not a check).
- */
-export function trainConfig(
-  declared: TrainParams | Params,
+/** The record's meta of a run (so far, or finished) of this item and config. */
+type MetaOf = (
+  run: { params: number; layers: number; batchSize: number },
+  status: RecordMeta["status"],
+  divergedEpoch: number | null,
+) => RecordMeta;
+
+/** What the record says about a run of `item` with `config` on `data`. */
+function recordMetaOf(
   item: Item,
-  tunedLr?: number,
-): TrainConfig {
-  const params = parseParams(
-    trainParams.schema,
-    applyCell(declared as unknown as Params, itemCell(item)),
-    "train params with the sweep cell",
-  );
-  const optimizer = cellOptimizer(item) as unknown as OptimizerConfig;
-  if (tunedLr !== undefined) optimizer.lr = tunedLr;
-  return loopConfig(params, optimizer, item["seed"] as number);
+  config: TrainConfig,
+  tuned: boolean,
+  data: TrainData,
+): MetaOf {
+  return (run, status, divergedEpoch) => ({
+    status,
+    diverged_epoch: divergedEpoch,
+    optimizer: config.optimizer as unknown as Json,
+    lr_source: tuned ? "tuned" : "config",
+    configured_lr: cellOptimizer(item)["lr"] as number,
+    seed: config.seed,
+    cell: itemCell(item),
+    params: run.params,
+    layers: run.layers,
+    batch_size: run.batchSize,
+    n_train: data.train.n,
+    n_test: data.test.n,
+    corrupted_count: data.train.corrupted.reduce((a, b) => a + b, 0),
+    epochs: config.epochs,
+    snapshot_every: config.snapshotEvery,
+    snapshot_partition:
+      "row e >= 1: the partition of epoch e (just trained on); row 0: the partition of epoch 1",
+    versions: backendVersions(),
+  });
 }
 
 /**
- * The loop's config from parsed params: `train.weight_decay` merged into the
- * optimizer unless the optimizer sets its own `weight_decay`.
+ * The loop's progress hook: the progress line, and every `partialEvery`
+ * epochs (and at the last) the partial record a live view shows (pipeline/live.ts).
  */
-export function loopConfig(
-  params: TrainParams,
-  optimizer: OptimizerConfig,
-  seed: number,
-): TrainConfig {
-  const weightDecay = params["train.weight_decay"];
-  if (optimizer.weight_decay === undefined && weightDecay !== 0) {
-    optimizer = { ...optimizer, weight_decay: weightDecay };
-  }
-  return {
-    model: {
-      arch: params["model.arch"],
-      hidden: params["model.hidden"],
-      loss: params["model.loss"],
-      inputSize: IMAGE_SIZE,
-      classes: CLASSES,
-    },
-    optimizer,
-    seed,
-    epochs: params["train.epochs"],
-    batchSize: params["train.batch_size"],
-    snapshotEvery: params["train.snapshot_every"],
-    checkpointEpochs: params["train.checkpoint_epochs"],
-    explicitPenalty: params["train.explicit_penalty"],
+function reportProgress(
+  ctx: StageContext<TrainParams>,
+  metaOf: MetaOf,
+): NonNullable<TrainHooks["progress"]> {
+  return (epoch, epochs, view) => {
+    ctx.progress(epoch, epochs, {
+      loss: view.row["train_loss"] ?? NaN,
+      test_error: view.row["test_error"] ?? NaN,
+    });
+    const every = ctx.partialEvery ?? 0;
+    if (
+      ctx.partial && every > 0 && epoch > 0 &&
+      (epoch % every === 0 || epoch === epochs)
+    ) {
+      ctx.partial(
+        "record",
+        encodeRecord({
+          meta: metaOf(view, "ok", null),
+          columns: view.columns(),
+        }),
+      );
+    }
   };
 }
 

@@ -11,7 +11,11 @@
  * Installed by backend.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { chooseOrientation } from "./matmul_plan.ts";
+import {
+  chooseOrientation,
+  type MatMulCase,
+  type Orientation,
+} from "./matmul_plan.ts";
 
 /** The stock kernels that get replaced. */
 export const PATCHED_KERNELS = [
@@ -106,71 +110,115 @@ const packableUses = new WeakMap<object, number>();
 export function orientByCost(matmul: KernelFunc, ops: Ops): KernelFunc {
   return (args) => {
     const attrs = args.attrs as Record<string, unknown> | undefined;
-    const transposeA = attrs?.transposeA === true;
-    const transposeB = attrs?.transposeB === true;
-    const backend = args.backend as tf.KernelBackend;
+    const flags = {
+      transposeA: attrs?.transposeA === true,
+      transposeB: attrs?.transposeB === true,
+    };
     const inputs = args.inputs as Record<string, Info | undefined>;
     const a = inputs.a!;
     const b = inputs.b!;
-    const size = (x: Info) => x.shape.reduce((p, q) => p * q, 1);
-    const rows = (x: Info) => x.shape.at(-2)!;
-    const cols = (x: Info) => x.shape.at(-1)!;
     const fused = inputs.bias != null ||
       inputs.preluActivationWeights != null ||
       (attrs?.activation != null && attrs.activation !== "linear");
-    const uses = (x: Info) => packableUses.get(x.dataId) ?? 0;
-    const orientation = chooseOrientation({
-      m: transposeA ? cols(a) : rows(a),
-      k: transposeA ? rows(a) : cols(a),
-      n: transposeB ? rows(b) : cols(b),
-      batch: Math.max(
-        size(a) / (rows(a) * cols(a)),
-        size(b) / (rows(b) * cols(b)),
-      ),
-      transposeA,
-      transposeB,
-      fused,
-      bReused: uses(b) > 0,
-      aReused: uses(a) > 0,
-    });
-    if (!fused) {
-      if (!transposeB) packableUses.set(b.dataId, uses(b) + 1);
-      if (transposeA) packableUses.set(a.dataId, uses(a) + 1);
-    }
-    if (!transposeA && !transposeB && orientation === "direct") {
+    const orientation = chooseOrientation(productShape(a, b, flags, fused));
+    if (!fused) countPackable(a, b, flags);
+    if (!flags.transposeA && !flags.transposeB && orientation === "direct") {
       return matmul(args);
     }
-    const temps: Info[] = [];
-    const swapLast = (x: Info): Info => {
-      const out = transposeLastTwo(x, backend, ops);
-      temps.push(out);
-      return out;
-    };
-    const plain = { ...attrs, transposeA: false, transposeB: false };
-    try {
-      if (orientation === "direct") {
-        const a2 = transposeA ? swapLast(a) : a;
-        const b2 = transposeB ? swapLast(b) : b;
-        return matmul({
-          ...args,
-          inputs: { ...inputs, a: a2, b: b2 },
-          attrs: plain,
-        });
-      }
-      // (op(A)·op(B))ᵀ = op(B)ᵀ·op(A)ᵀ, where op(B)ᵀ is B itself when B was flagged.
-      const bt = transposeB ? b : swapLast(b);
-      const at = transposeA ? a : swapLast(a);
-      const ct = matmul({
-        ...args,
-        inputs: { ...inputs, a: bt, b: at },
-        attrs: plain,
-      }) as Info;
-      temps.push(ct);
-      const c = swapLast(ct);
-      temps.pop(); // c is the result, not a temporary
-      return c;
-    } finally {
-      for (const t of temps) backend.disposeData(t.dataId);
-    }
+    return runUnflagged(matmul, ops, args, flags, orientation);
   };
+}
+
+/** A matmul's transpose flags. */
+interface Flags {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** How often `x` has stood where the fast path would pack it (`packableUses`). */
+function uses(x: Info): number {
+  return packableUses.get(x.dataId) ?? 0;
+}
+
+/** What `chooseOrientation` weighs: C = op(A)·op(B) as m × k × n (× batch), flags, fusion, reuse. */
+function productShape(
+  a: Info,
+  b: Info,
+  flags: Flags,
+  fused: boolean,
+): MatMulCase {
+  const { transposeA, transposeB } = flags;
+  const size = (x: Info) => x.shape.reduce((p, q) => p * q, 1);
+  const rows = (x: Info) => x.shape.at(-2)!;
+  const cols = (x: Info) => x.shape.at(-1)!;
+  return {
+    m: transposeA ? cols(a) : rows(a),
+    k: transposeA ? rows(a) : cols(a),
+    n: transposeB ? rows(b) : cols(b),
+    batch: Math.max(
+      size(a) / (rows(a) * cols(a)),
+      size(b) / (rows(b) * cols(b)),
+    ),
+    transposeA,
+    transposeB,
+    fused,
+    bReused: uses(b) > 0,
+    aReused: uses(a) > 0,
+  };
+}
+
+/** Counts the operands the fast path would pack as they are: an unflagged B, a flagged A. */
+function countPackable(a: Info, b: Info, flags: Flags): void {
+  if (!flags.transposeB) packableUses.set(b.dataId, uses(b) + 1);
+  if (flags.transposeA) packableUses.set(a.dataId, uses(a) + 1);
+}
+
+/**
+ * Runs the product with no transpose flag: A'·B' with the flagged inputs
+ * transposed ("direct"), or (op(B)ᵀ·op(A)ᵀ)ᵀ. Temporaries are freed.
+ */
+function runUnflagged(
+  matmul: KernelFunc,
+  ops: Ops,
+  args: Parameters<KernelFunc>[0],
+  flags: Flags,
+  orientation: Orientation,
+): ReturnType<KernelFunc> {
+  const { transposeA, transposeB } = flags;
+  const backend = args.backend as tf.KernelBackend;
+  const inputs = args.inputs as Record<string, Info | undefined>;
+  const a = inputs.a!;
+  const b = inputs.b!;
+  const temps: Info[] = [];
+  const swapLast = (x: Info): Info => {
+    const out = transposeLastTwo(x, backend, ops);
+    temps.push(out);
+    return out;
+  };
+  const plain = { ...args.attrs, transposeA: false, transposeB: false };
+  try {
+    if (orientation === "direct") {
+      const a2 = transposeA ? swapLast(a) : a;
+      const b2 = transposeB ? swapLast(b) : b;
+      return matmul({
+        ...args,
+        inputs: { ...inputs, a: a2, b: b2 },
+        attrs: plain,
+      });
+    }
+    // (op(A)·op(B))ᵀ = op(B)ᵀ·op(A)ᵀ, where op(B)ᵀ is B itself when B was flagged.
+    const bt = transposeB ? b : swapLast(b);
+    const at = transposeA ? a : swapLast(a);
+    const ct = matmul({
+      ...args,
+      inputs: { ...inputs, a: bt, b: at },
+      attrs: plain,
+    }) as Info;
+    temps.push(ct);
+    const c = swapLast(ct);
+    temps.pop(); // c is the result, not a temporary
+    return c;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
 }

@@ -4,7 +4,7 @@
  * always, so the train stage can read its optimizer's lr by `match`.
  */
 import { z } from "zod";
-import type { Item, Json } from "../../pipeline/stage.ts";
+import type { Item } from "../../pipeline/stage.ts";
 import { declareParams } from "../params.ts";
 import { labelled } from "../train/items.ts";
 import { optimizersSchema } from "../train/params.ts";
@@ -22,21 +22,6 @@ export type TuneForeach = z.infer<typeof tuneForeach.schema>;
 /** What the select stage's fan-out is listed from. */
 export const selectForeach = declareParams({ optimizers: optimizersSchema });
 export type SelectForeach = z.infer<typeof selectForeach.schema>;
-
-/** The optimizer's display label (`label`, else `name`). */
-export function optimizerLabel(optimizer: Json | undefined): string {
-  if (
-    optimizer === null || typeof optimizer !== "object" ||
-    Array.isArray(optimizer)
-  ) {
-    throw new Error(
-      `item.optimizer: expected an optimizer config object, got ${
-        JSON.stringify(optimizer)
-      }`,
-    );
-  }
-  return String(optimizer["label"] ?? optimizer["name"]);
-}
 
 /** `tune` items: optimizers × `tuning.lrs` when enabled, else none. */
 export function tuneItems(params: TuneForeach): Item[] {

@@ -12,12 +12,8 @@ import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { tuningFields } from "./params.ts";
 import { chooseLr, type TunedLr, type TuneResult } from "./choose.ts";
-import {
-  optimizerLabel,
-  type SelectForeach,
-  selectForeach,
-  selectItems,
-} from "./items.ts";
+import { type SelectForeach, selectForeach, selectItems } from "./items.ts";
+import { optimizerLabel } from "../train/items.ts";
 
 const selectParams = declareParams(
   under("tuning", pick(tuningFields, ["enabled"])),

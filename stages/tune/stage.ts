@@ -11,19 +11,15 @@ import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { decodeTrainSet } from "../train/data.ts";
-import { trainRun } from "../train/loop.ts";
+import { type TrainConfig, type TrainResult, trainRun } from "../train/loop.ts";
 import { timingSummary } from "../train/timings.ts";
-import { loopConfig } from "../train/stage.ts";
+import { loopConfig } from "../train/config.ts";
 import type { OptimizerConfig } from "../train/contracts.ts";
 import { modelFields, trainFields } from "../train/params.ts";
 import { tuningFields } from "./params.ts";
 import type { TuneResult } from "./choose.ts";
-import {
-  optimizerLabel,
-  type TuneForeach,
-  tuneForeach,
-  tuneItems,
-} from "./items.ts";
+import { type TuneForeach, tuneForeach, tuneItems } from "./items.ts";
+import { optimizerLabel } from "../train/items.ts";
 import { holdOut } from "./split.ts";
 
 /**
@@ -54,43 +50,26 @@ export const tuneStage = defineStage<TuneParams, TuneForeach>({
   run,
 });
 
+/** Trains one candidate lr on the held-out split and reports its validation error and loss. */
 async function run(
   ctx: StageContext<TuneParams>,
 ): Promise<Record<string, Uint8Array>> {
   // The item was listed by tuneItems from the parsed params.
   const lr = ctx.item["lr"] as number;
   const p = ctx.params;
-  const tuning = {
-    epochs: p["tuning.epochs"],
-    validation_size: p["tuning.validation_size"],
-    seed: p["tuning.seed"],
-  };
   const optimizer = ctx.item["optimizer"];
   const label = optimizerLabel(optimizer);
   const bytes = ctx.input("train");
   const { train, validation } = holdOut(
     decodeTrainSet(bytes),
-    tuning.validation_size,
+    p["tuning.validation_size"],
   );
-  // The train stage's own config logic (weight decay merge, model), with the
-  // tuning run's length; only row 0 takes the costly IR snapshot.
-  const config = loopConfig(
-    {
-      "model.arch": p["model.arch"],
-      "model.hidden": p["model.hidden"],
-      "model.loss": p["model.loss"],
-      "train.batch_size": p["train.batch_size"],
-      "train.weight_decay": p["train.weight_decay"],
-      "train.explicit_penalty": p["train.explicit_penalty"],
-      "train.epochs": tuning.epochs,
-      "train.snapshot_every": tuning.epochs + 1,
-      "train.checkpoint_epochs": [],
-    },
-    { ...(optimizer as unknown as OptimizerConfig), lr },
-    tuning.seed,
-  );
+  const config = tuneConfig(p, {
+    ...(optimizer as unknown as OptimizerConfig),
+    lr,
+  });
   ctx.log.info(
-    `tuning ${label} at lr ${lr}: ${tuning.epochs} epochs on ${train.n}, validating on ${validation.n}`,
+    `tuning ${label} at lr ${lr}: ${config.epochs} epochs on ${train.n}, validating on ${validation.n}`,
   );
   const result = await trainRun(config, { train, test: validation }, {
     progress: (epoch, epochs) => ctx.progress(epoch, epochs),
@@ -98,22 +77,53 @@ async function run(
     signal: ctx.signal,
     scratchDir: ctx.scratchDir,
     identity: createHash("sha256").update(bytes).update(
-      `tune:${tuning.validation_size}`,
+      `tune:${p["tuning.validation_size"]}`,
     ).digest("hex"),
   });
+  ctx.timings?.(timingSummary(result.seconds));
+  return { result: encodeJson(tuneResult(result, label, lr)) };
+}
+
+/**
+ * The train stage's own config logic (weight decay merge, model), with the
+ * tuning run's length and seed; only row 0 takes the costly IR snapshot.
+ */
+function tuneConfig(p: TuneParams, optimizer: OptimizerConfig): TrainConfig {
+  const epochs = p["tuning.epochs"];
+  return loopConfig(
+    {
+      "model.arch": p["model.arch"],
+      "model.hidden": p["model.hidden"],
+      "model.loss": p["model.loss"],
+      "train.batch_size": p["train.batch_size"],
+      "train.weight_decay": p["train.weight_decay"],
+      "train.explicit_penalty": p["train.explicit_penalty"],
+      "train.epochs": epochs,
+      "train.snapshot_every": epochs + 1,
+      "train.checkpoint_epochs": [],
+    },
+    optimizer,
+    p["tuning.seed"],
+  );
+}
+
+/** The last epoch's validation error and loss (null when diverged or not finite). */
+function tuneResult(
+  result: TrainResult,
+  label: string,
+  lr: number,
+): TuneResult {
   const last = (name: string): number | null => {
     const column = result.columns[name];
     const v = column?.[column.length - 1];
     return v !== undefined && Number.isFinite(v) ? v : null;
   };
-  ctx.timings?.(timingSummary(result.seconds));
   const diverged = result.status === "diverged";
-  const out: TuneResult = {
+  return {
     optimizer: label,
     lr,
     validation_error: diverged ? null : last("test_error"),
     validation_loss: diverged ? null : last("test_loss"),
     diverged,
   };
-  return { result: encodeJson(out) };
 }

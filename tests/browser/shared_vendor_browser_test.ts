@@ -1,19 +1,27 @@
 /**
  * A published report that loads the chart libraries from the shared
- * reports/published/assets/ (stages/report/shared_vendor.ts): the rewrite
- * replaces exactly the inlined bundles, and the page opened from disk in
- * headless Chromium still draws every chart and logs nothing (no CSP
- * refusal). The browser part is skipped when Chromium does not run.
+ * reports/published/assets/ (stages/report/shared_vendor.ts) and holds no
+ * static drawings (published_page.ts): the rewrite replaces exactly the
+ * inlined bundles, and the page opened from disk in headless Chromium still
+ * draws every chart, with as many marks as the full render, and logs nothing
+ * (no CSP refusal). The browser part is skipped when Chromium does not run.
  */
 import { assert, assertEquals } from "../assert.ts";
 import { renderReport } from "../../stages/report/html.ts";
 import { loadAssets } from "../../stages/report/assets.ts";
 import {
-  shareVendorInFolder,
   shareVendorScripts,
   VENDOR_FILES,
 } from "../../stages/report/shared_vendor.ts";
-import { charts, reportData } from "../stages/report/_report_fixture.ts";
+import {
+  thinPublishedFolder,
+  thinPublishedPage,
+} from "../../stages/report/published_page.ts";
+import {
+  charts,
+  markCounts,
+  reportData,
+} from "../stages/report/_report_fixture.ts";
 import { chromiumTest, consoleLines, runChromium } from "./_chromium.ts";
 
 Deno.test("shareVendorScripts replaces each inlined bundle by a relative script and allows 'self'", () => {
@@ -36,16 +44,22 @@ Deno.test("shareVendorScripts replaces each inlined bundle by a relative script 
 });
 
 chromiumTest(
-  "a published report with shared chart libraries draws every chart from disk in Chromium",
+  "a published report (shared chart libraries, no static drawings) draws every chart from disk in Chromium with the marks of the full render",
   async (dir) => {
     await Deno.mkdir(`${dir}/exp`);
     const full = renderReport(reportData());
     await Deno.writeTextFile(`${dir}/exp/index.html`, full);
-    await shareVendorInFolder(`${dir}/exp`, dir);
+    // What publish-result does: shared libraries, then the thinned page.
+    await thinPublishedFolder(`${dir}/exp`, dir);
     const page = await Deno.readTextFile(`${dir}/exp/index.html`);
     const scripts = loadAssets().scripts;
+    const vendor = VENDOR_FILES.map((file, i) => ({
+      file,
+      text: scripts[i]!,
+    }));
+    const shared = shareVendorScripts(full, vendor).html;
     assertEquals(
-      page.length,
+      shared.length,
       full.length -
         VENDOR_FILES.reduce(
           (n, f, i) =>
@@ -54,6 +68,8 @@ chromiumTest(
           0,
         ) + "'self' ".length,
     );
+    assertEquals(page, thinPublishedPage(shared));
+    assert(!page.includes("<svg"), "no static drawing is published");
     for (const [i, f] of VENDOR_FILES.entries()) {
       assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
     }
@@ -68,5 +84,17 @@ chromiumTest(
       "every chart drawn by vega-embed",
     );
     assert(!/data-errors=/.test(dom), "no chart errors");
+    // Drawn from the compact spec, each chart has the marks of the charts
+    // stage's drawing of the full spec (the unthinned render).
+    for (const f of charts.figures) {
+      const at = dom.indexOf(`id="chart-${f.id}"`);
+      assert(at >= 0, `chart-${f.id} is in the DOM`);
+      const drawn = /<svg[^>]*class="marks"[\s\S]*?<\/svg>/.exec(
+        dom.slice(at, dom.indexOf("<figcaption", at)),
+      )?.[0];
+      assert(drawn !== undefined, `${f.id} is drawn as SVG`);
+      assert(markCounts(drawn).symbols > 0, `${f.id} has marks`);
+      assertEquals(markCounts(drawn), markCounts(f.svg), f.id);
+    }
   },
 );

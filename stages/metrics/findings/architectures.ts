@@ -11,18 +11,18 @@
  * quantity), inconclusive otherwise; it never "fails" (no difference found
  * is not no difference).
  */
+import type { Pairing } from "../claims.ts";
 import { perComparisonLevel } from "../paired.ts";
-import type { Run } from "../runs.ts";
-import type { Comparison, Finding } from "../types.ts";
+import { groupBy, type Run } from "../runs.ts";
+import type { Comparison, Finding, Verdict } from "../types.ts";
 import {
   base,
   byLabel,
-  comparison,
   differsVerdict,
-  isDescriptive,
-  meanInterval,
-  meanSd,
+  effects,
+  meanSdOf,
   pairedBy,
+  pairedFinding,
   ruleNote,
   summaryOf,
   verdictWord,
@@ -72,107 +72,122 @@ const QUANTITIES = [
   },
 ] as const;
 
-export function architectureFindings(runs: Run[]): Finding[] {
-  const archs = new Map<string, Run[]>();
-  for (const r of runs) {
-    const name = archOf(r).name;
-    archs.set(name, [...(archs.get(name) ?? []), r]);
-  }
-  const table: Array<Record<string, string | number>> = [];
+type Table = Array<Record<string, string | number>>;
+
+/** Per architecture and optimizer: parameters and mean ± sd of the quantities over seeds. */
+function archTable(archs: Map<string, Run[]>): Table {
+  const table: Table = [];
   for (const [name, list] of archs) {
     for (const [label, l] of byLabel(list)) {
       table.push({
         architecture: name,
         parameters: archOf(l[0]!).params ?? "see the experiment",
         optimizer: label,
-        "final IR term (own)": meanSd(
-          l.map((r) => summaryOf(r, "final_ir_own")),
-        ),
-        "final sharpness": meanSd(
-          l.map((r) => summaryOf(r, "final_sharpness")),
-        ),
-        "memorised fraction": meanSd(
-          l.map((r) => summaryOf(r, "memorised_fraction")),
-        ),
-        "final test error": meanSd(
-          l.map((r) => summaryOf(r, "final_test_error")),
-        ),
+        "final IR term (own)": meanSdOf(l, "final_ir_own"),
+        "final sharpness": meanSdOf(l, "final_sharpness"),
+        "memorised fraction": meanSdOf(l, "memorised_fraction"),
+        "final test error": meanSdOf(l, "final_test_error"),
       });
     }
   }
-  const names = [...archs.keys()];
-  if (names.length < 2) {
-    return [{
-      ...base("architectures", ARCH_FIGURE),
-      id: "architectures.table",
-      statement:
-        "The IR term, sharpness and memorisation of this architecture, to set beside the other architectures' (the findings page lists both experiments).",
-      verdict: "not measured",
-      answer:
-        "Descriptive: one architecture here; compare its table with the 'architectures' experiment's.",
-      evidence:
-        "One architecture in this experiment, so nothing is compared within it; the table gives mean ± sd over seeds.",
-      numbers: {},
-      comparisons: [],
-      descriptive: true,
-      table,
-    }];
-  }
-  const first = names[0]!;
-  const labels = [...byLabel(runs).keys()];
-  const k = labels.length * (names.length - 1);
-  const level = perComparisonLevel(k);
-  return QUANTITIES.map(({ key, what, log }) => {
-    const comparisons: Comparison[] = [];
-    for (const label of labels) {
-      const ref = archs.get(first)!.filter((r) => r.label === label);
-      for (const name of names.slice(1)) {
-        const other = archs.get(name)!.filter((r) => r.label === label);
-        const f = (r: Run) => {
-          const v = summaryOf(r, key);
-          return log ? (v > 0 ? Math.log10(v) : NaN) : v;
-        };
-        const one = comparison(
-          `${label} · ${name}`,
-          `${label} · ${first}`,
-          `${
-            log ? "log₁₀ ratio of" : "difference in"
-          } ${what}, ${name} vs ${first} (${label})`,
-          pairedBy(other, ref, f),
-          level,
-          differsVerdict,
-        );
-        if (one) comparisons.push(one);
-      }
-    }
-    const differs = comparisons.filter((c) => c.verdict === "holds");
-    const verdict = comparisons.length === 0
-      ? "not measured"
-      : differs.length > 0
-      ? "holds"
-      : "inconclusive";
-    const effects = comparisons.map((c) => `${c.value}: ${meanInterval(c)}`)
-      .join("; ");
-    return {
-      ...base("architectures", ARCH_FIGURE),
-      id: `architectures.${key}`,
-      statement:
-        `At (almost) equal parameter count, the architecture changes ${what}.`,
-      verdict,
-      answer: `${verdictWord(verdict)}: ${
-        differs.length > 0
-          ? `differs for ${differs.map((c) => c.a).join(", ")}`
-          : "no difference detected"
-      }.`,
-      evidence: `Per seed and optimizer, each architecture against ${first}: ${
-        effects || "none"
-      }. Two-sided: holds when an interval excludes zero. ${
-        ruleNote(comparisons)
-      }`,
-      numbers: Object.fromEntries(comparisons.map((c) => [c.value, c.mean])),
-      comparisons,
-      descriptive: isDescriptive(comparisons),
-      table,
-    };
+  return table;
+}
+
+/** One architecture: the table alone, to set beside the other experiment's. */
+function tableOnly(table: Table): Finding {
+  return {
+    ...base("architectures", ARCH_FIGURE),
+    id: "architectures.table",
+    statement:
+      "The IR term, sharpness and memorisation of this architecture, to set beside the other architectures' (the findings page lists both experiments).",
+    verdict: "not measured",
+    answer:
+      "Descriptive: one architecture here; compare its table with the 'architectures' experiment's.",
+    evidence:
+      "One architecture in this experiment, so nothing is compared within it; the table gives mean ± sd over seeds.",
+    numbers: {},
+    comparisons: [],
+    descriptive: true,
+    table,
+  };
+}
+
+/** "Differs" holds when any comparison does (two-sided: never "fails"). */
+function anyDiffers(comparisons: Comparison[]): Verdict {
+  return comparisons.length === 0
+    ? "not measured"
+    : comparisons.some((c) => c.verdict === "holds")
+    ? "holds"
+    : "inconclusive";
+}
+
+/** Per optimizer, each other architecture against the first, by seed: log₁₀ ratio or difference of `key`. */
+function archPairings(
+  archs: Map<string, Run[]>,
+  labels: string[],
+  { key, what, log }: typeof QUANTITIES[number],
+): Pairing[] {
+  const [first, ...others] = [...archs.keys()];
+  const f = (r: Run) => {
+    const v = summaryOf(r, key);
+    return log ? (v > 0 ? Math.log10(v) : NaN) : v;
+  };
+  return labels.flatMap((label) => {
+    const ref = archs.get(first!)!.filter((r) => r.label === label);
+    return others.map((name) => ({
+      a: `${label} · ${name}`,
+      b: `${label} · ${first}`,
+      value: `${
+        log ? "log₁₀ ratio of" : "difference in"
+      } ${what}, ${name} vs ${first} (${label})`,
+      paired: pairedBy(
+        archs.get(name)!.filter((r) => r.label === label),
+        ref,
+        f,
+      ),
+    }));
   });
+}
+
+export function architectureFindings(runs: Run[]): Finding[] {
+  const archs = groupBy(runs, (r) => archOf(r).name);
+  const table = archTable(archs);
+  const names = [...archs.keys()];
+  if (names.length < 2) return [tableOnly(table)];
+  const labels = [...byLabel(runs).keys()];
+  const level = perComparisonLevel(labels.length * (names.length - 1));
+  return QUANTITIES.map((quantity) =>
+    pairedFinding({
+      module: "architectures",
+      figure: ARCH_FIGURE,
+      id: `architectures.${quantity.key}`,
+      statement:
+        `At (almost) equal parameter count, the architecture changes ${quantity.what}.`,
+      pairings: archPairings(archs, labels, quantity),
+      level,
+      decide: differsVerdict,
+      verdict: anyDiffers,
+      words: (comparisons, verdict) => {
+        const differs = comparisons.filter((c) => c.verdict === "holds");
+        return {
+          answer: `${verdictWord(verdict)}: ${
+            differs.length > 0
+              ? `differs for ${differs.map((c) => c.a).join(", ")}`
+              : "no difference detected"
+          }.`,
+          evidence: `Per seed and optimizer, each architecture against ${
+            names[0]
+          }: ${
+            effects(comparisons) || "none"
+          }. Two-sided: holds when an interval excludes zero. ${
+            ruleNote(comparisons)
+          }`,
+          numbers: Object.fromEntries(
+            comparisons.map((c) => [c.value, c.mean]),
+          ),
+        };
+      },
+      table,
+    })
+  );
 }

@@ -14,17 +14,15 @@
  * is not enough to "hold" (a wide interval contains everything); whether −1
  * lies in it and whether it excludes 0 are reported beside the verdict.
  */
-import { CONFIDENCE, tInterval } from "../paired.ts";
+import { CONFIDENCE } from "../paired.ts";
 import type { Run } from "../runs.ts";
-import type { Finding } from "../types.ts";
+import type { Comparison, Finding } from "../types.ts";
 import {
   bandVerdict,
-  base,
-  comparison,
   fmt,
-  isDescriptive,
   meanInterval,
   notMeasured,
+  pairedFinding,
   ruleNote,
   verdictWord,
 } from "./common.ts";
@@ -92,6 +90,54 @@ export function seedSlopes(
   });
 }
 
+type Slope = { seed: number; slope: number; points: number };
+
+/** Whether the interval contains −1 and excludes 0, reported beside the equivalence verdict. */
+function sides(c: Comparison) {
+  const containsExpected = c.low !== null && c.high !== null &&
+    c.low <= EXPECTED_SLOPE && EXPECTED_SLOPE <= c.high;
+  const excludesZero = c.low !== null && c.high !== null &&
+    (c.high < 0 || c.low > 0);
+  const text = c.low === null
+    ? "one seed: no interval."
+    : `−1 ${containsExpected ? "lies" : "does not lie"} in the interval; it ${
+      excludesZero ? "excludes" : "contains"
+    } 0.`;
+  return { containsExpected, excludesZero, text };
+}
+
+/** The slope finding's words: per-seed slopes, the interval and the equivalence rule. */
+function slopeWords(
+  slopes: Slope[],
+  [c]: Comparison[],
+  verdict: Finding["verdict"],
+) {
+  const side = sides(c!);
+  return {
+    answer: `${verdictWord(verdict)}: slope ${
+      meanInterval(c!)
+    } over ${slopes.length} seed(s); ${side.text}`,
+    evidence:
+      `Per seed, the least-squares slope of log₁₀(variance part, mean over the second half of epochs) against log₁₀ B: ${
+        slopes.map((s) => `seed ${s.seed}: ${fmt(s.slope)} (${s.points} B)`)
+          .join(", ")
+      }. Mean ${
+        meanInterval(c!)
+      }; ${side.text} Verdict by equivalence: holds when the whole interval lies in [${
+        EXPECTED_SLOPE - TOLERANCE
+      }, ${EXPECTED_SLOPE + TOLERANCE}], fails when it lies entirely outside. ${
+        ruleNote([c!])
+      }`,
+    numbers: {
+      slope_mean: c!.mean,
+      ...(c!.low === null ? {} : { slope_low: c!.low }),
+      ...(c!.high === null ? {} : { slope_high: c!.high }),
+      contains_minus_one: side.containsExpected ? 1 : 0,
+      excludes_zero: side.excludesZero ? 1 : 0,
+    },
+  };
+}
+
 export function batchSlopeFindings(runs: Run[]): Finding[] {
   const id = "batch_variance_slope";
   const statement =
@@ -106,56 +152,24 @@ export function batchSlopeFindings(runs: Run[]): Finding[] {
       BATCH_FIGURE,
     )];
   }
-  const c = comparison(
-    "sgd",
-    "sgd",
-    "log–log slope of the variance part against B",
-    {
-      values: slopes.map((s) => ({ seed: s.seed, value: s.slope })),
-      skipped: 0,
-      windows: [],
-    },
-    CONFIDENCE,
-    (t) =>
-      bandVerdict(t, EXPECTED_SLOPE - TOLERANCE, EXPECTED_SLOPE + TOLERANCE),
-  )!;
-  const interval = tInterval(slopes.map((s) => s.slope), CONFIDENCE);
-  const containsExpected = interval.low !== null && interval.high !== null &&
-    interval.low <= EXPECTED_SLOPE && EXPECTED_SLOPE <= interval.high;
-  const excludesZero = interval.low !== null && interval.high !== null &&
-    (interval.high < 0 || interval.low > 0);
-  const side = interval.low === null
-    ? "one seed: no interval."
-    : `−1 ${containsExpected ? "lies" : "does not lie"} in the interval; it ${
-      excludesZero ? "excludes" : "contains"
-    } 0.`;
-  return [{
-    ...base("batch_variance_slope", BATCH_FIGURE),
+  return [pairedFinding({
+    module: "batch_variance_slope",
+    figure: BATCH_FIGURE,
     id,
     statement,
-    verdict: c.verdict,
-    answer: `${verdictWord(c.verdict)}: slope ${
-      meanInterval(c)
-    } over ${slopes.length} seed(s); ${side}`,
-    evidence:
-      `Per seed, the least-squares slope of log₁₀(variance part, mean over the second half of epochs) against log₁₀ B: ${
-        slopes.map((s) => `seed ${s.seed}: ${fmt(s.slope)} (${s.points} B)`)
-          .join(", ")
-      }. Mean ${
-        meanInterval(c)
-      }; ${side} Verdict by equivalence: holds when the whole interval lies in [${
-        EXPECTED_SLOPE - TOLERANCE
-      }, ${EXPECTED_SLOPE + TOLERANCE}], fails when it lies entirely outside. ${
-        ruleNote([c])
-      }`,
-    numbers: {
-      slope_mean: interval.mean,
-      ...(interval.low === null ? {} : { slope_low: interval.low }),
-      ...(interval.high === null ? {} : { slope_high: interval.high }),
-      contains_minus_one: containsExpected ? 1 : 0,
-      excludes_zero: excludesZero ? 1 : 0,
-    },
-    comparisons: [c],
-    descriptive: isDescriptive([c]),
-  }];
+    pairings: [{
+      a: "sgd",
+      b: "sgd",
+      value: "log–log slope of the variance part against B",
+      paired: {
+        values: slopes.map((s) => ({ seed: s.seed, value: s.slope })),
+        skipped: 0,
+        windows: [],
+      },
+    }],
+    level: CONFIDENCE,
+    decide: (t) =>
+      bandVerdict(t, EXPECTED_SLOPE - TOLERANCE, EXPECTED_SLOPE + TOLERANCE),
+    words: (comparisons, verdict) => slopeWords(slopes, comparisons, verdict),
+  })];
 }

@@ -3,48 +3,39 @@
  * with a verdict by a side of zero (SCIENCE §7.1) or by a band (equivalence
  * claims such as "the slope is −1"), and claims recast as findings.
  */
-import { fmt } from "../claims.ts";
-import { MIN_SEEDS, type TInterval } from "../paired.ts";
-import { groupLabel, type Run } from "../runs.ts";
-import { runSummary } from "../summary.ts";
-import type { Claim, Comparison, Finding, Verdict } from "../types.ts";
+import {
+  type Adaptive,
+  againstSgd,
+  comparisonsOf,
+  type Contenders,
+  finalDifferences,
+  fmt,
+  pairedBy,
+  type Pairing,
+} from "../claims.ts";
+import {
+  allVerdict,
+  MIN_SEEDS,
+  perComparisonLevel,
+  sideVerdict,
+} from "../paired.ts";
+import { byCell, groupBy, groupLabel, type Run } from "../runs.ts";
+import { summaryOf } from "../summary.ts";
+import type {
+  Claim,
+  ClaimedSide,
+  Comparison,
+  Finding,
+  TInterval,
+  Verdict,
+} from "../types.ts";
 import { type FindingId, QUESTIONS } from "./ids.ts";
 
-export { fmt };
-
-const summaries = new WeakMap<Run, Record<string, number>>();
-
-/** A run's summary number `key` (runSummary, computed once per run); NaN when absent. */
-export function summaryOf(run: Run, key: string): number {
-  let s = summaries.get(run);
-  if (!s) {
-    s = runSummary(run);
-    summaries.set(run, s);
-  }
-  return s[key] ?? NaN;
-}
-
-/** Runs by sweep cell, cells in first-appearance order. */
-export function byCell(runs: Run[]): Run[][] {
-  const cells = new Map<string, Run[]>();
-  for (const run of runs) {
-    const key = groupLabel("", run.cell);
-    const list = cells.get(key);
-    if (list) list.push(run);
-    else cells.set(key, [run]);
-  }
-  return [...cells.values()];
-}
+export { byCell, finalDifferences, fmt, pairedBy, summaryOf };
 
 /** Runs by optimizer label, labels in first-appearance order. */
 export function byLabel(runs: Run[]): Map<string, Run[]> {
-  const out = new Map<string, Run[]>();
-  for (const run of runs) {
-    const list = out.get(run.label);
-    if (list) list.push(run);
-    else out.set(run.label, [run]);
-  }
-  return out;
+  return groupBy(runs, (run) => run.label);
 }
 
 /** " (batch_size=16)" for a cell, "" for none: appended to statements. */
@@ -52,9 +43,6 @@ export function cellWords(cell: Run["cell"]): string {
   const label = groupLabel("", cell).replace(/^ · /, "");
   return label === "" ? "" : ` (${label})`;
 }
-
-/** Per seed, f(a's run) − f(b's run) for the seeds both have (claims.ts). */
-export { pairedBy } from "../claims.ts";
 
 /**
  * Equivalence verdict (used where the claim is a value, not a side): holds
@@ -86,9 +74,6 @@ export function differsVerdict(
   if (n < MIN_SEEDS || low === null || high === null) return "inconclusive";
   return low > 0 || high < 0 ? "holds" : "inconclusive";
 }
-
-/** A comparison from per-seed values, with the verdict `decide` reads off its interval (claims.ts). */
-export { comparisonOf as comparison } from "../claims.ts";
 
 /** "mean −0.045 [−0.06, −0.03]" (no interval with one seed). */
 export function meanInterval(c: Comparison): string {
@@ -133,6 +118,7 @@ export function notMeasured(
   statement: string,
   why: string,
   figure: string,
+  table?: Finding["table"],
 ): Finding {
   return {
     ...base(module, figure),
@@ -144,6 +130,7 @@ export function notMeasured(
     numbers: {},
     comparisons: [],
     descriptive: true,
+    ...(table ? { table } : {}),
   };
 }
 
@@ -218,10 +205,116 @@ export function valueAt(
   return best;
 }
 
-/** The worst of several comparisons' verdicts, as claims.ts's allVerdict but for any rule. */
+/** The worst of several comparisons' verdicts, as claims.ts's, for any rule (allVerdict). */
 export function combined(comparisons: Comparison[]): Verdict {
-  if (comparisons.length === 0) return "not measured";
-  if (comparisons.some((c) => c.verdict === "fails")) return "fails";
-  if (comparisons.every((c) => c.verdict === "holds")) return "holds";
-  return "inconclusive";
+  return allVerdict(comparisons.map((c) => c.verdict));
+}
+
+/** "mean ± sd (n = …)" of a summary number over runs, for a table cell. */
+export function meanSdOf(runs: Run[], key: string): string {
+  return meanSd(runs.map((r) => summaryOf(r, key)));
+}
+
+/** "<what>: mean [low, high]; …" for each comparison, `what` its value in words by default. */
+export function effects(
+  comparisons: Comparison[],
+  what: (c: Comparison) => string = (c) => c.value,
+): string {
+  return comparisons.map((c) => `${what(c)}: ${meanInterval(c)}`).join("; ");
+}
+
+/**
+ * "Holds: <words for holds> (<effects>)." — the verdict word, the words for
+ * that verdict (`other` for inconclusive or not measured), the effects.
+ */
+export function verdictAnswer(
+  verdict: Verdict,
+  words: { holds: string; fails: string; other: string },
+  effects: string,
+  separator = ": ",
+): string {
+  const said = verdict === "holds"
+    ? words.holds
+    : verdict === "fails"
+    ? words.fails
+    : words.other;
+  return `${verdictWord(verdict)}${separator}${said} (${effects}).`;
+}
+
+/** What a tested finding says, given its comparisons and verdict. */
+export interface FindingWords {
+  answer: string;
+  evidence: string;
+  numbers: Record<string, number>;
+}
+
+/** A finding tested by paired comparisons; see `pairedFinding`. */
+export interface PairedFinding {
+  module: FindingId;
+  figure: string;
+  id: string;
+  statement: string;
+  /** The per-seed values to compare; a pairing no seed has is left out. */
+  pairings: Pairing[];
+  /** Two-sided level of each interval (Bonferroni over the pairings where several). */
+  level: number;
+  /** Each comparison's verdict from its interval (sideVerdict, bandVerdict, differsVerdict). */
+  decide: (interval: TInterval) => Exclude<Verdict, "not measured">;
+  /** The finding's verdict from its comparisons; `combined` by default. */
+  verdict?: (comparisons: Comparison[]) => Verdict;
+  words: (comparisons: Comparison[], verdict: Verdict) => FindingWords;
+  table?: Finding["table"];
+}
+
+/**
+ * The shape every tested finding shares (SCIENCE §7.1): per-seed paired
+ * values → a Student-t interval and a verdict per comparison → the finding's
+ * verdict → the finding, with its words, numbers and table.
+ */
+export function pairedFinding(spec: PairedFinding): Finding {
+  const comparisons = comparisonsOf(spec.pairings, spec.level, spec.decide);
+  const verdict = (spec.verdict ?? combined)(comparisons);
+  const { answer, evidence, numbers } = spec.words(comparisons, verdict);
+  return {
+    ...base(spec.module, spec.figure),
+    id: spec.id,
+    statement: spec.statement,
+    verdict,
+    answer,
+    evidence,
+    numbers,
+    comparisons,
+    descriptive: isDescriptive(comparisons),
+    ...(spec.table ? { table: spec.table } : {}),
+  };
+}
+
+/** A tested finding's own parts: all but the module, figure and table its module gives every finding. */
+export type FindingSpec = Omit<PairedFinding, "module" | "figure" | "table">;
+
+/** One measure of SGD against an adaptive method: the value in words (by its label) and the per-run number. */
+export interface Measure {
+  value: (label: string) => string;
+  f: (run: Run) => number;
+}
+
+/**
+ * SGD against each adaptive method present, on each measure, paired by seed
+ * with Bonferroni over all the comparisons, claimed on `side` (SCIENCE §7.1).
+ */
+export function sgdAgainstAdaptive(
+  c: Contenders,
+  adaptive: Adaptive[],
+  side: ClaimedSide,
+  measures: Measure[],
+): Pick<PairedFinding, "pairings" | "level" | "decide"> {
+  return {
+    pairings: adaptive.flatMap((n) =>
+      measures.flatMap(({ value, f }) =>
+        againstSgd(c, [n], (_, label) => value(label), f)
+      )
+    ),
+    level: perComparisonLevel(adaptive.length * measures.length),
+    decide: (t) => sideVerdict(t, side),
+  };
 }

@@ -12,18 +12,16 @@
  */
 import { CONFIDENCE, sideVerdict } from "../paired.ts";
 import type { Run } from "../runs.ts";
-import type { Finding } from "../types.ts";
+import type { Comparison, Finding, Verdict } from "../types.ts";
 import {
   bandVerdict,
-  base,
-  comparison,
-  isDescriptive,
+  finalDifferences,
+  type FindingSpec,
   meanInterval,
-  meanSd,
+  meanSdOf,
   notMeasured,
-  pairedBy,
+  pairedFinding,
   ruleNote,
-  summaryOf,
   verdictWord,
 } from "./common.ts";
 
@@ -44,93 +42,97 @@ function plainSgd(run: Run): boolean {
     !((run.optimizer.weight_decay ?? 0) > 0);
 }
 
-export function explicitFindings(runs: Run[]): Finding[] {
-  const gdPen = runs.filter((r) => r.optimizer.name === "gd" && penalty(r) > 0);
-  const gd = runs.filter((r) => r.optimizer.name === "gd" && penalty(r) === 0);
-  const sgd = runs.filter((r) => plainSgd(r) && penalty(r) === 0);
-  const reachesStatement =
-    `Full-batch GD plus the explicit penalty reaches SGD's final test error: at most ${MARGIN} above it (SCIENCE §5.2).`;
-  if (gdPen.length === 0 || sgd.length === 0) {
-    return [notMeasured(
-      "explicit_penalty",
-      "explicit_penalty.reaches_sgd",
-      reachesStatement,
-      `GD with ${PENALTY_KEY} > 0 and plain SGD without it are both needed.`,
-      EXPLICIT_FIGURE,
-    )];
-  }
-  const table = [
-    ["GD", gd],
-    ["GD + penalty", gdPen],
-    ["SGD", sgd],
-  ].filter(([, l]) => (l as Run[]).length > 0).map(([name, l]) => ({
-    runs: name as string,
-    "final test error": meanSd(
-      (l as Run[]).map((r) => summaryOf(r, "final_test_error")),
-    ),
-    "best test error": meanSd(
-      (l as Run[]).map((r) => summaryOf(r, "best_test_error")),
-    ),
+const REACHES_STATEMENT =
+  `Full-batch GD plus the explicit penalty reaches SGD's final test error: at most ${MARGIN} above it (SCIENCE §5.2).`;
+
+/** Final and best test error (mean ± sd) of GD, GD + penalty and SGD, those present. */
+function errorTable(
+  groups: Array<[string, Run[]]>,
+): Array<Record<string, string>> {
+  return groups.filter(([, l]) => l.length > 0).map(([name, l]) => ({
+    runs: name,
+    "final test error": meanSdOf(l, "final_test_error"),
+    "best test error": meanSdOf(l, "best_test_error"),
   }));
-  const finalError = (r: Run) => summaryOf(r, "final_test_error");
-  const reaches = comparison(
-    "gd + penalty",
-    sgd[0]!.label,
-    "final test error, GD + penalty − SGD",
-    pairedBy(gdPen, sgd, finalError),
-    CONFIDENCE,
-    (t) => bandVerdict(t, -Infinity, MARGIN),
-  );
-  const out: Finding[] = [];
-  const reachList = reaches ? [reaches] : [];
-  const rv = reaches?.verdict ?? "not measured";
-  out.push({
-    ...base("explicit_penalty", EXPLICIT_FIGURE),
+}
+
+/** GD + penalty − SGD, per seed, against the non-inferiority margin (module doc). */
+function reachesSpec(gdPen: Run[], sgd: Run[]): FindingSpec {
+  return {
     id: "explicit_penalty.reaches_sgd",
-    statement: reachesStatement,
-    verdict: rv,
-    answer: `${verdictWord(rv)}: GD + penalty − SGD final test error ${
-      reaches ? meanInterval(reaches) : "not paired"
-    } (margin ${MARGIN}).`,
-    evidence: `Per seed, GD + penalty's final test error minus SGD's: ${
-      reaches ? meanInterval(reaches) : "no seed has both"
-    }. Verdict by non-inferiority: holds when the whole interval is at most ${MARGIN}, fails when it lies entirely above. ${
-      ruleNote(reachList)
-    }`,
-    numbers: reaches ? { difference_mean: reaches.mean, margin: MARGIN } : {},
-    comparisons: reachList,
-    descriptive: isDescriptive(reachList),
-    table,
-  });
-  if (gd.length > 0) {
-    const helps = comparison(
-      "gd + penalty",
-      "gd",
-      "final test error, GD + penalty − GD",
-      pairedBy(gdPen, gd, finalError),
-      CONFIDENCE,
-      (t) => sideVerdict(t, "negative"),
-    );
-    const list = helps ? [helps] : [];
-    const hv = helps?.verdict ?? "not measured";
-    out.push({
-      ...base("explicit_penalty", EXPLICIT_FIGURE),
-      id: "explicit_penalty.helps_gd",
-      statement:
-        "The explicit penalty lowers full-batch GD's final test error (SCIENCE §5.2).",
-      verdict: hv,
-      answer: `${verdictWord(hv)}: GD + penalty − GD final test error ${
+    statement: REACHES_STATEMENT,
+    pairings: [{
+      a: "gd + penalty",
+      b: sgd[0]!.label,
+      value: "final test error, GD + penalty − SGD",
+      paired: finalDifferences(gdPen, sgd, "final_test_error"),
+    }],
+    level: CONFIDENCE,
+    decide: (t) => bandVerdict(t, -Infinity, MARGIN),
+    words: ([reaches]: Comparison[], verdict: Verdict) => ({
+      answer: `${verdictWord(verdict)}: GD + penalty − SGD final test error ${
+        reaches ? meanInterval(reaches) : "not paired"
+      } (margin ${MARGIN}).`,
+      evidence: `Per seed, GD + penalty's final test error minus SGD's: ${
+        reaches ? meanInterval(reaches) : "no seed has both"
+      }. Verdict by non-inferiority: holds when the whole interval is at most ${MARGIN}, fails when it lies entirely above. ${
+        ruleNote(reaches ? [reaches] : [])
+      }`,
+      numbers: reaches ? { difference_mean: reaches.mean, margin: MARGIN } : {},
+    }),
+  };
+}
+
+/** GD + penalty − GD, per seed, claimed below zero. */
+function helpsSpec(gdPen: Run[], gd: Run[]): FindingSpec {
+  return {
+    id: "explicit_penalty.helps_gd",
+    statement:
+      "The explicit penalty lowers full-batch GD's final test error (SCIENCE §5.2).",
+    pairings: [{
+      a: "gd + penalty",
+      b: "gd",
+      value: "final test error, GD + penalty − GD",
+      paired: finalDifferences(gdPen, gd, "final_test_error"),
+    }],
+    level: CONFIDENCE,
+    decide: (t) => sideVerdict(t, "negative"),
+    words: ([helps]: Comparison[], verdict: Verdict) => ({
+      answer: `${verdictWord(verdict)}: GD + penalty − GD final test error ${
         helps ? meanInterval(helps) : "not paired"
       }.`,
       evidence:
         `Per seed, GD + penalty's final test error minus GD's; claimed below zero: ${
           helps ? meanInterval(helps) : "no seed has both"
-        }. ${ruleNote(list)}`,
+        }. ${ruleNote(helps ? [helps] : [])}`,
       numbers: helps ? { difference_mean: helps.mean } : {},
-      comparisons: list,
-      descriptive: isDescriptive(list),
-      table,
-    });
+    }),
+  };
+}
+
+export function explicitFindings(runs: Run[]): Finding[] {
+  const gdPen = runs.filter((r) => r.optimizer.name === "gd" && penalty(r) > 0);
+  const gd = runs.filter((r) => r.optimizer.name === "gd" && penalty(r) === 0);
+  const sgd = runs.filter((r) => plainSgd(r) && penalty(r) === 0);
+  if (gdPen.length === 0 || sgd.length === 0) {
+    return [notMeasured(
+      "explicit_penalty",
+      "explicit_penalty.reaches_sgd",
+      REACHES_STATEMENT,
+      `GD with ${PENALTY_KEY} > 0 and plain SGD without it are both needed.`,
+      EXPLICIT_FIGURE,
+    )];
   }
-  return out;
+  const table = errorTable([["GD", gd], ["GD + penalty", gdPen], ["SGD", sgd]]);
+  return [
+    reachesSpec(gdPen, sgd),
+    ...(gd.length > 0 ? [helpsSpec(gdPen, gd)] : []),
+  ].map((spec) =>
+    pairedFinding({
+      module: "explicit_penalty",
+      figure: EXPLICIT_FIGURE,
+      ...spec,
+      table,
+    })
+  );
 }

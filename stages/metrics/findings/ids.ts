@@ -17,6 +17,11 @@ export const FINDING_IDS = [
 
 export type FindingId = typeof FINDING_IDS[number];
 
+/** Whether `x` names a finding module. */
+export function isFindingId(x: unknown): x is FindingId {
+  return (FINDING_IDS as readonly unknown[]).includes(x);
+}
+
 /** The paper's question each finding module answers, as the findings page lists it. */
 export const QUESTIONS: Record<FindingId, string> = {
   ir_terms: "How does the IR term behave for adaptive methods compared to SGD?",

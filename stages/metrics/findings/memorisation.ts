@@ -12,31 +12,33 @@
  *   method's (Bonferroni over all comparisons);
  * - SWATS (when present): SWATS ends with a lower test error than Adam; its
  *   difference to SGD is reported beside (an interval around zero does not
- *   show SWATS matches SGD).
+ *   show SWATS matches SGD), and so is the epoch each seed switched at: a run
+ *   that never switched is Adam, and answers nothing about switching.
  */
-import { pickContenders } from "../claims.ts";
 import {
-  CONFIDENCE,
-  perComparisonLevel,
-  sideVerdict,
-  tInterval,
-} from "../paired.ts";
+  type Adaptive,
+  adaptivePresent,
+  type Contenders,
+  pickContenders,
+} from "../claims.ts";
+import { CONFIDENCE, sideVerdict, tInterval } from "../paired.ts";
 import type { Run } from "../runs.ts";
 import type { Comparison, Finding } from "../types.ts";
 import {
-  base,
   byLabel,
-  combined,
-  comparison,
+  effects,
+  finalDifferences,
+  type FindingSpec,
   fmt,
-  isDescriptive,
-  meanInterval,
   meanSd,
+  meanSdOf,
+  type Measure,
   notMeasured,
-  pairedBy,
+  pairedFinding,
   ruleNote,
+  sgdAgainstAdaptive,
   summaryOf,
-  verdictWord,
+  verdictAnswer,
 } from "./common.ts";
 
 /** The corrupted-part training error below which half of the noisy labels are memorised. */
@@ -73,90 +75,40 @@ function table(runs: Run[]): Array<Record<string, string>> {
       optimizer: label,
       "epochs to half memorised": meanSd(half.map((h) => h.epochs)) +
         (censored > 0 ? `, ${censored} never (counted as last + 1)` : ""),
-      "memorised at the end": meanSd(
-        list.map((r) => summaryOf(r, "memorised_fraction")),
-      ),
-      "final test error": meanSd(
-        list.map((r) => summaryOf(r, "final_test_error")),
-      ),
-      "best test error": meanSd(
-        list.map((r) => summaryOf(r, "best_test_error")),
-      ),
+      "memorised at the end": meanSdOf(list, "memorised_fraction"),
+      "final test error": meanSdOf(list, "final_test_error"),
+      "best test error": meanSdOf(list, "best_test_error"),
     };
   });
 }
 
-function finding(
-  id: string,
-  statement: string,
-  comparisons: Comparison[],
+/** A memorisation finding's words: the answer for its verdict, the lead and the effects (SCIENCE §7.1). */
+function words(
   answers: { holds: string; fails: string; other: string },
   evidenceLead: string,
-  rows: Array<Record<string, string>>,
   extraNumbers: Record<string, number> = {},
-): Finding {
-  const verdict = combined(comparisons);
-  const effects = comparisons.length === 0
-    ? "no seed has both runs"
-    : comparisons.map((x) => `${x.value}: ${meanInterval(x)}`).join("; ");
-  const said = verdict === "holds"
-    ? answers.holds
-    : verdict === "fails"
-    ? answers.fails
-    : answers.other;
-  const numbers: Record<string, number> = { ...extraNumbers };
-  for (const c of comparisons) numbers[`mean: ${c.value}`] = c.mean;
-  return {
-    ...base("memorisation", MEMORISATION_FIGURE),
-    id,
-    statement,
-    verdict,
-    answer: `${verdictWord(verdict)}: ${said} (${effects}).`,
-    evidence: `${evidenceLead} ${effects}. ${ruleNote(comparisons)}`,
-    numbers,
-    comparisons,
-    descriptive: isDescriptive(comparisons),
-    table: rows,
+) {
+  return (comparisons: Comparison[], verdict: Finding["verdict"]) => {
+    const effect = comparisons.length === 0
+      ? "no seed has both runs"
+      : effects(comparisons);
+    const numbers: Record<string, number> = { ...extraNumbers };
+    for (const c of comparisons) numbers[`mean: ${c.value}`] = c.mean;
+    return {
+      answer: verdictAnswer(verdict, answers, effect),
+      evidence: `${evidenceLead} ${effect}. ${ruleNote(comparisons)}`,
+      numbers,
+    };
   };
 }
 
-export function memorisationFindings(runs: Run[]): Finding[] {
-  const c = pickContenders(runs);
-  const adaptive = (["adam", "rmsprop"] as const).filter((n) =>
-    c[n].length > 0
-  );
-  const rows = table(runs);
-  const speedStatement =
-    "Adam and RMSprop memorise half of the corrupted labels (train error on the corrupted part, against the noisy labels, below 0.5) in fewer epochs than SGD (SCIENCE §1.2, §4.3).";
-  if (c.sgd.length === 0 || adaptive.length === 0) {
-    return [{
-      ...notMeasured(
-        "memorisation",
-        "memorisation.speed",
-        speedStatement,
-        "plain SGD and an adaptive method are both needed.",
-        MEMORISATION_FIGURE,
-      ),
-      table: rows,
-    }];
-  }
-  const out: Finding[] = [];
-  const sgd = c.sgd[0]!.label;
-  // Speed: SGD's epochs − the adaptive method's, claimed positive.
-  const speedLevel = perComparisonLevel(adaptive.length);
+const SPEED_STATEMENT =
+  "Adam and RMSprop memorise half of the corrupted labels (train error on the corrupted part, against the noisy labels, below 0.5) in fewer epochs than SGD (SCIENCE §1.2, §4.3).";
+
+/** How many runs never reached half memorisation, and which way that biases the differences. */
+function censoredNote(runs: Run[], sgd: string): string {
   const censoredRuns = runs.filter((r) => epochsToHalf(r).censored);
-  const speed = adaptive.flatMap((n) => {
-    const one = comparison(
-      sgd,
-      c[n][0]!.label,
-      `epochs to half memorised, SGD − ${c[n][0]!.label}`,
-      pairedBy(c.sgd, c[n], (r) => epochsToHalf(r).epochs),
-      speedLevel,
-      (t) => sideVerdict(t, "positive"),
-    );
-    return one ? [one] : [];
-  });
-  const censoredNote = censoredRuns.length === 0
+  return censoredRuns.length === 0
     ? "Every run reached it."
     : `${censoredRuns.length} run(s) never reached it (${
       [...new Set(censoredRuns.map((r) => r.label))].join(", ")
@@ -165,87 +117,167 @@ export function memorisationFindings(runs: Run[]): Finding[] {
         ? " (only SGD runs: the differences are then conservative)"
         : " (an adaptive run censored biases its difference upward: read with care)"
     }.`;
-  out.push(finding(
-    "memorisation.speed",
-    speedStatement,
-    speed,
-    {
-      holds: "the adaptive methods memorise the noise faster than SGD",
-      fails: "SGD memorises the noise faster than an adaptive method",
-      other: "no clear difference in memorisation speed",
-    },
-    `${censoredNote} Per seed, SGD's epochs minus each adaptive method's; claimed above zero:`,
-    rows,
-  ));
-  // Test error: SGD − adaptive, final and best, claimed negative.
-  const errorLevel = perComparisonLevel(2 * adaptive.length);
-  const errors = adaptive.flatMap((n) =>
-    (["final_test_error", "best_test_error"] as const).flatMap((key) => {
-      const one = comparison(
-        sgd,
-        c[n][0]!.label,
-        `${key.replace(/_/g, " ")}, SGD − ${c[n][0]!.label}`,
-        pairedBy(c.sgd, c[n], (r) => summaryOf(r, key)),
-        errorLevel,
-        (t) => sideVerdict(t, "negative"),
-      );
-      return one ? [one] : [];
-    })
-  );
-  out.push(finding(
-    "memorisation.test_error",
-    "SGD's final and best test errors are lower than each adaptive method's: the faster memorisation costs generalisation (SCIENCE §4.3).",
-    errors,
-    {
-      holds: "SGD tests better, at the end and at its best epoch",
-      fails: "an adaptive method tests better than SGD",
-      other: "no clear test-error difference at the end and at the best epoch",
-    },
-    "Per seed, SGD's test error minus each adaptive method's; claimed below zero:",
-    rows,
-  ));
-  // SWATS against Adam (claimed lower) and against SGD (reported).
+}
+
+/** Speed: SGD's epochs to half memorised − each adaptive method's, claimed positive. */
+function speedSpec(runs: Run[], c: Contenders, adaptive: Adaptive[]) {
+  const value = (label: string) => `epochs to half memorised, SGD − ${label}`;
+  const speed = { value, f: (r: Run) => epochsToHalf(r).epochs };
+  return {
+    id: "memorisation.speed",
+    statement: SPEED_STATEMENT,
+    ...sgdAgainstAdaptive(c, adaptive, "positive", [speed]),
+    words: words(
+      {
+        holds: "the adaptive methods memorise the noise faster than SGD",
+        fails: "SGD memorises the noise faster than an adaptive method",
+        other: "no clear difference in memorisation speed",
+      },
+      `${
+        censoredNote(runs, c.sgd[0]!.label)
+      } Per seed, SGD's epochs minus each adaptive method's; claimed above zero:`,
+    ),
+  };
+}
+
+/** SGD − each adaptive method on summary number `key`, in words. */
+function testError(key: "final_test_error" | "best_test_error"): Measure {
+  return {
+    value: (label) => `${key.replace(/_/g, " ")}, SGD − ${label}`,
+    f: (r) => summaryOf(r, key),
+  };
+}
+
+/** Test error: SGD − each adaptive method, final and best, claimed negative (Bonferroni over all). */
+function testErrorSpec(c: Contenders, adaptive: Adaptive[]): FindingSpec {
+  return {
+    id: "memorisation.test_error",
+    statement:
+      "SGD's final and best test errors are lower than each adaptive method's: the faster memorisation costs generalisation (SCIENCE §4.3).",
+    ...sgdAgainstAdaptive(c, adaptive, "negative", [
+      testError("final_test_error"),
+      testError("best_test_error"),
+    ]),
+    words: words(
+      {
+        holds: "SGD tests better, at the end and at its best epoch",
+        fails: "an adaptive method tests better than SGD",
+        other:
+          "no clear test-error difference at the end and at the best epoch",
+      },
+      "Per seed, SGD's test error minus each adaptive method's; claimed below zero:",
+    ),
+  };
+}
+
+/** SWATS − SGD final test error: reported beside the SWATS finding, not tested. */
+function swatsGap(swats: Run[], sgd: Run[]) {
+  const toSgd = finalDifferences(swats, sgd, "final_test_error");
+  const gap = toSgd.values.length > 0
+    ? tInterval(toSgd.values.map((v) => v.value), CONFIDENCE)
+    : null;
+  const text = gap === null
+    ? "no seed pairs SWATS with SGD"
+    : `SWATS − SGD final test error ${fmt(gap.mean)}${
+      gap.low === null || gap.high === null
+        ? " (one seed)"
+        : ` [${fmt(gap.low)}, ${fmt(gap.high)}]`
+    }`;
+  return { gap, text };
+}
+
+/**
+ * The first snapshot epoch after SWATS's switch: after it there is no
+ * preconditioner, so the preconditioned term is NaN where the plain SGD term
+ * was measured (SCIENCE §2.6, §3). Null when the run never switched; epoch 0
+ * (no step taken) does not count.
+ */
+export function swatsSwitchEpoch(run: Run): number | null {
+  const sgd = run.series.ir_sgd;
+  if (!sgd) return null;
+  const pre = run.series.ir_preconditioned;
+  for (let i = 0; i < sgd.epochs.length; i++) {
+    const e = sgd.epochs[i]!;
+    if (e === 0 || !Number.isFinite(sgd.values[i]!)) continue;
+    if (!Number.isFinite(pre?.values[i] ?? NaN)) return e;
+  }
+  return null;
+}
+
+/** "had switched to SGD by epochs 3, 7 (2 of 3 seeds)" or that no seed switched in the run's epochs. */
+export function switchWords(swats: Run[]): string {
+  const at = swats.map(swatsSwitchEpoch).filter((e) => e !== null);
+  if (at.length === 0) {
+    const last = Math.max(
+      ...swats.map((r) => {
+        const e = r.series.ir_sgd?.epochs;
+        return e && e.length > 0 ? e[e.length - 1]! : 0;
+      }),
+    );
+    return `no seed's SWATS switched to SGD within ${last} epochs, so it ran as Adam throughout and this setting says nothing about switching`;
+  }
+  return `SWATS had switched to SGD by epoch${at.length > 1 ? "s" : ""} ${
+    at.join(", ")
+  } (${at.length} of ${swats.length} seeds)`;
+}
+
+/** SWATS against Adam (claimed lower final test error) and against SGD (reported). */
+function swatsSpec(swats: Run[], c: Contenders): FindingSpec {
+  const label = swats[0]!.label;
+  const gapText = swatsGap(swats, c.sgd);
+  const gap = gapText.gap;
+  const text = `${gapText.text}; ${switchWords(swats)}`;
+  return {
+    id: "memorisation.swats",
+    statement:
+      "SWATS (Adam switching to SGD) ends with a lower test error than Adam: switching closes at least part of the gap (Keskar & Socher 2017; SCIENCE §3).",
+    pairings: [{
+      a: label,
+      b: c.adam[0]!.label,
+      value: `final test error, ${label} − ${c.adam[0]!.label}`,
+      paired: finalDifferences(swats, c.adam, "final_test_error"),
+    }],
+    level: CONFIDENCE,
+    decide: (t) => sideVerdict(t, "negative"),
+    words: words(
+      {
+        holds: `SWATS tests better than Adam; ${text}`,
+        fails: `SWATS tests worse than Adam; ${text}`,
+        other: `SWATS does not clearly beat Adam; ${text}`,
+      },
+      `Per seed, SWATS's final test error minus Adam's; claimed below zero. Beside it, ${text} (an interval around zero does not show SWATS matches SGD):`,
+      gap === null ? {} : { "swats_minus_sgd_final_test_error": gap.mean },
+    ),
+  };
+}
+
+export function memorisationFindings(runs: Run[]): Finding[] {
+  const c = pickContenders(runs);
+  const adaptive = adaptivePresent(c);
+  const rows = table(runs);
+  if (c.sgd.length === 0 || adaptive.length === 0) {
+    return [notMeasured(
+      "memorisation",
+      "memorisation.speed",
+      SPEED_STATEMENT,
+      "plain SGD and an adaptive method are both needed.",
+      MEMORISATION_FIGURE,
+      rows,
+    )];
+  }
   const swats = [...byLabel(runs).values()].find((l) =>
     l[0]!.optimizer.name === "swats"
   );
-  if (swats && c.adam.length > 0) {
-    const label = swats[0]!.label;
-    const vsAdam = comparison(
-      label,
-      c.adam[0]!.label,
-      `final test error, ${label} − ${c.adam[0]!.label}`,
-      pairedBy(swats, c.adam, (r) => summaryOf(r, "final_test_error")),
-      CONFIDENCE,
-      (t) => sideVerdict(t, "negative"),
-    );
-    const toSgd = pairedBy(
-      swats,
-      c.sgd,
-      (r) => summaryOf(r, "final_test_error"),
-    );
-    const gap = toSgd.values.length > 0
-      ? tInterval(toSgd.values.map((v) => v.value), CONFIDENCE)
-      : null;
-    const gapText = gap === null
-      ? "no seed pairs SWATS with SGD"
-      : `SWATS − SGD final test error ${fmt(gap.mean)}${
-        gap.low === null || gap.high === null
-          ? " (one seed)"
-          : ` [${fmt(gap.low)}, ${fmt(gap.high)}]`
-      }`;
-    out.push(finding(
-      "memorisation.swats",
-      "SWATS (Adam switching to SGD) ends with a lower test error than Adam: switching closes at least part of the gap (Keskar & Socher 2017; SCIENCE §3).",
-      vsAdam ? [vsAdam] : [],
-      {
-        holds: `SWATS tests better than Adam; ${gapText}`,
-        fails: `SWATS tests worse than Adam; ${gapText}`,
-        other: `SWATS does not clearly beat Adam; ${gapText}`,
-      },
-      `Per seed, SWATS's final test error minus Adam's; claimed below zero. Beside it, ${gapText} (an interval around zero does not show SWATS matches SGD):`,
-      rows,
-      gap === null ? {} : { "swats_minus_sgd_final_test_error": gap.mean },
-    ));
-  }
-  return out;
+  return [
+    speedSpec(runs, c, adaptive),
+    testErrorSpec(c, adaptive),
+    ...(swats && c.adam.length > 0 ? [swatsSpec(swats, c)] : []),
+  ].map((spec) =>
+    pairedFinding({
+      module: "memorisation",
+      figure: MEMORISATION_FIGURE,
+      ...spec,
+      table: rows,
+    })
+  );
 }

@@ -17,7 +17,7 @@ import { momentumFindings } from "./momentum.ts";
 import { normsFindings } from "./norms.ts";
 import { irTermsFindings, paperClaimsFindings } from "./paper_claims.ts";
 
-export { FINDING_IDS, type FindingId, QUESTIONS } from "./ids.ts";
+export { FINDING_IDS, type FindingId, isFindingId, QUESTIONS } from "./ids.ts";
 
 /** What a finding module reads. */
 export interface FindingInput {

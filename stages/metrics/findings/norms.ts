@@ -5,28 +5,24 @@
  * its initial weights than each adaptive method, per seed (runs of a seed
  * share w₀), Bonferroni over the methods compared (SCIENCE §7.1).
  */
-import { pickContenders } from "../claims.ts";
-import { perComparisonLevel, tInterval } from "../paired.ts";
+import { adaptivePresent, pickContenders } from "../claims.ts";
+import { tInterval } from "../paired.ts";
 import type { Run } from "../runs.ts";
-import type { Comparison, Finding } from "../types.ts";
+import type { Finding } from "../types.ts";
 import {
-  base,
   byCell,
   byLabel,
   cellWords,
-  combined,
-  comparison,
+  effects,
   fmt,
-  isDescriptive,
-  meanInterval,
   notMeasured,
-  pairedBy,
+  pairedFinding,
   ruleNote,
+  sgdAgainstAdaptive,
   summaryOf,
   valueAt,
-  verdictWord,
+  verdictAnswer,
 } from "./common.ts";
-import { sideVerdict } from "../paired.ts";
 
 /** Figure: ‖w‖ and ‖w − w₀‖ against epochs per optimizer, ±1 sd bands over seeds. */
 export const NORMS_FIGURE = "norms-over-epochs";
@@ -64,40 +60,8 @@ export function normsTable(runs: Run[]): Array<Record<string, string>> {
   return rows;
 }
 
-function cellFinding(runs: Run[], suffix: string): Finding {
-  const c = pickContenders(runs);
-  const words = cellWords(runs[0]!.cell);
-  const id = `norms${suffix}`;
-  const statement =
-    `Plain SGD ends closer to its initial weights (smaller ‖w − w₀‖) than each adaptive method${words} (SCIENCE §4.1).`;
-  const adaptive = (["adam", "rmsprop"] as const).filter((n) =>
-    c[n].length > 0
-  );
-  if (c.sgd.length === 0 || adaptive.length === 0) {
-    return {
-      ...notMeasured(
-        "norms",
-        id,
-        statement,
-        "plain SGD and an adaptive method are both needed.",
-        NORMS_FIGURE,
-      ),
-      table: normsTable(runs),
-    };
-  }
-  const level = perComparisonLevel(adaptive.length);
-  const comparisons: Comparison[] = adaptive.flatMap((n) => {
-    const one = comparison(
-      c.sgd[0]!.label,
-      c[n][0]!.label,
-      `final ‖w − w₀‖, SGD − ${c[n][0]!.label}`,
-      pairedBy(c.sgd, c[n], (r) => summaryOf(r, "final_dist_init")),
-      level,
-      (t) => sideVerdict(t, "negative"),
-    );
-    return one ? [one] : [];
-  });
-  const verdict = combined(comparisons);
+/** Per optimizer, the mean over runs of the final ‖w‖ and ‖w − w₀‖ ("label.final_norm"). */
+function finalMeans(runs: Run[]): Record<string, number> {
   const numbers: Record<string, number> = {};
   for (const [label, list] of byLabel(runs)) {
     for (const key of ["final_norm", "final_dist_init"]) {
@@ -108,30 +72,56 @@ function cellFinding(runs: Run[], suffix: string): Finding {
       }
     }
   }
-  const effects = comparisons.map((x) => `${x.value}: ${meanInterval(x)}`)
-    .join("; ");
-  return {
-    ...base("norms", NORMS_FIGURE),
+  return numbers;
+}
+
+/** The tested statement for one sweep cell: SGD's final ‖w − w₀‖ below each adaptive method's. */
+function cellFinding(runs: Run[], suffix: string): Finding {
+  const c = pickContenders(runs);
+  const id = `norms${suffix}`;
+  const statement =
+    `Plain SGD ends closer to its initial weights (smaller ‖w − w₀‖) than each adaptive method${
+      cellWords(runs[0]!.cell)
+    } (SCIENCE §4.1).`;
+  const adaptive = adaptivePresent(c);
+  if (c.sgd.length === 0 || adaptive.length === 0) {
+    return notMeasured(
+      "norms",
+      id,
+      statement,
+      "plain SGD and an adaptive method are both needed.",
+      NORMS_FIGURE,
+      normsTable(runs),
+    );
+  }
+  return pairedFinding({
+    module: "norms",
+    figure: NORMS_FIGURE,
     id,
     statement,
-    verdict,
-    answer: `${verdictWord(verdict)}: ${
-      verdict === "holds"
-        ? "SGD stays closer to w₀ than the adaptive methods"
-        : verdict === "fails"
-        ? "SGD moves further from w₀ than an adaptive method"
-        : "no clear ordering of ‖w − w₀‖"
-    } (${effects || "no paired seeds"}).`,
-    evidence: `Per seed, SGD's final ‖w − w₀‖ minus each adaptive method's: ${
-      effects || "none"
-    }. Claimed: below zero. ${
-      ruleNote(comparisons)
-    } The table gives ‖w‖ and ‖w − w₀‖ at a quarter, half and the end of training with 95% intervals over seeds.`,
-    numbers,
-    comparisons,
-    descriptive: isDescriptive(comparisons),
+    ...sgdAgainstAdaptive(c, adaptive, "negative", [{
+      value: (label) => `final ‖w − w₀‖, SGD − ${label}`,
+      f: (r) => summaryOf(r, "final_dist_init"),
+    }]),
+    words: (comparisons, verdict) => {
+      const effect = effects(comparisons);
+      return {
+        answer: verdictAnswer(verdict, {
+          holds: "SGD stays closer to w₀ than the adaptive methods",
+          fails: "SGD moves further from w₀ than an adaptive method",
+          other: "no clear ordering of ‖w − w₀‖",
+        }, effect || "no paired seeds"),
+        evidence:
+          `Per seed, SGD's final ‖w − w₀‖ minus each adaptive method's: ${
+            effect || "none"
+          }. Claimed: below zero. ${
+            ruleNote(comparisons)
+          } The table gives ‖w‖ and ‖w − w₀‖ at a quarter, half and the end of training with 95% intervals over seeds.`,
+        numbers: finalMeans(runs),
+      };
+    },
     table: normsTable(runs),
-  };
+  });
 }
 
 export function normsFindings(runs: Run[]): Finding[] {

@@ -139,7 +139,7 @@ Deno.test("verify on a fresh clone computes every instance, then compares with t
   assert(missing.err.includes("deno task publish-result other"), missing.err);
 });
 
-Deno.test("timeSpan: sum of instance times and the span from first start to last finish", () => {
+Deno.test("timeSpan: sum of instance times, the time some instance ran, and the span from first start to last finish", () => {
   const e = (seconds: number, finished: string) =>
     ({ seconds, finished }) as unknown as LockEntry;
   assertEquals(
@@ -150,10 +150,21 @@ Deno.test("timeSpan: sum of instance times and the span from first start to last
     {
       compute_seconds: 40,
       wall_seconds: 60,
+      busy_seconds: 40,
       first_start: "2026-01-01T00:00:00.000Z",
       last_finish: "2026-01-01T00:01:00.000Z",
     },
   );
+  // A run resumed an hour later: [0, 20] and [10, 30] overlap (30 s busy),
+  // then [3600, 3660]; the span counts the hour's gap, busy time does not.
+  const resumed = timeSpan([
+    e(20, "2026-01-01T00:00:20Z"),
+    e(20, "2026-01-01T00:00:30Z"),
+    e(60, "2026-01-01T01:01:00Z"),
+  ]);
+  assertEquals(resumed.busy_seconds, 90);
+  assertEquals(resumed.wall_seconds, 3660);
+  assertEquals(timeSpan([]).busy_seconds, null);
 });
 
 Deno.test("gitCommit: HEAD, '-dirty' for an edited source file, not for the lock file it is told to ignore", async () => {

@@ -257,6 +257,48 @@ Deno.test("parseMeasureArgs() documents every flag in --help and rejects bad val
   );
 });
 
+Deno.test("parseMeasureArgs() applies the FLAGS defaults and checks positive and optional flags by name", () => {
+  const d = parseMeasureArgs(["--model", "m.json"])!;
+  assertEquals(
+    [d.dataset, d.split, d.count, d.noise, d.seed, d.batch, d.lr, d.loss],
+    ["mnist", "train", null, 0, 0, 64, 0.001, "cross_entropy"],
+  );
+  assertEquals(
+    [d.sharpness, d.sharpnessSubset, d.sharpnessTol, d.sharpnessMaxIter],
+    [false, 1000, 0.001, 100],
+  );
+  assertEquals([d.optimizerState, d.shuffleSeed], [null, null]);
+  const o = parseMeasureArgs([
+    "--model",
+    "m.json",
+    "--count",
+    "7",
+    "--shuffle-seed",
+    "0",
+  ])!;
+  assertEquals([o.count, o.shuffleSeed], [7, 0]);
+  assertThrowsMatch(
+    () => parseMeasureArgs(["--model", "m.json", "--lr", "0"]),
+    /: --lr: expected a positive number, got 0$/,
+  );
+  assertThrowsMatch(
+    () => parseMeasureArgs(["--model", "m.json", "--sharpness-tol=-1e-3"]),
+    /: --sharpness-tol: expected a positive number, got -1e-3$/,
+  );
+  assertThrowsMatch(
+    () => parseMeasureArgs(["--model", "m.json", "--lr", "fast"]),
+    /: --lr: expected a number, got 'fast'$/,
+  );
+  assertThrowsMatch(
+    () => parseMeasureArgs(["--model", "m.json", "--count", "0"]),
+    /: --count: expected an integer ≥ 1, got '0'$/,
+  );
+  assertThrowsMatch(
+    () => parseMeasureArgs(["--model", "m.json", "--shuffle-seed=-1"]),
+    /: --shuffle-seed: expected an integer ≥ 0, got '-1'$/,
+  );
+});
+
 /** A Keras-convention classifier, 784-16-10 with a softmax on its last layer, seeded. */
 const kerasClassifier = (last: "softmax" | "linear") =>
   seededMlp([784, 16, 10], last, { stddev: 0.3 });

@@ -49,3 +49,14 @@ export function scriptBlock(html: string, id: string): string | undefined {
   );
   return re.exec(html)?.[1];
 }
+
+/** Counts of the SVG elements vega draws marks with (to compare two drawings of one chart). */
+export function markCounts(svg: string) {
+  const count = (re: RegExp) => (svg.match(re) ?? []).length;
+  return {
+    symbols: count(/role="graphics-symbol"/g),
+    paths: count(/<path\b/g),
+    lines: count(/<line\b/g),
+    texts: count(/<text\b/g),
+  };
+}

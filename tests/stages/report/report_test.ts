@@ -7,6 +7,7 @@ import {
   safeSvg,
 } from "../../../stages/report/escape.ts";
 import { reportStage } from "../../../stages/report/stage.ts";
+import { compactSpec } from "../../../stages/report/compact_spec.ts";
 import {
   decodeJson,
   decodeText,
@@ -40,7 +41,11 @@ Deno.test("renderReport() has every section and one chart container per figure",
       ),
       f.id,
     );
-    assertEquals(JSON.parse(scriptBlock(html, `spec-${f.id}`)!), f.spec);
+    // The page holds the spec compacted for it (compact_spec_test.ts).
+    assertEquals(
+      JSON.parse(scriptBlock(html, `spec-${f.id}`)!),
+      compactSpec(f.spec),
+    );
   }
   // The claims table: one row per claim with its verdict.
   assertEquals(

@@ -8,7 +8,7 @@ import {
   trainItems as listItems,
 } from "../../../stages/train/items.ts";
 import { trainForeach } from "../../../stages/train/params.ts";
-import { trainConfig } from "../../../stages/train/stage.ts";
+import { trainConfig } from "../../../stages/train/config.ts";
 import { tinyParams } from "./_helpers.ts";
 
 /** The train stage's items from raw fan-out params, parsed by its schema first, as the engine does. */

@@ -19,11 +19,8 @@ import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
 import { meanLoss } from "../../../stages/train/losses.ts";
 import { mlpBackprop } from "../../../stages/train/batch_gradient.ts";
 import { mlpHvp } from "../../../stages/train/hvp.ts";
-import {
-  trainConfig,
-  trainCost,
-  trainStage,
-} from "../../../stages/train/stage.ts";
+import { trainConfig } from "../../../stages/train/config.ts";
+import { trainCost, trainStage } from "../../../stages/train/stage.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
 import {
   createModel,

@@ -1,7 +1,8 @@
 import { assertEquals, assertRejects } from "../../../tests/assert.ts";
 import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
 import { decodeRecord } from "../../../stages/train/record.ts";
-import { trainConfig, trainStage } from "../../../stages/train/stage.ts";
+import { trainConfig } from "../../../stages/train/config.ts";
+import { trainStage } from "../../../stages/train/stage.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
 import { decodeTestSet, decodeTrainSet } from "../../../stages/train/data.ts";
 import type { Item } from "../../../pipeline/stage.ts";

@@ -5,7 +5,7 @@ import type { TuneResult } from "../../../stages/tune/choose.ts";
 import { tuneStage } from "../../../stages/tune/stage.ts";
 import { decodeTrainSet } from "../../../stages/train/data.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
-import { loopConfig } from "../../../stages/train/stage.ts";
+import { loopConfig } from "../../../stages/train/config.ts";
 import { holdOut } from "../../../stages/tune/split.ts";
 import { stageContext } from "../_context.ts";
 import { sparseImages } from "../_models.ts";

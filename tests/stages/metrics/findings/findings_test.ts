@@ -24,6 +24,8 @@ import { explicitFindings } from "../../../../stages/metrics/findings/explicit_r
 import {
   epochsToHalf,
   memorisationFindings,
+  swatsSwitchEpoch,
+  switchWords,
 } from "../../../../stages/metrics/findings/memorisation.ts";
 import { momentumFindings } from "../../../../stages/metrics/findings/momentum.ts";
 import { normsFindings } from "../../../../stages/metrics/findings/norms.ts";
@@ -180,6 +182,40 @@ Deno.test("memorisation: adaptive methods faster and worse on test, SWATS better
   assertEquals(byId(list, "memorisation.test_error").comparisons.length, 4);
   assertEquals(byId(list, "memorisation.swats").verdict, "holds");
   assert(byId(list, "memorisation.speed").table!.length === 4);
+});
+
+Deno.test("memorisation: SWATS's switch is read from where the preconditioned term stops; a SWATS that never switched is said to have run as Adam", () => {
+  const swats: OptimizerConfig = { name: "swats", lr: 0.001 };
+  // Snapshots every other epoch (NaN between); seed 0 switches during epoch
+  // 3, so its epoch-4 snapshot has an SGD term and no preconditioned one.
+  const every2 = (v: number) =>
+    Array.from({ length: 11 }, (_, e) => (e % 2 === 0 ? v : NaN));
+  const withPre = (seed: number, pre: number[]) =>
+    syntheticRun(swats, seed, {
+      train_corrupt_error: Array(11).fill(0.2),
+      test_error: Array(11).fill(0.2),
+      ir_sgd: every2(1e-3),
+      ir_preconditioned: pre,
+    });
+  const switched = withPre(0, every2(0.5).map((v, e) => (e >= 4 ? NaN : v)));
+  const never = withPre(1, every2(0.5));
+  assertEquals(swatsSwitchEpoch(switched), 4);
+  assertEquals(swatsSwitchEpoch(never), null);
+  assertEquals(
+    switchWords([switched, never]),
+    "SWATS had switched to SGD by epoch 4 (1 of 2 seeds)",
+  );
+  assertEquals(
+    switchWords([never, withPre(2, every2(0.5))]),
+    "no seed's SWATS switched to SGD within 10 epochs, so it ran as Adam throughout and this setting says nothing about switching",
+  );
+  const runs = [0, 1, 2].flatMap((seed) => [
+    memRun(SGD, seed, 8, 0.15),
+    memRun(ADAM, seed, 3, 0.25 + 0.001 * seed),
+    withPre(seed, every2(0.5)),
+  ]);
+  const f = byId(memorisationFindings(runs), "memorisation.swats");
+  assert(f.answer.includes("ran as Adam throughout"), f.answer);
 });
 
 Deno.test("memorisation: a run that never memorises half is censored at its last epoch + 1", () => {
