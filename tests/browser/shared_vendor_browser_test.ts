@@ -22,6 +22,7 @@ import {
   markCounts,
   reportData,
 } from "../stages/report/_report_fixture.ts";
+import { chromiumTest, consoleLines, runChromium } from "./_chromium.ts";
 
 Deno.test("shareVendorScripts replaces each inlined bundle by a relative script and allows 'self'", () => {
   const html =
@@ -42,101 +43,58 @@ Deno.test("shareVendorScripts replaces each inlined bundle by a relative script 
   assertEquals(shareVendorScripts(html, []).html, html);
 });
 
-async function chromiumRuns(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("chromium", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output()).success;
-  } catch {
-    return false;
-  }
-}
-
-Deno.test({
-  name:
-    "a published report (shared chart libraries, no static drawings) draws every chart from disk in Chromium with the marks of the full render",
-  ignore: !(await chromiumRuns()),
-  sanitizeResources: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "shared_vendor_" });
-    const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
-    try {
-      await Deno.mkdir(`${dir}/exp`);
-      const full = renderReport(reportData());
-      await Deno.writeTextFile(`${dir}/exp/index.html`, full);
-      // What publish-result does: shared libraries, then the thinned page.
-      await thinPublishedFolder(`${dir}/exp`, dir);
-      const page = await Deno.readTextFile(`${dir}/exp/index.html`);
-      const scripts = loadAssets().scripts;
-      const vendor = VENDOR_FILES.map((file, i) => ({
-        file,
-        text: scripts[i]!,
-      }));
-      const shared = shareVendorScripts(full, vendor).html;
-      assertEquals(
-        shared.length,
-        full.length -
-          VENDOR_FILES.reduce(
-            (n, f, i) =>
-              n + `<script>${scripts[i]}</script>`.length -
-              `<script src="../assets/${f}"></script>`.length,
-            0,
-          ) + "'self' ".length,
-      );
-      assertEquals(page, thinPublishedPage(shared));
-      assert(!page.includes("<svg"), "no static drawing is published");
-      for (const [i, f] of VENDOR_FILES.entries()) {
-        assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
-      }
-      const out = await new Deno.Command("chromium", {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${profile}`,
-          "--virtual-time-budget=5000",
-          "--enable-logging=stderr",
-          "--v=0",
-          "--dump-dom",
-          new URL(`file://${dir}/exp/index.html`).href,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(120_000),
-      }).output();
-      const dom = new TextDecoder().decode(out.stdout);
-      const stderr = new TextDecoder().decode(out.stderr);
-      const consoleLines = stderr.split("\n").filter((l) =>
-        /:CONSOLE[:(]/.test(l) || /Uncaught/.test(l)
-      );
-      assertEquals(consoleLines, [], "no console messages");
-      assertEquals(
-        (dom.match(/data-rendered="vega"/g) ?? []).length,
-        charts.figures.length,
-        "every chart drawn by vega-embed",
-      );
-      assert(!/data-errors=/.test(dom), "no chart errors");
-      // Drawn from the compact spec, each chart has the marks of the charts
-      // stage's drawing of the full spec (the unthinned render).
-      for (const f of charts.figures) {
-        const at = dom.indexOf(`id="chart-${f.id}"`);
-        assert(at >= 0, `chart-${f.id} is in the DOM`);
-        const drawn = /<svg[^>]*class="marks"[\s\S]*?<\/svg>/.exec(
-          dom.slice(at, dom.indexOf("<figcaption", at)),
-        )?.[0];
-        assert(drawn !== undefined, `${f.id} is drawn as SVG`);
-        assert(markCounts(drawn).symbols > 0, `${f.id} has marks`);
-        assertEquals(markCounts(drawn), markCounts(f.svg), f.id);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await Deno.remove(profile, { recursive: true });
+chromiumTest(
+  "a published report (shared chart libraries, no static drawings) draws every chart from disk in Chromium with the marks of the full render",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/exp`);
+    const full = renderReport(reportData());
+    await Deno.writeTextFile(`${dir}/exp/index.html`, full);
+    // What publish-result does: shared libraries, then the thinned page.
+    await thinPublishedFolder(`${dir}/exp`, dir);
+    const page = await Deno.readTextFile(`${dir}/exp/index.html`);
+    const scripts = loadAssets().scripts;
+    const vendor = VENDOR_FILES.map((file, i) => ({
+      file,
+      text: scripts[i]!,
+    }));
+    const shared = shareVendorScripts(full, vendor).html;
+    assertEquals(
+      shared.length,
+      full.length -
+        VENDOR_FILES.reduce(
+          (n, f, i) =>
+            n + `<script>${scripts[i]}</script>`.length -
+            `<script src="../assets/${f}"></script>`.length,
+          0,
+        ) + "'self' ".length,
+    );
+    assertEquals(page, thinPublishedPage(shared));
+    assert(!page.includes("<svg"), "no static drawing is published");
+    for (const [i, f] of VENDOR_FILES.entries()) {
+      assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
+    }
+    const { stdout: dom, stderr } = await runChromium(
+      ["--dump-dom"],
+      new URL(`file://${dir}/exp/index.html`).href,
+    );
+    assertEquals(consoleLines(stderr), [], "no console messages");
+    assertEquals(
+      (dom.match(/data-rendered="vega"/g) ?? []).length,
+      charts.figures.length,
+      "every chart drawn by vega-embed",
+    );
+    assert(!/data-errors=/.test(dom), "no chart errors");
+    // Drawn from the compact spec, each chart has the marks of the charts
+    // stage's drawing of the full spec (the unthinned render).
+    for (const f of charts.figures) {
+      const at = dom.indexOf(`id="chart-${f.id}"`);
+      assert(at >= 0, `chart-${f.id} is in the DOM`);
+      const drawn = /<svg[^>]*class="marks"[\s\S]*?<\/svg>/.exec(
+        dom.slice(at, dom.indexOf("<figcaption", at)),
+      )?.[0];
+      assert(drawn !== undefined, `${f.id} is drawn as SVG`);
+      assert(markCounts(drawn).symbols > 0, `${f.id} has marks`);
+      assertEquals(markCounts(drawn), markCounts(f.svg), f.id);
     }
   },
-});
+);

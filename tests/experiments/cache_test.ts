@@ -7,6 +7,7 @@
 import { assertEquals } from "../assert.ts";
 import {
   fakeStage,
+  stubModule,
   type TempProject,
   tempProject,
 } from "../pipeline/_project.ts";
@@ -29,8 +30,7 @@ const fanOut = <F>(
 
 /** noise → tune[opt × lr] → select[opt] → train[opt × seed × cell] → metrics. */
 function stages(p: TempProject): Stage[] {
-  const module = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+  const module = (name: string) => stubModule(p, name);
   return [
     fakeStage(p, "noise", { module: module("noise"), params: ["noise.seed"] }),
     fakeStage(p, "tune", {

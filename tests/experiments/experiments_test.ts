@@ -7,6 +7,7 @@ import {
   validateExperiment,
 } from "../../stages/experiment.ts";
 import { STAGES } from "../../stages/mod.ts";
+import { mlpParams } from "../stages/_models.ts";
 
 const DIR = new URL("../../experiments", import.meta.url).pathname;
 const NAMES = [...Deno.readDirSync(DIR)]
@@ -16,16 +17,6 @@ const NAMES = [...Deno.readDirSync(DIR)]
 
 const count = (instances: Instance[], stage: string) =>
   instances.filter((i) => i.stage.name === stage).length;
-
-/** Trainable parameters of a ReLU MLP 784 → hidden… → 10. */
-function mlpParams(hidden: number[]): number {
-  const sizes = [784, ...hidden, 10];
-  let n = 0;
-  for (let i = 1; i < sizes.length; i++) {
-    n += sizes[i - 1]! * sizes[i]! + sizes[i]!;
-  }
-  return n;
-}
 
 Deno.test("every shipped experiment validates and builds the whole graph", async () => {
   assert(NAMES.length >= 10, `expected the shipped experiments, got ${NAMES}`);

@@ -11,6 +11,7 @@ import { decodeJson, decodeText } from "../../pipeline/artifact.ts";
 import { STAGES } from "../../stages/mod.ts";
 import { loadExperimentFile } from "../../stages/experiment.ts";
 import type { MetricsDoc } from "../../stages/metrics/types.ts";
+import { REPORT_SECTIONS } from "../stages/report/_report_fixture.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -63,16 +64,7 @@ Deno.test("the smoke experiment runs end to end, then is fully cached, and a tem
     const output = async (id: string, name: string) =>
       (await store.get(first.find((r) => r.id === id)!.outputs![name]!))!;
     const html = decodeText(await output("report", "html"));
-    for (
-      const section of [
-        "summary",
-        "figures",
-        "settings",
-        "known",
-        "provenance",
-        "reproduce",
-      ]
-    ) {
+    for (const section of REPORT_SECTIONS) {
       assert(
         html.includes(`id="${section}"`),
         `section ${section} is in the report`,

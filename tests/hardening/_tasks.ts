@@ -68,6 +68,18 @@ export async function removeScratch(relative: string): Promise<void> {
   await Deno.remove(`${ROOT}/${relative}`, { recursive: true }).catch(() => {});
 }
 
+/** Runs `fn` with a fresh scratch cache (its name relative to ROOT, and its full path), then removes it whatever happened. */
+export async function withScratchCache(
+  fn: (cache: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const cache = scratchCacheDir();
+  try {
+    await fn(cache, `${ROOT}/${cache}`);
+  } finally {
+    await removeScratch(cache);
+  }
+}
+
 /** True when the path exists. */
 export function exists(path: string): boolean {
   try {

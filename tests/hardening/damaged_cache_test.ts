@@ -6,8 +6,9 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import {
-  fakeStage,
   PARAMS,
+  SEED_CHAIN_IDS,
+  seedChain,
   type TempProject,
   tempProject,
 } from "../pipeline/_project.ts";
@@ -15,28 +16,7 @@ import type { Json, Stage } from "../../pipeline/stage.ts";
 import { sha256 } from "../../pipeline/hash.ts";
 
 /** download → train[seed] → report. */
-function chain(p: TempProject): Stage[] {
-  const url = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
-  return [
-    fakeStage(p, "download", { module: url("download"), params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: url("train"),
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-    }),
-    fakeStage(p, "report", {
-      module: url("report"),
-      inputs: { runs: { stage: "train", output: "out", select: "all" } },
-    }),
-  ];
-}
-
-const IDS = ["download", "report", "train[seed=0]", "train[seed=1]"];
+const chain = (p: TempProject): Stage[] => seedChain(p);
 
 async function ranOnce(): Promise<
   {
@@ -278,7 +258,7 @@ for (const [label, damage] of LOCKS) {
     assertEquals(results.every((r) => r.outcome === "cached"), true);
     assertEquals(
       Object.keys(lockOf(p).experiments.test).sort(),
-      IDS,
+      SEED_CHAIN_IDS,
       "the lock is rewritten whole",
     );
   });

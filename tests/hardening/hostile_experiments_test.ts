@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { Rng } from "../../pipeline/rng.ts";
 import type { Json } from "../../pipeline/stage.ts";
 import { loadExperimentFile } from "../../stages/experiment.ts";
-import { runCli } from "../../pipeline/cli.ts";
+import { runCliCaptured } from "../pipeline/commands/_cli.ts";
 import { fakeStage, tempProject } from "../pipeline/_project.ts";
 import { ROOT } from "./_tasks.ts";
 
@@ -392,29 +392,15 @@ async function cli(dir: string, argv: string[]) {
       module: q.writeModule("only.ts", "export const o = 1;\n"),
     }),
   ]);
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) =>
-    errors.push(args.map(String).join(" "));
-  let code: number;
-  try {
-    code = await runCli({
-      project: {
-        root: p.root,
-        cacheDir: `${p.root}/.cache`,
-        lockPath: `${p.root}/test.lock`,
-        stages: p.engine.project.stages,
-      },
-      defaultExperiment: "smoke",
-      experiments: () =>
-        [...Deno.readDirSync(dir)].map((e) => e.name.replace(/\.json$/, "")),
-      loadExperiment: (name, sets) => loadExperimentFile(dir, name, sets),
-      outDir: `${p.root}/out`,
-      reportStages: ["report"],
-    }, argv);
-  } finally {
-    console.error = original;
-  }
+  const { code, err: errors } = await runCliCaptured({
+    project: p.engine.project,
+    defaultExperiment: "smoke",
+    experiments: () =>
+      [...Deno.readDirSync(dir)].map((e) => e.name.replace(/\.json$/, "")),
+    loadExperiment: (name, sets) => loadExperimentFile(dir, name, sets),
+    outDir: `${p.root}/out`,
+    reportStages: ["report"],
+  }, argv);
   const cacheEntries = [...Deno.readDirSync(p.root)].map((e) => e.name).filter((
     n,
   ) => n !== "src");

@@ -8,11 +8,12 @@ import { assert, assertEquals } from "../assert.ts";
 import {
   fakeStage,
   PARAMS,
+  stubModule,
   type TempProject,
   tempProject,
 } from "./_project.ts";
 import { checkReproduction, describeCheck } from "../../pipeline/check.ts";
-import { runCli } from "../../pipeline/cli.ts";
+import { runCliCaptured } from "./commands/_cli.ts";
 import { encodeText } from "../../pipeline/artifact.ts";
 import { sha256 } from "../../pipeline/hash.ts";
 import type { Stage } from "../../pipeline/stage.ts";
@@ -22,8 +23,7 @@ import type { Stage } from "../../pipeline/stage.ts";
  * answer from whether its scratch folder already holds state, like training.
  */
 function stages(p: TempProject): Stage[] {
-  const module = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+  const module = (name: string) => stubModule(p, name);
   return [
     fakeStage(p, "source", { module: module("source"), params: ["a.x"] }),
     {
@@ -197,29 +197,15 @@ Deno.test("checkReproduction() reports instances that are not cached and fails, 
 
 /** Runs the CLI on the project and returns its exit code and printed lines. */
 async function cli(p: TempProject, args: string[]) {
-  const printed: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => printed.push(a.map(String).join(" "));
-  console.error = console.log;
-  try {
-    const code = await runCli({
-      project: {
-        root: p.root,
-        cacheDir: `${p.root}/.cache`,
-        lockPath: `${p.root}/test.lock`,
-        stages: p.engine.project.stages,
-      },
-      defaultExperiment: "t",
-      experiments: () => ["t"],
-      loadExperiment: () => Promise.resolve(PARAMS),
-      outDir: `${p.root}/out`,
-      reportStages: ["report"],
-    }, args);
-    return { code, printed };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const { code, all } = await runCliCaptured({
+    project: p.engine.project,
+    defaultExperiment: "t",
+    experiments: () => ["t"],
+    loadExperiment: () => Promise.resolve(PARAMS),
+    outDir: `${p.root}/out`,
+    reportStages: ["report"],
+  }, args);
+  return { code, printed: all };
 }
 
 Deno.test("reproduce --check exits 1 naming a differing instance, 0 when all match, 2 with --force; --help lists it", async () => {

@@ -5,8 +5,9 @@ import {
   assertRejects,
 } from "../assert.ts";
 import {
-  fakeStage,
   PARAMS,
+  SEED_CHAIN_IDS,
+  seedChain,
   type TempProject,
   tempProject,
 } from "./_project.ts";
@@ -17,29 +18,11 @@ import type { Json, Stage } from "../../pipeline/stage.ts";
 function chain(p: TempProject, extra: { failTrain?: boolean } = {}): Stage[] {
   p.writeModule("helper.ts", "export const h = 1;\n");
   p.writeModule("unrelated.ts", "export const u = 1;\n");
-  const downloadUrl = p.writeModule("download.ts", "export const d = 1;\n");
-  const trainUrl = p.writeModule(
+  const train = p.writeModule(
     "train.ts",
     'import { h } from "./helper.ts";\nexport const t = h;\n',
   );
-  const reportUrl = p.writeModule("report.ts", "export const r = 1;\n");
-  return [
-    fakeStage(p, "download", { module: downloadUrl, params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: trainUrl,
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-      ...(extra.failTrain ? { fail: true } : {}),
-    }),
-    fakeStage(p, "report", {
-      module: reportUrl,
-      inputs: { runs: { stage: "train", output: "out", select: "all" } },
-    }),
-  ];
+  return seedChain(p, { modules: { train }, ...extra });
 }
 
 const run = (
@@ -85,12 +68,7 @@ Deno.test("reproduce() runs everything once, then a second run executes zero sta
     params: PARAMS,
   });
   assertEquals(p.runs, []);
-  assertEquals(second.map((r) => r.outcome), [
-    "cached",
-    "cached",
-    "cached",
-    "cached",
-  ]);
+  assertEquals(second.map((r) => r.outcome), Array(4).fill("cached"));
 });
 
 Deno.test("reproduce() with force reruns every instance", async () => {
@@ -230,12 +208,7 @@ Deno.test("a damaged lock file is reported and the run restores from the cache",
   assertEquals(results.every((r) => r.outcome === "cached"), true);
   assert(p.warnings.some((w) => w.includes("is not valid")));
   const lock = JSON.parse(await Deno.readTextFile(`${p.root}/test.lock`));
-  assertEquals(Object.keys(lock.experiments.test).sort(), [
-    "download",
-    "report",
-    "train[seed=0]",
-    "train[seed=1]",
-  ]);
+  assertEquals(Object.keys(lock.experiments.test).sort(), SEED_CHAIN_IDS);
 });
 
 Deno.test("keys differ across items and params", async () => {

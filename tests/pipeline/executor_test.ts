@@ -1,25 +1,13 @@
 import { assertEquals, assertRejects } from "../assert.ts";
 import { Engine, PipelineError } from "../../pipeline/engine.ts";
-import { heavyStage } from "./fixtures/heavy_stage.ts";
+import { heavyEvents, heavyStage } from "./fixtures/heavy_stage.ts";
 import { patientStage } from "./fixtures/patient_stage.ts";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Reporter } from "../../pipeline/progress.ts";
 import { describeHost } from "../../pipeline/job.ts";
 import { readLock } from "../../pipeline/lock.ts";
 import type { Stage } from "../../pipeline/stage.ts";
-
-function recorder() {
-  const events: string[] = [];
-  const reporter: Reporter = {
-    state: (id, state) => events.push(`${state} ${id}`),
-    progress: (id, done, total) =>
-      events.push(`progress ${id} ${done}/${total}`),
-    log: (id, _level, message) => events.push(`log ${id} ${message}`),
-    line: () => {},
-    close: () => {},
-  };
-  return { events, reporter };
-}
+import { eventRecorder } from "./_project.ts";
 
 /** An engine with its cache and lock in `root`. */
 function engineIn(root: string, stage: Stage): Engine {
@@ -34,7 +22,7 @@ function engineIn(root: string, stage: Stage): Engine {
 Deno.test("a heavy stage runs in a Worker and its progress and logs reach the reporter", async () => {
   const root = await Deno.makeTempDir();
   const engine = engineIn(root, heavyStage);
-  const { events, reporter } = recorder();
+  const { events, reporter } = eventRecorder();
   const [result] = await engine.reproduce({
     experiment: "t",
     params: { n: 3 },
@@ -44,15 +32,7 @@ Deno.test("a heavy stage runs in a Worker and its progress and logs reach the re
     await engine.store.get(result!.outputs!.out!) as Uint8Array,
   );
   assertEquals(out, { n: 3, inWorker: true });
-  assertEquals(events, [
-    "queued heavy",
-    "running heavy",
-    "progress heavy 1/3",
-    "progress heavy 2/3",
-    "progress heavy 3/3",
-    "log heavy finished",
-    "done heavy",
-  ]);
+  assertEquals(events, [...heavyEvents(3), "done heavy"]);
   // The Worker's host and ctx.timings reach the run cache and the lock entry, not the output.
   const run = await engine.store.getRun(result!.key!);
   assertEquals([run?.host, run?.timings], [describeHost(), { steps: 3 }]);
@@ -79,7 +59,7 @@ Deno.test("cancelling a run tells the Worker, whose stage saves its state at its
   const engine = engineIn(root, patientStage);
   const controller = new AbortController();
   const reporter: Reporter = {
-    ...recorder().reporter,
+    ...eventRecorder().reporter,
     // The first step is done: the stage is in its loop.
     progress: () => controller.abort(),
   };

@@ -4,7 +4,7 @@
  * publish), while the cached outputs keep results only.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { fakeStage, PARAMS, tempProject } from "./_project.ts";
+import { fakeStage, PARAMS, stubModule, tempProject } from "./_project.ts";
 import { runCli } from "../../pipeline/cli.ts";
 import { decodeText, encodeText } from "../../pipeline/artifact.ts";
 import { readLock } from "../../pipeline/lock.ts";
@@ -18,8 +18,7 @@ function stages(
   p: Awaited<ReturnType<typeof tempProject>>,
   seen: RunProvenance[],
 ): Stage[] {
-  const module = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+  const module = (name: string) => stubModule(p, name);
   const source = fakeStage(p, "source", { module: module("source") });
   return [
     { ...source, run: (ctx) => (ctx.timings?.({ work: 7 }), source.run(ctx)) },

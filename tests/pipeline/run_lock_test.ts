@@ -6,6 +6,18 @@ async function tempLockPath(): Promise<string> {
   return `${await Deno.makeTempDir({ prefix: "ir-runlock-" })}/sub/run.lock`;
 }
 
+/** Leaves a lock file at `path` (its folder made) as another process would: `text`, or a holder's JSON. */
+async function leaveLock(
+  path: string,
+  holder: string | { pid: number; host: string; started: number },
+): Promise<void> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(
+    path,
+    typeof holder === "string" ? holder : JSON.stringify(holder),
+  );
+}
+
 /** The PID of a process that has exited (spawned, waited for). */
 async function deadPid(): Promise<number> {
   const child = new Deno.Command("deno", {
@@ -21,6 +33,25 @@ async function deadPid(): Promise<number> {
 function ticks(start: number): () => number {
   let t = start;
   return () => t++;
+}
+
+/** Asserts that acquiring `path` at clock time `now` with `maxAgeMs`, without waiting, is refused with `message`. */
+async function assertRefused(
+  path: string,
+  options: { maxAgeMs: number; now: number },
+  message: string,
+): Promise<void> {
+  await assertRejects(
+    () =>
+      acquireRunLock(path, {
+        say: () => {},
+        maxAgeMs: options.maxAgeMs,
+        now: ticks(options.now),
+        timeoutMs: 0,
+      }),
+    Error,
+    message,
+  );
 }
 
 Deno.test("acquireRunLock() writes pid, host and start time, and release removes the file", async () => {
@@ -43,11 +74,7 @@ Deno.test("acquireRunLock() writes pid, host and start time, and release removes
 Deno.test("a lock whose process has exited is cleared with a message naming its pid", async () => {
   const path = await tempLockPath();
   const pid = await deadPid();
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({ pid, host: hostname(), started: Date.now() }),
-  );
+  await leaveLock(path, { pid, host: hostname(), started: Date.now() });
   const said: string[] = [];
   const release = await acquireRunLock(path, {
     say: (m) => said.push(m),
@@ -143,24 +170,13 @@ Deno.test("a held lock older than maxAgeMs is cleared with a message, and its ol
 Deno.test("a held lock younger than maxAgeMs is not cleared", async () => {
   const path = await tempLockPath();
   const release = await acquireRunLock(path, { say: () => {}, now: () => 0 });
-  await assertRejects(
-    () =>
-      acquireRunLock(path, {
-        say: () => {},
-        maxAgeMs: 60_000,
-        now: ticks(59_000),
-        timeoutMs: 0,
-      }),
-    Error,
-    "still holds",
-  );
+  await assertRefused(path, { maxAgeMs: 60_000, now: 59_000 }, "still holds");
   await release();
 });
 
 Deno.test("an unreadable lock file nobody holds is cleared once it is old; a fresh one is waited on", async () => {
   const path = await tempLockPath();
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  await Deno.writeTextFile(path, "{not json");
+  await leaveLock(path, "{not json");
   const said: string[] = [];
   const release = await acquireRunLock(path, {
     say: (m) => said.push(m),
@@ -173,20 +189,10 @@ Deno.test("an unreadable lock file nobody holds is cleared once it is old; a fre
 Deno.test("a lock from another host is cleared only by age, never by its pid", async () => {
   const path = await tempLockPath();
   const pid = await deadPid();
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  await Deno.writeTextFile(
+  await leaveLock(path, { pid, host: "elsewhere.invalid", started: 0 });
+  await assertRefused(
     path,
-    JSON.stringify({ pid, host: "elsewhere.invalid", started: 0 }),
-  );
-  await assertRejects(
-    () =>
-      acquireRunLock(path, {
-        say: () => {},
-        maxAgeMs: 10_000,
-        now: ticks(5_000),
-        timeoutMs: 0,
-      }),
-    Error,
+    { maxAgeMs: 10_000, now: 5_000 },
     `Another run (pid ${pid})`,
   );
   const said: string[] = [];

@@ -201,31 +201,18 @@ Deno.test("parseResources() checks --partition, --time and --cpus-per-task with 
     }),
     {},
   );
-  assertThrows(
-    () => parseResources({ time: "1:00" }),
-    UsageError,
-    "--time must be HH:MM:SS or D-HH:MM:SS",
-  );
-  assertThrows(
-    () => parseResources({ time: "01:75:00" }),
-    UsageError,
-    "got '01:75:00'",
-  );
-  assertThrows(
-    () => parseResources({ cpusPerTask: "0" }),
-    UsageError,
-    "--cpus-per-task must be an integer from 1 to 1024, got '0'",
-  );
-  assertThrows(
-    () => parseResources({ cpusPerTask: "2.5" }),
-    UsageError,
-    "--cpus-per-task",
-  );
-  assertThrows(
-    () => parseResources({ partition: "a b" }),
-    UsageError,
-    "--partition must be a partition name",
-  );
+  for (
+    const [input, message] of [
+      [{ time: "1:00" }, "--time must be HH:MM:SS or D-HH:MM:SS"],
+      [{ time: "01:75:00" }, "got '01:75:00'"],
+      [
+        { cpusPerTask: "0" },
+        "--cpus-per-task must be an integer from 1 to 1024, got '0'",
+      ],
+      [{ cpusPerTask: "2.5" }, "--cpus-per-task"],
+      [{ partition: "a b" }, "--partition must be a partition name"],
+    ] as const
+  ) assertThrows(() => parseResources(input), UsageError, message);
 });
 
 Deno.test("decide() waits out the grace period, then fails a job's own failure and resubmits a lost one twice", () => {

@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../assert.ts";
 import {
   fakeStage,
   PARAMS,
+  seedChain,
   type TempProject,
   tempProject,
 } from "./_project.ts";
@@ -23,27 +24,7 @@ import { Engine } from "../../pipeline/engine.ts";
 import { Store } from "../../pipeline/store.ts";
 
 /** download → train[seed] → report (reads all trains). */
-function chain(p: TempProject): Stage[] {
-  const download = p.writeModule("download.ts", "export const d = 1;\n");
-  const train = p.writeModule("train.ts", "export const t = 1;\n");
-  const report = p.writeModule("report.ts", "export const r = 1;\n");
-  return [
-    fakeStage(p, "download", { module: download, params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: train,
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-    }),
-    fakeStage(p, "report", {
-      module: report,
-      inputs: { runs: { stage: "train", output: "out", select: "all" } },
-    }),
-  ];
-}
+const chain = (p: TempProject): Stage[] => seedChain(p);
 
 const states = (lines: Array<{ id: string; state: string }>) =>
   Object.fromEntries(lines.map((l) => [l.id, l.state]));

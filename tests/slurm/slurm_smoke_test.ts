@@ -12,31 +12,18 @@ import {
   type InstanceResult,
   PipelineError,
 } from "../../pipeline/engine.ts";
-import type { Reporter } from "../../pipeline/progress.ts";
 import type { Stage } from "../../pipeline/stage.ts";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import { describeHost } from "../../pipeline/job.ts";
 import { SlurmExecutor } from "../../pipeline/slurm/executor.ts";
-import { heavyStage } from "../pipeline/fixtures/heavy_stage.ts";
+import { heavyEvents, heavyStage } from "../pipeline/fixtures/heavy_stage.ts";
 import { squareStage, waitStage } from "./fixtures/stages.ts";
 import { STAGES } from "../../stages/mod.ts";
 import { loadExperimentFile } from "../../stages/experiment.ts";
 import { type Cluster, prepareCluster, startCluster } from "./_cluster.ts";
+import { eventRecorder } from "../pipeline/_project.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-
-function recorder() {
-  const events: string[] = [];
-  const reporter: Reporter = {
-    state: (id, state) => events.push(`${state} ${id}`),
-    progress: (id, done, total) =>
-      events.push(`progress ${id} ${done}/${total}`),
-    log: (id, _level, message) => events.push(`log ${id} ${message}`),
-    line: () => {},
-    close: () => {},
-  };
-  return { events, reporter };
-}
 
 /** Temp project folders, removed when the test ends. */
 const folders: string[] = [];
@@ -95,7 +82,7 @@ Deno.test({
         "a fan-out of three is one array job and gives the local run's outputs",
         async () => {
           const engine = await project([squareStage]);
-          const { events, reporter } = recorder();
+          const { events, reporter } = eventRecorder();
           const results = await engine.reproduce({
             experiment: "t",
             params: { ks: [1, 2, 3] },
@@ -140,7 +127,7 @@ Deno.test({
         "progress and log lines travel through the job log to the reporter",
         async () => {
           const engine = await project([heavyStage]);
-          const { events, reporter } = recorder();
+          const { events, reporter } = eventRecorder();
           const [result] = await engine.reproduce({
             experiment: "t",
             params: { n: 3 },
@@ -157,14 +144,7 @@ Deno.test({
             events.filter((e) =>
               !e.startsWith("done") && !e.includes("submitted as Slurm job")
             ),
-            [
-              "queued heavy",
-              "running heavy",
-              "progress heavy 1/3",
-              "progress heavy 2/3",
-              "progress heavy 3/3",
-              "log heavy finished",
-            ],
+            heavyEvents(3),
           );
           assertEquals(events.at(-1)?.startsWith("done heavy"), true);
           // The job's host and ctx.timings come back in its result file, for the run cache.
@@ -251,7 +231,7 @@ Deno.test({
         async () => {
           const engine = await project([waitStage]);
           const abort = new AbortController();
-          const { reporter } = recorder();
+          const { reporter } = eventRecorder();
           const running = engine.reproduce({
             experiment: "t",
             params: { wait_ms: 120_000 },

@@ -8,6 +8,7 @@ import {
   parseSetValue,
   validateExperiment,
 } from "../../stages/experiment.ts";
+import { mlpParams } from "./_models.ts";
 
 const DIR = new URL("../../experiments", import.meta.url).pathname;
 const SMOKE = JSON.parse(Deno.readTextFileSync(`${DIR}/smoke.json`)) as Json;
@@ -17,16 +18,6 @@ function smokeWith(section: string, field: string, value: Json): Json {
   const copy = structuredClone(SMOKE) as Record<string, Record<string, Json>>;
   copy[section]![field] = value;
   return copy as unknown as Json;
-}
-
-/** Parameters of the MLP 784 → hidden… → 10, counted by hand: Σ (fan_in·fan_out + fan_out). */
-function mlpParams(hidden: number[]): number {
-  const sizes = [784, ...hidden, 10];
-  let n = 0;
-  for (let i = 1; i < sizes.length; i++) {
-    n += sizes[i - 1]! * sizes[i]! + sizes[i]!;
-  }
-  return n;
 }
 
 Deno.test("every shipped experiment file validates, with and without a --set", async () => {
@@ -121,35 +112,31 @@ Deno.test("applySet() names the known keys for an unknown param", () => {
 });
 
 Deno.test("applySet() reports an index outside the list and a missing parent", () => {
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "model.hidden.2=8"), Error).message,
-    "--set model.hidden.2: index 2 is outside 0..1",
-  );
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "model.hidden.-1=8"), Error).message,
-    "--set model.hidden.-1: index -1 is outside 0..1",
-  );
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "optimizers.3.lr=0.1"), Error).message,
-    "--set optimizers.3.lr: no param 'optimizers.3' to set inside",
-  );
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "train.epochs.x=1"), Error).message,
-    "--set train.epochs.x: no param 'train.epochs' to set inside",
-  );
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "train.constructor.name=x"), Error)
-      .message,
-    "--set train.constructor.name: no param 'train.constructor' to set inside",
-  );
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "epochs"), Error).message,
-    '--set needs KEY=VALUE, got "epochs"',
-  );
-  assertEquals(
-    assertThrows(() => applySet(SMOKE, "=3"), Error).message,
-    '--set needs KEY=VALUE, got "=3"',
-  );
+  for (
+    const [set, message] of [
+      ["model.hidden.2=8", "--set model.hidden.2: index 2 is outside 0..1"],
+      ["model.hidden.-1=8", "--set model.hidden.-1: index -1 is outside 0..1"],
+      [
+        "optimizers.3.lr=0.1",
+        "--set optimizers.3.lr: no param 'optimizers.3' to set inside",
+      ],
+      [
+        "train.epochs.x=1",
+        "--set train.epochs.x: no param 'train.epochs' to set inside",
+      ],
+      [
+        "train.constructor.name=x",
+        "--set train.constructor.name: no param 'train.constructor' to set inside",
+      ],
+      ["epochs", '--set needs KEY=VALUE, got "epochs"'],
+      ["=3", '--set needs KEY=VALUE, got "=3"'],
+    ] as const
+  ) {
+    assertEquals(
+      assertThrows(() => applySet(SMOKE, set), Error).message,
+      message,
+    );
+  }
 });
 
 Deno.test("applySet() refuses __proto__ and leaves Object.prototype alone", () => {

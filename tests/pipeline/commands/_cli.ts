@@ -6,23 +6,19 @@
 import { type CliDefinition, runCli } from "../../../pipeline/cli.ts";
 import type { Command } from "../../../pipeline/cli.ts";
 import type { Json, Stage } from "../../../pipeline/stage.ts";
-import { fakeStage, type TempProject, tempProject } from "../_project.ts";
+import {
+  fakeStage,
+  seedChain,
+  stubModule,
+  type TempProject,
+  tempProject,
+} from "../_project.ts";
 
 /** download(a.x) → train[seed](b.y) → metrics(all) → charts → report. */
 export function chainStages(p: TempProject): Stage[] {
-  const m = (name: string) =>
-    p.writeModule(`${name}.ts`, `export const ${name} = 1;\n`);
+  const m = (name: string) => stubModule(p, name);
   return [
-    fakeStage(p, "download", { module: m("download"), params: ["a.x"] }),
-    fakeStage(p, "train", {
-      module: m("train"),
-      params: ["b.y"],
-      inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (q) => (q.seeds as number[]).map((seed) => ({ seed })),
-      },
-    }),
+    ...seedChain(p).slice(0, 2), // its download and train
     fakeStage(p, "metrics", {
       module: m("metrics"),
       inputs: { runs: { stage: "train", output: "out", select: "all" } },
@@ -108,21 +104,41 @@ export async function cliProject(
     commands,
   };
   const cli = async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
-    console.error = (...a: unknown[]) => err.push(a.map(String).join(" "));
-    try {
-      const code = await runCli(def, argv);
-      return { code, out: out.join("\n"), err: err.join("\n") };
-    } finally {
-      console.log = log;
-      console.error = error;
-    }
+    const { code, out, err } = await runCliCaptured(def, argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
   };
   return { p, def, experiments, cli };
+}
+
+/** What runCli printed: stdout lines, stderr lines, and both in the order printed. */
+export interface Printed {
+  code: number;
+  out: string[];
+  err: string[];
+  all: string[];
+}
+
+/** Runs runCli(def, argv) with console.log and console.error captured (and restored after). */
+export async function runCliCaptured(
+  def: CliDefinition,
+  argv: string[],
+): Promise<Printed> {
+  const printed: Printed = { code: -1, out: [], err: [], all: [] };
+  const { log, error } = console;
+  const capture = (into: string[]) => (...a: unknown[]) => {
+    const line = a.map(String).join(" ");
+    into.push(line);
+    printed.all.push(line);
+  };
+  console.log = capture(printed.out);
+  console.error = capture(printed.err);
+  try {
+    printed.code = await runCli(def, argv);
+    return printed;
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
 }
 
 /** Files under a folder, recursively, as paths relative to it. */

@@ -1,7 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "../../assert.ts";
-import { decodeJson, encodeBundle } from "../../../pipeline/artifact.ts";
-import { Rng } from "../../../pipeline/rng.ts";
+import { decodeJson } from "../../../pipeline/artifact.ts";
 import type {
   InputValue,
   Params,
@@ -12,56 +10,21 @@ import {
   barrierStage,
 } from "../../../stages/barrier/stage.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import {
-  captureCheckpoint,
-  encodeCheckpoints,
-} from "../../../stages/train/checkpoint.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
+import { stageContext } from "../_context.ts";
+import { linearCheckpoints, PIXELS, sparseImages } from "../_models.ts";
 
 await initWasmBackend();
 
 const N = 30;
-const D = 784;
+const D = PIXELS;
 
-function data(): { bytes: Uint8Array; x: number[][]; labels: number[] } {
-  const rng = Rng.fromSeed("barrier-data");
-  const images = Uint8Array.from(
-    { length: N * D },
-    () => (rng.float() < 0.8 ? 0 : rng.int(256)),
-  );
-  const labels = Uint8Array.from({ length: N }, () => rng.int(10));
-  const x = Array.from(
-    { length: N },
-    (_, i) => Array.from(images.subarray(i * D, (i + 1) * D), (p) => p / 255),
-  );
-  return { bytes: encodeBundle({ images, labels }), x, labels: [...labels] };
-}
-
-/** A linear model's checkpoints at epochs 0 and 3 (init seeded by `seed`, kernel scaled at epoch 3). */
+/** A linear model's checkpoints at epochs 0 and 3 (init seeded by `seed`, kernel scaled at epoch 3), and its final weights. */
 async function run(
   seed: string,
   scale: number,
 ): Promise<{ bytes: Uint8Array; final: number[][] }> {
-  const model = createModel({
-    arch: "mlp",
-    hidden: [],
-    loss: "cross_entropy",
-    inputSize: D,
-    classes: 10,
-  }, Rng.fromSeed(seed));
-  const vars = trainableVariables(model);
-  const optimizer = createOptimizer({ name: "sgd", lr: 0.1 }, vars);
-  let files = await captureCheckpoint(model, optimizer, 0);
-  vars[0]!.assign(tf.mul(vars[0]!, scale));
-  const final = vars.map((v) => Array.from(v.dataSync()));
-  files = { ...files, ...(await captureCheckpoint(model, optimizer, 3)) };
-  optimizer.dispose();
-  model.dispose();
-  return { bytes: encodeCheckpoints(files), final };
+  const { bytes, weights } = await linearCheckpoints(seed, { last: 3, scale });
+  return { bytes, final: weights.get(3)! };
 }
 
 /** Mean cross-entropy of logits xW + b in float64. */
@@ -85,22 +48,17 @@ function crossEntropy(
   return sum / x.length;
 }
 
+/** The barrier stage's context: its params, the runs' checkpoints and the train set. */
 function context(
   params: Params,
   runs: InputValue[],
   train: Uint8Array,
 ): StageContext {
-  return {
+  return stageContext({
     params,
-    item: {},
-    rng: Rng.fromSeed("unused"),
-    log: { info: () => {}, warn: () => {} },
-    progress: () => {},
-    input: () => train,
-    inputAll: () => runs,
-    scratchDir: "/nonexistent",
-    signal: new AbortController().signal,
-  };
+    inputs: { train },
+    all: { checkpoints: runs },
+  });
 }
 
 const item = (label: string, seed: number) => ({
@@ -110,7 +68,7 @@ const item = (label: string, seed: number) => ({
 });
 
 Deno.test("barrierStage: the loss along the line between two final checkpoints matches a float64 cross-entropy, pairs by seed and across seeds", async () => {
-  const d = data();
+  const d = sparseImages("barrier-data", N);
   const a = await run("init-a", 30);
   const b = await run("init-b", -20);
   const other = await run("init-c", 1);
@@ -148,7 +106,7 @@ Deno.test("barrierStage: the loss along the line between two final checkpoints m
 });
 
 Deno.test("barrierStage returns [] when metrics.barrier is false", async () => {
-  const d = data();
+  const d = sparseImages("barrier-data", N);
   const a = await run("init-a", 2);
   const runs: InputValue[] = [
     { item: item("sgd", 0), data: a.bytes },

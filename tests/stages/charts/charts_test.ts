@@ -18,8 +18,7 @@ import {
 import type { MetricsDoc } from "../../../stages/metrics/types.ts";
 import { type ChartsDoc, chartsStage } from "../../../stages/charts/stage.ts";
 import { decodeJson, encodeJson } from "../../../pipeline/artifact.ts";
-import type { StageContext } from "../../../pipeline/stage.ts";
-import { Rng } from "../../../pipeline/rng.ts";
+import { stageContext } from "../_context.ts";
 
 const doc = makeMetricsFixture();
 
@@ -362,9 +361,7 @@ Deno.test("sharpness falls back to a linear axis when a value is not positive", 
 });
 
 Deno.test("sweep figure plots the last-epoch test error against lr on a log₂ axis", () => {
-  const f = buildFigures(doc).figures.find((x) =>
-    x.id === "sweep_optimizer_lr"
-  )!;
+  const f = figure("sweep_optimizer_lr");
   const values = (f.spec.data as {
     values: Array<{ value: number; mean: number; group: string }>;
   })
@@ -425,20 +422,7 @@ Deno.test("IR figure picks a log axis for terms spanning decades, linear error a
 });
 
 Deno.test("chartsStage.run() returns every figure with a static SVG holding marks", async () => {
-  const ctx = {
-    params: {},
-    item: {},
-    rng: Rng.fromSeed(0),
-    log: { info() {}, warn() {} },
-    progress() {},
-    input: (name: string) => {
-      if (name !== "metrics") throw new Error(name);
-      return encodeJson(doc);
-    },
-    inputAll: () => [],
-    scratchDir: "",
-    signal: new AbortController().signal,
-  } as StageContext;
+  const ctx = stageContext({ inputs: { metrics: encodeJson(doc) } });
   const out = decodeJson<ChartsDoc>((await chartsStage.run(ctx)).charts!);
   assertEquals(out.figures.length, 21);
   for (const f of out.figures) {
@@ -451,7 +435,7 @@ Deno.test("chartsStage.run() returns every figure with a static SVG holding mark
 });
 
 Deno.test("IR figure draws each optimizer's own term solid and the SGD-form term dashed", () => {
-  const f = buildFigures(doc).figures.find((x) => x.id === "ir_term")!;
+  const f = figure("ir_term");
   const line = (f.spec.layer as Array<
     { encoding: Record<string, Record<string, unknown>> }
   >)[1]!;
@@ -464,9 +448,7 @@ Deno.test("IR figure draws each optimizer's own term solid and the SGD-form term
 });
 
 Deno.test("batch-size sweep shows the variance part falling like 1/B on log₂ x", () => {
-  const f = buildFigures(doc).figures.find((x) =>
-    x.id === "sweep_ir_train_batch_size"
-  )!;
+  const f = figure("sweep_ir_train_batch_size");
   const values = (f.spec.data as {
     values: Array<{ group: string; part: string; mean: number }>;
   })
@@ -485,7 +467,7 @@ Deno.test("batch-size sweep shows the variance part falling like 1/B on log₂ x
 });
 
 Deno.test("tuning figure marks the chosen lr and leaves diverged candidates out", () => {
-  const f = buildFigures(doc).figures.find((x) => x.id === "lr_tuning")!;
+  const f = figure("lr_tuning");
   const pts = (f.spec.data as {
     values: Array<{ optimizer: string; lr: number; chosen: string }>;
   })

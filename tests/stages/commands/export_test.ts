@@ -6,19 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
-import { Rng } from "../../../pipeline/rng.ts";
-import { encodeText } from "../../../pipeline/artifact.ts";
 import type { Stage } from "../../../pipeline/stage.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import {
-  captureCheckpoint,
-  encodeCheckpoints,
-} from "../../../stages/train/checkpoint.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
 import {
   exportCommand,
   runFolder,
@@ -27,30 +16,32 @@ import {
 import { parseMeasureArgs } from "../../../stages/measure/args.ts";
 import { runMeasure } from "../../../stages/measure/cli.ts";
 import { cliProject, listFiles } from "../../pipeline/commands/_cli.ts";
+import {
+  fakeStage,
+  SEED_FOREACH,
+  stubModule,
+} from "../../pipeline/_project.ts";
+import { mnistMlp, steppedCheckpoints } from "../_models.ts";
 
-const CONFIG = {
-  arch: "mlp" as const,
-  hidden: [8, 4],
-  loss: "cross_entropy" as const,
-  inputSize: 784,
-  classes: 10,
-};
+const CONFIG = mnistMlp([8, 4]);
 
 /** A model moved off its initialisation by two SGD steps, and its checkpoints at epochs 0 and 3. */
 async function trainedCheckpoints(seed: number) {
-  const model = createModel(CONFIG, Rng.fromSeed(`export-${seed}`));
-  const vars = trainableVariables(model);
-  const optimizer = createOptimizer({ name: "sgd", lr: 0.05 }, vars);
-  const first = await captureCheckpoint(model, optimizer, 0);
-  for (let k = 0; k < 2; k++) {
-    const grads = vars.map((v) =>
-      tf.randomNormal(v.shape, 0, 1, "float32", seed * 10 + k)
-    );
-    optimizer.step(grads);
-    tf.dispose(grads);
-  }
-  const last = await captureCheckpoint(model, optimizer, 3);
-  return { model, bytes: encodeCheckpoints({ ...first, ...last }) };
+  const { bytes, model, optimizer } = await steppedCheckpoints(
+    CONFIG,
+    `export-${seed}`,
+    {
+      optimizer: { name: "sgd", lr: 0.05 },
+      steps: 2,
+      epoch: 3,
+      gradients: (vars, k) =>
+        vars.map((v) =>
+          tf.randomNormal(v.shape, 0, 1, "float32", seed * 10 + k)
+        ),
+    },
+  );
+  optimizer.dispose();
+  return { model, bytes };
 }
 
 /** Loads model.json + weights.bin from disk through a custom IOHandler. */
@@ -129,22 +120,16 @@ Deno.test("export writes each cached run's checkpoints; tf.loadLayersModel gives
   await initWasmBackend();
   const runs = [await trainedCheckpoints(0), await trainedCheckpoints(1)];
   const { p, cli } = await cliProject({ export: exportCommand }, (q) => {
-    const download: Stage = {
-      name: "download",
-      module: q.writeModule("download.ts", "export const d = 1;\n"),
+    const download = fakeStage(q, "download", {
+      module: stubModule(q, "download"),
       params: ["a.x"],
-      outputs: ["out"],
-      run: () => ({ out: encodeText("data") }),
-    };
+    });
     const train: Stage = {
       name: "train",
-      module: q.writeModule("train.ts", "export const t = 1;\n"),
+      module: stubModule(q, "train"),
       params: [],
       inputs: { data: { stage: "download", output: "out" } },
-      foreach: {
-        params: ["seeds"],
-        items: (params) => (params.seeds as number[]).map((seed) => ({ seed })),
-      },
+      foreach: SEED_FOREACH,
       outputs: ["checkpoints"],
       run: (ctx) => {
         q.runs.push(`train${ctx.item.seed}`);

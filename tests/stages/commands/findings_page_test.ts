@@ -49,47 +49,40 @@ Deno.test("collectQuestions: each question lists the experiments naming its modu
 
 Deno.test("the findings page shows verdicts, answers, links and provenance, and the command for what has not run", async () => {
   const html = renderFindingsPage(await collectQuestions(def, FIXTURE));
-  assert(html.includes('<a href="momentum/index.html">'), "links the report");
-  assert(
-    html.includes(
+  // [what the page shows, as markup it must hold]
+  const shown: Array<[string, string]> = [
+    ["links the report", '<a href="momentum/index.html">'],
+    [
+      "verdict and answer",
       '<span class="verdict holds">holds</span> Holds — no: momentum ends nearer',
-    ),
-    "verdict and answer",
-  );
+    ],
+    [
+      "links the finding's figure in the report",
+      '<a class="figure" href="momentum/index.html#chart-barrier-curves">',
+    ],
+    ["seeds", "Seeds 0, 1, 2"],
+    ["wall time", "wall time 1 h 02 min"],
+    ["commit", "<code>0123456789ab</code>"],
+    ["setting is escaped", "&lt;β sweep&gt;"],
+    [
+      "not yet run",
+      '<strong>batch-size</strong> <span class="not-run">— not yet run.</span>',
+    ],
+    [
+      "the command to run it",
+      "deno task reproduce --experiment batch-size &amp;&amp; deno task publish-result batch-size",
+    ],
+    ["the question", "Does momentum steer toward different basins?"],
+    // The paper's one-seed file is run and published as its 3-seed variant.
+    [
+      "paper at 3 seeds",
+      "deno task reproduce --experiment paper --set seeds=0,1,2 &amp;&amp; deno task publish-result paper --set seeds=0,1,2",
+    ],
+  ];
+  for (const [what, markup] of shown) assert(html.includes(markup), what);
   assert(
     !html.includes("SHOULD-NOT-APPEAR"),
     "other modules' findings stay out",
-  );
-  assert(
-    html.includes(
-      '<a class="figure" href="momentum/index.html#chart-barrier-curves">',
-    ),
-    "links the finding's figure in the report",
-  );
-  assert(html.includes("Seeds 0, 1, 2"), "seeds");
-  assert(html.includes("wall time 1 h 02 min"), "wall time");
-  assert(html.includes("<code>0123456789ab</code>"), "commit");
-  // Escaped setting text.
-  assert(html.includes("&lt;β sweep&gt;"), "setting is escaped");
-  assert(
-    html.includes(
-      '<strong>batch-size</strong> <span class="not-run">— not yet run.</span>',
-    ),
-    "not yet run",
-  );
-  assert(
-    html.includes(
-      "deno task reproduce --experiment batch-size &amp;&amp; deno task publish-result batch-size",
-    ),
-    "the command to run it",
-  );
-  assert(html.includes("Does momentum steer toward different basins?"));
-  // The paper's one-seed file is run and published as its 3-seed variant.
-  assert(
-    html.includes(
-      "deno task reproduce --experiment paper --set seeds=0,1,2 &amp;&amp; deno task publish-result paper --set seeds=0,1,2",
-    ),
-    "paper at 3 seeds",
   );
 });
 

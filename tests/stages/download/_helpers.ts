@@ -1,6 +1,7 @@
 /** Test helpers: hand-made IDX bytes and a minimal stage context. */
 import { Rng } from "../../../pipeline/rng.ts";
 import type { Params, StageContext } from "../../../pipeline/stage.ts";
+import { stageContext } from "../_context.ts";
 
 /** An IDX file: big-endian magic (0x0000 08 ndims), dims, then `data`. */
 export function makeIdx(
@@ -30,25 +31,18 @@ export function makeCtx(
   inputs: Record<string, Uint8Array> = {},
 ): StageContext & { lines: string[] } {
   const lines: string[] = [];
-  return {
+  const ctx = stageContext({
     params,
-    item: {},
+    inputs,
+    all: {},
     rng: Rng.fromSeed("test"),
     log: {
       info: (m) => lines.push(`info: ${m}`),
       warn: (m) => lines.push(`warn: ${m}`),
     },
-    progress: () => {},
-    input: (name) => {
-      const data = inputs[name];
-      if (!data) throw new Error(`No input '${name}' in the test context`);
-      return data;
-    },
-    inputAll: () => [],
     scratchDir: Deno.makeTempDirSync(),
-    signal: new AbortController().signal,
-    lines,
-  };
+  });
+  return { ...ctx, lines };
 }
 
 /** Asserts that `fn` throws an Error whose message contains `part`. */

@@ -98,18 +98,19 @@ Deno.test("leastSquares() noise: same X and w, residual y − Xw has the request
 });
 
 Deno.test("leastSquares() rejects n >= d and bad sizes", () => {
-  assertThrowsWith(
-    () => leastSquares({ n: 5, d: 5, noise: 0, seed: 0 }),
-    "leastSquares needs n < d (an underdetermined problem), got n 5, d 5",
-  );
-  assertThrowsWith(
-    () => leastSquares({ n: 0, d: 5, noise: 0, seed: 0 }),
-    "n must be an integer >= 1",
-  );
-  assertThrowsWith(
-    () => leastSquares({ n: 2, d: 5, noise: -1, seed: 0 }),
-    "noise must be a finite number >= 0, got -1",
-  );
+  for (
+    const [args, message] of [
+      [
+        { n: 5, d: 5, noise: 0, seed: 0 },
+        "leastSquares needs n < d (an underdetermined problem), got n 5, d 5",
+      ],
+      [{ n: 0, d: 5, noise: 0, seed: 0 }, "n must be an integer >= 1"],
+      [
+        { n: 2, d: 5, noise: -1, seed: 0 },
+        "noise must be a finite number >= 0, got -1",
+      ],
+    ] as const
+  ) assertThrowsWith(() => leastSquares(args), message);
 });
 
 Deno.test("wilsonDataset() features: x1 = y, x2 = x3 = 1, own block of 1 (+1) or 5 (−1)", () => {
@@ -184,12 +185,16 @@ Deno.test("wilsonDataset() known answer: min-norm gets 0 test error, sign(Xᵀy)
 });
 
 Deno.test("wilsonDataset() rejects p <= 1/2 and bad sizes", () => {
-  assertThrowsWith(
-    () => wilsonDataset({ nTrain: 5, nTest: 5, p: 0.5, seed: 0 }),
-    "wilsonDataset p must be in (0.5, 1), got 0.5",
-  );
-  assertThrowsWith(
-    () => wilsonDataset({ nTrain: 0, nTest: 5, p: 0.7, seed: 0 }),
-    "nTrain must be an integer >= 1, got 0",
-  );
+  for (
+    const [args, message] of [
+      [
+        { nTrain: 5, nTest: 5, p: 0.5, seed: 0 },
+        "wilsonDataset p must be in (0.5, 1), got 0.5",
+      ],
+      [
+        { nTrain: 0, nTest: 5, p: 0.7, seed: 0 },
+        "nTrain must be an integer >= 1, got 0",
+      ],
+    ] as const
+  ) assertThrowsWith(() => wilsonDataset(args), message);
 });

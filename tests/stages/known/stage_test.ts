@@ -18,23 +18,15 @@ import {
 import { knownStage } from "../../../stages/known/stage.ts";
 import type { KnownAnswer } from "../../../stages/metrics/types.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { stageContext } from "../_context.ts";
 
+/** The known stage's context: no inputs, and the RNG its experiments fork from. */
 function ctx(params: Params): StageContext {
-  return {
+  return stageContext({
     params,
-    item: {},
     rng: Rng.fromSeed("known-test"),
-    log: { info() {}, warn() {} },
-    progress() {},
-    input: () => {
-      throw new Error("no inputs");
-    },
-    inputAll: () => {
-      throw new Error("no inputs");
-    },
     scratchDir: "/tmp",
-    signal: new AbortController().signal,
-  };
+  });
 }
 
 const row = (a: KnownAnswer, optimizer: string) =>

@@ -15,32 +15,13 @@ import {
   measureModel,
 } from "../../../stages/measure/measure_model.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { seededMlp } from "./_keras.ts";
 
 await initWasmBackend();
 
 /** A 5-4-3 MLP whose last layer has `activation`, seeded. */
-function mlp(activation: string, name = "out"): tf.Sequential {
-  const init = (seed: number) =>
-    tf.initializers.randomNormal({ mean: 0, stddev: 1, seed });
-  return tf.sequential({
-    layers: [
-      tf.layers.dense({
-        inputShape: [5],
-        units: 4,
-        activation: "relu",
-        kernelInitializer: init(1),
-        biasInitializer: init(2),
-      }),
-      tf.layers.dense({
-        name,
-        units: 3,
-        activation: activation as "linear",
-        kernelInitializer: init(3),
-        biasInitializer: init(4),
-      }),
-    ],
-  });
-}
+const mlp = (activation: string, name = "out") =>
+  seededMlp([5, 4, 3], activation, { stddev: 1, name });
 
 /** Six samples of 5 features with labels 0..2. */
 const X = Float32Array.from({ length: 30 }, (_, i) => Math.sin(1.7 * i));

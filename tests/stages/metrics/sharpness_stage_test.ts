@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
-import { decodeJson, encodeBundle } from "../../../pipeline/artifact.ts";
+import { decodeJson } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
   type Item,
@@ -21,69 +21,31 @@ import {
   sharpnessSubset,
 } from "../../../stages/metrics/sharpness_stage.ts";
 import { initWasmBackend } from "../../../stages/train/backend.ts";
-import {
-  captureCheckpoint,
-  encodeCheckpoints,
-} from "../../../stages/train/checkpoint.ts";
 import type { LossName } from "../../../stages/train/contracts.ts";
+import { stageContext } from "../_context.ts";
 import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
+  linearCheckpoints,
+  mnistMlp,
+  PIXELS,
+  sparseImages,
+  steppedCheckpoints,
+} from "../_models.ts";
 
 await initWasmBackend();
 
 const N = 30;
-const D = 784;
+const D = PIXELS;
 const SUBSET = 8;
 
-/** A noise-stage "train" bundle of random u8 pixels and labels. */
-function trainBundle(): { bytes: Uint8Array; x: number[][]; labels: number[] } {
-  const rng = Rng.fromSeed("sharpness-data");
-  const images = Uint8Array.from(
-    { length: N * D },
-    () => (rng.float() < 0.8 ? 0 : rng.int(256)),
-  );
-  const labels = Uint8Array.from({ length: N }, () => rng.int(10));
-  const x = Array.from(
-    { length: N },
-    (_, i) => Array.from(images.subarray(i * D, (i + 1) * D), (p) => p / 255),
-  );
-  return {
-    bytes: encodeBundle({ images, labels }),
-    x,
-    labels: Array.from(labels),
-  };
-}
+/** The noise-stage "train" bundle the sharpness runs read. */
+const trainBundle = () => sparseImages("sharpness-data", N);
 
 /**
  * Checkpoints of a linear model (hidden []: logits = xW + b) at epochs 0 and
  * 4; epoch 4's kernel is epoch 0's times 40, so softmax probabilities differ.
  */
-async function checkpoints(
-  loss: LossName,
-): Promise<{ bytes: Uint8Array; weights: Map<number, number[][]> }> {
-  const model = createModel({
-    arch: "mlp",
-    hidden: [],
-    loss,
-    inputSize: D,
-    classes: 10,
-  }, Rng.fromSeed("w"));
-  const vars = trainableVariables(model);
-  const optimizer = createOptimizer({ name: "sgd", lr: 0.1 }, vars);
-  const weights = new Map<number, number[][]>();
-  let files = {};
-  for (const epoch of [0, 4]) {
-    if (epoch === 4) vars[0]!.assign(tf.mul(vars[0]!, 40));
-    weights.set(epoch, vars.map((v) => Array.from(v.dataSync())));
-    files = { ...files, ...(await captureCheckpoint(model, optimizer, epoch)) };
-  }
-  optimizer.dispose();
-  model.dispose();
-  return { bytes: encodeCheckpoints(files), weights };
-}
+const checkpoints = (loss: LossName) =>
+  linearCheckpoints("w", { loss, last: 4, scale: 40 });
 
 /**
  * The exact Hessian-vector product of the linear model in float64 (blocks:
@@ -147,18 +109,8 @@ function context(
   item: Item,
   inputs: Record<string, Uint8Array>,
 ): StageContext {
-  return {
-    // Parsed by the stage's schema, as the engine hands them over.
-    params: parsed(params),
-    item,
-    rng: Rng.fromSeed("unused"),
-    log: { info: () => {}, warn: () => {} },
-    progress: () => {},
-    input: (name) => inputs[name]!,
-    inputAll: () => [],
-    scratchDir: "/nonexistent",
-    signal: new AbortController().signal,
-  };
+  // Parsed by the stage's schema, as the engine hands them over.
+  return stageContext({ params: parsed(params), item, inputs });
 }
 
 const baseParams = (loss: LossName, enabled = true): Params => ({
@@ -276,34 +228,29 @@ async function adamCheckpoints(): Promise<{
   weights: number[][];
   v: number[][];
 }> {
-  const model = createModel({
-    arch: "mlp",
-    hidden: [],
-    loss: "squared",
-    inputSize: D,
-    classes: 10,
-  }, Rng.fromSeed("w"));
-  const vars = trainableVariables(model);
-  const optimizer = createOptimizer({ name: "adam", lr: 0.01 }, vars);
   const rng = Rng.fromSeed("g");
-  let files = await captureCheckpoint(model, optimizer, 0);
-  for (let step = 0; step < 3; step++) {
-    const grads = vars.map((v) =>
-      tf.tensor(
-        Float32Array.from({ length: v.size }, () => rng.normal() * 0.1),
-        v.shape,
-      )
-    );
-    optimizer.step(grads);
-    tf.dispose(grads);
-  }
-  files = { ...files, ...(await captureCheckpoint(model, optimizer, 3)) };
+  const { bytes, model, vars, optimizer } = await steppedCheckpoints(
+    mnistMlp([], "squared"),
+    "w",
+    {
+      optimizer: { name: "adam", lr: 0.01 },
+      steps: 3,
+      epoch: 3,
+      gradients: (vars) =>
+        vars.map((v) =>
+          tf.tensor(
+            Float32Array.from({ length: v.size }, () => rng.normal() * 0.1),
+            v.shape,
+          )
+        ),
+    },
+  );
   const weights = vars.map((v) => Array.from(v.dataSync()));
   const state = optimizer.saveState();
   const v = [0, 1].map((i) => Array.from(state.arrays[`exp_avg_sq.${i}`]!));
   optimizer.dispose();
   model.dispose();
-  return { bytes: encodeCheckpoints(files), weights, v };
+  return { bytes, weights, v };
 }
 
 Deno.test("sharpnessStage for Adam: λ₁(P⁻¹H) from the checkpoint's saved v and step count matches the closed form (SCIENCE §4.2.1)", async () => {

@@ -19,6 +19,7 @@ import type {
   Series,
 } from "../../../stages/metrics/types.ts";
 import { makeRecord } from "./_fixtures.ts";
+import { stageContext } from "../_context.ts";
 
 const OPTIMIZERS: Array<Record<string, Json>> = [
   { name: "sgd", lr: 0.001, label: "sgd" },
@@ -89,27 +90,19 @@ function context(inputs: {
   warnings: string[];
 } {
   const warnings: string[] = [];
-  const ctx: StageContext = {
+  const ctx = stageContext({
     params: {
       "experiment.name": "paper",
       ...(inputs.findings ? { "metrics.findings": inputs.findings } : {}),
     },
-    item: {},
     rng: Rng.fromSeed(0),
     log: { info: () => {}, warn: (m) => warnings.push(m) },
-    progress: () => {},
-    input(name) {
-      if (name === "known" && inputs.known) return encodeJson(inputs.known);
-      throw new Error(`No input '${name}'`);
+    inputs: inputs.known ? { known: encodeJson(inputs.known) } : {},
+    all: {
+      records: records(),
+      ...(inputs.sharpness ? { sharpness: inputs.sharpness } : {}),
     },
-    inputAll(name) {
-      if (name === "records") return records();
-      if (name === "sharpness" && inputs.sharpness) return inputs.sharpness;
-      throw new Error(`No input '${name}'`);
-    },
-    scratchDir: "/nonexistent",
-    signal: new AbortController().signal,
-  };
+  });
   return { ctx, warnings };
 }
 

@@ -1,10 +1,18 @@
-/** The fixture's charts, rendered once per test file, and a fake stage context. */
+/** The report tests' fixture: metrics, its charts rendered once per test file, provenance, report data and HTML probes. */
 import { makeMetricsFixture } from "../../fixtures/metrics_fixture.ts";
 import { type ChartsDoc, makeCharts } from "../../../stages/charts/stage.ts";
 import type { Provenance, ReportData } from "../../../stages/report/html.ts";
 import type { MetricsDoc } from "../../../stages/metrics/types.ts";
-import type { Json, StageContext } from "../../../pipeline/stage.ts";
-import { Rng } from "../../../pipeline/rng.ts";
+
+/** The report's sections by id, in page order. */
+export const REPORT_SECTIONS = [
+  "summary",
+  "figures",
+  "settings",
+  "known",
+  "provenance",
+  "reproduce",
+];
 
 export const metrics: MetricsDoc = makeMetricsFixture();
 export const charts: ChartsDoc = await makeCharts(metrics);
@@ -27,28 +35,6 @@ export function reportData(overrides: Partial<ReportData> = {}): ReportData {
     provenance,
     ...overrides,
   };
-}
-
-/** A StageContext whose inputs come from a map (a missing input throws, as the engine's does). */
-export function fakeContext(
-  params: Record<string, Json>,
-  inputs: Record<string, Uint8Array>,
-) {
-  return {
-    params,
-    item: {},
-    rng: Rng.fromSeed(0),
-    log: { info() {}, warn() {} },
-    progress() {},
-    input: (name: string) => {
-      const data = inputs[name];
-      if (!data) throw new Error(`Input '${name}' is not declared`);
-      return data;
-    },
-    inputAll: () => [],
-    scratchDir: "",
-    signal: new AbortController().signal,
-  } as StageContext;
 }
 
 /** The HTML with every script element's content removed (tags kept). */

@@ -12,7 +12,8 @@ import {
   encodeJson,
   encodeText,
 } from "../../../pipeline/artifact.ts";
-import { charts, fakeContext, metrics } from "./_report_fixture.ts";
+import { charts, metrics } from "./_report_fixture.ts";
+import { stageContext } from "../_context.ts";
 
 const lineage: LineageEntry[] = [
   {
@@ -60,13 +61,11 @@ Deno.test("provenanceFromLineage() merges versions, lists disagreements, keeps o
 
 /** The report's HTML for `lineage`, as the engine caches it. */
 async function cachedHtml(): Promise<Uint8Array> {
-  const ctx = {
-    ...fakeContext({ "experiment.name": "paper" }, {
-      metrics: encodeJson(metrics),
-      charts: encodeJson(charts),
-    }),
+  const ctx = stageContext({
+    params: { "experiment.name": "paper" },
+    inputs: { metrics: encodeJson(metrics), charts: encodeJson(charts) },
     lineage,
-  };
+  });
   return (await reportStage.run(ctx)).html!;
 }
 

@@ -15,27 +15,19 @@ import {
 } from "../../../pipeline/artifact.ts";
 import {
   charts,
-  fakeContext,
   metrics,
+  REPORT_SECTIONS,
   reportData,
   scriptBlock,
   withoutScriptBodies,
 } from "./_report_fixture.ts";
+import { stageContext } from "../_context.ts";
 
 const html = renderReport(reportData());
 const markup = withoutScriptBodies(html);
 
 Deno.test("renderReport() has every section and one chart container per figure", () => {
-  for (
-    const id of [
-      "summary",
-      "figures",
-      "settings",
-      "known",
-      "provenance",
-      "reproduce",
-    ]
-  ) {
+  for (const id of REPORT_SECTIONS) {
     assert(markup.includes(`<section id="${id}">`), id);
   }
   const containers =
@@ -229,15 +221,15 @@ Deno.test("assertInlineSafe() refuses text that would end a script element", () 
 });
 
 Deno.test("reportStage.run() renders without provenance and says so", async () => {
-  const ctx = fakeContext(
-    {
+  const ctx = stageContext({
+    params: {
       "experiment.name": "paper",
       "experiment.description": "The seed paper exactly.",
       "experiment.command": "deno task reproduce --experiment paper",
       "train": { epochs: 300 },
     },
-    { metrics: encodeJson(metrics), charts: encodeJson(charts) },
-  );
+    inputs: { metrics: encodeJson(metrics), charts: encodeJson(charts) },
+  });
   const out = await reportStage.run(ctx);
   assertEquals(Object.keys(out).sort(), reportStage.outputs.slice().sort());
   const page = decodeText(out.html!);

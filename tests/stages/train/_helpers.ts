@@ -2,6 +2,8 @@
 import { encodeBundle, encodeJson } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import type { Item, Params, StageContext } from "../../../pipeline/stage.ts";
+import type { SnapshotSums } from "../../../stages/train/contracts.ts";
+import { assert } from "../../assert.ts";
 
 /**
  * Bundles shaped like the noise stage's "train" and the download stage's
@@ -103,7 +105,32 @@ export function tinyContext(
   };
 }
 
+/** Full-batch GD at `lr`: seed 0, no sweep cell. */
+export function gdItem(lr: number): Item {
+  return { optimizer: { name: "gd", lr, label: "gd" }, seed: 0, cell: {} };
+}
+
 /** The default item: plain SGD at lr 0.1, seed 0, no sweep cell. */
 export function sgdItem(lr = 0.1, seed = 0): Item {
   return { optimizer: { name: "sgd", lr, label: "sgd" }, seed, cell: {} };
+}
+
+/**
+ * Asserts that every number of a snapshot's sums (m, the gradient sums, the
+ * preconditioned sums, loss, error) agrees with `expected` to `tol` relative;
+ * NaN passes only against NaN (a sum that does not apply on both sides).
+ */
+export function assertSumsClose(
+  actual: SnapshotSums,
+  expected: SnapshotSums,
+  tol: number,
+): void {
+  for (const [key, want] of Object.entries(expected)) {
+    if (typeof want !== "number") continue;
+    const got = actual[key as keyof SnapshotSums] as number;
+    assert(
+      Object.is(got, want) || Math.abs(got - want) <= tol * Math.abs(want),
+      `${key}: ${got} vs ${want}`,
+    );
+  }
 }

@@ -18,6 +18,7 @@ import {
 import { createOptimizer } from "../../../stages/train/optimizers.ts";
 import { trainStage } from "../../../stages/train/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
+import { mnistMlp } from "../_models.ts";
 
 Deno.test("checkpointSchedule() keeps requested epochs within the run and always adds the last", () => {
   assertEquals(
@@ -32,14 +33,7 @@ Deno.test("checkpointSchedule() keeps requested epochs within the run and always
 
 Deno.test("captureCheckpoint() round-trips through tf.loadLayersModel with identical predictions and optimizer state", async () => {
   await initWasmBackend();
-  const config = {
-    arch: "mlp" as const,
-    hidden: [8, 4],
-    loss: "cross_entropy" as const,
-    inputSize: 784,
-    classes: 10,
-  };
-  const model = createModel(config, Rng.fromSeed(7));
+  const model = createModel(mnistMlp([8, 4]), Rng.fromSeed(7));
   const vars = trainableVariables(model);
   const optimizer = createOptimizer({ name: "adam", lr: 0.01 }, vars);
   // Two steps so that Adam's moments are non-zero.

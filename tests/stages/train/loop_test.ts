@@ -29,9 +29,24 @@ import {
 import { createOptimizer } from "../../../stages/train/optimizers.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import type { Json, Params } from "../../../pipeline/stage.ts";
-import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
+import {
+  gdItem,
+  sgdItem,
+  tinyBundles,
+  tinyContext,
+  tinyParams,
+} from "./_helpers.ts";
 
 const bundles = tinyBundles();
+
+/** Params of one epoch with the explicit penalty λ (SCIENCE §5.2), checkpoints at epochs 0 and 1. */
+const penalized = (lambda: number, overrides: Params) =>
+  tinyParams({
+    "train.epochs": 1,
+    "train.checkpoint_epochs": [0],
+    "train.explicit_penalty": lambda,
+    ...overrides,
+  });
 
 async function runStage(params = tinyParams(), item = sgdItem()) {
   const dir = await Deno.makeTempDir();
@@ -168,11 +183,7 @@ Deno.test("trainRun() row columns: m = ⌈N/B⌉, ḡ = ∇C for equal batches, 
       .record.columns;
   assertEquals(Array.from(uneven.m!), [3, 3]);
   // GD: one batch of all N; its one step per epoch is taken at the snapshot weights of the previous row.
-  const gd = await runStage(tinyParams({ "train.epochs": 2 }), {
-    optimizer: { name: "gd", lr: 0.1, label: "gd" },
-    seed: 0,
-    cell: {},
-  });
+  const gd = await runStage(tinyParams({ "train.epochs": 2 }), gdItem(0.1));
   const g = gd.record.columns;
   assertEquals(gd.record.meta.batch_size, 64);
   assertEquals(Array.from(g.m!), [1, 1, 1]);
@@ -282,94 +293,64 @@ Deno.test("trainRun() with the explicit penalty takes GD steps along −∇(C + 
   // activation kink and no finite difference of it converges.
   const lambda = 0.01;
   const lr = 0.05;
-  const dir = await Deno.makeTempDir();
-  try {
-    const params = tinyParams({
-      "train.epochs": 1,
-      "train.checkpoint_epochs": [0],
-      "train.explicit_penalty": lambda,
-      "model.hidden": [],
-    });
-    const item = {
-      optimizer: { name: "gd", lr, label: "gd" },
-      seed: 0,
-      cell: {},
-    };
-    const ctx = tinyContext(params, item, bundles, dir);
-    const out = await trainStage.run(ctx);
-    const { columns } = decodeRecord(out.record!);
-    const [c0, c1] = readCheckpoints(out.checkpoints!);
-    const model = await c0!.load();
-    const end = await c1!.load();
-    const vars = trainableVariables(model);
-    const w0 = vars.map((v) => v.clone());
-    const d = trainableVariables(end).map((v, i) => tf.sub(v, w0[i]!));
-    const set = decodeTrainSet(bundles.train);
-    const x = tf.tensor2d(set.images, [set.n, set.d]);
-    const y = tf.tensor1d(set.labels, "int32");
-    const phi = (t: number): number => {
-      vars.forEach((v, i) =>
-        v.assign(tf.tidy(() => tf.add(w0[i]!, tf.mul(t, d[i]!))))
+  const { record: { columns }, out } = await runStage(
+    penalized(lambda, { "model.hidden": [] }),
+    gdItem(lr),
+  );
+  const [c0, c1] = readCheckpoints(out.checkpoints!);
+  const model = await c0!.load();
+  const end = await c1!.load();
+  const vars = trainableVariables(model);
+  const w0 = vars.map((v) => v.clone());
+  const d = trainableVariables(end).map((v, i) => tf.sub(v, w0[i]!));
+  const set = decodeTrainSet(bundles.train);
+  const x = tf.tensor2d(set.images, [set.n, set.d]);
+  const y = tf.tensor1d(set.labels, "int32");
+  const phi = (t: number): number => {
+    vars.forEach((v, i) =>
+      v.assign(tf.tidy(() => tf.add(w0[i]!, tf.mul(t, d[i]!))))
+    );
+    return tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => meanLoss(model.apply(x) as tf.Tensor2D, y, "cross_entropy"),
+        vars,
       );
-      return tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(
-          () => meanLoss(model.apply(x) as tf.Tensor2D, y, "cross_entropy"),
-          vars,
-        );
-        const g2 = vars.reduce(
-          (s, v) => s + tf.sum(tf.square(grads[v.name]!)).dataSync()[0]!,
-          0,
-        );
-        return value.dataSync()[0]! + lambda * g2;
-      });
-    };
-    const eps = 0.05;
-    const slope = (phi(eps) - phi(-eps)) / (2 * eps);
-    const dist = columns.dist_init![1]!;
-    assertAlmostEquals(slope, -(dist * dist) / lr, 0.01 * (dist * dist) / lr);
-    // The trajectory term logs the unpenalized ||∇C(w₀)||².
-    assertAlmostEquals(
-      columns.traj_g2![1]!,
-      columns.full_grad2![0]!,
-      1e-5 * columns.full_grad2![0]!,
-    );
-    // And the penalty changed the step: plain GD moves by η||∇C(w₀)||.
-    const plain = lr * Math.sqrt(columns.full_grad2![0]!);
-    assert(
-      Math.abs(dist - plain) > 1e-3 * plain,
-      `penalized step ${dist} vs plain ${plain}`,
-    );
-    tf.dispose([...w0, ...d, x, y]);
-    model.dispose();
-    end.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+      const g2 = vars.reduce(
+        (s, v) => s + tf.sum(tf.square(grads[v.name]!)).dataSync()[0]!,
+        0,
+      );
+      return value.dataSync()[0]! + lambda * g2;
+    });
+  };
+  const eps = 0.05;
+  const slope = (phi(eps) - phi(-eps)) / (2 * eps);
+  const dist = columns.dist_init![1]!;
+  assertAlmostEquals(slope, -(dist * dist) / lr, 0.01 * (dist * dist) / lr);
+  // The trajectory term logs the unpenalized ||∇C(w₀)||².
+  assertAlmostEquals(
+    columns.traj_g2![1]!,
+    columns.full_grad2![0]!,
+    1e-5 * columns.full_grad2![0]!,
+  );
+  // And the penalty changed the step: plain GD moves by η||∇C(w₀)||.
+  const plain = lr * Math.sqrt(columns.full_grad2![0]!);
+  assert(
+    Math.abs(dist - plain) > 1e-3 * plain,
+    `penalized step ${dist} vs plain ${plain}`,
+  );
+  tf.dispose([...w0, ...d, x, y]);
+  model.dispose();
+  end.dispose();
 });
 
 Deno.test("trainRun() with the explicit penalty on a ReLU MLP steps by η(g + 2λHg) with the exact product; the CNN trains with finite differences", async () => {
   const lambda = 0.01;
   const lr = 0.05;
-  const item = {
-    optimizer: { name: "gd", lr, label: "gd" },
-    seed: 0,
-    cell: {},
-  };
-  const step = async (overrides: Params) => {
-    const dir = await Deno.makeTempDir();
-    try {
-      const params = tinyParams({
-        "train.epochs": 1,
-        "train.checkpoint_epochs": [0],
-        "train.explicit_penalty": lambda,
-        ...overrides,
-      });
-      const out = await trainStage.run(tinyContext(params, item, bundles, dir));
-      return readCheckpoints(out.checkpoints!);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  };
+  const step = async (overrides: Params) =>
+    readCheckpoints(
+      (await runStage(penalized(lambda, overrides), gdItem(lr))).out
+        .checkpoints!,
+    );
   const [c0, c1] = await step({ "model.hidden": [8] });
   const model = await c0!.load();
   const end = await c1!.load();

@@ -85,6 +85,9 @@ function partition(sizes: number[], seed: number): Uint32Array[] {
 }
 
 /** g = ∇ mean loss over `idx`, flattened to float64, by a plain separate call. */
+/** Every sample's index: the batch of the full-batch gradient ∇C. */
+const ALL = Uint32Array.from({ length: N }, (_, i) => i);
+
 function plainGradient(
   vars: tf.Variable[],
   forward: (x: tf.Tensor2D) => tf.Tensor2D,
@@ -178,14 +181,7 @@ for (
         sumSG2 += (vFlat[j]! * x) ** 2;
       });
     }
-    const full = plainGradient(
-      vars,
-      forward,
-      images,
-      labels,
-      Uint32Array.from({ length: N }, (_, i) => i),
-      loss,
-    );
+    const full = plainGradient(vars, forward, images, labels, ALL, loss);
     const oneNorm = gbar.reduce((a, x) => a + Math.sqrt(x * x + 1e-3), 0);
 
     assertEquals(s.m, m);
@@ -242,7 +238,7 @@ Deno.test("measureSnapshot() with unequal batches: ḡ differs from ∇C, which 
     forward,
     images,
     labels,
-    Uint32Array.from({ length: N }, (_, i) => i),
+    ALL,
     "cross_entropy",
   );
   assertRel(s.fullGrad2, dot(full, full), 1e-5, "fullGrad2");

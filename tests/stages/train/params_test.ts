@@ -69,21 +69,38 @@ Deno.test("optimizerSchema refuses bad configs with one line naming the field an
   );
 });
 
-Deno.test("resolveOptimizerConfig() only fills in PyTorch's defaults", () => {
-  assertEquals(resolveOptimizerConfig({ name: "adam", lr: 0.01 }), {
-    name: "adam",
-    lr: 0.01,
-    momentum: 0,
-    nesterov: false,
-    alpha: 0.99,
-    eps: 1e-8,
-    centered: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    weight_decay: 0,
-    switch_eps: 1e-9,
-    label: "adam",
-  });
+/** PyTorch 1.13's optimizer defaults under the project's field names (tests/fixtures/optimizer_defaults.py). */
+const TORCH = JSON.parse(
+  Deno.readTextFileSync(
+    new URL("../../fixtures/optimizer_defaults.json", import.meta.url),
+  ),
+) as Record<"sgd" | "rmsprop" | "adam", Record<string, number | boolean>>;
+
+Deno.test("resolveOptimizerConfig() fills in PyTorch's defaults, read from PyTorch, and nothing else", () => {
+  // The project's SGD has no dampening field: PyTorch's default must be its fixed 0.
+  const { dampening, ...sgd } = TORCH.sgd;
+  assertEquals(dampening, 0);
+  const torch = { sgd, rmsprop: TORCH.rmsprop, adam: TORCH.adam };
+  const fields = new Set(Object.values(torch).flatMap((d) => Object.keys(d)));
+  for (const [name, defaults] of Object.entries(torch)) {
+    const resolved = resolveOptimizerConfig({
+      name: name as keyof typeof torch,
+      lr: 0.01,
+    }) as unknown as Record<string, unknown>;
+    for (const [field, value] of Object.entries(defaults)) {
+      assertEquals(resolved[field], value, `${name}.${field}`);
+    }
+    // Every other field is one of PyTorch's too (at another optimizer's
+    // default), or the name, lr, label and SWATS's ε_switch (SCIENCE §3).
+    assertEquals(
+      Object.keys(resolved).sort(),
+      [...fields, "name", "lr", "label", "switch_eps"].sort(),
+    );
+    assertEquals(
+      [resolved.name, resolved.lr, resolved.label, resolved.switch_eps],
+      [name, 0.01, name, 1e-9],
+    );
+  }
 });
 
 Deno.test("trainParams declares the train stage's nine dotted paths (its cache key reads exactly these)", () => {

@@ -166,36 +166,22 @@ Deno.test("trainStage.run() record columns match a direct computation from the s
     const w0 = weightsOf(model0);
     const sq = (a: Float32Array, b?: Float32Array) =>
       a.reduce((acc, x, i) => acc + (x - (b ? b[i]! : 0)) ** 2, 0);
-    assertAlmostEquals(
-      columns.norm![2]!,
-      Math.sqrt(w.reduce((acc, a) => acc + sq(a), 0)),
-      1e-9,
-    );
-    assertAlmostEquals(
-      columns.norm_no_bias![2]!,
-      Math.sqrt(sq(w[0]!) + sq(w[2]!)),
-      1e-9,
-    );
-    assertAlmostEquals(
-      columns.norm_layer_0![2]!,
-      Math.sqrt(sq(w[0]!) + sq(w[1]!)),
-      1e-9,
-    );
-    assertAlmostEquals(
-      columns.norm_layer_1![2]!,
-      Math.sqrt(sq(w[2]!) + sq(w[3]!)),
-      1e-9,
-    );
-    assertAlmostEquals(
-      columns.dist_init![2]!,
-      Math.sqrt(w.reduce((acc, a, i) => acc + sq(a, w0[i]!), 0)),
-      1e-9,
-    );
-    assertAlmostEquals(
-      columns.norm![0]!,
-      Math.sqrt(w0.reduce((acc, a) => acc + sq(a), 0)),
-      1e-9,
-    );
+    // [column, row, value]: each at the last row (epoch 2); the norm also at row 0.
+    const expected: Array<[string, number, number]> = [
+      ["norm", 2, Math.sqrt(w.reduce((acc, a) => acc + sq(a), 0))],
+      ["norm_no_bias", 2, Math.sqrt(sq(w[0]!) + sq(w[2]!))],
+      ["norm_layer_0", 2, Math.sqrt(sq(w[0]!) + sq(w[1]!))],
+      ["norm_layer_1", 2, Math.sqrt(sq(w[2]!) + sq(w[3]!))],
+      [
+        "dist_init",
+        2,
+        Math.sqrt(w.reduce((acc, a, i) => acc + sq(a, w0[i]!), 0)),
+      ],
+      ["norm", 0, Math.sqrt(w0.reduce((acc, a) => acc + sq(a), 0))],
+    ];
+    for (const [column, row, value] of expected) {
+      assertAlmostEquals(columns[column]![row]!, value, 1e-9, column);
+    }
     model.dispose();
     model0.dispose();
   } finally {

@@ -1,6 +1,5 @@
 import { assert, assertAlmostEquals, assertEquals } from "../../assert.ts";
-import { decodeJson, encodeBundle } from "../../../pipeline/artifact.ts";
-import { Rng } from "../../../pipeline/rng.ts";
+import { decodeJson } from "../../../pipeline/artifact.ts";
 import type { Item, Params, StageContext } from "../../../pipeline/stage.ts";
 import type { TuneResult } from "../../../stages/tune/choose.ts";
 import { tuneStage } from "../../../stages/tune/stage.ts";
@@ -8,45 +7,39 @@ import { decodeTrainSet } from "../../../stages/train/data.ts";
 import { trainRun } from "../../../stages/train/loop.ts";
 import { loopConfig } from "../../../stages/train/config.ts";
 import { holdOut } from "../../../stages/tune/split.ts";
+import { stageContext } from "../_context.ts";
+import { sparseImages } from "../_models.ts";
 
 const N = 40;
 const V = 7;
-const D = 784;
 
-function bundle(): Uint8Array {
-  const rng = Rng.fromSeed("tune-data");
-  const images = Uint8Array.from(
-    { length: N * D },
-    () => (rng.float() < 0.8 ? 0 : rng.int(256)),
-  );
-  const labels = Uint8Array.from({ length: N }, () => rng.int(10));
-  return encodeBundle({ images, labels });
-}
+const bundle = () => sparseImages("tune-data", N).bytes;
 
-const params: Params = {
-  "model.arch": "mlp",
+/** What a tuning run and the train loop it is checked against share. */
+const model = {
+  "model.arch": "mlp" as const,
   "model.hidden": [4],
-  "model.loss": "cross_entropy",
+  "model.loss": "cross_entropy" as const,
   "train.batch_size": 8,
   "train.weight_decay": 0,
   "train.explicit_penalty": 0,
+};
+
+const params: Params = {
+  ...model,
   "tuning.epochs": 2,
   "tuning.validation_size": V,
   "tuning.seed": 3,
 };
 
 function context(item: Item, train: Uint8Array): StageContext {
-  return {
+  return stageContext({
     params,
     item,
-    rng: Rng.fromSeed("unused"),
-    log: { info: () => {}, warn: () => {} },
-    progress: () => {},
-    input: () => train,
-    inputAll: () => [],
+    inputs: { train },
+    all: {},
     scratchDir: Deno.makeTempDirSync(),
-    signal: new AbortController().signal,
-  };
+  });
 }
 
 Deno.test("tuneStage trains on the first N − V samples and reports the error on the last V", async () => {
@@ -69,13 +62,8 @@ Deno.test("tuneStage trains on the first N − V samples and reports the error o
   const direct = await trainRun(
     loopConfig(
       {
-        "model.arch": "mlp",
-        "model.hidden": [4],
-        "model.loss": "cross_entropy",
-        "train.batch_size": 8,
-        "train.weight_decay": 0,
-        "train.explicit_penalty": 0,
-        "train.epochs": 2,
+        ...model,
+        "train.epochs": params["tuning.epochs"] as number,
         "train.snapshot_every": 3,
         "train.checkpoint_epochs": [],
       },

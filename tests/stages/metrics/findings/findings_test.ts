@@ -362,7 +362,10 @@ Deno.test("evaluateFindings: paper_claims gives the four claims as findings; eve
     "ir_terms.ir_sgd_exceeds_rmsprop_paper",
     "ir_terms.ir_sgd_exceeds_rmsprop_preconditioned",
   ]);
+  // Each id runs its own module: every finding it gives is that module's.
   for (const id of FINDING_IDS) {
-    assert(Array.isArray(evaluateFindings([id], { runs, barriers: [] })));
+    const found = evaluateFindings([id], { runs, barriers: [] });
+    assert(found.length > 0, `${id} gives a finding`);
+    assertEquals(found.filter((f) => f.module !== id), [], id);
   }
 });
