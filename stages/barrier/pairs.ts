@@ -1,6 +1,6 @@
 /**
  * Which runs are compared by the barrier stage: every pair with the same
- * seed (hence the same initial weights, stages/train/loop.ts) and the same
+ * seed (hence the same initial weights, stages/nn/loop.ts) and the same
  * sweep cell (hence the same architecture), and different optimizer labels.
  */
 import { canonicalJson } from "../../pipeline/hash.ts";

@@ -17,13 +17,13 @@ import {
   type Json,
   type StageContext,
 } from "../../pipeline/stage.ts";
-import { initWasmBackend } from "../train/backend.ts";
-import { readCheckpoints } from "../train/checkpoint.ts";
-import type { LossName } from "../train/contracts.ts";
-import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
+import { initWasmBackend } from "../nn/backend.ts";
+import { readCheckpoints } from "../nn/checkpoint.ts";
+import type { LossName } from "../nn/contracts.ts";
+import { type DataSet, decodeTrainSet, rowTensors } from "../nn/data.ts";
 import { cellOptimizer, itemCell } from "../train/items.ts";
-import { meanLoss } from "../train/losses.ts";
-import { trainableVariables } from "../train/model.ts";
+import { meanLoss } from "../nn/losses.ts";
+import { trainableVariables } from "../nn/model.ts";
 import { type BarrierCurve, barrierCurve, DEFAULT_TS } from "./interpolate.ts";
 import { z } from "zod";
 import { metricsFields } from "../metrics/params.ts";

@@ -4,7 +4,7 @@
  * `tf.loadLayersModel` and `deno task measure` read. The checkpoints come
  * from the cache through the engine (the train instances' `checkpoints`
  * output), never from another stage's files. The network trains on logits
- * with the softmax inside the loss (stages/train/model.ts); the exported
+ * with the softmax inside the loss (stages/nn/model.ts); the exported
  * model states the paper's softmax output layer: its last Dense layer has
  * `activation: "softmax"`, so it outputs class probabilities.
  */
@@ -18,7 +18,7 @@ import { encodeJson } from "../../pipeline/artifact.ts";
 import { resultsDir } from "../../pipeline/commands/variant.ts";
 import { loadVariantArg } from "../../pipeline/commands/experiment_arg.ts";
 import type { Json } from "../../pipeline/stage.ts";
-import { readCheckpoints } from "../train/checkpoint.ts";
+import { readCheckpoints } from "../nn/checkpoint.ts";
 
 interface LayerJson {
   class_name: string;

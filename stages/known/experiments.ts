@@ -8,8 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../../pipeline/rng.ts";
 import type { KnownAnswer, KnownVerdict } from "../metrics/types.ts";
-import type { OptimizerConfig } from "../train/contracts.ts";
-import { createOptimizer } from "../train/optimizers.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
+import { createOptimizer } from "../nn/optimizers.ts";
 import { leastSquares, wilsonDataset } from "./datasets.ts";
 import {
   distance,

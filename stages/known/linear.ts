@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../../pipeline/rng.ts";
-import type { OptimizerConfig } from "../train/contracts.ts";
-import { createOptimizer } from "../train/optimizers.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
+import { createOptimizer } from "../nn/optimizers.ts";
 
 /** Rows x_i of X ([n·d], row-major) and targets y ([n]). */
 export interface LinearProblem {
@@ -81,7 +81,7 @@ export interface LinearTraining {
 }
 
 /**
- * Trains w from 0 with the named optimizer (stages/train/optimizers.ts) on
+ * Trains w from 0 with the named optimizer (stages/nn/optimizers.ts) on
  * the mean squared loss; the gradient (2/|B|) X_Bᵀ(X_B w − y_B) is exact.
  * Returns the final w (float64 copy) and the full-data loss at it.
  */

@@ -11,7 +11,7 @@ import { metricsFields } from "../metrics/params.ts";
 import { declareParams } from "../params.ts";
 import type { Rng } from "../../pipeline/rng.ts";
 import type { KnownAnswer } from "../metrics/types.ts";
-import { initWasmBackend } from "../train/backend.ts";
+import { initWasmBackend } from "../nn/backend.ts";
 import {
   minNormExperiment,
   quadraticExperiment,

@@ -3,7 +3,7 @@
  * with one-line errors naming the flag, documented in `HELP`.
  */
 import { parseArgs } from "node:util";
-import type { LossName, OptimizerConfig } from "../train/contracts.ts";
+import type { LossName, OptimizerConfig } from "../nn/contracts.ts";
 import { OPTIMIZER_NAMES } from "../train/params.ts";
 
 export interface MeasureOptions {

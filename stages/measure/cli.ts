@@ -10,8 +10,8 @@ import { CHECKSUMS } from "../download/checksums.ts";
 import { readPackageFile, readSystemFile } from "../download/sources.ts";
 import { loadSplit } from "../download/split.ts";
 import { corruptLabels } from "../noise/labels.ts";
-import { initWasmBackend } from "../train/backend.ts";
-import { decodeOptimizerState } from "../train/checkpoint.ts";
+import { initWasmBackend } from "../nn/backend.ts";
+import { decodeOptimizerState } from "../nn/checkpoint.ts";
 import { HELP, type MeasureOptions, parseMeasureArgs } from "./args.ts";
 import { measureModel, type MeasureReport } from "./measure_model.ts";
 

@@ -7,7 +7,7 @@
  * softmax twice.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LossName } from "../train/contracts.ts";
+import type { LossName } from "../nn/contracts.ts";
 
 /** The last layer that transforms the outputs, and its activation. */
 export interface FinalActivation {

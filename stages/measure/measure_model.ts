@@ -15,16 +15,16 @@ import {
   type RawSums,
   type Terms,
 } from "../metrics/terms.ts";
-import type { OptimizerState } from "../train/checkpoint.ts";
+import type { OptimizerState } from "../nn/checkpoint.ts";
 import type {
   LossName,
   OptimizerConfig,
   SnapshotSums,
-} from "../train/contracts.ts";
-import { rowTensors } from "../train/data.ts";
-import { measureSnapshot } from "../train/measure.ts";
-import { trainableVariables } from "../train/model.ts";
-import { createOptimizer } from "../train/optimizers.ts";
+} from "../nn/contracts.ts";
+import { rowTensors } from "../nn/data.ts";
+import { measureSnapshot } from "../nn/snapshot.ts";
+import { trainableVariables } from "../nn/model.ts";
+import { createOptimizer } from "../nn/optimizers.ts";
 import {
   checkFinalActivation,
   type FinalActivation,

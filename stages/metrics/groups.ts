@@ -5,7 +5,7 @@
  * enough to test the claims (SCIENCE §7.1). Charts and report read these
  * values; they never derive them.
  */
-import type { OptimizerConfig } from "../train/contracts.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
 import { stabilityThresholds } from "./preconditioned.ts";
 import { heavyBallBeta } from "./terms.ts";
 import type { GroupInfo, Scope, StabilityLine } from "./types.ts";

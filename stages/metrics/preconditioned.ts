@@ -5,7 +5,7 @@
  * stability lines the plain and the preconditioned sharpness are compared
  * with. Pure functions of an optimizer config and its saved state.
  */
-import type { OptimizerConfig } from "../train/contracts.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
 import { OPTIMIZER_DEFAULTS } from "../train/params.ts";
 import { eosThreshold } from "./sharpness.ts";
 

@@ -5,7 +5,7 @@
  */
 import { decodeBundle } from "../../pipeline/artifact.ts";
 import type { Json } from "../../pipeline/stage.ts";
-import { RECORD_COLUMNS, type RecordColumn } from "../train/contracts.ts";
+import { RECORD_COLUMNS, type RecordColumn } from "../nn/contracts.ts";
 
 /** The record's meta, as far as metrics reads it; other fields stay in `raw`. */
 export interface RecordMeta {

@@ -4,7 +4,7 @@
  * record's raw sums (SCIENCE §2) so that changing a formula here never needs
  * retraining.
  */
-import type { OptimizerConfig } from "../train/contracts.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
 import type { RunSeries } from "./aggregate.ts";
 import type { RecordView } from "./record_view.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./terms.ts";
 import type { Quantity } from "./types.ts";
 import { RECORDED_QUANTITIES } from "../quantities.ts";
-import type { RecordColumn } from "../train/contracts.ts";
+import type { RecordColumn } from "../nn/contracts.ts";
 
 export type Cell = Record<string, number | string | boolean>;
 

@@ -2,7 +2,7 @@
  * The sharpness stage (SCIENCE §4.2): the top Hessian eigenvalue of the
  * training loss C at each saved checkpoint of a run, on a fixed seeded
  * subset of the (noisy) training set, by the Lanczos iteration on exact
- * Hessian-vector products for the MLP (R-operator, stages/train/hvp.ts) and
+ * Hessian-vector products for the MLP (R-operator, stages/nn/hvp.ts) and
  * finite-difference ones for other models, stopping on a residual bound that
  * each value reports; for RMSprop and Adam also the preconditioned sharpness
  * λ₁(P⁻¹H) with the optimizer's P saved in the checkpoint (SCIENCE §4.2.1).
@@ -17,17 +17,17 @@ import {
   type Item,
   type StageContext,
 } from "../../pipeline/stage.ts";
-import { initWasmBackend } from "../train/backend.ts";
-import { type Checkpoint, readCheckpoints } from "../train/checkpoint.ts";
-import type { LossName } from "../train/contracts.ts";
-import { type DataSet, decodeTrainSet, rowTensors } from "../train/data.ts";
-import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../train/hvp.ts";
+import { initWasmBackend } from "../nn/backend.ts";
+import { type Checkpoint, readCheckpoints } from "../nn/checkpoint.ts";
+import type { LossName } from "../nn/contracts.ts";
+import { type DataSet, decodeTrainSet, rowTensors } from "../nn/data.ts";
+import { hvpFiniteDiff, hvpOnArrays, mlpHessianAt } from "../nn/hvp.ts";
 import { cellOptimizer, itemCell, trainItems } from "../train/items.ts";
 import { modelFields, trainForeach } from "../train/params.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { sharpnessFields } from "./params.ts";
-import { meanLoss } from "../train/losses.ts";
-import { trainableVariables } from "../train/model.ts";
+import { meanLoss } from "../nn/losses.ts";
+import { trainableVariables } from "../nn/model.ts";
 import {
   type EigenResult,
   hutchinsonTrace,
@@ -35,7 +35,7 @@ import {
   lanczosTopEigenvalue,
   scaledHvp,
 } from "./sharpness.ts";
-import type { OptimizerConfig } from "../train/contracts.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
 import {
   inverseSqrtPreconditioner,
   isPreconditioned,

@@ -12,7 +12,7 @@ import {
   type Json,
   type StageContext,
 } from "../../pipeline/stage.ts";
-import type { OptimizerConfig } from "../train/contracts.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
 import { aggregateSeries } from "./aggregate.ts";
 import { describeComparison, evaluateClaims } from "./claims.ts";
 import {

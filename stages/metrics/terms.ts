@@ -3,8 +3,8 @@
  * train stage records. Pure functions of numbers; NaN in gives NaN out, so a
  * quantity that does not apply to an optimizer stays "not measured".
  */
-import type { OptimizerConfig } from "../train/contracts.ts";
-import { preconditionedScale } from "../train/preconditioned_scale.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
+import { preconditionedScale } from "../nn/preconditioned_scale.ts";
 import type { Quantity } from "./types.ts";
 import { TERM_QUANTITIES } from "../quantities.ts";
 

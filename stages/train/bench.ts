@@ -18,10 +18,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../pipeline/rng.ts";
-import { backendVersions, initWasmBackend } from "./backend.ts";
+import { backendVersions, initWasmBackend } from "../nn/backend.ts";
 import { cpuUsage } from "node:process";
-import type { DataSet, TrainData } from "./data.ts";
-import { type TrainConfig, trainRun } from "./loop.ts";
+import type { DataSet, TrainData } from "../nn/data.ts";
+import { type TrainConfig, trainRun } from "../nn/loop.ts";
 
 /** GFLOP/s of a [size, size] × [size, size] matmul on the active backend (best of `reps`). */
 export function matmulGflops(size = 1024, reps = 5): number {

@@ -16,11 +16,11 @@ import {
   backendVersions,
   initWasmBackend,
   setKernelPatches,
-} from "./backend.ts";
-import { autodiffGradient, mlpBackprop } from "./batch_gradient.ts";
-import { rangeTensors } from "./data.ts";
-import { createModel, trainableVariables } from "./model.ts";
-import { createOptimizer } from "./optimizers.ts";
+} from "../nn/backend.ts";
+import { autodiffGradient, mlpBackprop } from "../nn/batch_gradient.ts";
+import { rangeTensors } from "../nn/data.ts";
+import { createModel, trainableVariables } from "../nn/model.ts";
+import { createOptimizer } from "../nn/optimizers.ts";
 
 /** How an epoch computes its gradients. */
 export type EpochVariant = "stock" | "patched" | "patched+backprop";

@@ -5,10 +5,10 @@
  */
 import type { Item, Params } from "../../pipeline/stage.ts";
 import { parseParams } from "../../pipeline/stage.ts";
-import type { OptimizerConfig } from "./contracts.ts";
-import { CLASSES, IMAGE_SIZE } from "./data.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
+import { CLASSES, IMAGE_SIZE } from "../nn/data.ts";
 import { applyCell, cellOptimizer, itemCell } from "./items.ts";
-import type { TrainConfig } from "./loop.ts";
+import type { TrainConfig } from "../nn/loop.ts";
 import { type TrainParams, trainParams } from "./params.ts";
 
 /**

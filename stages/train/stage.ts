@@ -9,10 +9,10 @@ import { createHash } from "node:crypto";
 import { decodeJson } from "../../pipeline/artifact.ts";
 import type { Item, Json, Params, StageContext } from "../../pipeline/stage.ts";
 import { defineStage } from "../../pipeline/stage.ts";
-import { backendVersions } from "./backend.ts";
-import { encodeCheckpoints } from "./checkpoint.ts";
+import { backendVersions } from "../nn/backend.ts";
+import { encodeCheckpoints } from "../nn/checkpoint.ts";
 import { trainConfig } from "./config.ts";
-import { decodeTestSet, decodeTrainSet, type TrainData } from "./data.ts";
+import { decodeTestSet, decodeTrainSet, type TrainData } from "../nn/data.ts";
 import {
   applyCell,
   cellOptimizer,
@@ -20,11 +20,11 @@ import {
   itemLabel,
   trainFanOut,
 } from "./items.ts";
-import { type TrainConfig, type TrainHooks, trainRun } from "./loop.ts";
+import { type TrainConfig, type TrainHooks, trainRun } from "../nn/loop.ts";
 import { type TrainForeach, type TrainParams, trainParams } from "./params.ts";
-import { MEASURE_WORKER } from "./measure_stream.ts";
-import { encodeRecord, type RecordMeta } from "./record.ts";
-import { timingSummary } from "./timings.ts";
+import { MEASURE_WORKER } from "../nn/measure_stream.ts";
+import { encodeRecord, type RecordMeta } from "../nn/record.ts";
+import { timingSummary } from "../nn/timings.ts";
 
 export const trainStage = defineStage<TrainParams, TrainForeach>({
   name: "train",

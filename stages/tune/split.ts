@@ -4,7 +4,7 @@
  * clean labels validates on what they have); the first N − V are trained on.
  * Only the choice of η sees this split: the final runs train on all N.
  */
-import type { DataSet } from "../train/data.ts";
+import type { DataSet } from "../nn/data.ts";
 
 /** Splits a set into its first n − v samples and its last v. */
 export function holdOut(

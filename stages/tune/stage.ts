@@ -1,6 +1,6 @@
 /**
  * The tuning stage (SCIENCE §7): one instance per optimizer × candidate lr.
- * Trains with the project's own loop (stages/train/loop.ts) on the first
+ * Trains with the project's own loop (stages/nn/loop.ts) on the first
  * N − V noisy training samples for `tuning.epochs` epochs and reports the
  * error and loss on the last V (noisy labels, split.ts). The select stage
  * picks each optimizer's lr from these results.
@@ -10,11 +10,11 @@ import { encodeJson } from "../../pipeline/artifact.ts";
 import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { declareParams, pick, under } from "../params.ts";
-import { decodeTrainSet } from "../train/data.ts";
-import { type TrainConfig, type TrainResult, trainRun } from "../train/loop.ts";
-import { timingSummary } from "../train/timings.ts";
+import { decodeTrainSet } from "../nn/data.ts";
+import { type TrainConfig, type TrainResult, trainRun } from "../nn/loop.ts";
+import { timingSummary } from "../nn/timings.ts";
 import { loopConfig } from "../train/config.ts";
-import type { OptimizerConfig } from "../train/contracts.ts";
+import type { OptimizerConfig } from "../nn/contracts.ts";
 import { modelFields, trainFields } from "../train/params.ts";
 import { tuningFields } from "./params.ts";
 import type { TuneResult } from "./choose.ts";

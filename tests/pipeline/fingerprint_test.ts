@@ -270,7 +270,7 @@ Deno.test("a comment edit in stages/train/ or stages/metrics/claims.ts changes n
   const root = await projectCopy();
   const before = await stageHashes(root);
   for (
-    const file of ["stages/train/contracts.ts", "stages/metrics/claims.ts"]
+    const file of ["stages/nn/contracts.ts", "stages/metrics/claims.ts"]
   ) {
     const path = `${root}/${file}`;
     const text = await Deno.readTextFile(path);

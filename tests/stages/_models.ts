@@ -5,15 +5,15 @@ import { Rng } from "../../pipeline/rng.ts";
 import {
   captureCheckpoint,
   encodeCheckpoints,
-} from "../../stages/train/checkpoint.ts";
+} from "../../stages/nn/checkpoint.ts";
 import type {
   LossName,
   ModelConfig,
   Optimizer,
   OptimizerConfig,
-} from "../../stages/train/contracts.ts";
-import { createModel, trainableVariables } from "../../stages/train/model.ts";
-import { createOptimizer } from "../../stages/train/optimizers.ts";
+} from "../../stages/nn/contracts.ts";
+import { createModel, trainableVariables } from "../../stages/nn/model.ts";
+import { createOptimizer } from "../../stages/nn/optimizers.ts";
 
 /** Pixels per MNIST image (28 × 28). */
 export const PIXELS = 784;

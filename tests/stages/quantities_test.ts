@@ -17,7 +17,7 @@ import {
   recordColumns,
   seriesOrder,
 } from "../../stages/quantities.ts";
-import { recordColumnNames } from "../../stages/train/record.ts";
+import { recordColumnNames } from "../../stages/nn/record.ts";
 import { deriveTerms, TERM_QUANTITIES } from "../../stages/metrics/terms.ts";
 import { metricsSchema, runsCsv } from "../../stages/metrics/tidy.ts";
 import { runSummary } from "../../stages/metrics/summary.ts";

@@ -9,7 +9,7 @@ import {
   type BarrierResult,
   barrierStage,
 } from "../../../stages/barrier/stage.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import { stageContext } from "../_context.ts";
 import { linearCheckpoints, PIXELS, sparseImages } from "../_models.ts";
 

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
 import type { Stage } from "../../../pipeline/stage.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import {
   exportCommand,
   runFolder,

@@ -17,7 +17,7 @@ import {
 } from "../../../stages/known/experiments.ts";
 import { knownStage } from "../../../stages/known/stage.ts";
 import type { KnownAnswer } from "../../../stages/metrics/types.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import { stageContext } from "../_context.ts";
 
 /** The known stage's context: no inputs, and the RNG its experiments fork from. */

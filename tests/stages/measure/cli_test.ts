@@ -8,15 +8,12 @@ import {
   runMeasure,
 } from "../../../stages/measure/cli.ts";
 import { measureBatches } from "../../../stages/measure/measure_model.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { encodeOptimizerState } from "../../../stages/train/checkpoint.ts";
-import type { OptimizerConfig } from "../../../stages/train/contracts.ts";
-import { meanLoss } from "../../../stages/train/losses.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import { encodeOptimizerState } from "../../../stages/nn/checkpoint.ts";
+import type { OptimizerConfig } from "../../../stages/nn/contracts.ts";
+import { meanLoss } from "../../../stages/nn/losses.ts";
+import { createModel, trainableVariables } from "../../../stages/nn/model.ts";
+import { createOptimizer } from "../../../stages/nn/optimizers.ts";
 import { seededMlp } from "./_keras.ts";
 
 await initWasmBackend();

@@ -14,7 +14,7 @@ import {
   type MeasureInput,
   measureModel,
 } from "../../../stages/measure/measure_model.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import { seededMlp } from "./_keras.ts";
 
 await initWasmBackend();

@@ -1,7 +1,7 @@
 /** Builders of synthetic train records (bundles) for the metrics tests. */
 import { encodeBundle } from "../../../pipeline/artifact.ts";
 import type { Json } from "../../../pipeline/stage.ts";
-import { RECORD_COLUMNS } from "../../../stages/train/contracts.ts";
+import { RECORD_COLUMNS } from "../../../stages/nn/contracts.ts";
 
 export interface FixtureOptions {
   /** Epochs after the initial row (rows = epochs + 1). */

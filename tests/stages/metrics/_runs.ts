@@ -1,6 +1,6 @@
 /** Runs built from fixture records, for summary and claim tests. */
 import type { Json } from "../../../pipeline/stage.ts";
-import type { OptimizerConfig } from "../../../stages/train/contracts.ts";
+import type { OptimizerConfig } from "../../../stages/nn/contracts.ts";
 import { decodeRecord } from "../../../stages/metrics/record_view.ts";
 import { buildRun, type Cell, type Run } from "../../../stages/metrics/runs.ts";
 import { makeRecord } from "./_fixtures.ts";

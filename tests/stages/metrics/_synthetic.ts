@@ -7,7 +7,7 @@
 import type { Rng } from "../../../pipeline/rng.ts";
 import type { Run } from "../../../stages/metrics/runs.ts";
 import type { Quantity } from "../../../stages/metrics/types.ts";
-import type { OptimizerConfig } from "../../../stages/train/contracts.ts";
+import type { OptimizerConfig } from "../../../stages/nn/contracts.ts";
 import { ADAM, RMSPROP, SGD } from "./_runs.ts";
 
 /** A run of epochs 0…values.length−1 with the given per-epoch quantities. */

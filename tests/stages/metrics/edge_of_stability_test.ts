@@ -7,7 +7,7 @@ import {
 } from "../../../stages/metrics/edge_of_stability.ts";
 import type { Run } from "../../../stages/metrics/runs.ts";
 import type { Quantity } from "../../../stages/metrics/types.ts";
-import type { OptimizerConfig } from "../../../stages/train/contracts.ts";
+import type { OptimizerConfig } from "../../../stages/nn/contracts.ts";
 
 /** Epochs 0, 10, …, 300. */
 const EPOCHS = Array.from({ length: 31 }, (_, i) => 10 * i);

@@ -10,13 +10,13 @@ import {
   scaledHvp,
 } from "../../../stages/metrics/sharpness.ts";
 import { modelSharpness } from "../../../stages/metrics/sharpness_stage.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import type {
   LossName,
   OptimizerConfig,
-} from "../../../stages/train/contracts.ts";
-import { hvpOnArrays, mlpHessianAt } from "../../../stages/train/hvp.ts";
-import { createModel } from "../../../stages/train/model.ts";
+} from "../../../stages/nn/contracts.ts";
+import { hvpOnArrays, mlpHessianAt } from "../../../stages/nn/hvp.ts";
+import { createModel } from "../../../stages/nn/model.ts";
 import { splitTheta } from "../../fixtures/hessian_reference.ts";
 
 /** tests/fixtures/preconditioned_sharpness.py's output: PyTorch's optimizers, full Hessians, eigvalsh. */

@@ -20,8 +20,8 @@ import {
   sharpnessStage,
   sharpnessSubset,
 } from "../../../stages/metrics/sharpness_stage.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import type { LossName } from "../../../stages/train/contracts.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import type { LossName } from "../../../stages/nn/contracts.ts";
 import { stageContext } from "../_context.ts";
 import {
   linearCheckpoints,

@@ -9,16 +9,13 @@ import {
   topEigenvalue,
   tridiagonalMax,
 } from "../../../stages/metrics/sharpness.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import {
   hvpFiniteDiff,
   hvpOnArrays,
   mlpHessianAt,
-} from "../../../stages/train/hvp.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
+} from "../../../stages/nn/hvp.ts";
+import { createModel, trainableVariables } from "../../../stages/nn/model.ts";
 import { modelSharpness } from "../../../stages/metrics/sharpness_stage.ts";
 import { reference, splitTheta } from "../../fixtures/hessian_reference.ts";
 import { Rng } from "../../../pipeline/rng.ts";

@@ -1,5 +1,5 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "./_assert.ts";
-import type { OptimizerConfig } from "../../../stages/train/contracts.ts";
+import type { OptimizerConfig } from "../../../stages/nn/contracts.ts";
 import {
   deriveTerms,
   heavyBallBeta,

@@ -8,7 +8,7 @@ import type { InputValue, Item } from "../../../pipeline/stage.ts";
 import { metricsStage } from "../../../stages/metrics/stage.ts";
 import type { MetricsDoc } from "../../../stages/metrics/types.ts";
 import { trainStage } from "../../../stages/train/stage.ts";
-import { tinyBundles, tinyContext, tinyParams } from "../train/_helpers.ts";
+import { tinyBundles, tinyContext, tinyParams } from "../nn/_helpers.ts";
 
 async function train(item: Item): Promise<InputValue> {
   const dir = await Deno.makeTempDir();

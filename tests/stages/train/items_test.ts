@@ -9,7 +9,7 @@ import {
 } from "../../../stages/train/items.ts";
 import { trainForeach } from "../../../stages/train/params.ts";
 import { trainConfig } from "../../../stages/train/config.ts";
-import { tinyParams } from "./_helpers.ts";
+import { tinyParams } from "../nn/_helpers.ts";
 
 /** The train stage's items from raw fan-out params, parsed by its schema first, as the engine does. */
 const trainItems = (raw: unknown) =>

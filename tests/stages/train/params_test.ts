@@ -11,7 +11,7 @@ import {
   optimizerSchema,
   trainParams,
 } from "../../../stages/train/params.ts";
-import { resolveOptimizerConfig } from "../../../stages/train/optimizers.ts";
+import { resolveOptimizerConfig } from "../../../stages/nn/optimizers.ts";
 
 /** The one-line error of parsing `value`, or "ok". */
 function problem(schema: Parameters<typeof parseParams>[0], value: unknown) {

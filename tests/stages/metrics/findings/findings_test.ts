@@ -10,7 +10,7 @@ import type {
   BarrierEntry,
   Finding,
 } from "../../../../stages/metrics/types.ts";
-import type { OptimizerConfig } from "../../../../stages/train/contracts.ts";
+import type { OptimizerConfig } from "../../../../stages/nn/contracts.ts";
 import {
   bandVerdict,
   differsVerdict,

@@ -4,7 +4,7 @@
  * record's column names. Implementations live beside this file.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { OptimizerName } from "./params.ts";
+import type { OptimizerName } from "../train/params.ts";
 import { RECORD_COLUMNS } from "../quantities.ts";
 
 /** SCIENCE §1.3: both losses are means over the samples of a batch. */

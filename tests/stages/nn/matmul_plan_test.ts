@@ -4,7 +4,7 @@ import {
   type MatMulCase,
   orientationCosts,
   PACK_COST,
-} from "../../../stages/train/matmul_plan.ts";
+} from "../../../stages/nn/matmul_plan.ts";
 
 /** A product of the paper's first layer at batch 64, fresh operands, no flags. */
 const base: MatMulCase = {

@@ -5,12 +5,8 @@ import {
   assertThrowsMatch,
 } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import {
-  dot,
-  readFloat32,
-  squaredNorm,
-} from "../../../stages/train/host_sums.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import { dot, readFloat32, squaredNorm } from "../../../stages/nn/host_sums.ts";
 
 await initWasmBackend();
 

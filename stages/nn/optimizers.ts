@@ -15,7 +15,7 @@ import type {
 } from "./contracts.ts";
 import { dot, squaredNorm } from "./host_sums.ts";
 import { preconditionedScale } from "./preconditioned_scale.ts";
-import { OPTIMIZER_DEFAULTS } from "./params.ts";
+import { OPTIMIZER_DEFAULTS } from "../train/params.ts";
 
 /** A config with PyTorch's defaults filled in. */
 export interface ResolvedConfig {

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { rangeTensors, rowTensors } from "../../../stages/train/data.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import { rangeTensors, rowTensors } from "../../../stages/nn/data.ts";
 
 await initWasmBackend();
 

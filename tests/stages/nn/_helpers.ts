@@ -2,7 +2,7 @@
 import { encodeBundle, encodeJson } from "../../../pipeline/artifact.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import type { Item, Params, StageContext } from "../../../pipeline/stage.ts";
-import type { SnapshotSums } from "../../../stages/train/contracts.ts";
+import type { SnapshotSums } from "../../../stages/nn/contracts.ts";
 import { assert } from "../../assert.ts";
 
 /**

@@ -1,13 +1,13 @@
 import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import type { LossName } from "../../../stages/train/contracts.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import type { LossName } from "../../../stages/nn/contracts.ts";
 import {
   errors,
   lossAndOutputGradient,
   meanLoss,
   perSampleLoss,
-} from "../../../stages/train/losses.ts";
+} from "../../../stages/nn/losses.ts";
 
 await initWasmBackend();
 

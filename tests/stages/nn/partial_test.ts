@@ -5,7 +5,7 @@
  * carry the epoch's training loss and test error.
  */
 import { assertEquals } from "../../assert.ts";
-import { decodeRecord } from "../../../stages/train/record.ts";
+import { decodeRecord } from "../../../stages/nn/record.ts";
 import { trainStage } from "../../../stages/train/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
 

@@ -6,8 +6,8 @@ import {
   initWasmBackend,
   kernelsPatched,
   setKernelPatches,
-} from "../../../stages/train/backend.ts";
-import { transposeLastTwo } from "../../../stages/train/wasm_kernels.ts";
+} from "../../../stages/nn/backend.ts";
+import { transposeLastTwo } from "../../../stages/nn/wasm_kernels.ts";
 
 await initWasmBackend();
 

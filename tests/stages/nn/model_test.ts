@@ -6,15 +6,15 @@ import {
 } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import type { ModelConfig } from "../../../stages/train/contracts.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import type { ModelConfig } from "../../../stages/nn/contracts.ts";
 import {
   countParams,
   createModel,
   layerIndexOfVariable,
   trainableVariables,
   variableInfo,
-} from "../../../stages/train/model.ts";
+} from "../../../stages/nn/model.ts";
 
 await initWasmBackend();
 

@@ -1,12 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { measureSnapshot } from "../../../stages/train/measure.ts";
-import { perSampleLoss } from "../../../stages/train/losses.ts";
-import type {
-  LossName,
-  Preconditioner,
-} from "../../../stages/train/contracts.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import { measureSnapshot } from "../../../stages/nn/snapshot.ts";
+import { perSampleLoss } from "../../../stages/nn/losses.ts";
+import type { LossName, Preconditioner } from "../../../stages/nn/contracts.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 
 await initWasmBackend();

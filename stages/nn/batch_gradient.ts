@@ -7,7 +7,7 @@
  *   model.ts builds. It runs about half the tfjs ops of automatic
  *   differentiation (no tape, no saved-tensor clones, no layers bookkeeping)
  *   and is what trains and measures every MLP; it agrees with autodiff to
- *   float32 rounding (tests/stages/train/batch_gradient_test.ts).
+ *   float32 rounding (tests/stages/nn/batch_gradient_test.ts).
  * - `autodiffGradient`, tf.variableGrads through any forward function: the
  *   CNN, the tests' reference, and networks built outside model.ts.
  */

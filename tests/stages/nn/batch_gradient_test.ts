@@ -1,18 +1,15 @@
 import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import {
   autodiffGradient,
   type BatchPass,
   mlpBackprop,
-} from "../../../stages/train/batch_gradient.ts";
-import type { LossName } from "../../../stages/train/contracts.ts";
-import { measureSnapshot } from "../../../stages/train/measure.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
+} from "../../../stages/nn/batch_gradient.ts";
+import type { LossName } from "../../../stages/nn/contracts.ts";
+import { measureSnapshot } from "../../../stages/nn/snapshot.ts";
+import { createModel, trainableVariables } from "../../../stages/nn/model.ts";
 import { assertSumsClose } from "./_helpers.ts";
 
 await initWasmBackend();

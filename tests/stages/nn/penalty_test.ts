@@ -1,10 +1,10 @@
 import { assert, assertStrictEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { penalizedGradients } from "../../../stages/train/penalty.ts";
-import { mlpBackprop } from "../../../stages/train/batch_gradient.ts";
-import { hvpFiniteDiff, mlpBatchHvp } from "../../../stages/train/hvp.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import { penalizedGradients } from "../../../stages/nn/penalty.ts";
+import { mlpBackprop } from "../../../stages/nn/batch_gradient.ts";
+import { hvpFiniteDiff, mlpBatchHvp } from "../../../stages/nn/hvp.ts";
 import {
   penaltyBatch,
   penaltyPoint,

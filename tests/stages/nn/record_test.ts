@@ -3,15 +3,15 @@ import {
   assertAlmostEquals,
   assertEquals,
   assertThrows,
-} from "../../../tests/assert.ts";
-import { RECORD_COLUMNS } from "../../../stages/train/contracts.ts";
-import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
+} from "../../assert.ts";
+import { RECORD_COLUMNS } from "../../../stages/nn/contracts.ts";
+import { readCheckpoints } from "../../../stages/nn/checkpoint.ts";
 import {
   type DataSet,
   decodeTestSet,
   decodeTrainSet,
-} from "../../../stages/train/data.ts";
-import { perSampleLoss } from "../../../stages/train/losses.ts";
+} from "../../../stages/nn/data.ts";
+import { perSampleLoss } from "../../../stages/nn/losses.ts";
 import {
   appendRow,
   decodeRecord,
@@ -20,7 +20,7 @@ import {
   recordColumnNames,
   type RecordMeta,
   rowsToColumns,
-} from "../../../stages/train/record.ts";
+} from "../../../stages/nn/record.ts";
 import { trainStage } from "../../../stages/train/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
 

@@ -4,7 +4,7 @@
  * backend does have `Conv3DBackpropFilterV2`: this registers the 2-D kernel
  * as that one on reshaped (shared-buffer) views. Stride 1 only: with stride
  * 2 the wasm Conv3DBackpropFilterV2 disagrees with the hand-written sum
- * (tests/stages/train/conv_kernels_test.ts), so larger strides are refused.
+ * (tests/stages/nn/conv_kernels_test.ts), so larger strides are refused.
  */
 import * as tf from "@tensorflow/tfjs-core";
 

@@ -1,6 +1,6 @@
 import { assert } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 
 /** dW[kh,kw,ci,co] = Σ_{b,i,j} x[b, i·s + kh − p, j·s + kw − p, ci] · dy[b,i,j,co], written out. */

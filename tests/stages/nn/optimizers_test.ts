@@ -11,12 +11,12 @@ import {
   assertThrowsMatch,
 } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import type {
   Optimizer,
   OptimizerConfig,
-} from "../../../stages/train/contracts.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
+} from "../../../stages/nn/contracts.ts";
+import { createOptimizer } from "../../../stages/nn/optimizers.ts";
 import { OPTIMIZER_NAMES } from "../../../stages/train/params.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 

@@ -1,14 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrowsMatch } from "../../assert.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import {
   hvpFiniteDiff,
   hvpOnArrays,
   mlpBatchHvp,
   mlpHessianAt,
   mlpHvp,
-} from "../../../stages/train/hvp.ts";
-import type { LossName } from "../../../stages/train/contracts.ts";
+} from "../../../stages/nn/hvp.ts";
+import type { LossName } from "../../../stages/nn/contracts.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import {
   reference as torchReference,

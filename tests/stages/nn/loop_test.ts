@@ -5,28 +5,25 @@ import {
   assertEquals,
   assertNotEquals,
   assertThrows,
-} from "../../../tests/assert.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
-import { decodeTestSet, decodeTrainSet } from "../../../stages/train/data.ts";
+} from "../../assert.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
+import { decodeTestSet, decodeTrainSet } from "../../../stages/nn/data.ts";
 import {
   cutBatches,
   splitByCorruption,
   weightNorms,
-} from "../../../stages/train/loop.ts";
-import { decodeRecord } from "../../../stages/train/record.ts";
+} from "../../../stages/nn/loop.ts";
+import { decodeRecord } from "../../../stages/nn/record.ts";
 import { encodeBundle } from "../../../pipeline/artifact.ts";
-import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
-import { meanLoss } from "../../../stages/train/losses.ts";
-import { mlpBackprop } from "../../../stages/train/batch_gradient.ts";
-import { mlpHvp } from "../../../stages/train/hvp.ts";
+import { readCheckpoints } from "../../../stages/nn/checkpoint.ts";
+import { meanLoss } from "../../../stages/nn/losses.ts";
+import { mlpBackprop } from "../../../stages/nn/batch_gradient.ts";
+import { mlpHvp } from "../../../stages/nn/hvp.ts";
 import { trainConfig } from "../../../stages/train/config.ts";
 import { trainCost, trainStage } from "../../../stages/train/stage.ts";
-import { trainRun } from "../../../stages/train/loop.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
+import { trainRun } from "../../../stages/nn/loop.ts";
+import { createModel, trainableVariables } from "../../../stages/nn/model.ts";
+import { createOptimizer } from "../../../stages/nn/optimizers.ts";
 import { Rng } from "../../../pipeline/rng.ts";
 import type { Json, Params } from "../../../pipeline/stage.ts";
 import {

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../assert.ts";
-import { timingSummary } from "../../../stages/train/timings.ts";
+import { timingSummary } from "../../../stages/nn/timings.ts";
 
 Deno.test("timingSummary() gives count, mean, min and max of epoch and snapshot seconds", () => {
   assertEquals(

@@ -1,10 +1,10 @@
-import { assertEquals, assertRejects } from "../../../tests/assert.ts";
-import { readCheckpoints } from "../../../stages/train/checkpoint.ts";
-import { decodeRecord } from "../../../stages/train/record.ts";
+import { assertEquals, assertRejects } from "../../assert.ts";
+import { readCheckpoints } from "../../../stages/nn/checkpoint.ts";
+import { decodeRecord } from "../../../stages/nn/record.ts";
 import { trainConfig } from "../../../stages/train/config.ts";
 import { trainStage } from "../../../stages/train/stage.ts";
-import { trainRun } from "../../../stages/train/loop.ts";
-import { decodeTestSet, decodeTrainSet } from "../../../stages/train/data.ts";
+import { trainRun } from "../../../stages/nn/loop.ts";
+import { decodeTestSet, decodeTrainSet } from "../../../stages/nn/data.ts";
 import type { Item } from "../../../pipeline/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
 

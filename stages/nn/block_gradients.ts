@@ -11,7 +11,7 @@
  *   ∂Ĉ_k/∂W_l = h_{l−1}[B_k]ᵀ · δ_l[B_k],   ∂Ĉ_k/∂b_l = Σ_{i∈B_k} δ_l[i]
  *
  * Same sums as the per-batch pass (batch_gradient.ts), to float32 rounding
- * (tests/stages/train/block_gradients_test.ts).
+ * (tests/stages/nn/block_gradients_test.ts).
  *
  * Not done, measured: the Gram route, ‖G_k‖² = Σ_{a,b∈B_k} (h_a·h_b)(δ_a·δ_b)
  * (2B²(in+out) flops instead of 2B·in·out). ḡ per coordinate (the one-norm,

@@ -2,7 +2,7 @@
  * Smith et al.'s explicit regularizer (SCIENCE §5.2): train on
  * ℓ_B(w) + λ_e ||∇ℓ_B(w)||² per mini-batch B, whose gradient is
  * ∇ℓ_B + 2λ_e H_B ∇ℓ_B. The Hessian-vector product H_B g comes from
- * stages/train/hvp.ts: exact for the MLP (R-operator, `mlpBatchHvp`), by
+ * stages/nn/hvp.ts: exact for the MLP (R-operator, `mlpBatchHvp`), by
  * finite differences only for the CNN (`finiteDiffBatchHvp`).
  */
 import * as tf from "@tensorflow/tfjs";

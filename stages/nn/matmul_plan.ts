@@ -14,7 +14,7 @@
  *   per forward product costs as much as the product itself; putting the small
  *   activation matrix on the right, C = (Bᵀ·Aᵀ)ᵀ, avoids it.
  * - Both ways give bit-identical results: each output element is the same
- *   k-ordered sum of the same products (tests/stages/train/backend_test.ts).
+ *   k-ordered sum of the same products (tests/stages/nn/backend_test.ts).
  */
 
 /** Cost of packing one element of B, in units of one element moved by a transpose. */

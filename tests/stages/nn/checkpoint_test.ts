@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../../assert.ts";
 import { Rng } from "../../../pipeline/rng.ts";
-import { initWasmBackend } from "../../../stages/train/backend.ts";
+import { initWasmBackend } from "../../../stages/nn/backend.ts";
 import {
   captureCheckpoint,
   checkpointFolder,
@@ -10,12 +10,9 @@ import {
   encodeCheckpoints,
   encodeOptimizerState,
   readCheckpoints,
-} from "../../../stages/train/checkpoint.ts";
-import {
-  createModel,
-  trainableVariables,
-} from "../../../stages/train/model.ts";
-import { createOptimizer } from "../../../stages/train/optimizers.ts";
+} from "../../../stages/nn/checkpoint.ts";
+import { createModel, trainableVariables } from "../../../stages/nn/model.ts";
+import { createOptimizer } from "../../../stages/nn/optimizers.ts";
 import { trainStage } from "../../../stages/train/stage.ts";
 import { sgdItem, tinyBundles, tinyContext, tinyParams } from "./_helpers.ts";
 import { mnistMlp } from "../_models.ts";

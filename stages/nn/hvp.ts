@@ -157,7 +157,7 @@ export interface HessianAt {
  * matrix products, and no finite-difference step enters. Activations are
  * kept transposed ([features, batch]) as in `mlpBackprop`, for the same WASM
  * reasons (matmul_plan.ts). Tested against PyTorch's full Hessian and double
- * back-propagation (tests/stages/train/hvp_test.ts, penalty_test.ts).
+ * back-propagation (tests/stages/nn/hvp_test.ts, penalty_test.ts).
  * The state is taken at construction: do not change `weights` before the
  * last product.
  */

@@ -18,7 +18,7 @@ import { mlpBlockGradients } from "./block_gradients.ts";
 import type { ModelConfig, SnapshotSums } from "./contracts.ts";
 import { rangeTensors, type Samples, type TrainData } from "./data.ts";
 import { perSampleLoss } from "./losses.ts";
-import { lossAndError, measureSnapshot } from "./measure.ts";
+import { lossAndError, measureSnapshot } from "./snapshot.ts";
 import { createModel, trainableVariables } from "./model.ts";
 
 /** What a row's measurement needs: the end-of-epoch state, as plain arrays. */

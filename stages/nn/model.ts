@@ -4,7 +4,7 @@
  * the project's seeded Rng.
  *
  * The last layer is linear: it outputs logits. The paper's softmax output
- * layer is applied inside the cross-entropy loss (stages/train/losses.ts),
+ * layer is applied inside the cross-entropy loss (stages/nn/losses.ts),
  * which is the same function and numerically stabler (log-softmax).
  */
 import * as tf from "@tensorflow/tfjs";
