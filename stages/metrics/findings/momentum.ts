@@ -119,14 +119,13 @@ function words(
       verdict,
       {
         holds:
-          "no: momentum ends nearer plain SGD's solution than another initialisation does",
+          "momentum ends nearer plain SGD's solution than another initialisation does, so it does not steer toward a different basin",
         fails:
-          "yes: momentum ends behind a higher barrier than another initialisation",
+          "momentum ends behind a higher barrier than another initialisation does: it steers toward a different basin",
         other:
-          "undecided: the same-seed and seed-against-seed barriers are not separated",
+          "the same-seed and seed-against-seed barriers are not separated, so whether momentum changes the basin is undecided",
       },
       effect || "no pairs",
-      " — ",
     ),
     evidence:
       `Per seed, the same-seed barrier between ${base0} and each β minus the mean seed-against-seed barrier at the two β: ${

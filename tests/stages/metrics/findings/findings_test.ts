@@ -283,8 +283,16 @@ Deno.test("momentum: a same-seed barrier far below the seed-against-seed one hol
   const f = momentumFindings(low.runs, low.barriers)[0]!;
   assertEquals(f.verdict, "holds");
   assertEquals(f.comparisons[0]!.n, 3);
+  assert(
+    f.answer.startsWith(
+      "Holds: momentum ends nearer plain SGD's solution than another initialisation does, so it does not steer toward a different basin (",
+    ),
+    f.answer,
+  );
   const high = momentumSetup(1.5, 0.1);
-  assertEquals(momentumFindings(high.runs, high.barriers)[0]!.verdict, "fails");
+  const g = momentumFindings(high.runs, high.barriers)[0]!;
+  assertEquals(g.verdict, "fails");
+  assert(g.answer.includes("it steers toward a different basin"), g.answer);
   // Without seed-against-seed barriers the yardstick is missing.
   const only = low.barriers.filter((b) => b.seed_b === undefined);
   assertEquals(momentumFindings(low.runs, only)[0]!.verdict, "not measured");
