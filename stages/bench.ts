@@ -7,6 +7,8 @@
  *   one core), fastest and median, the full snapshot measurement (target ≤
  *   0.6 of an epoch), samples/s, and the achieved GFLOP/s as a fraction of a
  *   large matmul's in the same process;
+ * - the matmul throughput of two Workers at once against one (the machine's
+ *   own scaling, which bounds the two lines below);
  * - a single run's epoch with its snapshot measured beside it in a second
  *   Worker (target ≤ 1.2 training epochs);
  * - the paper's three trainings for 3 epochs through the engine (download,
@@ -17,6 +19,7 @@ import { benchCachedReproduce, benchRun } from "../pipeline/bench.ts";
 import { loadExperimentFile } from "./experiment.ts";
 import { STAGES } from "./mod.ts";
 import { benchEpoch, benchOverlap, flopsPerSample } from "./train/bench.ts";
+import { benchWorkerScaling } from "./train/bench_scaling.ts";
 
 /** The paper's three trainings for `epochs` epochs through the engine, in a temporary cache. */
 async function benchMiniPipeline(epochs: number) {
@@ -107,6 +110,14 @@ if (import.meta.main) {
         (b.gflops / b.matmulGflops * idleGflops) /
         1e9).toFixed(2)
     } s`,
+  );
+  const w = await benchWorkerScaling(2);
+  console.log(
+    `matmul throughput of 2 Workers at once: ${
+      w.ratio.toFixed(2)
+    } x one Worker's (${w.single.toFixed(2)} s alone, ${
+      list(w.together)
+    } s together; 2 is perfect scaling: below about 1.6 the overlap and mini-pipeline targets cannot be met on this machine)`,
   );
   const o = await benchOverlap(samples);
   console.log(
