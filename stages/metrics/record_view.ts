@@ -17,6 +17,8 @@ export interface RecordMeta {
   seed: number | null;
   cell: Record<string, Json>;
   corruptedCount: number;
+  /** Training samples N (NaN in records that predate the field). */
+  nTrain: number;
   raw: Json;
 }
 
@@ -88,6 +90,7 @@ export function decodeRecord(bytes: Uint8Array): RecordView {
       seed: typeof meta["seed"] === "number" ? meta["seed"] : null,
       cell: asObject(meta["cell"]),
       corruptedCount: asNumber(meta["corrupted_count"], NaN),
+      nTrain: asNumber(meta["n_train"], NaN),
       raw: bundle.meta,
     },
   };

@@ -31,6 +31,8 @@ export interface Run {
   group: string;
   status: "ok" | "diverged";
   divergedEpoch: number | null;
+  /** Training samples N, when the record says. */
+  nTrain?: number;
   /** Per-quantity series; a quantity absent here was not measured for this run. */
   series: Partial<Record<Quantity, RunSeries>>;
 }
@@ -155,6 +157,7 @@ export function buildRun(
     group: groupLabel(label, identity.cell),
     status: view.meta.status,
     divergedEpoch: view.meta.divergedEpoch,
+    ...(Number.isFinite(view.meta.nTrain) ? { nTrain: view.meta.nTrain } : {}),
     series,
   };
 }

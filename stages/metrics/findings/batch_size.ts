@@ -3,6 +3,10 @@
  * η/(4m) Σ_k ‖g_k − ḡ‖² of SGD's term against the batch size B. With m = N/B
  * batches whose gradients scatter with variance σ²/B around ḡ, the sum is
  * ≈ m·σ²/B, so the part is ≈ ησ²/(4B): slope −1 on log–log axes at fixed η.
+ * That holds for B ≪ N. The batches partition the N samples (drawn without
+ * replacement), so at fixed weights E‖g_k − ḡ‖² = σ²(N − B)/(B(N − 1)),
+ * whose slope is −1 − B/(N − B): steeper as B nears N. The finding reports
+ * that prediction for the swept B beside the verdict, which keeps −1.
  *
  * Per seed: each cell's (one B) value is the mean of log₁₀(ir_sgd_var) over
  * the second half of its epochs; the slope is the least-squares fit of those
@@ -53,6 +57,24 @@ export function lateLogVariance(run: Run): number {
     }
   }
   return n === 0 ? NaN : sum / n;
+}
+
+/**
+ * The log–log slope that sampling without replacement alone gives over the
+ * batch sizes `bs` from N samples: the least-squares slope of
+ * log₁₀((N − B)/(B(N − 1))) on log₁₀ B (−1 as N → ∞).
+ * @example
+ * ```ts
+ * import { finitePopulationSlope } from "./batch_size.ts";
+ * finitePopulationSlope([16, 1024], Infinity); // -1
+ * ```
+ */
+export function finitePopulationSlope(bs: number[], n: number): number {
+  const x = bs.map(Math.log10);
+  const y = bs.map((b) =>
+    n === Infinity ? -Math.log10(b) : Math.log10((n - b) / (b * (n - 1)))
+  );
+  return olsSlope(x, y);
 }
 
 /** Least-squares slope of y on x; NaN with fewer than two distinct x. */
@@ -106,17 +128,37 @@ function sides(c: Comparison) {
   return { containsExpected, excludesZero, text };
 }
 
-/** The slope finding's words: per-seed slopes, the interval and the equivalence rule. */
+/** The finite-population prediction for the runs' batch sizes and N, or null when N is not recorded. */
+export function predictedSlope(
+  runs: Run[],
+): { slope: number; n: number } | null {
+  const sgd = runs.filter((r) =>
+    r.optimizer.name === "sgd" && typeof r.cell[BATCH_KEY] === "number"
+  );
+  const n = sgd[0]?.nTrain;
+  if (n === undefined || sgd.some((r) => r.nTrain !== n)) return null;
+  const bs = [...new Set(sgd.map((r) => r.cell[BATCH_KEY] as number))];
+  const slope = finitePopulationSlope(bs, n);
+  return Number.isFinite(slope) ? { slope, n } : null;
+}
+
+/** The slope finding's words: per-seed slopes, the interval, the finite-population prediction and the equivalence rule. */
 function slopeWords(
   slopes: Slope[],
   [c]: Comparison[],
   verdict: Finding["verdict"],
+  predicted: { slope: number; n: number } | null,
 ) {
   const side = sides(c!);
+  const prediction = predicted === null
+    ? ""
+    : ` Sampling without replacement from N = ${predicted.n} alone predicts ${
+      fmt(predicted.slope)
+    } over these B at fixed weights.`;
   return {
     answer: `${verdictWord(verdict)}: slope ${
       meanInterval(c!)
-    } over ${slopes.length} seed(s); ${side.text}`,
+    } over ${slopes.length} seed(s); ${side.text}${prediction}`,
     evidence:
       `Per seed, the least-squares slope of log₁₀(variance part, mean over the second half of epochs) against log₁₀ B: ${
         slopes.map((s) => `seed ${s.seed}: ${fmt(s.slope)} (${s.points} B)`)
@@ -125,15 +167,18 @@ function slopeWords(
         meanInterval(c!)
       }; ${side.text} Verdict by equivalence: holds when the whole interval lies in [${
         EXPECTED_SLOPE - TOLERANCE
-      }, ${EXPECTED_SLOPE + TOLERANCE}], fails when it lies entirely outside. ${
-        ruleNote([c!])
-      }`,
+      }, ${
+        EXPECTED_SLOPE + TOLERANCE
+      }], fails when it lies entirely outside.${prediction} ${ruleNote([c!])}`,
     numbers: {
       slope_mean: c!.mean,
       ...(c!.low === null ? {} : { slope_low: c!.low }),
       ...(c!.high === null ? {} : { slope_high: c!.high }),
       contains_minus_one: side.containsExpected ? 1 : 0,
       excludes_zero: side.excludesZero ? 1 : 0,
+      ...(predicted === null
+        ? {}
+        : { finite_population_slope: predicted.slope }),
     },
   };
 }
@@ -170,6 +215,7 @@ export function batchSlopeFindings(runs: Run[]): Finding[] {
     level: CONFIDENCE,
     decide: (t) =>
       bandVerdict(t, EXPECTED_SLOPE - TOLERANCE, EXPECTED_SLOPE + TOLERANCE),
-    words: (comparisons, verdict) => slopeWords(slopes, comparisons, verdict),
+    words: (comparisons, verdict) =>
+      slopeWords(slopes, comparisons, verdict, predictedSlope(runs)),
   })];
 }

@@ -18,6 +18,7 @@ import {
 import { tInterval } from "../../../../stages/metrics/paired.ts";
 import {
   batchSlopeFindings,
+  finitePopulationSlope,
   olsSlope,
 } from "../../../../stages/metrics/findings/batch_size.ts";
 import { explicitFindings } from "../../../../stages/metrics/findings/explicit_reg.ts";
@@ -103,6 +104,33 @@ Deno.test("batch-size slope: −0.3 fails; 2 seeds are inconclusive and descript
   const none = batchSlopeFindings([syntheticRun(SGD, 0, { ir_sgd_var: [1] })]);
   assertEquals(none[0]!.verdict, "not measured");
   assertAlmostEquals(olsSlope([0, 1, 2], [1, 3, 5]), 2, 1e-12);
+});
+
+Deno.test("batch-size slope: sampling without replacement predicts numpy's least-squares slope, and the finding reports it when the records give N", () => {
+  const bs = [16, 32, 64, 128, 256, 512, 1024];
+  // numpy.polyfit(log10(B), log10((N − B)/(B(N − 1))), 1)[0] at N = 2000.
+  assertAlmostEquals(
+    finitePopulationSlope(bs, 2000),
+    -1.1438488292654299,
+    1e-12,
+  );
+  assertAlmostEquals(finitePopulationSlope(bs, Infinity), -1, 1e-12);
+  // Two batch sizes: the secant, −1 − a little at B ≪ N.
+  const secant = (Math.log10(1984 / 1999 / 16) - Math.log10(1936 / 1999 / 64)) /
+    (Math.log10(16) - Math.log10(64));
+  assertAlmostEquals(finitePopulationSlope([16, 64], 2000), secant, 1e-12);
+  const runs = batchRuns(3, -1, 0.02).map((r) => ({ ...r, nTrain: 2000 }));
+  const f = batchSlopeFindings(runs)[0]!;
+  assertAlmostEquals(f.numbers["finite_population_slope"]!, -1.1438488, 1e-6);
+  assert(
+    f.answer.endsWith(
+      "Sampling without replacement from N = 2000 alone predicts -1.14 over these B at fixed weights.",
+    ),
+    f.answer,
+  );
+  // Without N in the records nothing is predicted.
+  const g = batchSlopeFindings(batchRuns(3, -1, 0.02))[0]!;
+  assertEquals(g.numbers["finite_population_slope"], undefined);
 });
 
 /** GD, GD + penalty and SGD final test errors per seed (offsets from a seed effect). */
