@@ -138,6 +138,14 @@ export function duration(seconds: number | null): string {
   return `${s} s`;
 }
 
+/** An answer without its leading verdict word ("Holds: x" → "x"), which the page shows as a badge beside it. */
+export function answerAfterVerdict(answer: string): string {
+  return answer.replace(
+    /^(Holds|Fails|Inconclusive|Not measured)(:| —) /,
+    "",
+  );
+}
+
 /** The page's HTML (pure given the template). */
 export function renderFindingsPage(
   questions: QuestionView[],
@@ -148,6 +156,7 @@ export function renderFindingsPage(
   return eta.render("@findings", {
     questions,
     duration,
+    answerAfterVerdict,
     verdictClass: (v: string) => v.replace(/\s+/g, "-"),
   });
 }

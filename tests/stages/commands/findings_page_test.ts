@@ -7,6 +7,7 @@
 import { assert, assertEquals } from "../../assert.ts";
 import type { Json } from "../../../pipeline/stage.ts";
 import {
+  answerAfterVerdict,
   collectQuestions,
   duration,
   renderFindingsPage,
@@ -47,6 +48,14 @@ Deno.test("collectQuestions: each question lists the experiments naming its modu
   );
 });
 
+Deno.test("answerAfterVerdict drops the verdict word the badge already shows, and nothing else", () => {
+  assertEquals(answerAfterVerdict("Holds: x (1 [0, 2])."), "x (1 [0, 2]).");
+  assertEquals(answerAfterVerdict("Holds — no: y."), "no: y.");
+  assertEquals(answerAfterVerdict("Inconclusive: z."), "z.");
+  assertEquals(answerAfterVerdict("Not measured: w."), "w.");
+  assertEquals(answerAfterVerdict("Holdsworth: v."), "Holdsworth: v.");
+});
+
 Deno.test("the findings page shows verdicts, answers, links and provenance, and the command for what has not run", async () => {
   const html = renderFindingsPage(await collectQuestions(def, FIXTURE));
   // [what the page shows, as markup it must hold]
@@ -54,7 +63,7 @@ Deno.test("the findings page shows verdicts, answers, links and provenance, and 
     ["links the report", '<a href="momentum/index.html">'],
     [
       "verdict and answer",
-      '<span class="verdict holds">holds</span> Holds — no: momentum ends nearer',
+      '<span class="verdict holds">holds</span> no: momentum ends nearer',
     ],
     [
       "links the finding's figure in the report",
