@@ -10,7 +10,9 @@ import { assert, assertEquals } from "../assert.ts";
 import { renderReport } from "../../stages/report/html.ts";
 import { loadAssets } from "../../stages/report/assets.ts";
 import {
+  shareStylesheet,
   shareVendorScripts,
+  STYLE_FILE,
   VENDOR_FILES,
 } from "../../stages/report/shared_vendor.ts";
 import {
@@ -43,6 +45,20 @@ Deno.test("shareVendorScripts replaces each inlined bundle by a relative script 
   assertEquals(shareVendorScripts(html, []).html, html);
 });
 
+Deno.test("shareStylesheet links the inlined style sheet and allows 'self' styles; a page without it is unchanged", () => {
+  const html =
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">` +
+    `<style>p{}</style><p>x</p>`;
+  const out = shareStylesheet(html, "p{}");
+  assertEquals(out.used, true);
+  assertEquals(
+    out.html,
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'self' 'unsafe-inline'">` +
+      `<link rel="stylesheet" href="../assets/report.css"><p>x</p>`,
+  );
+  assertEquals(shareStylesheet(html, "q{}"), { html, used: false });
+});
+
 chromiumTest(
   "a published report (shared chart libraries, no static drawings) draws every chart from disk in Chromium with the marks of the full render",
   async (dir) => {
@@ -68,7 +84,13 @@ chromiumTest(
           0,
         ) + "'self' ".length,
     );
-    assertEquals(page, thinPublishedPage(shared));
+    const { css } = loadAssets();
+    assertEquals(
+      page,
+      thinPublishedPage(shareStylesheet(shared, css).html),
+    );
+    assert(!page.includes("<style>"), "the style sheet is shared");
+    assertEquals(await Deno.readTextFile(`${dir}/assets/${STYLE_FILE}`), css);
     assert(!page.includes("<svg"), "no static drawing is published");
     for (const [i, f] of VENDOR_FILES.entries()) {
       assertEquals(await Deno.readTextFile(`${dir}/assets/${f}`), scripts[i]);
