@@ -6,7 +6,9 @@
  * That holds for B ≪ N. The batches partition the N samples (drawn without
  * replacement), so at fixed weights E‖g_k − ḡ‖² = σ²(N − B)/(B(N − 1)),
  * whose slope is −1 − B/(N − B): steeper as B nears N. The finding reports
- * that prediction for the swept B beside the verdict, which keeps −1.
+ * that prediction for the swept B beside the verdict, which keeps −1, and
+ * the slope measured at epoch 0, where every B of a seed shares the initial
+ * weights: there only the sampling acts, so it should match the prediction.
  *
  * Per seed: each cell's (one B) value is the mean of log₁₀(ir_sgd_var) over
  * the second half of its epochs; the slope is the least-squares fit of those
@@ -18,9 +20,9 @@
  * is not enough to "hold" (a wide interval contains everything); whether −1
  * lies in it and whether it excludes 0 are reported beside the verdict.
  */
-import { CONFIDENCE } from "../paired.ts";
+import { CONFIDENCE, tInterval } from "../paired.ts";
 import type { Run } from "../runs.ts";
-import type { Comparison, Finding } from "../types.ts";
+import type { Comparison, Finding, TInterval } from "../types.ts";
 import {
   bandVerdict,
   fmt,
@@ -77,6 +79,15 @@ export function finitePopulationSlope(bs: number[], n: number): number {
   return olsSlope(x, y);
 }
 
+/** log₁₀(ir_sgd_var) at epoch 0 (the shared initial weights); NaN if not measured there. */
+export function initialLogVariance(run: Run): number {
+  const s = run.series.ir_sgd_var;
+  if (!s) return NaN;
+  const i = Array.from(s.epochs).indexOf(0);
+  const v = i < 0 ? NaN : s.values[i]!;
+  return v > 0 && Number.isFinite(v) ? Math.log10(v) : NaN;
+}
+
 /** Least-squares slope of y on x; NaN with fewer than two distinct x. */
 export function olsSlope(x: number[], y: number[]): number {
   const n = x.length;
@@ -92,9 +103,10 @@ export function olsSlope(x: number[], y: number[]): number {
   return sxx === 0 ? NaN : sxy / sxx;
 }
 
-/** Per seed (of plain SGD runs), the log–log slope of the variance part against B. */
+/** Per seed (of plain SGD runs), the log–log slope against B of `value` (default: the late variance part). */
 export function seedSlopes(
   runs: Run[],
+  value: (run: Run) => number = lateLogVariance,
 ): Array<{ seed: number; slope: number; points: number }> {
   const sgd = runs.filter((r) =>
     r.optimizer.name === "sgd" && typeof r.cell[BATCH_KEY] === "number"
@@ -102,7 +114,7 @@ export function seedSlopes(
   const seeds = [...new Set(sgd.map((r) => r.seed))].sort((a, b) => a - b);
   return seeds.map((seed) => {
     const pts = sgd.filter((r) => r.seed === seed)
-      .map((r) => ({ b: r.cell[BATCH_KEY] as number, y: lateLogVariance(r) }))
+      .map((r) => ({ b: r.cell[BATCH_KEY] as number, y: value(r) }))
       .filter((p) => Number.isFinite(p.y) && p.b > 0);
     return {
       seed,
@@ -148,13 +160,24 @@ function slopeWords(
   [c]: Comparison[],
   verdict: Finding["verdict"],
   predicted: { slope: number; n: number } | null,
+  initial: TInterval | null,
 ) {
   const side = sides(c!);
-  const prediction = predicted === null
-    ? ""
-    : ` Sampling without replacement from N = ${predicted.n} alone predicts ${
-      fmt(predicted.slope)
-    } over these B at fixed weights.`;
+  const prediction =
+    (predicted === null
+      ? ""
+      : ` Sampling without replacement from N = ${predicted.n} alone predicts ${
+        fmt(predicted.slope)
+      } over these B at fixed weights`) +
+    (initial === null
+      ? (predicted === null ? "" : ".")
+      : `${
+        predicted === null ? " At" : "; at"
+      } the shared initial weights (epoch 0) the slope is ${
+        initial.low === null
+          ? `${fmt(initial.mean)} (one seed)`
+          : `${fmt(initial.mean)} [${fmt(initial.low)}, ${fmt(initial.high!)}]`
+      }.`);
   return {
     answer: `${verdictWord(verdict)}: slope ${
       meanInterval(c!)
@@ -179,8 +202,16 @@ function slopeWords(
       ...(predicted === null
         ? {}
         : { finite_population_slope: predicted.slope }),
+      ...(initial === null ? {} : { initial_slope_mean: initial.mean }),
     },
   };
+}
+
+/** The epoch-0 slopes over seeds as a Student-t interval (SCIENCE §7.1), or null when none was measured. */
+export function initialSlope(runs: Run[]): TInterval | null {
+  const slopes = seedSlopes(runs, initialLogVariance)
+    .map((s) => s.slope).filter(Number.isFinite);
+  return slopes.length === 0 ? null : tInterval(slopes, CONFIDENCE);
 }
 
 export function batchSlopeFindings(runs: Run[]): Finding[] {
@@ -216,6 +247,12 @@ export function batchSlopeFindings(runs: Run[]): Finding[] {
     decide: (t) =>
       bandVerdict(t, EXPECTED_SLOPE - TOLERANCE, EXPECTED_SLOPE + TOLERANCE),
     words: (comparisons, verdict) =>
-      slopeWords(slopes, comparisons, verdict, predictedSlope(runs)),
+      slopeWords(
+        slopes,
+        comparisons,
+        verdict,
+        predictedSlope(runs),
+        initialSlope(runs),
+      ),
   })];
 }

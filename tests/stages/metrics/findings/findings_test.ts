@@ -119,18 +119,38 @@ Deno.test("batch-size slope: sampling without replacement predicts numpy's least
   const secant = (Math.log10(1984 / 1999 / 16) - Math.log10(1936 / 1999 / 64)) /
     (Math.log10(16) - Math.log10(64));
   assertAlmostEquals(finitePopulationSlope([16, 64], 2000), secant, 1e-12);
-  const runs = batchRuns(3, -1, 0.02).map((r) => ({ ...r, nTrain: 2000 }));
+  // At epoch 0 (shared initial weights) each seed's variance part follows
+  // the sampling law σ²(N − B)/(B(N − 1)) exactly; later epochs follow 1/B.
+  const runs = batchRuns(3, -1, 0.02).map((r) => {
+    const b = r.cell["train.batch_size"] as number;
+    const v = Float64Array.from(r.series.ir_sgd_var!.values);
+    v[0] = (0.01 * (1 + r.seed) * (2000 - b)) / (b * 1999);
+    return {
+      ...r,
+      nTrain: 2000,
+      series: {
+        ir_sgd_var: { epochs: r.series.ir_sgd_var!.epochs, values: v },
+      },
+    };
+  });
   const f = batchSlopeFindings(runs)[0]!;
   assertAlmostEquals(f.numbers["finite_population_slope"]!, -1.1438488, 1e-6);
+  assertAlmostEquals(
+    f.numbers["initial_slope_mean"]!,
+    -1.1438488292654299,
+    1e-12,
+  );
+  assertAlmostEquals(f.numbers["slope_mean"]!, -1, 0.05);
   assert(
     f.answer.endsWith(
-      "Sampling without replacement from N = 2000 alone predicts -1.14 over these B at fixed weights.",
+      "Sampling without replacement from N = 2000 alone predicts -1.14 over these B at fixed weights; at the shared initial weights (epoch 0) the slope is -1.14 [-1.14, -1.14].",
     ),
     f.answer,
   );
-  // Without N in the records nothing is predicted.
+  // Without N in the records nothing is predicted; epoch 0 is still measured.
   const g = batchSlopeFindings(batchRuns(3, -1, 0.02))[0]!;
   assertEquals(g.numbers["finite_population_slope"], undefined);
+  assertAlmostEquals(g.numbers["initial_slope_mean"]!, -1, 0.05);
 });
 
 /** GD, GD + penalty and SGD final test errors per seed (offsets from a seed effect). */
