@@ -398,3 +398,58 @@ Deno.test("renderReport() lists each group's η, β and stability line as the me
     "<tr><td>adam</td><td>adam</td><td>0.001</td><td>—</td><td>38/η (P⁻¹H) = 38000</td><td>0, 1, 2</td><td>20</td></tr>",
   );
 });
+
+Deno.test("renderReport() shows the experiment's findings first, each linking its figure, and leaves unmeasured claims out of the table", () => {
+  const finding = {
+    id: "momentum_basins",
+    module: "momentum_basins",
+    question: "Does momentum steer toward different basins?",
+    statement: "Momentum ends nearer plain SGD's solution.",
+    verdict: "holds" as const,
+    answer: "Holds: momentum ends nearer (−0.15 [−0.18, −0.12]).",
+    evidence: "Per seed, the same-seed barrier minus the seed barrier.",
+    numbers: {},
+    comparisons: [],
+    descriptive: false,
+    figure: charts.figures[0]!.id,
+  };
+  const absent = metrics.claims.map((c) => ({
+    ...c,
+    verdict: "not measured" as const,
+    comparisons: [],
+  }));
+  const body = withoutScriptBodies(renderReport(reportData({
+    metrics: { ...metrics, findings: [finding], claims: absent },
+  })));
+  const row = body.slice(body.indexOf('<tr id="finding-momentum_basins">'));
+  assert(row.length < body.length, "the finding has a row");
+  assert(row.includes(finding.question) && row.includes(finding.answer));
+  assert(row.includes(`<a href="#chart-${finding.figure}">figure</a>`));
+  assert(
+    body.indexOf("finding-momentum_basins") <
+      body.indexOf("The paper's claims"),
+  );
+  // Every claim unmeasured: one sentence instead of a table of "not measured".
+  assert(body.includes('id="claims-not-measured"'));
+  assertEquals(body.match(/<tr id="claim-/g), null);
+  // One claim unmeasured among measured ones: counted, and left out.
+  const mixed = withoutScriptBodies(renderReport(reportData({
+    metrics: {
+      ...metrics,
+      claims: [...metrics.claims, { ...absent[0]!, id: "extra" }],
+    },
+  })));
+  assert(
+    mixed.includes(
+      `1 of the ${
+        metrics.claims.length + 1
+      } claim checks are not measured here`,
+    ),
+  );
+  assertEquals(
+    (mixed.match(/<tr id="claim-/g) ?? []).length,
+    metrics.claims.filter((c) => c.verdict !== "not measured").length,
+  );
+  // The fixture without findings has no findings table.
+  assert(!withoutScriptBodies(html).includes('id="findings"'));
+});
