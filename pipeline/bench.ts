@@ -82,10 +82,15 @@ export interface RunBench {
   ran: number;
 }
 
-/** Runs `reproduce` once (nothing cached) and measures its wall and CPU time. */
+/** Runs `reproduce` once (nothing cached) and measures its wall and CPU time; `jobs` as `reproduce --jobs`. */
 export async function benchRun(
   project: ConstructorParameters<typeof Engine>[0],
-  options: { experiment: string; params: Json; targets: string[] },
+  options: {
+    experiment: string;
+    params: Json;
+    targets: string[];
+    jobs?: number;
+  },
 ): Promise<RunBench> {
   const cores = navigator.hardwareConcurrency ?? 1;
   const cpu0 = cpuUsage();
