@@ -15,6 +15,7 @@ import {
 import type { OptimizerConfig } from "../nn/contracts.ts";
 import { aggregateSeries } from "./aggregate.ts";
 import { describeComparison, evaluateClaims } from "./claims.ts";
+import { stallCaution, stalledGroups } from "./findings/stalled.ts";
 import {
   evaluateFindings,
   FINDING_IDS,
@@ -244,6 +245,7 @@ export function buildDoc(
       lastEpoch(g),
     )
   );
+  const caution = stallCaution(stalledGroups(runs));
   return {
     experiment,
     groups: infos,
@@ -254,6 +256,9 @@ export function buildDoc(
     // JSON has no NaN/Infinity: a claim number that is not finite is left out.
     claims: evaluateClaims(runs).map((c) => ({
       ...c,
+      ...(c.verdict === "not measured" || caution === ""
+        ? {}
+        : { evidence: `${c.evidence} ${caution}` }),
       numbers: Object.fromEntries(
         Object.entries(c.numbers).filter(([, v]) => Number.isFinite(v)),
       ),

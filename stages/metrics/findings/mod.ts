@@ -16,6 +16,7 @@ import { memorisationFindings } from "./memorisation.ts";
 import { momentumFindings } from "./momentum.ts";
 import { normsFindings } from "./norms.ts";
 import { irTermsFindings, paperClaimsFindings } from "./paper_claims.ts";
+import { stalledGroups, withStallCaution } from "./stalled.ts";
 
 export { FINDING_IDS, type FindingId, isFindingId, QUESTIONS } from "./ids.ts";
 
@@ -36,12 +37,15 @@ export const FINDINGS: Record<FindingId, (input: FindingInput) => Finding[]> = {
   architectures: ({ runs }) => architectureFindings(runs),
 };
 
-/** The findings of the modules named, in that order; JSON-safe (non-finite numbers dropped). */
+/** The findings of the modules named, in that order, cautioned when a group barely trained (stalled.ts); JSON-safe (non-finite numbers dropped). */
 export function evaluateFindings(
   ids: readonly FindingId[],
   input: FindingInput,
 ): Finding[] {
-  return ids.flatMap((id) => FINDINGS[id](input)).map((f) => ({
+  return withStallCaution(
+    ids.flatMap((id) => FINDINGS[id](input)),
+    stalledGroups(input.runs),
+  ).map((f) => ({
     ...f,
     numbers: Object.fromEntries(
       Object.entries(f.numbers).filter(([, v]) => Number.isFinite(v)),
