@@ -32,7 +32,7 @@ import {
 import { SlurmExecutor } from "../../pipeline/slurm/executor.ts";
 import type { CommandRunner } from "../../pipeline/slurm/command.ts";
 import { Store } from "../../pipeline/store.ts";
-import { exists } from "../../pipeline/fs.ts";
+import { exists, writeFileAtomic } from "../../pipeline/fs.ts";
 import type { Job, JobHooks } from "../../pipeline/job.ts";
 import type { Stage } from "../../pipeline/stage.ts";
 import { encodeText } from "../../pipeline/artifact.ts";
@@ -372,7 +372,7 @@ class FakeSlurm {
     return { code: 127, stdout: "", stderr: `unknown ${cmd}` };
   };
 
-  /** Plays the job runner: stores `text` as output `out`, writes the result and a log, marks COMPLETED. */
+  /** Plays the job runner: stores `text` as output `out`, writes the result (atomically, as job_main.ts does, or a poll may read half a file) and a log, marks COMPLETED. */
   async complete(id: string, store: Store, text: string): Promise<void> {
     const task = this.tasks.get(id)!;
     const hash = await store.put(encodeText(text));
@@ -380,7 +380,7 @@ class FakeSlurm {
       `${task.dir}/log.txt`,
       formatEvent({ type: "progress", done: 1, total: 1 }) + "\n",
     );
-    await Deno.writeTextFile(
+    await writeFileAtomic(
       `${task.dir}/result.json`,
       JSON.stringify({ outputs: { out: hash } }),
     );
