@@ -108,7 +108,8 @@ Deno.test("batch-size slope: −0.3 fails; 2 seeds are inconclusive and descript
 
 Deno.test("batch-size slope: sampling without replacement predicts numpy's least-squares slope, and the finding reports it when the records give N", () => {
   const bs = [16, 32, 64, 128, 256, 512, 1024];
-  // numpy.polyfit(log10(B), log10((N − B)/(B(N − 1))), 1)[0] at N = 2000.
+  // numpy.polyfit(log10(B), log10((N − B)/(B(N − 1))), 1)[0] at N = 2000,
+  // printed by tests/fixtures/finite_population_slope.py.
   assertAlmostEquals(
     finitePopulationSlope(bs, 2000),
     -1.1438488292654299,
