@@ -46,7 +46,11 @@ import {
   type MeasureStream,
   workerStream,
 } from "./measure_stream.ts";
-import { penalizedGradients } from "./penalty.ts";
+import {
+  batchPenaltyProduct,
+  partitionPenalizedGradients,
+  penalizedGradients,
+} from "./penalty.ts";
 import { type BatchHvp, finiteDiffBatchHvp, mlpBatchHvp } from "./hvp.ts";
 import {
   createModel,
@@ -169,8 +173,11 @@ export async function trainRun(
     const params = vars.reduce((s, v) => s + v.size, 0);
     const schedule = checkpointSchedule(config.checkpointEpochs, config.epochs);
     const w0 = readWeights(vars);
-    const partition = (epoch: number) =>
-      cutBatches(root.fork(`shuffle:${epoch}`).permutation(n), batchSize);
+    const partition = (epoch: number, size = batchSize) =>
+      cutBatches(root.fork(`shuffle:${epoch}`).permutation(n), size);
+    // GD's explicit penalty is taken over mini-batches of train.batch_size (SCIENCE §5.2).
+    const gdPenalty = config.optimizer.name === "gd" &&
+      config.explicitPenalty > 0 && config.batchSize < n;
     const forward = (x: tf.Tensor2D, training = false) =>
       model.apply(x, { training }) as tf.Tensor2D; // [b, 784] → [b, 10]
     // ∇Ĉ_B by hand-written back-propagation for the MLP (half the tfjs ops), by autodiff otherwise.
@@ -366,6 +373,10 @@ export async function trainRun(
 
     for (let epoch = start + 1; epoch <= config.epochs; epoch++) {
       const batches = partition(epoch); // m = ⌈N/B⌉ index arrays, the last may be smaller (SCIENCE §1.4)
+      // For GD, the penalty's batches: the partition SGD draws in this epoch.
+      const penaltyBatches = gdPenalty
+        ? partition(epoch, config.batchSize)
+        : null;
       const tEpoch = performance.now();
       let trajSum = 0; // Σ_k ||∇Ĉ_k(w_k)||², each at the step's own weights (SCIENCE §2.8)
       let steps = 0;
@@ -385,12 +396,26 @@ export async function trainRun(
           stepDiverged = true;
           break;
         }
-        // Plus 2λ_e H_k ∇Ĉ_k when the explicit penalty is on (SCIENCE §5.2).
-        const grads = penalizedGradients(
-          (v) => hessian(x, y, v),
-          pass.grads,
-          config.explicitPenalty,
-        );
+        // Plus 2λ_e H_k ∇Ĉ_k when the explicit penalty is on (SCIENCE §5.2);
+        // for GD, (2λ_e/m) Σ_k H_k ∇Ĉ_k over the penalty's batches.
+        const grads = penaltyBatches
+          ? partitionPenalizedGradients(
+            pass.grads,
+            penaltyBatches.length,
+            (k) =>
+              batchPenaltyProduct(
+                gradient,
+                hessian,
+                data.train,
+                penaltyBatches[k]!,
+              ),
+            config.explicitPenalty,
+          )
+          : penalizedGradients(
+            (v) => hessian(x, y, v),
+            pass.grads,
+            config.explicitPenalty,
+          );
         tf.dispose([x, y]);
         optimizer.step(grads);
         tf.dispose(grads);

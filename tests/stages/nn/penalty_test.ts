@@ -2,7 +2,11 @@ import { assert, assertStrictEquals, assertThrowsMatch } from "../../assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../../pipeline/rng.ts";
 import { initWasmBackend } from "../../../stages/nn/backend.ts";
-import { penalizedGradients } from "../../../stages/nn/penalty.ts";
+import {
+  batchPenaltyProduct,
+  partitionPenalizedGradients,
+  penalizedGradients,
+} from "../../../stages/nn/penalty.ts";
 import { mlpBackprop } from "../../../stages/nn/batch_gradient.ts";
 import { hvpFiniteDiff, mlpBatchHvp } from "../../../stages/nn/hvp.ts";
 import {
@@ -11,6 +15,9 @@ import {
   reference,
   splitTheta,
 } from "../../fixtures/hessian_reference.ts";
+import partition from "../../fixtures/partition_penalty.json" with {
+  type: "json",
+};
 
 await initWasmBackend();
 
@@ -154,3 +161,57 @@ for (const point of reference.penalty.points) {
     tf.dispose([...out, ...vars, x, y]);
   });
 }
+
+Deno.test("partitionPenalizedGradients() equals PyTorch's ∇(C + λ_e (1/m) Σ_k ||∇Ĉ_k||²) over a partition with a short last batch (GD's penalty, SCIENCE §5.2)", () => {
+  // tests/fixtures/partition_penalty.py: a 12-7-5-3 ReLU MLP, N = 10 cut into
+  // batches of 4, 4 and 2, λ_e = 0.05, by double back-propagation in float64.
+  const { dims, lambda, batches, theta, labels, pixels } = partition;
+  const n = labels.length, d = dims[0]!;
+  const vars = splitTheta(Float32Array.from(theta), dims).map((w) =>
+    tf.variable(tf.tensor(w.data, w.shape))
+  );
+  const samples = {
+    n,
+    d,
+    images: Float32Array.from(pixels),
+    labels: Int32Array.from(labels),
+  };
+  const gradient = mlpBackprop(vars, "cross_entropy");
+  const hessian = mlpBatchHvp(vars, "cross_entropy");
+  const x = tf.tensor2d(samples.images, [n, d]);
+  const y = tf.tensor1d(samples.labels, "int32");
+  const full = gradient(x, y);
+  assert(
+    Math.abs(full.loss.dataSync()[0]! - partition.loss) < 1e-5,
+    `loss ${full.loss.dataSync()[0]} vs ${partition.loss}`,
+  );
+  tf.dispose([full.loss, full.perSample, full.logits, x, y]);
+  const rows = batches.map((b) => Uint32Array.from(b));
+  const out = partitionPenalizedGradients(
+    full.grads,
+    rows.length,
+    (k) => batchPenaltyProduct(gradient, hessian, samples, rows[k]!),
+    lambda,
+  );
+  const got = out.flatMap((t) => Array.from(t.dataSync()));
+  const want = partition.penalized;
+  // The penalty's own part, so that an error in it cannot hide behind ∇C.
+  const part = want.map((w, i) => w - partition.gradient[i]!);
+  const gotPart = got.map((g, i) => g - partition.gradient[i]!);
+  assertClose(got, want, 1e-5, "penalized gradient");
+  assertClose(gotPart, part, 1e-3, "penalty part (2λ/m) Σ H_k g_k");
+  tf.dispose([...out, ...vars]);
+});
+
+Deno.test("partitionPenalizedGradients() with λ = 0 hands back ∇C untouched, and refuses m < 1", () => {
+  const g = [tf.tensor1d([1, 2])];
+  const noProduct = () => {
+    throw new Error("no product at λ = 0");
+  };
+  assertStrictEquals(partitionPenalizedGradients(g, 3, noProduct, 0)[0], g[0]);
+  assertThrowsMatch(
+    () => partitionPenalizedGradients(g, 0, () => [tf.zeros([2])], 0.1),
+    /m must be an integer ≥ 1, got 0/,
+  );
+  tf.dispose(g);
+});
