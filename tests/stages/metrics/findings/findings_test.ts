@@ -154,12 +154,22 @@ Deno.test("batch-size slope: sampling without replacement predicts numpy's least
   assertAlmostEquals(g.numbers["initial_slope_mean"]!, -1, 0.05);
 });
 
-/** GD, GD + penalty and SGD final test errors per seed (offsets from a seed effect). */
-function explicitRuns(seeds: number, pen: number, gdOffset = 0.05): Run[] {
+/**
+ * GD, GD + penalty and SGD final test errors per seed (offsets from a seed
+ * effect); with `sgdOverfit`, SGD's test error is lowest at epoch 1 and ends
+ * that much higher, as an SGD that memorises the noise.
+ */
+function explicitRuns(
+  seeds: number,
+  pen: number,
+  gdOffset = 0.05,
+  sgdOverfit = 0,
+): Run[] {
   const rng = Rng.fromSeed("explicit-test");
   const gd: OptimizerConfig = { name: "gd", lr: 0.05 };
   const runs: Run[] = [];
   const last = (v: number) => [NaN, NaN, v];
+  const overfit = (v: number) => [NaN, v, v + sgdOverfit];
   for (let seed = 0; seed < seeds; seed++) {
     const u = 0.2 + 0.01 * rng.normal();
     const e = () => 0.002 * rng.normal();
@@ -170,7 +180,7 @@ function explicitRuns(seeds: number, pen: number, gdOffset = 0.05): Run[] {
       inCell(syntheticRun(gd, seed, { test_error: last(u + pen + e()) }), {
         "train.explicit_penalty": 0.0125,
       }),
-      inCell(syntheticRun(SGD, seed, { test_error: last(u + e()) }), {
+      inCell(syntheticRun(SGD, seed, { test_error: overfit(u + e()) }), {
         "train.explicit_penalty": 0,
       }),
     );
@@ -195,6 +205,29 @@ Deno.test("explicit-reg: GD + penalty at SGD's error reaches it; 5 points worse 
     "inconclusive",
   );
   assertEquals(byId(few, "explicit_penalty.reaches_sgd").descriptive, true);
+  // Without overfitting the best errors are the final ones: same verdicts.
+  assertEquals(
+    byId(same, "explicit_penalty.reaches_sgd_at_best").verdict,
+    "holds",
+  );
+  assertEquals(
+    byId(same, "explicit_penalty.helps_gd_at_best").verdict,
+    "holds",
+  );
+});
+
+Deno.test("explicit-reg: against an SGD that overfits, GD + penalty 4 points above SGD's best reaches its final error but not its best", () => {
+  // SGD: best u at epoch 1, final u + 0.1; GD + penalty u + 0.04 throughout.
+  const f = explicitFindings(explicitRuns(4, 0.04, 0.05, 0.1));
+  const reaches = byId(f, "explicit_penalty.reaches_sgd");
+  assertEquals(reaches.verdict, "holds");
+  assertAlmostEquals(reaches.numbers["difference_mean"]!, -0.06, 0.005);
+  const atBest = byId(f, "explicit_penalty.reaches_sgd_at_best");
+  assertEquals(atBest.verdict, "fails");
+  assertAlmostEquals(atBest.numbers["difference_mean"]!, 0.04, 0.005);
+  assert(atBest.answer.includes("best test error"), atBest.answer);
+  // GD + penalty is 1 point below GD at the end and at its best.
+  assertEquals(byId(f, "explicit_penalty.helps_gd_at_best").verdict, "holds");
 });
 
 /** Corrupted-part train error falling below 0.5 at epoch `half`, 10 epochs; final/best test error given. */
