@@ -637,12 +637,25 @@ function tuningFigure(ctx: Ctx, def: TuningFigure): FigureSpec | MissingFigure {
       `${o} at η=${r.lr}`
     )
   );
+  const atEdge = Object.entries(tuning).flatMap(([o, t]) =>
+    t.edge ? [`${o} (η = ${t.lr}, the ${t.edge} candidate)`] : []
+  );
+  const notes = [
+    ...(diverged.length > 0
+      ? [`Diverged, not drawn: ${diverged.join(", ")}.`]
+      : []),
+    ...(atEdge.length > 0
+      ? [
+        `Chosen at the edge of the grid, so the best lr may lie outside it: ${
+          atEdge.join(", ")
+        }.`,
+      ]
+      : []),
+  ];
   return singlePanel({
     id: def.id,
     title: def.title,
-    caption: diverged.length > 0
-      ? `${def.caption} Diverged, not drawn: ${diverged.join(", ")}.`
-      : def.caption,
+    caption: [def.caption, ...notes].join(" "),
   }, {
     data: { values: points },
     layer: tuningLayers(ctx, def),

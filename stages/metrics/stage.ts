@@ -303,7 +303,9 @@ export function readTuning(
     const s = decodeJson<
       { optimizer: string; lr: number; tuned: boolean } & TuningEntry
     >(data);
-    if (s.tuned) out[s.optimizer] = { lr: s.lr, table: s.table };
+    if (s.tuned) {
+      out[s.optimizer] = { lr: s.lr, table: s.table, edge: s.edge ?? null };
+    }
   }
   return out;
 }

@@ -189,6 +189,8 @@ export interface TuningEntry {
   lr: number;
   /** Every candidate, by lr; validation_error null where the run diverged. */
   table: Array<{ lr: number; validation_error: number | null }>;
+  /** "smallest"/"largest" when the chosen lr is the grid's edge (the best may lie outside); null otherwise. */
+  edge?: "smallest" | "largest" | null;
 }
 
 export interface BarrierEntry {

@@ -11,7 +11,12 @@ import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { tuningFields } from "./params.ts";
-import { chooseLr, type TunedLr, type TuneResult } from "./choose.ts";
+import {
+  chooseLr,
+  edgeWarning,
+  type TunedLr,
+  type TuneResult,
+} from "./choose.ts";
 import { type SelectForeach, selectForeach, selectItems } from "./items.ts";
 import { optimizerLabel } from "../train/items.ts";
 
@@ -35,7 +40,13 @@ export function selectLr(
   results: TuneResult[],
 ): SelectedLr {
   if (!enabled) {
-    return { optimizer: label, lr: configuredLr, tuned: false, table: [] };
+    return {
+      optimizer: label,
+      lr: configuredLr,
+      tuned: false,
+      table: [],
+      edge: null,
+    };
   }
   const own = results.filter((r) => r.optimizer === label);
   return { optimizer: label, tuned: true, ...chooseLr(label, own) };
@@ -61,6 +72,8 @@ function run(ctx: StageContext<SelectParams>): Record<string, Uint8Array> {
     ctx.log.info(
       `${label}: lr ${selected.lr} (configured ${configured}) from ${selected.table.length} candidates`,
     );
+    const warning = edgeWarning(label, selected);
+    if (warning) ctx.log.warn(warning);
   }
   return { lr: encodeJson(selected) };
 }

@@ -486,6 +486,17 @@ Deno.test("tuning figure marks the chosen lr and leaves diverged candidates out"
     ],
   );
   assert(f.caption.includes("sgd at η=0.2"), f.caption);
+  assert(!f.caption.includes("edge of the grid"), f.caption);
+  // A choice at the grid's edge is named in the caption.
+  const edged = structuredClone(doc);
+  edged.tuning!["adam"]!.edge = "smallest";
+  const g = buildFigures(edged).figures.find((x) => x.id === "lr_tuning")!;
+  assert(
+    g.caption.endsWith(
+      "Chosen at the edge of the grid, so the best lr may lie outside it: adam (η = 0.001, the smallest candidate).",
+    ),
+    g.caption,
+  );
 });
 
 Deno.test("a log-axis figure whose band reaches zero says so in its caption", () => {

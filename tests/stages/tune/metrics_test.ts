@@ -22,6 +22,18 @@ Deno.test("metrics readTuning() keeps tuned optimizers only, with their chosen l
       }),
     },
   ]);
-  assertEquals(got, { sgd: { lr: 0.1, table } });
+  // A select output from before the edge field reads as no edge.
+  assertEquals(got, { sgd: { lr: 0.1, table, edge: null } });
   assertEquals(readTuning([]), {});
+  const edged = readTuning([{
+    item: { optimizer: { name: "sgd" } },
+    data: encodeJson({
+      optimizer: "sgd",
+      lr: 0.1,
+      tuned: true,
+      table,
+      edge: "largest",
+    }),
+  }]);
+  assertEquals(edged["sgd"]!.edge, "largest");
 });
