@@ -17,14 +17,7 @@ export interface TuneResult {
 export interface TunedLr {
   lr: number;
   table: Array<{ lr: number; validation_error: number | null }>;
-  /**
-   * "smallest" or "largest" when the choice is the grid's smallest or largest
-   * candidate (of two or more): the best lr may then lie outside the grid.
-   */
-  edge: GridEdge;
 }
-
-export type GridEdge = "smallest" | "largest" | null;
 
 /** Picks the best lr of one optimizer; throws naming it when every lr diverged. */
 export function chooseLr(optimizer: string, results: TuneResult[]): TunedLr {
@@ -46,29 +39,11 @@ export function chooseLr(optimizer: string, results: TuneResult[]): TunedLr {
       }); add smaller values to tuning.lrs`,
     );
   }
-  const lrs = sorted.map((r) => r.lr);
   return {
     lr: best.lr,
-    edge: gridEdge(best.lr, lrs),
     table: sorted.map((r) => ({
       lr: r.lr,
       validation_error: r.diverged ? null : r.validation_error,
     })),
   };
-}
-
-/** Whether `chosen` is the smallest or largest of `lrs` (sorted, two or more distinct). */
-export function gridEdge(chosen: number, lrs: number[]): GridEdge {
-  if (new Set(lrs).size < 2) return null;
-  if (chosen === lrs[0]) return "smallest";
-  if (chosen === lrs[lrs.length - 1]) return "largest";
-  return null;
-}
-
-/** The warning for a choice at the grid's edge, or null. */
-export function edgeWarning(optimizer: string, tuned: TunedLr): string | null {
-  if (tuned.edge === null) return null;
-  const side = tuned.edge === "largest" ? "above" : "below";
-  const more = tuned.edge === "largest" ? "larger" : "smaller";
-  return `${optimizer}: the chosen lr ${tuned.lr} is the ${tuned.edge} candidate, so the best may lie ${side} the grid; add ${more} values to tuning.lrs`;
 }

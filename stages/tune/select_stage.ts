@@ -11,12 +11,8 @@ import { z } from "zod";
 import { defineStage, type StageContext } from "../../pipeline/stage.ts";
 import { declareParams, pick, under } from "../params.ts";
 import { tuningFields } from "./params.ts";
-import {
-  chooseLr,
-  edgeWarning,
-  type TunedLr,
-  type TuneResult,
-} from "./choose.ts";
+import { chooseLr, type TunedLr, type TuneResult } from "./choose.ts";
+import { edgeWarning, type GridEdge, gridEdge } from "./edge.ts";
 import { type SelectForeach, selectForeach, selectItems } from "./items.ts";
 import { optimizerLabel } from "../train/items.ts";
 
@@ -30,6 +26,8 @@ export interface SelectedLr extends TunedLr {
   optimizer: string;
   /** False when tuning is off: `lr` is the configured one and `table` is empty. */
   tuned: boolean;
+  /** Whether the choice is the grid's smallest or largest candidate (edge.ts). */
+  edge: GridEdge;
 }
 
 /** This optimizer's selection from all tune results (pure). */
@@ -49,7 +47,8 @@ export function selectLr(
     };
   }
   const own = results.filter((r) => r.optimizer === label);
-  return { optimizer: label, tuned: true, ...chooseLr(label, own) };
+  const tuned = chooseLr(label, own);
+  return { optimizer: label, tuned: true, ...tuned, edge: gridEdge(tuned) };
 }
 
 function run(ctx: StageContext<SelectParams>): Record<string, Uint8Array> {

@@ -3,11 +3,8 @@ import {
   assertEquals,
   assertThrows,
 } from "../../assert.ts";
-import {
-  chooseLr,
-  edgeWarning,
-  type TuneResult,
-} from "../../../stages/tune/choose.ts";
+import { chooseLr, type TuneResult } from "../../../stages/tune/choose.ts";
+import { edgeWarning } from "../../../stages/tune/edge.ts";
 import { selectLr } from "../../../stages/tune/select_stage.ts";
 import {
   selectForeach,
@@ -76,37 +73,28 @@ Deno.test("chooseLr() never picks a diverged lr and shows it as null in the tabl
   ]);
 });
 
-Deno.test("chooseLr() says when the choice is the grid's smallest or largest candidate, counting diverged ones as tried", () => {
+Deno.test("selectLr() says when the choice is the grid's smallest or largest candidate, counting diverged ones as tried", () => {
+  const pick = (results: TuneResult[]) => selectLr("sgd", 0.001, true, results);
   // Interior choice.
-  assertEquals(
-    chooseLr("sgd", [r(0.25, 0.4), r(0.01, 0.5), r(0.06, 0.3)]).edge,
-    null,
-  );
+  assertEquals(pick([r(0.25, 0.4), r(0.01, 0.5), r(0.06, 0.3)]).edge, null);
   // The largest tried: the best may lie above the grid.
-  const top = chooseLr("sgd", [r(0.01, 0.5), r(0.06, 0.4), r(0.25, 0.35)]);
+  const top = pick([r(0.01, 0.5), r(0.06, 0.4), r(0.25, 0.35)]);
   assertEquals(top.edge, "largest");
   assertEquals(
     edgeWarning("sgd", top),
     "sgd: the chosen lr 0.25 is the largest candidate, so the best may lie above the grid; add larger values to tuning.lrs",
   );
   // The smallest, whatever the input order.
-  const low = chooseLr("adam", [
-    r(0.01, 0.37),
-    r(2 ** -12, 0.356),
-    r(0.001, 0.374),
-  ]);
+  const low = pick([r(0.01, 0.37), r(2 ** -12, 0.356), r(0.001, 0.374)]);
   assertEquals(low.edge, "smallest");
   assertEquals(
-    edgeWarning("adam", low),
-    "adam: the chosen lr 0.000244140625 is the smallest candidate, so the best may lie below the grid; add smaller values to tuning.lrs",
+    edgeWarning("sgd", low),
+    "sgd: the chosen lr 0.000244140625 is the smallest candidate, so the best may lie below the grid; add smaller values to tuning.lrs",
   );
   // A larger lr that diverged bounds the choice from above: not an edge.
-  assertEquals(
-    chooseLr("sgd", [r(0.06, 0.4), r(0.25, 0.3), r(1, null, true)]).edge,
-    null,
-  );
+  assertEquals(pick([r(0.06, 0.4), r(0.25, 0.3), r(1, null, true)]).edge, null);
   // One candidate is no grid.
-  const one = chooseLr("sgd", [r(0.1, 0.3)]);
+  const one = pick([r(0.1, 0.3)]);
   assertEquals(one.edge, null);
   assertEquals(edgeWarning("sgd", one), null);
 });
