@@ -21,9 +21,9 @@ export function gridEdge(tuned: TunedLr): GridEdge {
 /** The warning for a choice at the grid's edge, or null. */
 export function edgeWarning(
   optimizer: string,
-  tuned: TunedLr & { edge: GridEdge },
+  tuned: TunedLr & { edge?: GridEdge },
 ): string | null {
-  if (tuned.edge === null) return null;
+  if (!tuned.edge) return null;
   const side = tuned.edge === "largest" ? "above" : "below";
   const more = tuned.edge === "largest" ? "larger" : "smaller";
   return `${optimizer}: the chosen lr ${tuned.lr} is the ${tuned.edge} candidate, so the best may lie ${side} the grid; add ${more} values to tuning.lrs`;

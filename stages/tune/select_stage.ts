@@ -26,8 +26,12 @@ export interface SelectedLr extends TunedLr {
   optimizer: string;
   /** False when tuning is off: `lr` is the configured one and `table` is empty. */
   tuned: boolean;
-  /** Whether the choice is the grid's smallest or largest candidate (edge.ts). */
-  edge: GridEdge;
+  /**
+   * Whether the choice is the grid's smallest or largest candidate (edge.ts);
+   * only when tuned, so an untuned output stays byte for byte what it was
+   * before the field existed and published results still verify.
+   */
+  edge?: GridEdge;
 }
 
 /** This optimizer's selection from all tune results (pure). */
@@ -38,13 +42,7 @@ export function selectLr(
   results: TuneResult[],
 ): SelectedLr {
   if (!enabled) {
-    return {
-      optimizer: label,
-      lr: configuredLr,
-      tuned: false,
-      table: [],
-      edge: null,
-    };
+    return { optimizer: label, lr: configuredLr, tuned: false, table: [] };
   }
   const own = results.filter((r) => r.optimizer === label);
   const tuned = chooseLr(label, own);
