@@ -5,6 +5,7 @@
 
 /** Names of per-epoch quantities: the series rows of the registry (stages/quantities.ts). */
 import type { Quantity } from "../quantities.ts";
+import type { GridEdge } from "../tune/edge.ts";
 export type { Quantity };
 
 /** One quantity of one group, aggregated over seeds per epoch. */
@@ -189,8 +190,8 @@ export interface TuningEntry {
   lr: number;
   /** Every candidate, by lr; validation_error null where the run diverged. */
   table: Array<{ lr: number; validation_error: number | null }>;
-  /** "smallest"/"largest" when the chosen lr is the grid's edge (the best may lie outside); null otherwise. */
-  edge?: "smallest" | "largest" | null;
+  /** Where the chosen lr sits in its grid (stages/tune/edge.ts); absent in documents written before the check. */
+  edge?: GridEdge;
 }
 
 export interface BarrierEntry {
