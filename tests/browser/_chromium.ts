@@ -62,7 +62,25 @@ export async function runChromium(
     );
     return { stdout: decode(out.stdout), stderr: decode(out.stderr) };
   } finally {
-    await Deno.remove(profile, { recursive: true });
+    await removeProfile(profile);
+  }
+}
+
+/**
+ * Removes a Chromium profile folder. A helper process of a Chromium that has
+ * just exited can still be writing into it ("Directory not empty"), so the
+ * removal is retried for a few seconds before it fails.
+ */
+export async function removeProfile(profile: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(profile, { recursive: true });
+      return;
+    } catch (err) {
+      const busy = err instanceof Error && /not empty/i.test(err.message);
+      if (!busy || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import {
   chromium,
   chromiumTest,
   consoleLines,
+  removeProfile,
   runChromium,
 } from "./_chromium.ts";
 
@@ -295,11 +296,21 @@ async function devtoolsPage(url: string) {
   await send("Page.navigate", { url });
   return {
     evaluate,
+    /** Shuts Chromium down over the protocol, with its helper processes (a kill leaves them writing into the profile), then removes the profile. */
     async close() {
+      ws.send(JSON.stringify({ id: ++id, method: "Browser.close" }));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const exited = await Promise.race([
+        child.status.then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), 10_000)),
+      ]);
+      clearTimeout(timer);
+      if (!exited) {
+        child.kill("SIGKILL");
+        await child.status;
+      }
       ws.close();
-      child.kill();
-      await child.status;
-      await Deno.remove(profile, { recursive: true });
+      await removeProfile(profile);
     },
   };
 }
